@@ -1,0 +1,41 @@
+// Adam: one dispatch updates every parameter of a network, stored in one flat buffer.
+// The update count t comes from the GPU step counter: t = state[0]·t_mul + t_add (+1 for
+// Adam's bias correction), so no per-step upload is needed.
+
+@group(0) @binding(1) var<storage, read> state: array<u32>;
+@group(0) @binding(2) var<storage, read_write> param: array<f32>;
+@group(0) @binding(3) var<storage, read> grad: array<f32>;
+@group(0) @binding(4) var<storage, read_write> m1: array<f32>;
+@group(0) @binding(5) var<storage, read_write> m2: array<f32>;
+
+struct AdamParams {
+    n: u32,
+    lr: f32,
+    beta1: f32,
+    beta2: f32,
+    eps: f32,
+    t_mul: u32,
+    t_add: u32,
+}
+
+@group(0) @binding(0) var<uniform> adam_p: AdamParams;
+
+// Adam (Kingma & Ba 2015) in PyTorch's form:
+// p -= lr/(1−β1^t) · m / (sqrt(v)/sqrt(1−β2^t) + ε)
+@compute @workgroup_size(256)
+fn adam(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+        @builtin(local_invocation_index) lid: u32) {
+    let i = linear_id(wid, nwg, lid, 256u);
+    if (i >= adam_p.n) {
+        return;
+    }
+    let t = f32(state[0] * adam_p.t_mul + adam_p.t_add + 1u);
+    let g = grad[i];
+    let m = adam_p.beta1 * m1[i] + (1.0 - adam_p.beta1) * g;
+    let v = adam_p.beta2 * m2[i] + (1.0 - adam_p.beta2) * g * g;
+    m1[i] = m;
+    m2[i] = v;
+    let bc1 = 1.0 - pow(adam_p.beta1, t);
+    let bc2 = 1.0 - pow(adam_p.beta2, t);
+    param[i] = param[i] - adam_p.lr / bc1 * m / (sqrt(v) / sqrt(bc2) + adam_p.eps);
+}

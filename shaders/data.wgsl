@@ -1,0 +1,74 @@
+// Batch gathering: the data set lives on the GPU as packed bytes (4 pixels per u32). Sample b
+// of the batch at step t is image perm_e(r), where t·batch + b = e·count + r: each epoch e
+// visits every image once in an order given by a keyed Feistel permutation (cycle-walking
+// over the next even power of two), so no index list is stored or uploaded.
+
+struct Params {
+    count: u32,
+    size: u32,        // pixels per image
+    batch: u32,
+    half_bits: u32,   // Feistel half width: 2^(2·half_bits) >= count
+    seed_lo: u32,
+    seed_hi: u32,
+    t_mul: u32,
+    t_add: u32,
+    scale: f32,       // pixel value = byte · scale + shift
+    shift: f32,
+}
+
+@group(0) @binding(0) var<uniform> p: Params;
+@group(0) @binding(1) var<storage, read> state: array<u32>;
+@group(0) @binding(2) var<storage, read> pixels: array<u32>;
+@group(0) @binding(3) var<storage, read_write> out: array<f32>;
+
+// A 32-bit integer hash (lowbias32 by C. Wellons) as the Feistel round function.
+fn mix32(v: u32) -> u32 {
+    var x = v;
+    x = x ^ (x >> 16u);
+    x = x * 0x7feb352du;
+    x = x ^ (x >> 15u);
+    x = x * 0x846ca68bu;
+    x = x ^ (x >> 16u);
+    return x;
+}
+
+fn feistel(v: u32, epoch: u32) -> u32 {
+    let mask = (1u << p.half_bits) - 1u;
+    var l = v >> p.half_bits;
+    var r = v & mask;
+    for (var round = 0u; round < 4u; round = round + 1u) {
+        let f = mix32(r ^ mix32(p.seed_lo ^ mix32(p.seed_hi + epoch * 4u + round))) & mask;
+        let nl = r;
+        r = l ^ f;
+        l = nl;
+    }
+    return (l << p.half_bits) | r;
+}
+
+fn permute(r: u32, epoch: u32) -> u32 {
+    var v = feistel(r, epoch);
+    loop {
+        if (v < p.count) {
+            break;
+        }
+        v = feistel(v, epoch);
+    }
+    return v;
+}
+
+@compute @workgroup_size(256)
+fn gather(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+          @builtin(local_invocation_index) lid: u32) {
+    let i = linear_id(wid, nwg, lid, 256u);
+    if (i >= p.batch * p.size) {
+        return;
+    }
+    let b = i / p.size;
+    let px = i % p.size;
+    let step = state[0] * p.t_mul + p.t_add;
+    let pos = step * p.batch + b;
+    let image = permute(pos % p.count, pos / p.count);
+    let byte = image * p.size + px;
+    let value = (pixels[byte / 4u] >> (8u * (byte % 4u))) & 0xffu;
+    out[i] = f32(value) * p.scale + p.shift;
+}

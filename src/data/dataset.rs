@@ -1,0 +1,92 @@
+//! A data set resident on the GPU as packed bytes; batches are gathered by a kernel.
+
+use std::path::PathBuf;
+
+use crate::data::idx::{self, Digits};
+use crate::{Error, Gpu, Result, Tensor};
+
+/// Where MNIST-style digits come from.
+#[derive(Clone, Debug)]
+pub enum DataSource {
+    /// The 10,000 digits bundled with the crate.
+    Bundled,
+    /// A folder with `train-images-idx3-ubyte[.gz]` and `train-labels-idx1-ubyte[.gz]`.
+    Dir(PathBuf),
+}
+
+/// Images (one byte per value) uploaded once, with the range their bytes map to.
+pub struct Dataset {
+    pub(crate) pixels: Tensor,
+    pub(crate) count: usize,
+    pub(crate) shape: Vec<usize>,
+    pub(crate) scale: f32,
+    pub(crate) shift: f32,
+    labels: Vec<u8>,
+}
+
+impl Dataset {
+    /// Uploads `count` samples of `shape` stored as bytes; byte 0 maps to `range.0` and 255 to
+    /// `range.1`.
+    pub fn from_bytes(gpu: &Gpu, bytes: &[u8], count: usize, shape: &[usize], range: (f32, f32)) -> Result<Dataset> {
+        let size: usize = shape.iter().product();
+        if count == 0 || size == 0 || bytes.len() != count * size {
+            return Err(Error::shape(
+                "dataset",
+                format!("{} bytes are not {count} samples of shape {shape:?}", bytes.len()),
+            ));
+        }
+        if !(range.0.is_finite() && range.1.is_finite()) {
+            return Err(Error::Config(format!("data range {range:?} is not finite")));
+        }
+        let mut words = vec![0u32; bytes.len().div_ceil(4)];
+        for (i, &b) in bytes.iter().enumerate() {
+            words[i / 4] |= (b as u32) << (8 * (i % 4));
+        }
+        let pixels = Tensor::from_u32(gpu, &words, "dataset")?;
+        Ok(Dataset {
+            pixels,
+            count,
+            shape: shape.to_vec(),
+            scale: (range.1 - range.0) / 255.0,
+            shift: range.0,
+            labels: Vec::new(),
+        })
+    }
+
+    /// Digits as `[1, rows, cols]` images scaled to `range` (e.g. (−1, 1) for a tanh G).
+    pub fn from_digits(gpu: &Gpu, digits: &Digits, range: (f32, f32)) -> Result<Dataset> {
+        let im = &digits.images;
+        let mut d = Self::from_bytes(gpu, &im.pixels, im.count, &[1, im.rows, im.cols], range)?;
+        d.labels = digits.labels.clone();
+        Ok(d)
+    }
+
+    /// MNIST-style digits from `source` (the bundled 10,000 when `None`).
+    pub fn mnist(gpu: &Gpu, source: Option<DataSource>, range: (f32, f32)) -> Result<Dataset> {
+        let digits = match source.unwrap_or(DataSource::Bundled) {
+            DataSource::Bundled => idx::bundled()?,
+            DataSource::Dir(dir) => idx::load_dir(&dir)?,
+        };
+        Self::from_digits(gpu, &digits, range)
+    }
+
+    /// Number of samples.
+    pub fn len(&self) -> usize {
+        self.count
+    }
+
+    /// Never true: a data set holds at least one sample.
+    pub fn is_empty(&self) -> bool {
+        self.count == 0
+    }
+
+    /// The shape of one sample.
+    pub fn shape(&self) -> &[usize] {
+        &self.shape
+    }
+
+    /// Labels, when the source had them.
+    pub fn labels(&self) -> &[u8] {
+        &self.labels
+    }
+}

@@ -1,0 +1,81 @@
+//! The one error type of the crate: every mistake a user can make comes back as one of these.
+
+use std::path::PathBuf;
+
+/// What went wrong, with the context needed to fix it.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// No adapter matched (or none exists at all).
+    #[error(
+        "no GPU adapter found{detail}. counterfeit needs a Vulkan, Metal, DX12 or GL driver; \
+         on Linux without a GPU install Mesa's software Vulkan driver: `apt-get install mesa-vulkan-drivers`"
+    )]
+    NoAdapter { detail: String },
+
+    /// The adapter refused to open a device.
+    #[error("could not open the GPU device: {0}")]
+    Device(String),
+
+    /// A buffer would exceed one of the device's limits.
+    #[error(
+        "{layer}: needs a buffer of {size} bytes but the device allows {limit} bytes ({limit_name}); \
+         use a smaller batch or layer"
+    )]
+    TooLarge {
+        layer: String,
+        size: u64,
+        limit_name: &'static str,
+        limit: u64,
+    },
+
+    /// Shapes that do not fit together.
+    #[error("{op}: {detail}")]
+    Shape { op: String, detail: String },
+
+    /// A wgpu validation or out-of-memory error caught in an error scope.
+    #[error("GPU error while {context}: {message}")]
+    Gpu { context: String, message: String },
+
+    /// A loss became NaN or infinite.
+    #[error("training diverged at step {step}: {what} is {value}")]
+    Diverged { step: u64, what: String, value: f32 },
+
+    /// A data file that is not what it claims to be.
+    #[error("{path}: {message}")]
+    Data { path: PathBuf, message: String },
+
+    /// A file that could not be read or written.
+    #[error("{path}: {source}")]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+
+    /// A configuration value out of range.
+    #[error("invalid configuration: {0}")]
+    Config(String),
+
+    /// An image that could not be encoded.
+    #[error("could not write image {path}: {message}")]
+    Image { path: PathBuf, message: String },
+}
+
+/// The crate's result type.
+pub type Result<T> = std::result::Result<T, Error>;
+
+impl Error {
+    pub(crate) fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
+        Error::Io {
+            path: path.into(),
+            source,
+        }
+    }
+
+    pub(crate) fn shape(op: impl Into<String>, detail: impl Into<String>) -> Self {
+        Error::Shape {
+            op: op.into(),
+            detail: detail.into(),
+        }
+    }
+}

@@ -1,0 +1,9 @@
+//! The GAN training step: losses, configuration, the trainer, and metric readback.
+
+mod config;
+mod readback;
+mod trainer;
+
+pub use config::{GLoss, Noise, TrainerConfig};
+pub use readback::StepMetrics;
+pub use trainer::Trainer;

@@ -1,0 +1,196 @@
+//! Asynchronous metric readback: every N steps the GPU's history ring and step counter are
+//! copied into one of a few staging buffers in the step's own encoder and mapped; results are
+//! collected on later steps without ever waiting for the GPU (unless the ring is full).
+
+use std::sync::atomic::{AtomicU8, Ordering};
+use std::sync::Arc;
+
+use crate::{Error, Gpu, Result, Tensor};
+
+/// Number of values each iteration logs (see the slot constants).
+pub(crate) const SLOTS: usize = 5;
+pub(crate) const D_LOSS: usize = 0;
+pub(crate) const G_LOSS: usize = 1;
+pub(crate) const D_REAL: usize = 2;
+pub(crate) const D_FAKE: usize = 3;
+pub(crate) const D_FAKE_G: usize = 4;
+const NAMES: [&str; SLOTS] = ["D loss", "G loss", "D(x)", "D(G(z)) in the D step", "D(G(z)) in the G step"];
+
+/// Staging buffers in flight at once.
+const RING: usize = 3;
+
+/// The values logged for one training step.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct StepMetrics {
+    /// 1-based step number.
+    pub step: u64,
+    /// BCE(D(x), 1) + BCE(D(G(z)), 0).
+    pub d_loss: f32,
+    /// The generator's loss.
+    pub g_loss: f32,
+    /// Mean D(x) on the real batch.
+    pub d_real: f32,
+    /// Mean D(G(z)) in the discriminator step.
+    pub d_fake: f32,
+    /// Mean D(G(z)) in the generator step (after D's update).
+    pub d_fake_g: f32,
+}
+
+const IDLE: u8 = 0;
+const PENDING: u8 = 1;
+const READY: u8 = 2;
+const FAILED: u8 = 3;
+
+struct Slot {
+    buffer: wgpu::Buffer,
+    status: Arc<AtomicU8>,
+}
+
+pub(crate) struct Readback {
+    slots: Vec<Slot>,
+    /// Order in which slots were submitted.
+    queue: std::collections::VecDeque<usize>,
+    next: usize,
+    history_bytes: u64,
+    rows: usize,
+    last_step: u64,
+    pub(crate) collected: Vec<StepMetrics>,
+}
+
+impl Readback {
+    pub fn new(gpu: &Gpu, rows: usize) -> Readback {
+        let history_bytes = (rows * (SLOTS + 1) * 4) as u64;
+        let slots = (0..RING)
+            .map(|_| Slot {
+                buffer: gpu.device().create_buffer(&wgpu::BufferDescriptor {
+                    label: Some("metrics staging"),
+                    size: history_bytes + 16,
+                    usage: wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
+                    mapped_at_creation: false,
+                }),
+                status: Arc::new(AtomicU8::new(IDLE)),
+            })
+            .collect();
+        Readback {
+            slots,
+            queue: Default::default(),
+            next: 0,
+            history_bytes,
+            rows,
+            last_step: 0,
+            collected: Vec::new(),
+        }
+    }
+
+    /// Records the copies into `encoder`; returns the slot to map after submission.
+    /// Waits for (and collects) the oldest readback if every slot is still in flight.
+    pub fn record(
+        &mut self,
+        gpu: &Gpu,
+        encoder: &mut wgpu::CommandEncoder,
+        history: &Tensor,
+        state: &Tensor,
+    ) -> Result<usize> {
+        let slot = self.next;
+        if self.slots[slot].status.load(Ordering::Acquire) != IDLE {
+            self.collect(gpu, true)?;
+        }
+        let buf = &self.slots[slot].buffer;
+        encoder.copy_buffer_to_buffer(history.buffer(), history.byte_offset(), buf, 0, self.history_bytes);
+        encoder.copy_buffer_to_buffer(state.buffer(), state.byte_offset(), buf, self.history_bytes, 16);
+        self.next = (slot + 1) % RING;
+        Ok(slot)
+    }
+
+    /// Starts mapping a slot whose copies have been submitted.
+    pub fn map(&mut self, slot: usize) {
+        let status = self.slots[slot].status.clone();
+        status.store(PENDING, Ordering::Release);
+        self.slots[slot]
+            .buffer
+            .slice(..)
+            .map_async(wgpu::MapMode::Read, move |r| {
+                status.store(if r.is_ok() { READY } else { FAILED }, Ordering::Release);
+            });
+        self.queue.push_back(slot);
+    }
+
+    /// Collects finished readbacks in order; with `wait`, blocks until all in flight are done.
+    /// Returns the 1-based step of the first non-finite metric if the GPU flagged one.
+    pub fn collect(&mut self, gpu: &Gpu, wait: bool) -> Result<Option<u64>> {
+        let poll = if wait {
+            wgpu::PollType::wait_indefinitely()
+        } else {
+            wgpu::PollType::Poll
+        };
+        gpu.device().poll(poll).map_err(|e| Error::Gpu {
+            context: "polling for metrics".into(),
+            message: e.to_string(),
+        })?;
+        let mut diverged = None;
+        while let Some(&slot) = self.queue.front() {
+            let s = &self.slots[slot];
+            match s.status.load(Ordering::Acquire) {
+                READY => {}
+                FAILED => {
+                    return Err(Error::Gpu {
+                        context: "mapping metrics".into(),
+                        message: "the staging buffer could not be mapped".into(),
+                    })
+                }
+                _ => break,
+            }
+            self.queue.pop_front();
+            let words: Vec<u32> = {
+                let view = s.buffer.slice(..).get_mapped_range().map_err(|e| Error::Gpu {
+                    context: "reading metrics".into(),
+                    message: e.to_string(),
+                })?;
+                bytemuck::cast_slice(&view).to_vec()
+            };
+            s.buffer.unmap();
+            s.status.store(IDLE, Ordering::Release);
+            let flagged = self.absorb(&words);
+            diverged = diverged.or(flagged);
+        }
+        Ok(diverged)
+    }
+
+    fn absorb(&mut self, words: &[u32]) -> Option<u64> {
+        let row_len = SLOTS + 1;
+        let state = &words[self.rows * row_len..];
+        let done = state[0] as u64;
+        let mut rows: Vec<StepMetrics> = words[..self.rows * row_len]
+            .chunks(row_len)
+            .map(|r| {
+                let v = |i: usize| f32::from_bits(r[1 + i]);
+                StepMetrics {
+                    step: r[0] as u64 + 1,
+                    d_loss: v(D_LOSS),
+                    g_loss: v(G_LOSS),
+                    d_real: v(D_REAL),
+                    d_fake: v(D_FAKE),
+                    d_fake_g: v(D_FAKE_G),
+                }
+            })
+            .filter(|m| m.step > self.last_step && m.step <= done)
+            .collect();
+        rows.sort_by_key(|m| m.step);
+        if let Some(last) = rows.last() {
+            self.last_step = last.step;
+        }
+        self.collected.extend(rows);
+        (state[1] != 0).then_some(state[1] as u64)
+    }
+
+    /// Names the first non-finite value logged at `step`.
+    pub fn describe(&self, step: u64) -> (String, f32) {
+        if let Some(m) = self.collected.iter().find(|m| m.step == step) {
+            let vals = [m.d_loss, m.g_loss, m.d_real, m.d_fake, m.d_fake_g];
+            if let Some(i) = vals.iter().position(|v| !v.is_finite()) {
+                return (NAMES[i].to_string(), vals[i]);
+            }
+        }
+        ("a loss".to_string(), f32::NAN)
+    }
+}

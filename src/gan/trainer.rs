@@ -1,0 +1,286 @@
+//! The trainer: G, D, their optimisers and losses, recorded once into the kernels of one
+//! iteration and replayed with one command encoder and one submission per step.
+
+use crate::gan::readback::{self, Readback, StepMetrics, SLOTS};
+use crate::gan::{GLoss, TrainerConfig};
+use crate::gpu::Kernel;
+use crate::nn::{Mode, Network, RngSpec, Sequential};
+use crate::ops::data::{gather, record, Gather};
+use crate::ops::loss::{bce_logits, BceOut};
+use crate::ops::{rng, Clock};
+use crate::reference;
+use crate::tape::{ParamGrads, Tape};
+use crate::{Dataset, Error, Gpu, Result, Tensor};
+
+/// RNG streams: every random use in an iteration draws from its own stream.
+const STREAM_Z: u32 = 1;
+const STREAM_G: u32 = 16;
+const STREAM_D: u32 = 1024;
+const STREAM_SAMPLE: u32 = 4096;
+
+/// Trains a GAN; see the crate documentation for an example.
+pub struct Trainer {
+    gpu: Gpu,
+    config: TrainerConfig,
+    g: Network,
+    d: Network,
+    kernels: Vec<Kernel>,
+    state: Tensor,
+    history: Tensor,
+    readback: Readback,
+    steps: u64,
+    sampler: Tape,
+    /// Kept alive for the kernels that bind them.
+    _tapes: Vec<Tape>,
+}
+
+impl Trainer {
+    /// Builds both networks and records a whole training iteration. Nothing is created after
+    /// this returns.
+    pub fn new(gpu: &Gpu, g: Sequential, d: Sequential, data: &Dataset, config: TrainerConfig) -> Result<Trainer> {
+        config.validate()?;
+        let g_out: usize = g.output_shape()?.iter().product();
+        let d_in: usize = d.input_shape().iter().product();
+        let sample: usize = data.shape().iter().product();
+        if g_out != d_in || sample != d_in {
+            return Err(Error::shape(
+                "trainer",
+                format!(
+                    "G makes samples of {:?}, D reads {:?} and the data holds {:?}; all three must have the same size",
+                    g.output_shape()?,
+                    d.input_shape(),
+                    data.shape()
+                ),
+            ));
+        }
+        if d.output_shape()?.iter().product::<usize>() != 1 {
+            return Err(Error::shape("trainer", "D must end in a single logit per sample"));
+        }
+        let seed = config.seed;
+        let b = config.batch;
+        let k = config.d_steps;
+        let g_net = Network::new(gpu, "G", g, seed ^ 0x6_0000)?;
+        let d_net = Network::new(gpu, "D", d, seed ^ 0xD_0000)?;
+        let state = Tensor::zeros(gpu, &[4], "step counter")?;
+        let metrics = Tensor::zeros(gpu, &[SLOTS], "metrics")?;
+        let rows = config.readback_every;
+        let history = Tensor::zeros(gpu, &[rows * (SLOTS + 1)], "metrics history")?;
+        let ones = Tensor::from_slice(gpu, &vec![1.0; b], &[b, 1], "real targets")?;
+        let zeros = Tensor::zeros(gpu, &[b, 1], "fake targets")?;
+        let nz = g_net.model().input_shape().to_vec();
+        let mut z_shape = vec![b];
+        z_shape.extend(&nz);
+        let mut real_shape = vec![b];
+        real_shape.extend(data.shape());
+
+        let mut kernels = Vec::new();
+        let mut tapes = Vec::new();
+        let mean = BceOut {
+            loss_slot: readback::D_LOSS,
+            prob_slot: readback::D_REAL,
+            accumulate: false,
+            grad_scale: 1.0 / b as f32,
+            sign: 1.0,
+        };
+        // k discriminator steps, each on a fresh real batch and fresh z.
+        let mut last_g = None;
+        for j in 0..k {
+            let clock = Clock { mul: k as u32, add: j as u32 };
+            let z = Tensor::zeros(gpu, &z_shape, "z")?;
+            kernels.push(rng::fill(gpu, config.noise.distribution(), seed, STREAM_Z, clock, &state, &z)?);
+            let g_tape = g_net.tape(gpu, &z, Mode::Train, RngSpec { seed, stream: STREAM_G + j as u32, clock }, &state)?;
+            kernels.extend_from_slice(g_tape.forward());
+            let real = Tensor::zeros(gpu, &real_shape, "real batch")?;
+            let g = Gather {
+                count: data.count,
+                size: sample,
+                batch: b,
+                seed,
+                scale: data.scale,
+                shift: data.shift,
+                clock,
+            };
+            kernels.push(gather(gpu, g, &state, &data.pixels, &real)?);
+            let d_rng = |s: u32| RngSpec { seed, stream: STREAM_D + 4 * j as u32 + s, clock };
+            let d_real = d_net.tape(gpu, &real, Mode::Train, d_rng(0), &state)?;
+            let d_fake = d_net.tape(gpu, g_tape.output(), Mode::Train, d_rng(1), &state)?;
+            let grad_real = Tensor::zeros(gpu, &[b, 1], "dD(x)")?;
+            let grad_fake = Tensor::zeros(gpu, &[b, 1], "dD(G(z))")?;
+            kernels.extend_from_slice(d_real.forward());
+            kernels.extend_from_slice(d_fake.forward());
+            kernels.push(bce_logits(gpu, d_real.output(), &ones, &grad_real, &metrics, mean)?);
+            let fake_out = BceOut { accumulate: true, prob_slot: readback::D_FAKE, ..mean };
+            kernels.push(bce_logits(gpu, d_fake.output(), &zeros, &grad_fake, &metrics, fake_out)?);
+            kernels.extend(d_real.backward(gpu, &grad_real, ParamGrads::Write, None)?);
+            kernels.extend(d_fake.backward(gpu, &grad_fake, ParamGrads::Accumulate, None)?);
+            let p = d_net.params();
+            kernels.push(config.d_optimizer.step(gpu, clock, &state, &p.values, &p.grads, &p.m1, &p.m2)?);
+            tapes.extend([d_real, d_fake]);
+            if j + 1 == k {
+                last_g = Some(g_tape);
+            } else {
+                tapes.push(g_tape);
+            }
+        }
+        // The generator step, through the updated D, on the last D step's fakes.
+        let g_tape = last_g.expect("k >= 1");
+        let clock = Clock { mul: k as u32, add: k as u32 - 1 };
+        let d_g = d_net.tape(gpu, g_tape.output(), Mode::Train, RngSpec { seed, stream: STREAM_D - 1, clock }, &state)?;
+        kernels.extend_from_slice(d_g.forward());
+        let grad_logit = Tensor::zeros(gpu, &[b, 1], "dD(G(z)) for G")?;
+        let (targets, sign) = match config.g_loss {
+            GLoss::NonSaturating => (&ones, 1.0),
+            GLoss::Minimax => (&zeros, -1.0),
+        };
+        let g_out = BceOut {
+            loss_slot: readback::G_LOSS,
+            prob_slot: readback::D_FAKE_G,
+            accumulate: false,
+            grad_scale: 1.0 / b as f32,
+            sign,
+        };
+        kernels.push(bce_logits(gpu, d_g.output(), targets, &grad_logit, &metrics, g_out)?);
+        let grad_fake = Tensor::zeros(gpu, g_tape.output().shape(), "dG(z)")?;
+        kernels.extend(d_g.backward(gpu, &grad_logit, ParamGrads::Skip, Some(&grad_fake))?);
+        kernels.extend(g_tape.backward(gpu, &grad_fake, ParamGrads::Write, None)?);
+        let p = g_net.params();
+        kernels.push(config.g_optimizer.step(gpu, Clock::ITERATION, &state, &p.values, &p.grads, &p.m1, &p.m2)?);
+        kernels.push(record(gpu, &state, &metrics, &history)?);
+        tapes.extend([g_tape, d_g]);
+
+        // A fixed z for watching progress, drawn once on the CPU from the same generator.
+        let n = config.sample_count;
+        let nz_len: usize = nz.iter().product();
+        let fixed: Vec<f32> = (0..(n * nz_len) as u32)
+            .map(|i| {
+                let r = reference::rng::draw(seed, 0, STREAM_SAMPLE, i);
+                match config.noise.distribution() {
+                    rng::Distribution::Uniform { low, high } => low + (high - low) * reference::rng::to_unit(r[0]),
+                    _ => reference::rng::to_normal(r[0], r[1]) as f32,
+                }
+            })
+            .collect();
+        let mut fixed_shape = vec![n];
+        fixed_shape.extend(&nz);
+        let fixed_z = Tensor::from_slice(gpu, &fixed, &fixed_shape, "fixed z")?;
+        let sampler = g_net.tape(gpu, &fixed_z, Mode::Eval, RngSpec { seed, stream: STREAM_SAMPLE, clock: Clock::ITERATION }, &state)?;
+
+        Ok(Trainer {
+            gpu: gpu.clone(),
+            readback: Readback::new(gpu, rows),
+            config,
+            g: g_net,
+            d: d_net,
+            kernels,
+            state,
+            history,
+            steps: 0,
+            sampler,
+            _tapes: tapes,
+        })
+    }
+
+    /// Runs one training iteration: one encoder, one submission. Every `readback_every`
+    /// steps the logged metrics are copied out and collected asynchronously; a NaN or Inf in
+    /// them is returned as [`Error::Diverged`] naming the step.
+    pub fn step(&mut self) -> Result<()> {
+        let mut encoder = self.gpu.device().create_command_encoder(&wgpu::CommandEncoderDescriptor {
+            label: Some("training step"),
+        });
+        {
+            let mut pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor {
+                label: Some("training step"),
+                timestamp_writes: None,
+            });
+            for k in &self.kernels {
+                k.encode(&mut pass);
+            }
+        }
+        self.steps += 1;
+        let slot = if self.steps % self.config.readback_every as u64 == 0 {
+            Some(self.readback.record(&self.gpu, &mut encoder, &self.history, &self.state)?)
+        } else {
+            None
+        };
+        self.gpu.queue().submit([encoder.finish()]);
+        if let Some(slot) = slot {
+            self.readback.map(slot);
+        }
+        let flagged = self.readback.collect(&self.gpu, false)?;
+        self.check(flagged)
+    }
+
+    /// Waits for the GPU and collects the metrics of every step run so far.
+    pub fn flush(&mut self) -> Result<()> {
+        let mut encoder = self.gpu.device().create_command_encoder(&Default::default());
+        let slot = self.readback.record(&self.gpu, &mut encoder, &self.history, &self.state)?;
+        self.gpu.queue().submit([encoder.finish()]);
+        self.readback.map(slot);
+        let flagged = self.readback.collect(&self.gpu, true)?;
+        self.check(flagged)
+    }
+
+    fn check(&self, flagged: Option<u64>) -> Result<()> {
+        match flagged {
+            Some(step) => {
+                let (what, value) = self.readback.describe(step);
+                Err(Error::Diverged { step, what, value })
+            }
+            None => Ok(()),
+        }
+    }
+
+    /// Steps run so far.
+    pub fn steps(&self) -> u64 {
+        self.steps
+    }
+
+    /// The most recent metrics that have reached the CPU.
+    pub fn metrics(&self) -> Option<&StepMetrics> {
+        self.readback.collected.last()
+    }
+
+    /// Every step's metrics that have reached the CPU, in order.
+    pub fn history(&self) -> &[StepMetrics] {
+        &self.readback.collected
+    }
+
+    /// Generates from the fixed z (eval mode) and returns the samples, row-major
+    /// `[sample_count, ...]`. Blocks: for pictures, not for the training loop.
+    pub fn samples(&self) -> Result<Vec<f32>> {
+        self.gpu.run(&self.sampler.forward().iter().collect::<Vec<_>>())?;
+        self.sampler.output().read(&self.gpu)
+    }
+
+    /// The generator's samples tensor on the GPU (valid after [`Trainer::samples`] or
+    /// [`Trainer::generate`]), for binding in a host program's own passes.
+    pub fn samples_tensor(&self) -> &Tensor {
+        self.sampler.output()
+    }
+
+    /// Runs the generator on the fixed z without reading back.
+    pub fn generate(&self) -> Result<&Tensor> {
+        self.gpu.run(&self.sampler.forward().iter().collect::<Vec<_>>())?;
+        Ok(self.sampler.output())
+    }
+
+    /// The generator.
+    pub fn generator(&self) -> &Network {
+        &self.g
+    }
+
+    /// The discriminator.
+    pub fn discriminator(&self) -> &Network {
+        &self.d
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &TrainerConfig {
+        &self.config
+    }
+
+    /// Number of dispatches in one iteration.
+    pub fn dispatches(&self) -> usize {
+        self.kernels.len()
+    }
+}

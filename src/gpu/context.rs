@@ -1,0 +1,207 @@
+//! The GPU context: adapter selection, device creation, and wrapping a host's own device.
+
+use std::sync::{Arc, Mutex};
+
+use crate::gpu::pipelines::PipelineCache;
+use crate::{Error, Result};
+
+/// Environment variable holding a substring of the adapter name to pick (case-insensitive).
+pub const ADAPTER_ENV: &str = "COUNTERFEIT_ADAPTER";
+
+/// A wgpu device and queue plus what counterfeit needs to know about them.
+///
+/// Cheap to clone: all clones share the device, queue and pipeline cache.
+#[derive(Clone)]
+pub struct Gpu {
+    pub(crate) device: wgpu::Device,
+    pub(crate) queue: wgpu::Queue,
+    info: wgpu::AdapterInfo,
+    pub(crate) pipelines: Arc<Mutex<PipelineCache>>,
+}
+
+impl Gpu {
+    /// Picks an adapter and opens a device on it.
+    ///
+    /// `WGPU_BACKEND` (vulkan, gl, metal, dx12) restricts the backends searched and
+    /// `COUNTERFEIT_ADAPTER` picks the first adapter whose name contains the given text.
+    /// Without either, a discrete GPU is preferred over an integrated one over a CPU adapter.
+    pub fn new() -> Result<Gpu> {
+        pollster::block_on(Self::new_async())
+    }
+
+    async fn new_async() -> Result<Gpu> {
+        let mut desc = wgpu::InstanceDescriptor::new_without_display_handle();
+        desc.backends = wgpu::Backends::from_env().unwrap_or(wgpu::Backends::all());
+        let instance = wgpu::Instance::new(desc);
+        let adapters = instance.enumerate_adapters(wgpu::Backends::all()).await;
+        let wanted = std::env::var(ADAPTER_ENV).ok().filter(|s| !s.is_empty());
+        let seen: Vec<String> = adapters
+            .iter()
+            .map(|a| {
+                let i = a.get_info();
+                format!("{} ({:?})", i.name, i.backend)
+            })
+            .collect();
+        let adapter = match &wanted {
+            Some(name) => adapters
+                .into_iter()
+                .find(|a| {
+                    a.get_info()
+                        .name
+                        .to_lowercase()
+                        .contains(&name.to_lowercase())
+                })
+                .ok_or_else(|| Error::NoAdapter {
+                    detail: format!(
+                        " whose name contains {name:?} (set by {ADAPTER_ENV}); adapters present: [{}]",
+                        seen.join(", ")
+                    ),
+                })?,
+            None => adapters
+                .into_iter()
+                .max_by_key(|a| preference(a.get_info().device_type))
+                .ok_or_else(|| Error::NoAdapter {
+                    detail: match std::env::var("WGPU_BACKEND") {
+                        Ok(b) => format!(" for WGPU_BACKEND={b}"),
+                        Err(_) => String::new(),
+                    },
+                })?,
+        };
+        let info = adapter.get_info();
+        // Ask for what the adapter really has: downlevel defaults allow only 4 storage
+        // buffers per stage and 128 MiB bindings, too few for fused kernels and datasets.
+        let limits = adapter.limits();
+        let (device, queue) = adapter
+            .request_device(&wgpu::DeviceDescriptor {
+                label: Some("counterfeit"),
+                required_features: wgpu::Features::empty(),
+                required_limits: limits,
+                experimental_features: wgpu::ExperimentalFeatures::disabled(),
+                memory_hints: wgpu::MemoryHints::Performance,
+                trace: wgpu::Trace::Off,
+            })
+            .await
+            .map_err(|e| Error::Device(format!("{} ({:?}): {e}", info.name, info.backend)))?;
+        log::info!(
+            "counterfeit: using adapter {} ({:?}, {:?})",
+            info.name,
+            info.backend,
+            info.device_type
+        );
+        Ok(Self::wrap(device, queue, info))
+    }
+
+    /// Wraps a device and queue that a host program already owns, so counterfeit can train
+    /// and sample inside another wgpu program; tensors expose their buffers for the host's
+    /// own passes. `info` describes the adapter (from `Adapter::get_info`).
+    pub fn from_device(device: wgpu::Device, queue: wgpu::Queue, info: wgpu::AdapterInfo) -> Gpu {
+        Self::wrap(device, queue, info)
+    }
+
+    fn wrap(device: wgpu::Device, queue: wgpu::Queue, info: wgpu::AdapterInfo) -> Gpu {
+        // wgpu's default handler panics on any validation error; we catch errors in scopes
+        // where we create things, and anything that escapes is logged rather than aborting
+        // the host program.
+        device.on_uncaptured_error(Arc::new(|e: wgpu::Error| {
+            log::error!("counterfeit: uncaptured GPU error: {e}");
+        }));
+        Gpu {
+            device,
+            queue,
+            info,
+            pipelines: Arc::new(Mutex::new(PipelineCache::default())),
+        }
+    }
+
+    /// The wgpu device.
+    pub fn device(&self) -> &wgpu::Device {
+        &self.device
+    }
+
+    /// The wgpu queue.
+    pub fn queue(&self) -> &wgpu::Queue {
+        &self.queue
+    }
+
+    /// The adapter's description.
+    pub fn info(&self) -> &wgpu::AdapterInfo {
+        &self.info
+    }
+
+    /// "name (backend)", for logs and benchmark tables.
+    pub fn describe(&self) -> String {
+        format!("{} ({:?})", self.info.name, self.info.backend)
+    }
+
+    /// Whether the adapter runs shaders on the CPU (lavapipe, llvmpipe, WARP): kernels then
+    /// use register-blocked variants without shared memory.
+    pub fn is_cpu(&self) -> bool {
+        self.info.device_type == wgpu::DeviceType::Cpu
+            || self.info.name.to_lowercase().contains("llvmpipe")
+    }
+
+    /// How many distinct compute pipelines have been created (they are cached).
+    pub fn pipeline_count(&self) -> usize {
+        self.pipelines.lock().map(|p| p.len()).unwrap_or(0)
+    }
+
+    /// Checks a buffer size against the device's limits, naming the layer on failure.
+    pub(crate) fn check_size(&self, layer: &str, bytes: u64) -> Result<()> {
+        let limits = self.device.limits();
+        if bytes > limits.max_buffer_size {
+            return Err(Error::TooLarge {
+                layer: layer.to_string(),
+                size: bytes,
+                limit_name: "max_buffer_size",
+                limit: limits.max_buffer_size,
+            });
+        }
+        if bytes > limits.max_storage_buffer_binding_size as u64 {
+            return Err(Error::TooLarge {
+                layer: layer.to_string(),
+                size: bytes,
+                limit_name: "max_storage_buffer_binding_size",
+                limit: limits.max_storage_buffer_binding_size as u64,
+            });
+        }
+        Ok(())
+    }
+
+    /// Runs `f` inside a validation and out-of-memory error scope and turns what the
+    /// scopes caught into an error naming `context`.
+    pub(crate) fn scoped<T>(&self, context: &str, f: impl FnOnce() -> T) -> Result<T> {
+        let oom = self.device.push_error_scope(wgpu::ErrorFilter::OutOfMemory);
+        let validation = self.device.push_error_scope(wgpu::ErrorFilter::Validation);
+        let value = f();
+        let v = pollster::block_on(validation.pop());
+        let o = pollster::block_on(oom.pop());
+        match v.or(o) {
+            Some(e) => Err(Error::Gpu {
+                context: context.to_string(),
+                message: e.to_string(),
+            }),
+            None => Ok(value),
+        }
+    }
+
+    /// Blocks until all submitted work has finished.
+    pub fn wait(&self) -> Result<()> {
+        self.device
+            .poll(wgpu::PollType::wait_indefinitely())
+            .map(|_| ())
+            .map_err(|e| Error::Gpu {
+                context: "waiting for the queue".into(),
+                message: e.to_string(),
+            })
+    }
+}
+
+fn preference(t: wgpu::DeviceType) -> u8 {
+    match t {
+        wgpu::DeviceType::DiscreteGpu => 4,
+        wgpu::DeviceType::IntegratedGpu => 3,
+        wgpu::DeviceType::VirtualGpu => 2,
+        wgpu::DeviceType::Other => 1,
+        wgpu::DeviceType::Cpu => 0,
+    }
+}

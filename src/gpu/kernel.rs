@@ -1,0 +1,168 @@
+//! A kernel is one dispatch with everything bound: pipeline, bind group, workgroup count.
+//! They are made when a network is built and only encoded afterwards, so a training step
+//! creates nothing.
+
+use std::sync::Arc;
+
+use wgpu::util::DeviceExt;
+
+use crate::gpu::pipelines::{Access, Pipeline};
+use crate::gpu::shaders::Shader;
+use crate::gpu::Gpu;
+use crate::tensor::Tensor;
+use crate::Result;
+
+/// Largest workgroup count in one dimension that every backend accepts.
+const MAX_GROUPS: u32 = 65_535;
+
+/// Which entry point of which shader, specialised with which override constants.
+pub(crate) struct KernelSpec {
+    pub shader: Shader,
+    pub entry: &'static str,
+    pub constants: Vec<(&'static str, f64)>,
+}
+
+impl KernelSpec {
+    pub fn new(shader: Shader, entry: &'static str) -> Self {
+        KernelSpec {
+            shader,
+            entry,
+            constants: Vec::new(),
+        }
+    }
+
+    pub fn constant(mut self, name: &'static str, value: f64) -> Self {
+        self.constants.push((name, value));
+        self
+    }
+}
+
+/// One binding of a kernel, in binding order.
+pub(crate) enum Bind<'a> {
+    /// Small parameters (sizes, flags, f32 bits), uploaded once into a uniform buffer.
+    Params(&'a [u32]),
+    Read(&'a Tensor),
+    Write(&'a Tensor),
+}
+
+/// A recorded dispatch, ready to be encoded any number of times. Cloning shares the
+/// pipeline and bind group.
+#[derive(Clone)]
+pub struct Kernel {
+    pipeline: Arc<Pipeline>,
+    bind_group: wgpu::BindGroup,
+    groups: [u32; 3],
+    label: &'static str,
+}
+
+impl Kernel {
+    /// Records the dispatch into a compute pass.
+    pub fn encode(&self, pass: &mut wgpu::ComputePass<'_>) {
+        pass.set_pipeline(&self.pipeline.pipeline);
+        pass.set_bind_group(0, &self.bind_group, &[]);
+        pass.dispatch_workgroups(self.groups[0], self.groups[1], self.groups[2]);
+    }
+
+    /// The entry point's name, for timing breakdowns.
+    pub fn label(&self) -> &'static str {
+        self.label
+    }
+}
+
+/// Splits a workgroup count over x and y so no dimension exceeds the 65,535 limit;
+/// shaders rebuild the linear index from `num_workgroups` and bounds-check it.
+pub(crate) fn split_groups(n: u32) -> [u32; 3] {
+    let n = n.max(1);
+    if n <= MAX_GROUPS {
+        [n, 1, 1]
+    } else {
+        [MAX_GROUPS, n.div_ceil(MAX_GROUPS), 1]
+    }
+}
+
+impl Gpu {
+    /// Builds a kernel: fetches (or creates) the pipeline, uploads the parameters, and makes
+    /// the bind group. `groups` is the total workgroup count, split over x and y as needed.
+    pub(crate) fn kernel(&self, spec: KernelSpec, binds: &[Bind<'_>], groups: u32) -> Result<Kernel> {
+        self.kernel_3d(spec, binds, split_groups(groups))
+    }
+
+    /// As [`Gpu::kernel`] with an explicit 3-D grid (e.g. GEMM tiles, batch).
+    pub(crate) fn kernel_3d(
+        &self,
+        spec: KernelSpec,
+        binds: &[Bind<'_>],
+        groups: [u32; 3],
+    ) -> Result<Kernel> {
+        let access: Vec<Access> = binds
+            .iter()
+            .map(|b| match b {
+                Bind::Params(_) => Access::Uniform,
+                Bind::Read(_) => Access::Read,
+                Bind::Write(_) => Access::ReadWrite,
+            })
+            .collect();
+        self.scoped(spec.entry, || {
+            let pipeline = self.pipelines.lock().expect("pipeline cache poisoned").get(
+                &self.device,
+                spec.shader,
+                spec.entry,
+                &spec.constants,
+                &access,
+            );
+            // Uniform buffers must hold whole 16-byte rows.
+            let uniforms: Vec<Option<wgpu::Buffer>> = binds
+                .iter()
+                .map(|b| match b {
+                    Bind::Params(words) => {
+                        let mut padded = words.to_vec();
+                        padded.resize(words.len().div_ceil(4).max(1) * 4, 0);
+                        Some(self.device.create_buffer_init(&wgpu::util::BufferInitDescriptor {
+                            label: Some(spec.entry),
+                            contents: bytemuck::cast_slice(&padded),
+                            usage: wgpu::BufferUsages::UNIFORM,
+                        }))
+                    }
+                    _ => None,
+                })
+                .collect();
+            let entries: Vec<wgpu::BindGroupEntry> = binds
+                .iter()
+                .zip(&uniforms)
+                .enumerate()
+                .map(|(i, (b, u))| wgpu::BindGroupEntry {
+                    binding: i as u32,
+                    resource: match b {
+                        Bind::Params(_) => u.as_ref().expect("uniform made above").as_entire_binding(),
+                        Bind::Read(t) | Bind::Write(t) => t.binding(),
+                    },
+                })
+                .collect();
+            let bind_group = self.device.create_bind_group(&wgpu::BindGroupDescriptor {
+                label: Some(spec.entry),
+                layout: &pipeline.layout,
+                entries: &entries,
+            });
+            Kernel {
+                pipeline,
+                bind_group,
+                groups,
+                label: spec.entry,
+            }
+        })
+    }
+
+    /// Runs kernels once in their own submission and waits: for tests and one-off work,
+    /// never for the training step.
+    pub fn run(&self, kernels: &[&Kernel]) -> Result<()> {
+        let mut encoder = self.device.create_command_encoder(&Default::default());
+        {
+            let mut pass = encoder.begin_compute_pass(&Default::default());
+            for k in kernels {
+                k.encode(&mut pass);
+            }
+        }
+        self.queue.submit([encoder.finish()]);
+        self.wait()
+    }
+}

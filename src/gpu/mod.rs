@@ -1,0 +1,11 @@
+//! The GPU side: context, shaders, pipelines and the recorded dispatches of a step.
+
+mod context;
+pub(crate) mod kernel;
+pub(crate) mod pipelines;
+pub mod shaders;
+
+pub use context::{Gpu, ADAPTER_ENV};
+pub use kernel::Kernel;
+pub(crate) use kernel::{Bind, KernelSpec};
+pub use pipelines::Access;

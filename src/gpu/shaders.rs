@@ -1,0 +1,53 @@
+//! Every WGSL file of the crate, embedded in the binary.
+//!
+//! Each shader is compiled as `common.wgsl` (indexing helpers and the Philox RNG) followed by
+//! its own file, so the RNG used by noise, dropout and shuffling is one piece of code.
+
+macro_rules! shaders {
+    ($($variant:ident => $file:literal),* $(,)?) => {
+        /// One WGSL file of `shaders/`.
+        #[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
+        pub enum Shader { $($variant),* }
+
+        impl Shader {
+            /// All shaders, for validation tests.
+            pub const ALL: &'static [Shader] = &[$(Shader::$variant),*];
+
+            /// The file name without extension.
+            pub fn name(self) -> &'static str {
+                match self { $(Shader::$variant => $file),* }
+            }
+
+            fn body(self) -> &'static str {
+                match self {
+                    $(Shader::$variant => include_str!(concat!("../../shaders/", $file, ".wgsl"))),*
+                }
+            }
+        }
+    };
+}
+
+shaders! {
+    Gemm => "gemm",
+    Reduce => "reduce",
+    Activation => "activation",
+    Maxout => "maxout",
+    Dropout => "dropout",
+    Elementwise => "elementwise",
+    Bce => "bce",
+    Adam => "adam",
+    Sgd => "sgd",
+    Rng => "rng",
+    Data => "data",
+    Metrics => "metrics",
+}
+
+/// The shared helpers every shader is compiled with.
+pub const COMMON: &str = include_str!("../../shaders/common.wgsl");
+
+impl Shader {
+    /// The complete WGSL source handed to the device.
+    pub fn source(self) -> String {
+        format!("{COMMON}\n{}", self.body())
+    }
+}

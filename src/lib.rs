@@ -1,0 +1,38 @@
+//! counterfeit: generative adversarial networks trained entirely on the GPU.
+//!
+//! Every forward and backward pass is a WGSL compute shader dispatched through wgpu. Networks
+//! are built for a fixed batch size; building records every dispatch of a training iteration
+//! once, and each step replays them in one command encoder and one queue submission.
+//!
+//! ```no_run
+//! use counterfeit::{Gpu, Sequential, Dataset, Trainer, TrainerConfig};
+//! # fn main() -> counterfeit::Result<()> {
+//! let gpu = Gpu::new()?;
+//! let g = Sequential::new([100]).linear(1200).relu().linear(784).sigmoid();
+//! let d = Sequential::new([784]).linear(240).leaky_relu(0.2).linear(1);
+//! let data = Dataset::mnist(&gpu, None, (0.0, 1.0))?;
+//! let mut gan = Trainer::new(&gpu, g, d, &data, TrainerConfig::default())?;
+//! for _ in 0..100 {
+//!     gan.step()?;
+//! }
+//! # Ok(()) }
+//! ```
+
+pub mod data;
+pub mod error;
+pub mod gan;
+pub mod gpu;
+pub mod io;
+pub mod nn;
+pub mod ops;
+pub mod reference;
+pub mod tape;
+mod tensor;
+
+pub use data::{Dataset, DataSource};
+pub use error::{Error, Result};
+pub use gan::{GLoss, Noise, StepMetrics, Trainer, TrainerConfig};
+pub use gpu::Gpu;
+pub use nn::{Init, Mode, Network, Sequential};
+pub use ops::optim::Optimizer;
+pub use tensor::Tensor;

@@ -1,0 +1,79 @@
+//! A network's parameters in one flat buffer, with gradients and optimiser moments laid out
+//! the same way, so one optimiser dispatch updates everything.
+
+use std::ops::Range;
+
+use crate::{Gpu, Result, Tensor};
+
+/// Flat parameter storage plus the element range of each parameter tensor.
+pub struct ParamSet {
+    pub values: Tensor,
+    pub grads: Tensor,
+    pub m1: Tensor,
+    pub m2: Tensor,
+    ranges: Vec<(Range<usize>, Vec<usize>)>,
+}
+
+impl ParamSet {
+    /// Allocates storage for parameters of the given shapes with the given initial values.
+    /// Each parameter starts at an offset the device can bind (storage offset alignment).
+    pub fn new(gpu: &Gpu, label: &str, init: &[(Vec<usize>, Vec<f32>)]) -> Result<ParamSet> {
+        let align = (gpu.device().limits().min_storage_buffer_offset_alignment as usize / 4).max(1);
+        let mut ranges = Vec::new();
+        let mut total = 0;
+        for (shape, _) in init {
+            let len: usize = shape.iter().product();
+            ranges.push((total..total + len, shape.clone()));
+            total = (total + len).div_ceil(align) * align;
+        }
+        let total = total.max(1);
+        let mut flat = vec![0.0f32; total];
+        for ((r, _), (_, v)) in ranges.iter().zip(init) {
+            flat[r.clone()].copy_from_slice(v);
+        }
+        let values = Tensor::from_slice(gpu, &flat, &[total], &format!("{label} parameters"))?;
+        let zeros = |what: &str| Tensor::zeros(gpu, &[total], &format!("{label} {what}"));
+        Ok(ParamSet {
+            values,
+            grads: zeros("gradients")?,
+            m1: zeros("first moments")?,
+            m2: zeros("second moments")?,
+            ranges,
+        })
+    }
+
+    /// Number of parameter tensors.
+    pub fn count(&self) -> usize {
+        self.ranges.len()
+    }
+
+    /// Total scalar parameters (excluding alignment padding).
+    pub fn scalars(&self) -> usize {
+        self.ranges.iter().map(|(r, _)| r.len()).sum()
+    }
+
+    /// Parameter `i` as a view into the flat value buffer.
+    pub fn value(&self, i: usize) -> Tensor {
+        self.view(&self.values, i)
+    }
+
+    /// The gradient of parameter `i`.
+    pub fn grad(&self, i: usize) -> Tensor {
+        self.view(&self.grads, i)
+    }
+
+    fn view(&self, flat: &Tensor, i: usize) -> Tensor {
+        let (r, shape) = &self.ranges[i];
+        flat.slice(r.start, shape)
+    }
+
+    /// Shape of parameter `i`.
+    pub fn shape(&self, i: usize) -> &[usize] {
+        &self.ranges[i].1
+    }
+
+    /// Reads parameter `i` to the CPU.
+    pub fn read(&self, gpu: &Gpu, i: usize) -> Result<Vec<f32>> {
+        self.value(i).read(gpu)
+    }
+}

@@ -1,0 +1,72 @@
+//! Batch gathering from a GPU-resident data set, and the end-of-iteration bookkeeping.
+
+use super::{f, groups_256, seed_words, u, Clock};
+use crate::gpu::shaders::Shader;
+use crate::gpu::{Bind, Kernel, KernelSpec};
+use crate::{Error, Gpu, Result, Tensor};
+
+/// Feistel half width so that 2^(2·half) ≥ count (at least 1 bit per half).
+pub fn half_bits(count: usize) -> u32 {
+    let bits = usize::BITS - (count.max(2) - 1).leading_zeros();
+    bits.div_ceil(2).max(1)
+}
+
+/// How a gathered batch is laid out and scaled: value = byte · scale + shift.
+#[derive(Clone, Copy, Debug)]
+pub struct Gather {
+    pub count: usize,
+    pub size: usize,
+    pub batch: usize,
+    pub seed: u64,
+    pub scale: f32,
+    pub shift: f32,
+    pub clock: Clock,
+}
+
+/// Writes batch `step` (from the clock) of a per-epoch shuffled pass over `pixels` into `out`.
+pub fn gather(gpu: &Gpu, g: Gather, state: &Tensor, pixels: &Tensor, out: &Tensor) -> Result<Kernel> {
+    if out.len() != g.batch * g.size {
+        return Err(Error::shape(
+            "gather",
+            format!(
+                "batch tensor {:?} does not hold {} samples of {} values",
+                out.shape(),
+                g.batch,
+                g.size
+            ),
+        ));
+    }
+    let [lo, hi] = seed_words(g.seed);
+    let params = [
+        u(g.count),
+        u(g.size),
+        u(g.batch),
+        half_bits(g.count),
+        lo,
+        hi,
+        g.clock.mul,
+        g.clock.add,
+        f(g.scale),
+        f(g.shift),
+    ];
+    gpu.kernel(
+        KernelSpec::new(Shader::Data, "gather"),
+        &[Bind::Params(&params), Bind::Read(state), Bind::Read(pixels), Bind::Write(out)],
+        groups_256(out.len()),
+    )
+}
+
+/// Appends `metrics` to the history ring, flags the first non-finite iteration and advances
+/// the iteration counter in `state` (see `shaders/metrics.wgsl`).
+pub fn record(gpu: &Gpu, state: &Tensor, metrics: &Tensor, history: &Tensor) -> Result<Kernel> {
+    let slots = metrics.len();
+    if history.len() % (slots + 1) != 0 {
+        return Err(Error::shape("record", "history rows must hold the step and every metric"));
+    }
+    let params = [u(slots), u(history.len() / (slots + 1))];
+    gpu.kernel(
+        KernelSpec::new(Shader::Metrics, "record"),
+        &[Bind::Params(&params), Bind::Write(state), Bind::Read(metrics), Bind::Write(history)],
+        1,
+    )
+}

@@ -1,0 +1,42 @@
+//! Inverted dropout with a mask drawn from Philox, identical in forward and backward.
+
+use super::{f, groups_256, same_len, seed_words, u, Clock};
+use crate::gpu::shaders::Shader;
+use crate::gpu::{Bind, Kernel, KernelSpec};
+use crate::{Error, Gpu, Result, Tensor};
+
+/// Where a dropout mask comes from: (seed, stream) plus the step from the GPU clock.
+#[derive(Clone, Copy, Debug)]
+pub struct Mask {
+    pub keep: f32,
+    pub seed: u64,
+    pub stream: u32,
+    pub clock: Clock,
+}
+
+/// `dst = mask · src / keep`. The forward passes x → y; the backward passes dy → dx with the
+/// same mask.
+pub fn apply(gpu: &Gpu, mask: Mask, state: &Tensor, src: &Tensor, dst: &Tensor) -> Result<Kernel> {
+    same_len("dropout", src, dst)?;
+    if !(mask.keep > 0.0 && mask.keep <= 1.0) {
+        return Err(Error::Config(format!(
+            "dropout keep probability must be in (0, 1], got {}",
+            mask.keep
+        )));
+    }
+    let [lo, hi] = seed_words(mask.seed);
+    let params = [
+        u(src.len()),
+        f(mask.keep),
+        lo,
+        hi,
+        mask.stream,
+        mask.clock.mul,
+        mask.clock.add,
+    ];
+    gpu.kernel(
+        KernelSpec::new(Shader::Dropout, "dropout"),
+        &[Bind::Params(&params), Bind::Read(state), Bind::Read(src), Bind::Write(dst)],
+        groups_256(src.len()),
+    )
+}

@@ -1,0 +1,137 @@
+//! Dense matrix multiply: one kernel with transpose flags for Linear forward, input-grad and
+//! weight-grad, plus the bias-gradient reduction.
+
+use super::u;
+use crate::gpu::KernelSpec;
+use crate::gpu::shaders::Shader;
+use crate::gpu::{Bind, Kernel};
+use crate::{Error, Gpu, Result, Tensor};
+
+/// Rows per invocation and columns per invocation (4 vec4) of the register-blocked kernel.
+const TM: usize = 8;
+const TN: usize = 16;
+
+/// A tensor read as a matrix: its first dimension are rows, the rest columns.
+fn dims(t: &Tensor) -> (usize, usize) {
+    let rows = t.shape()[0];
+    (rows, t.len() / rows)
+}
+
+/// `c = op(a) · op(b) [+ bias] [+ c]`, where `op` transposes when the flag is set.
+/// `a` is `[m, k]` (or `[k, m]` transposed), `b` is `[k, n]` (or `[n, k]`), `c` is `[m, n]`,
+/// `bias` has `n` values.
+#[allow(clippy::too_many_arguments)]
+pub fn gemm(
+    gpu: &Gpu,
+    a: &Tensor,
+    trans_a: bool,
+    b: &Tensor,
+    trans_b: bool,
+    bias: Option<&Tensor>,
+    c: &Tensor,
+    accumulate: bool,
+) -> Result<Kernel> {
+    let (ar, ac) = dims(a);
+    let (br, bc) = dims(b);
+    let (m, k) = if trans_a { (ac, ar) } else { (ar, ac) };
+    let (kb, n) = if trans_b { (bc, br) } else { (br, bc) };
+    if k != kb {
+        return Err(Error::shape(
+            "gemm",
+            format!(
+                "inner dimensions differ: op(a) is {m}x{k} (a {:?}, transposed: {trans_a}), op(b) is {kb}x{n} (b {:?}, transposed: {trans_b})",
+                a.shape(),
+                b.shape()
+            ),
+        ));
+    }
+    if c.len() != m * n {
+        return Err(Error::shape(
+            "gemm",
+            format!("output {:?} does not hold the {m}x{n} product", c.shape()),
+        ));
+    }
+    if let Some(bias) = bias {
+        if bias.len() != n {
+            return Err(Error::shape(
+                "gemm",
+                format!("bias has {} values for {n} columns", bias.len()),
+            ));
+        }
+    }
+    // Element (row, kk) of op(a) sits at row·a_rs + kk·a_ks; likewise for b.
+    let (a_rs, a_ks) = if trans_a { (1, m) } else { (k, 1) };
+    let (b_ks, b_cs) = if trans_b { (1, k) } else { (n, 1) };
+    let (wg_x, wg_y) = if gpu.is_cpu() { (8, 8) } else { (16, 8) };
+    let params = [
+        u(m),
+        u(n),
+        u(k),
+        u(a_rs),
+        u(a_ks),
+        u(b_ks),
+        u(b_cs),
+        accumulate as u32,
+        bias.is_some() as u32,
+    ];
+    let groups = [
+        n.div_ceil(TN * wg_x) as u32,
+        m.div_ceil(TM * wg_y) as u32,
+        1,
+    ];
+    let spec = KernelSpec::new(Shader::Gemm, "gemm")
+        .constant("WG_X", wg_x as f64)
+        .constant("WG_Y", wg_y as f64);
+    gpu.kernel_3d(
+        spec,
+        &[
+            Bind::Params(&params),
+            Bind::Read(a),
+            Bind::Read(b),
+            // An unused bias binding still needs a buffer; c itself is never read through it.
+            Bind::Read(bias.unwrap_or(a)),
+            Bind::Write(c),
+        ],
+        groups,
+    )
+}
+
+/// `out[c] = [out[c] +] scale · Σ_r x[r, c]` over the rows of `x` (bias gradients).
+pub fn sum_rows(gpu: &Gpu, x: &Tensor, out: &Tensor, scale: f32, accumulate: bool) -> Result<Kernel> {
+    let (rows, cols) = dims(x);
+    if out.len() != cols {
+        return Err(Error::shape(
+            "sum_rows",
+            format!("output has {} values for {cols} columns of {:?}", out.len(), x.shape()),
+        ));
+    }
+    let params = [u(rows), u(cols), accumulate as u32, scale.to_bits(), 0];
+    gpu.kernel(
+        KernelSpec::new(Shader::Reduce, "sum_rows"),
+        &[Bind::Params(&params), Bind::Read(x), Bind::Write(out)],
+        cols.div_ceil(64) as u32,
+    )
+}
+
+/// `out[slot] = [out[slot] +] scale · Σ x` (a mean with `scale = 1/len`), in a fixed order.
+pub fn sum_all(
+    gpu: &Gpu,
+    x: &Tensor,
+    out: &Tensor,
+    slot: usize,
+    scale: f32,
+    accumulate: bool,
+) -> Result<Kernel> {
+    if slot >= out.len() {
+        return Err(Error::shape(
+            "sum_all",
+            format!("slot {slot} outside an output of {} values", out.len()),
+        ));
+    }
+    let params = [1, u(x.len()), accumulate as u32, scale.to_bits(), u(slot)];
+    gpu.kernel(
+        KernelSpec::new(Shader::Reduce, "sum_all"),
+        &[Bind::Params(&params), Bind::Read(x), Bind::Write(out)],
+        1,
+    )
+}

@@ -1,0 +1,140 @@
+//! Optimiser steps over a network's flat parameter buffer: one dispatch per network.
+
+use super::{f, groups_256, same_len, u, Clock};
+use crate::gpu::shaders::Shader;
+use crate::gpu::{Bind, Kernel, KernelSpec};
+use crate::{Error, Gpu, Result, Tensor};
+
+/// An optimiser and its hyper-parameters.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Optimizer {
+    /// Adam with PyTorch's bias correction.
+    Adam {
+        lr: f32,
+        beta1: f32,
+        beta2: f32,
+        eps: f32,
+    },
+    /// SGD with momentum, an exponential learning-rate decay and a linear momentum ramp
+    /// (Goodfellow et al. 2014): lr_t = max(lr / decay^t, min_lr); momentum goes from
+    /// `momentum0` to `momentum1` between updates `ramp_start` and `ramp_end`.
+    Sgd {
+        lr: f32,
+        decay: f32,
+        min_lr: f32,
+        momentum0: f32,
+        momentum1: f32,
+        ramp_start: u32,
+        ramp_end: u32,
+    },
+}
+
+impl Optimizer {
+    /// Adam as DCGAN uses it: lr 2e-4, β = (0.5, 0.999), ε = 1e-8.
+    pub fn dcgan_adam() -> Optimizer {
+        Optimizer::Adam {
+            lr: 2e-4,
+            beta1: 0.5,
+            beta2: 0.999,
+            eps: 1e-8,
+        }
+    }
+
+    /// Plain SGD at a fixed rate, no momentum.
+    pub fn sgd(lr: f32) -> Optimizer {
+        Optimizer::Sgd {
+            lr,
+            decay: 1.0,
+            min_lr: 0.0,
+            momentum0: 0.0,
+            momentum1: 0.0,
+            ramp_start: 0,
+            ramp_end: 0,
+        }
+    }
+
+    fn validate(&self) -> Result<()> {
+        let ok = match *self {
+            Optimizer::Adam { lr, beta1, beta2, eps } => {
+                lr >= 0.0 && (0.0..1.0).contains(&beta1) && (0.0..1.0).contains(&beta2) && eps > 0.0
+            }
+            Optimizer::Sgd { lr, decay, momentum0, momentum1, .. } => {
+                lr >= 0.0 && decay > 0.0 && (0.0..1.0).contains(&momentum0) && (0.0..1.0).contains(&momentum1)
+            }
+        };
+        if ok {
+            Ok(())
+        } else {
+            Err(Error::Config(format!("optimizer settings out of range: {self:?}")))
+        }
+    }
+
+    /// The step kernel updating `param` from `grad` with moment buffers `m1` (and `m2` for
+    /// Adam), all of one length.
+    pub fn step(
+        &self,
+        gpu: &Gpu,
+        clock: Clock,
+        state: &Tensor,
+        param: &Tensor,
+        grad: &Tensor,
+        m1: &Tensor,
+        m2: &Tensor,
+    ) -> Result<Kernel> {
+        self.validate()?;
+        same_len("optimizer", param, grad)?;
+        same_len("optimizer", param, m1)?;
+        same_len("optimizer", param, m2)?;
+        let n = u(param.len());
+        match *self {
+            Optimizer::Adam { lr, beta1, beta2, eps } => {
+                let params = [n, f(lr), f(beta1), f(beta2), f(eps), clock.mul, clock.add];
+                gpu.kernel(
+                    KernelSpec::new(Shader::Adam, "adam"),
+                    &[
+                        Bind::Params(&params),
+                        Bind::Read(state),
+                        Bind::Write(param),
+                        Bind::Read(grad),
+                        Bind::Write(m1),
+                        Bind::Write(m2),
+                    ],
+                    groups_256(param.len()),
+                )
+            }
+            Optimizer::Sgd {
+                lr,
+                decay,
+                min_lr,
+                momentum0,
+                momentum1,
+                ramp_start,
+                ramp_end,
+            } => {
+                let params = [
+                    n,
+                    f(lr),
+                    f(decay),
+                    f(min_lr),
+                    f(momentum0),
+                    f(momentum1),
+                    ramp_start,
+                    ramp_end,
+                    clock.mul,
+                    clock.add,
+                ];
+                gpu.kernel(
+                    KernelSpec::new(Shader::Sgd, "sgd_momentum"),
+                    &[
+                        Bind::Params(&params),
+                        Bind::Read(state),
+                        Bind::Write(param),
+                        Bind::Read(grad),
+                        Bind::Write(m1),
+                    ],
+                    groups_256(param.len()),
+                )
+            }
+        }
+    }
+}

@@ -1,0 +1,7 @@
+//! The CPU reference of every op: plain loops in f64, the math written out. Shaders are tested
+//! against these; these are tested against finite differences.
+
+pub mod dense;
+pub mod loss;
+pub mod optim;
+pub mod rng;

@@ -1,0 +1,182 @@
+//! The tape: the ops of one forward pass with the tensors each saved, and the backward that
+//! walks them in reverse. Both are recorded once into kernels; a step only encodes them.
+
+use crate::gpu::Kernel;
+use crate::nn::{Layer, Mode, Network, RngSpec};
+use crate::ops::{activation, dropout, gemm, maxout};
+use crate::{Gpu, Result, Tensor};
+
+/// One recorded op: the layer, what it read and wrote, and its parameters' views.
+struct Node {
+    layer: Layer,
+    input: Tensor,
+    output: Tensor,
+    params: Vec<(Tensor, Tensor)>,
+    /// Set for dropout in training mode.
+    mask: Option<dropout::Mask>,
+}
+
+/// What a backward pass does with parameter gradients.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ParamGrads {
+    /// Not formed (e.g. D's weights during the generator step).
+    Skip,
+    /// Overwrite the gradient buffer.
+    Write,
+    /// Add to it (a second use of the network in the same loss).
+    Accumulate,
+}
+
+/// A network applied to one input tensor.
+pub struct Tape {
+    nodes: Vec<Node>,
+    forward: Vec<Kernel>,
+    input: Tensor,
+    output: Tensor,
+    state: Tensor,
+}
+
+impl Tape {
+    pub(crate) fn record(
+        gpu: &Gpu,
+        net: &Network,
+        input: &Tensor,
+        mode: Mode,
+        rng: RngSpec,
+        state: &Tensor,
+    ) -> Result<Tape> {
+        let batch = input.shape()[0];
+        let mut x = input.reshape(&with_batch(batch, &net.model.input))?;
+        let mut shape = net.model.input.clone();
+        let mut nodes = Vec::new();
+        let mut forward = Vec::new();
+        for (li, layer) in net.model.layers.iter().enumerate() {
+            let label = format!("{} layer {li} {}", net.label(), layer.name());
+            let first = net.first_param[li];
+            let params: Vec<(Tensor, Tensor)> = (0..layer.param_shapes(&shape).len())
+                .map(|i| (net.params.value(first + i), net.params.grad(first + i)))
+                .collect();
+            shape = layer.output_shape(&shape)?;
+            let out_shape = with_batch(batch, &shape);
+            let mut mask = None;
+            let y = match layer {
+                Layer::Reshape(_) => x.reshape(&out_shape)?,
+                Layer::Dropout { .. } if mode == Mode::Eval => x.clone(),
+                _ => Tensor::zeros(gpu, &out_shape, &label)?,
+            };
+            match layer {
+                Layer::Linear { .. } => {
+                    let bias = params.get(1).map(|p| &p.0);
+                    forward.push(gemm::gemm(gpu, &x, false, &params[0].0, true, bias, &y, false)?);
+                }
+                Layer::Activation(a) => forward.push(activation::forward(gpu, *a, &x, &y)?),
+                Layer::Maxout { pieces } => forward.push(maxout::forward(gpu, &x, &y, *pieces)?),
+                Layer::Dropout { keep } if mode == Mode::Train => {
+                    let m = dropout::Mask {
+                        keep: *keep,
+                        seed: rng.seed,
+                        stream: rng.stream.wrapping_mul(64).wrapping_add(li as u32),
+                        clock: rng.clock,
+                    };
+                    forward.push(dropout::apply(gpu, m, state, &x, &y)?);
+                    mask = Some(m);
+                }
+                Layer::Dropout { .. } | Layer::Reshape(_) => {}
+            }
+            nodes.push(Node {
+                layer: layer.clone(),
+                input: x.clone(),
+                output: y.clone(),
+                params,
+                mask,
+            });
+            x = y;
+        }
+        Ok(Tape {
+            nodes,
+            forward,
+            input: input.clone(),
+            output: x,
+            state: state.clone(),
+        })
+    }
+
+    /// The forward kernels, in order.
+    pub fn forward(&self) -> &[Kernel] {
+        &self.forward
+    }
+
+    /// The network's output tensor (written by the forward kernels).
+    pub fn output(&self) -> &Tensor {
+        &self.output
+    }
+
+    /// The input tensor the tape reads.
+    pub fn input(&self) -> &Tensor {
+        &self.input
+    }
+
+    /// Records the backward pass from `dy` (the loss gradient at the output). Parameter
+    /// gradients go to the network's gradient buffer as `grads` says; the input gradient goes
+    /// to `dx` when given. Intermediate gradients are allocated here, once.
+    pub fn backward(&self, gpu: &Gpu, dy: &Tensor, grads: ParamGrads, dx: Option<&Tensor>) -> Result<Vec<Kernel>> {
+        let mut kernels = Vec::new();
+        let mut g = dy.reshape(self.output.shape())?;
+        let accumulate = grads == ParamGrads::Accumulate;
+        for (i, node) in self.nodes.iter().enumerate().rev() {
+            let first = i == 0;
+            if first && dx.is_none() && (grads == ParamGrads::Skip || node.params.is_empty()) {
+                break;
+            }
+            // The gradient with respect to this node's input, if anyone needs it.
+            let want_dx = !first || dx.is_some();
+            let gx = match (&node.layer, first, dx) {
+                (Layer::Reshape(_), _, _) => g.reshape(node.input.shape())?,
+                (Layer::Dropout { .. }, _, _) if node.mask.is_none() => g.reshape(node.input.shape())?,
+                (_, true, Some(d)) => d.reshape(node.input.shape())?,
+                _ => Tensor::zeros(gpu, node.input.shape(), "gradient")?,
+            };
+            match &node.layer {
+                Layer::Linear { .. } => {
+                    let (w, dw) = &node.params[0];
+                    if grads != ParamGrads::Skip {
+                        kernels.push(gemm::gemm(gpu, &g, true, &node.input, false, None, dw, accumulate)?);
+                        if let Some((_, db)) = node.params.get(1) {
+                            kernels.push(gemm::sum_rows(gpu, &g, db, 1.0, accumulate)?);
+                        }
+                    }
+                    if want_dx {
+                        kernels.push(gemm::gemm(gpu, &g, false, w, false, None, &gx, false)?);
+                    }
+                }
+                Layer::Activation(a) => {
+                    let saved = if a.backward_uses_output() { &node.output } else { &node.input };
+                    kernels.push(activation::backward(gpu, *a, saved, &g, &gx)?);
+                }
+                Layer::Maxout { pieces } => kernels.push(maxout::backward(gpu, &node.input, &g, &gx, *pieces)?),
+                Layer::Dropout { .. } => {
+                    if let Some(m) = node.mask {
+                        kernels.push(dropout::apply(gpu, m, &self.state, &g, &gx)?);
+                    }
+                }
+                Layer::Reshape(_) => {}
+            }
+            // A view (reshape, eval dropout) into the caller's dx still needs the data moved.
+            if first {
+                if let (Some(d), Layer::Reshape(_) | Layer::Dropout { .. }) = (dx, &node.layer) {
+                    if node.mask.is_none() {
+                        kernels.push(crate::ops::elementwise::axpby(gpu, 1.0, &gx, 0.0, d)?);
+                    }
+                }
+            }
+            g = gx;
+        }
+        Ok(kernels)
+    }
+}
+
+fn with_batch(batch: usize, sample: &[usize]) -> Vec<usize> {
+    let mut s = vec![batch];
+    s.extend_from_slice(sample);
+    s
+}
