@@ -59,7 +59,7 @@ impl Gpu {
                 })?,
             None => adapters
                 .into_iter()
-                .max_by_key(|a| preference(a.get_info().device_type))
+                .max_by_key(|a| preference(&a.get_info()))
                 .ok_or_else(|| Error::NoAdapter {
                     detail: match std::env::var("WGPU_BACKEND") {
                         Ok(b) => format!(" for WGPU_BACKEND={b}"),
@@ -196,7 +196,16 @@ impl Gpu {
     }
 }
 
-fn preference(t: wgpu::DeviceType) -> u8 {
+/// Real GPUs before CPU adapters; among equals, the native API before GL.
+fn preference(info: &wgpu::AdapterInfo) -> (u8, u8) {
+    let backend = match info.backend {
+        wgpu::Backend::Vulkan | wgpu::Backend::Metal | wgpu::Backend::Dx12 => 1,
+        _ => 0,
+    };
+    (device_rank(info.device_type), backend)
+}
+
+fn device_rank(t: wgpu::DeviceType) -> u8 {
     match t {
         wgpu::DeviceType::DiscreteGpu => 4,
         wgpu::DeviceType::IntegratedGpu => 3,

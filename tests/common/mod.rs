@@ -1,0 +1,61 @@
+//! Shared by the GPU tests: one device per test binary, deterministic inputs, and a
+//! comparison that explains itself.
+#![allow(dead_code)]
+
+use std::sync::OnceLock;
+
+use counterfeit::reference::rng;
+use counterfeit::Gpu;
+
+/// One device shared by every test of a binary (tests run on threads).
+pub fn gpu() -> &'static Gpu {
+    static GPU: OnceLock<Gpu> = OnceLock::new();
+    GPU.get_or_init(|| {
+        let gpu = Gpu::new().expect("a GPU adapter (on Linux without a GPU: apt-get install mesa-vulkan-drivers)");
+        eprintln!("adapter: {}", gpu.describe());
+        gpu
+    })
+}
+
+/// Deterministic normal values times `scale`.
+pub fn normal(n: usize, seed: u64, scale: f32) -> Vec<f32> {
+    (0..n as u32)
+        .map(|i| {
+            let r = rng::draw(seed, 7, 7, i);
+            (rng::to_normal(r[0], r[1]) as f32) * scale
+        })
+        .collect()
+}
+
+/// Deterministic uniform values in [lo, hi).
+pub fn uniform(n: usize, seed: u64, lo: f32, hi: f32) -> Vec<f32> {
+    (0..n as u32)
+        .map(|i| lo + (hi - lo) * rng::to_unit(rng::draw(seed, 9, 9, i)[0]))
+        .collect()
+}
+
+pub fn f64s(x: &[f32]) -> Vec<f64> {
+    x.iter().map(|&v| v as f64).collect()
+}
+
+/// Asserts |got − want| ≤ atol + rtol·|want| everywhere; on failure prints the first
+/// mismatches and the largest difference.
+pub fn assert_close(what: &str, got: &[f32], want: &[f64], atol: f64, rtol: f64) {
+    assert_eq!(got.len(), want.len(), "{what}: lengths differ");
+    let mut bad = Vec::new();
+    let mut max_diff = 0.0f64;
+    for (i, (&g, &w)) in got.iter().zip(want).enumerate() {
+        let d = (g as f64 - w).abs();
+        max_diff = max_diff.max(d);
+        if !(d <= atol + rtol * w.abs()) {
+            bad.push(format!("  [{i}] got {g} want {w} (diff {d:.3e})"));
+        }
+    }
+    assert!(
+        bad.is_empty(),
+        "{what}: {} of {} values outside {atol:e} + {rtol:e}·|ref| (max diff {max_diff:.3e}); first:\n{}",
+        bad.len(),
+        got.len(),
+        bad.iter().take(8).cloned().collect::<Vec<_>>().join("\n")
+    );
+}

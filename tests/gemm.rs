@@ -1,0 +1,113 @@
+//! The GEMM shader against the CPU reference in all transpose cases, at sizes that are not
+//! multiples of the 64×128 workgroup tile (1, 7, 33, 65, 127, 257), with bias and
+//! accumulation, and with large and small magnitudes.
+
+mod common;
+
+use common::*;
+use counterfeit::ops::gemm;
+use counterfeit::reference::dense;
+use counterfeit::Tensor;
+
+/// f32 accumulation over k terms of products of O(s²) values has error about
+/// k·eps·s² in the worst case and √k·eps·s² typically; eps = 1.2e-7. We allow
+/// 4·k·eps·s² absolute plus 1e-5 relative, well above rounding and far below a real bug (a
+/// wrong index changes values by O(s²)).
+fn check(m: usize, n: usize, k: usize, ta: bool, tb: bool, bias: bool, accumulate: bool, scale: f32) {
+    let gpu = gpu();
+    let seed = (m * 1_000_003 + n * 1009 + k) as u64;
+    let a = normal(m * k, seed, scale);
+    let b = normal(k * n, seed + 1, scale);
+    let bias_v = normal(n, seed + 2, scale);
+    let c0 = normal(m * n, seed + 3, scale);
+    let a_shape = if ta { [k, m] } else { [m, k] };
+    let b_shape = if tb { [n, k] } else { [k, n] };
+    let at = Tensor::from_slice(gpu, &a, &a_shape, "a").unwrap();
+    let bt = Tensor::from_slice(gpu, &b, &b_shape, "b").unwrap();
+    let biast = Tensor::from_slice(gpu, &bias_v, &[n], "bias").unwrap();
+    let ct = Tensor::from_slice(gpu, &c0, &[m, n], "c").unwrap();
+    let kernel = gemm::gemm(gpu, &at, ta, &bt, tb, bias.then_some(&biast), &ct, accumulate).unwrap();
+    gpu.run(&[&kernel]).unwrap();
+    let got = ct.read(gpu).unwrap();
+    let mut want = dense::gemm(&f64s(&a), ta, &f64s(&b), tb, m, n, k);
+    for r in 0..m {
+        for c in 0..n {
+            if bias {
+                want[r * n + c] += bias_v[c] as f64;
+            }
+            if accumulate {
+                want[r * n + c] += c0[r * n + c] as f64;
+            }
+        }
+    }
+    let s2 = (scale as f64).powi(2);
+    let atol = 4.0 * k as f64 * 1.2e-7 * s2 + 1e-30;
+    assert_close(
+        &format!("gemm m={m} n={n} k={k} ta={ta} tb={tb} bias={bias} acc={accumulate} scale={scale}"),
+        &got,
+        &want,
+        atol,
+        1e-5,
+    );
+}
+
+#[test]
+fn all_transpose_cases_at_awkward_sizes() {
+    for &(m, n, k) in &[(1, 1, 1), (7, 33, 65), (65, 7, 33), (33, 127, 7), (127, 65, 257), (257, 129, 31), (1, 257, 127)] {
+        for ta in [false, true] {
+            for tb in [false, true] {
+                check(m, n, k, ta, tb, false, false, 1.0);
+            }
+        }
+    }
+}
+
+#[test]
+fn bias_and_accumulate() {
+    check(33, 65, 7, false, true, true, false, 1.0);
+    check(65, 33, 127, true, false, false, true, 1.0);
+    check(7, 257, 33, false, false, true, true, 1.0);
+}
+
+#[test]
+fn large_and_small_magnitudes() {
+    check(65, 33, 127, false, true, true, true, 1.0e3);
+    check(65, 33, 127, true, false, false, false, 1.0e-3);
+}
+
+#[test]
+fn batch_of_one_linear_shapes() {
+    // Linear forward, input-grad and weight-grad of a 784 → 240·5 layer at batch 1.
+    check(1, 1200, 784, false, true, true, false, 1.0);
+    check(1, 784, 1200, false, false, false, false, 1.0);
+    check(1200, 784, 1, true, false, false, true, 1.0);
+}
+
+#[test]
+fn reductions_match_reference() {
+    let gpu = gpu();
+    for &(rows, cols) in &[(1, 1), (7, 33), (257, 5), (64, 1200)] {
+        let x = normal(rows * cols, (rows * cols) as u64, 1.0);
+        let xt = Tensor::from_slice(gpu, &x, &[rows, cols], "x").unwrap();
+        let out = Tensor::from_slice(gpu, &vec![1.0; cols], &[cols], "out").unwrap();
+        gpu.run(&[&gemm::sum_rows(gpu, &xt, &out, 0.5, true).unwrap()]).unwrap();
+        let want: Vec<f64> = dense::sum_rows(&f64s(&x), rows, cols).iter().map(|s| 1.0 + 0.5 * s).collect();
+        // Sequential f32 sums of `rows` unit normals: error ≲ rows·eps·√rows.
+        assert_close("sum_rows", &out.read(gpu).unwrap(), &want, rows as f64 * 1e-6, 1e-5);
+
+        let total = Tensor::zeros(gpu, &[3], "total").unwrap();
+        gpu.run(&[&gemm::sum_all(gpu, &xt, &total, 2, 1.0 / x.len() as f32, false).unwrap()]).unwrap();
+        let mean = x.iter().map(|&v| v as f64).sum::<f64>() / x.len() as f64;
+        assert_close("sum_all (mean)", &total.read(gpu).unwrap()[2..], &[mean], 1e-6, 1e-5);
+    }
+}
+
+#[test]
+fn shape_mismatch_is_an_error() {
+    let gpu = gpu();
+    let a = Tensor::zeros(gpu, &[3, 4], "a").unwrap();
+    let b = Tensor::zeros(gpu, &[5, 6], "b").unwrap();
+    let c = Tensor::zeros(gpu, &[3, 6], "c").unwrap();
+    let err = gemm::gemm(gpu, &a, false, &b, false, None, &c, false).err().expect("shape error");
+    assert!(err.to_string().contains("inner dimensions"), "{err}");
+}

@@ -1,0 +1,456 @@
+//! The CPU reference (`counterfeit::reference`) checked against first principles: every
+//! backward against central finite differences in f64, the optimisers against hand-derived
+//! closed forms, and the RNG against the Random123 known-answer vectors. The shaders are tested
+//! against this reference, so it must be right on its own terms.
+//!
+//! Everything is deterministic: inputs come from the crate's own Philox (`reference::rng`), not
+//! from a random crate.
+
+use counterfeit::ops::activation::Activation;
+use counterfeit::reference::dense::{
+    activation, activation_backward, dropout, gemm, linear, linear_backward, maxout, maxout_backward, sum_rows,
+};
+use counterfeit::reference::loss::{bce_logits, bce_logits_backward};
+use counterfeit::reference::optim::{adam, sgd, sgd_schedule};
+use counterfeit::reference::rng::{draw, kept, permute, philox, to_normal, to_unit};
+
+// Tolerances. Central differences (f(x+h) - f(x-h)) / 2h in f64 have two error sources:
+// truncation, O(h²·f'''/6), about 1e-12 for the smooth functions here with h = 1e-6; and
+// rounding, O(eps·|f|/h) ≈ 2.2e-16·|f| / 1e-6 ≈ 1e-10 relative to the size of the scalar loss.
+// Both are several orders of magnitude below the bounds below, while any genuine mistake in a
+// backward (a missing factor, a wrong transpose, a dropped term) is O(1) relative. So
+// atol 1e-6 + rtol 1e-5 · |numeric| never flags rounding noise and always flags a real bug.
+const H: f64 = 1e-6;
+const ATOL: f64 = 1e-6;
+const RTOL: f64 = 1e-5;
+
+/// Central-difference gradient of the scalar `f` at `x`, one coordinate at a time.
+fn numeric_grad(f: impl Fn(&[f64]) -> f64, x: &[f64], h: f64) -> Vec<f64> {
+    let mut xp = x.to_vec();
+    (0..x.len())
+        .map(|i| {
+            let orig = xp[i];
+            xp[i] = orig + h;
+            let fp = f(&xp);
+            xp[i] = orig - h;
+            let fm = f(&xp);
+            xp[i] = orig;
+            (fp - fm) / (2.0 * h)
+        })
+        .collect()
+}
+
+/// Asserts `|analytic - numeric| <= atol + rtol·|numeric|` elementwise; on failure prints the
+/// first mismatches and the largest difference (as llm.c's gradient checks do), then panics.
+fn assert_close(name: &str, analytic: &[f64], numeric: &[f64], atol: f64, rtol: f64) {
+    assert_eq!(analytic.len(), numeric.len(), "{name}: length mismatch");
+    let mut max_diff = 0.0f64;
+    let mut max_at = 0;
+    let mut bad = 0usize;
+    for (i, (&a, &n)) in analytic.iter().zip(numeric).enumerate() {
+        let d = (a - n).abs();
+        if d > max_diff || d.is_nan() {
+            max_diff = d;
+            max_at = i;
+        }
+        if !(d <= atol + rtol * n.abs()) {
+            if bad < 10 {
+                eprintln!("{name}: MISMATCH at [{i}]: analytic {a:.12e} numeric {n:.12e} diff {d:.3e}");
+            }
+            bad += 1;
+        }
+    }
+    if bad > 0 {
+        eprintln!(
+            "{name}: {bad}/{} mismatches; max diff {max_diff:.3e} at [{max_at}] (atol {atol:e}, rtol {rtol:e})",
+            analytic.len()
+        );
+        panic!("{name}: analytic gradient does not match finite differences");
+    }
+}
+
+/// `n` deterministic standard normals for (`seed`, `stream`).
+fn normals(seed: u64, stream: u32, n: usize) -> Vec<f64> {
+    (0..n as u32)
+        .map(|i| {
+            let w = draw(seed, 0, stream, i);
+            to_normal(w[0], w[1])
+        })
+        .collect()
+}
+
+/// `n` deterministic uniforms in [lo, hi) for (`seed`, `stream`).
+fn uniforms(seed: u64, stream: u32, n: usize, lo: f64, hi: f64) -> Vec<f64> {
+    (0..n as u32)
+        .map(|i| lo + (hi - lo) * to_unit(draw(seed, 0, stream, i)[2]) as f64)
+        .collect()
+}
+
+/// `Σ r_i · y_i`: reduces a vector output to a scalar so that dL/dy = r.
+fn project(r: &[f64], y: &[f64]) -> f64 {
+    assert_eq!(r.len(), y.len());
+    r.iter().zip(y).map(|(a, b)| a * b).sum()
+}
+
+#[test]
+fn numeric_grad_of_known_function() {
+    // Sanity of the harness itself: f = Σ x_i³ has gradient 3x_i².
+    let x = normals(1, 0, 9);
+    let num = numeric_grad(|x| x.iter().map(|v| v * v * v).sum(), &x, H);
+    let ana: Vec<f64> = x.iter().map(|v| 3.0 * v * v).collect();
+    assert_close("cube", &ana, &num, ATOL, RTOL);
+}
+
+#[test]
+fn linear_gradients_match_finite_differences() {
+    let mut seed = 10;
+    for batch in [1usize, 3] {
+        for (inp, out) in [(7usize, 5usize), (1, 1), (33, 2)] {
+            seed += 1;
+            let x = normals(seed, 0, batch * inp);
+            let w = normals(seed, 1, out * inp);
+            let b = normals(seed, 2, out);
+            let r = normals(seed, 3, batch * out);
+            let (dx, dw, db) = linear_backward(&x, &w, &r, batch, inp, out);
+            let tag = format!("linear batch {batch} in {inp} out {out}");
+
+            let num_dx = numeric_grad(|x| project(&r, &linear(x, &w, Some(&b), batch, inp, out)), &x, H);
+            assert_close(&format!("{tag} dx"), &dx, &num_dx, ATOL, RTOL);
+            let num_dw = numeric_grad(|w| project(&r, &linear(&x, w, Some(&b), batch, inp, out)), &w, H);
+            assert_close(&format!("{tag} dW"), &dw, &num_dw, ATOL, RTOL);
+            let num_db = numeric_grad(|b| project(&r, &linear(&x, &w, Some(b), batch, inp, out)), &b, H);
+            assert_close(&format!("{tag} db"), &db, &num_db, ATOL, RTOL);
+
+            // The bias-free forward differs from the biased one by exactly the broadcast bias.
+            let y0 = linear(&x, &w, None, batch, inp, out);
+            let y1 = linear(&x, &w, Some(&b), batch, inp, out);
+            for (i, (a, c)) in y0.iter().zip(&y1).enumerate() {
+                assert!((c - a - b[i % out]).abs() < 1e-12, "{tag}: bias not broadcast at {i}");
+            }
+        }
+    }
+}
+
+#[test]
+fn gemm_transposes_and_sum_rows_match_explicit_loops() {
+    // linear covers (ta, tb) = (F, T), (F, F), (T, F); check all four against explicit transposes.
+    let (m, n, k) = (4usize, 3usize, 5usize);
+    let a = normals(20, 0, m * k); // [m, k]
+    let b = normals(20, 1, k * n); // [k, n]
+    let transpose = |x: &[f64], rows: usize, cols: usize| {
+        let mut t = vec![0.0; x.len()];
+        for i in 0..rows {
+            for j in 0..cols {
+                t[j * rows + i] = x[i * cols + j];
+            }
+        }
+        t
+    };
+    let mut want = vec![0.0; m * n];
+    for i in 0..m {
+        for j in 0..n {
+            want[i * n + j] = (0..k).map(|l| a[i * k + l] * b[l * n + j]).sum();
+        }
+    }
+    let at = transpose(&a, m, k); // [k, m]
+    let bt = transpose(&b, k, n); // [n, k]
+    for (ta, tb) in [(false, false), (true, false), (false, true), (true, true)] {
+        let got = gemm(if ta { &at } else { &a }, ta, if tb { &bt } else { &b }, tb, m, n, k);
+        assert_close(&format!("gemm ta={ta} tb={tb}"), &got, &want, 1e-12, 1e-12);
+    }
+    let s = sum_rows(&a, m, k);
+    let want_s: Vec<f64> = (0..k).map(|c| (0..m).map(|r| a[r * k + c]).sum()).collect();
+    assert_close("sum_rows", &s, &want_s, 1e-12, 1e-12);
+}
+
+fn all_activations() -> [Activation; 4] {
+    [Activation::Relu, Activation::LeakyRelu(0.2), Activation::Tanh, Activation::Sigmoid]
+}
+
+fn check_activation(act: Activation, x: &[f64], r: &[f64], atol: f64, tag: &str) {
+    let ana = activation_backward(act, x, r);
+    let num = numeric_grad(|x| project(r, &activation(act, x)), x, H);
+    assert_close(&format!("{act:?} {tag} n={}", x.len()), &ana, &num, atol, RTOL);
+}
+
+#[test]
+fn activation_gradients_match_finite_differences() {
+    for (ai, act) in all_activations().into_iter().enumerate() {
+        for n in [1usize, 7, 33] {
+            let seed = 100 + ai as u64 * 10 + n as u64;
+            let mut x: Vec<f64> = normals(seed, 0, n).iter().map(|v| 2.0 * v).collect();
+            // ReLU and LeakyReLU have a kink at 0 where the derivative is undefined (and the
+            // central difference straddles it within h): keep every point >= 1e-3 away.
+            for v in &mut x {
+                if v.abs() < 1e-3 {
+                    *v = if *v < 0.0 { -0.5 } else { 0.5 };
+                }
+            }
+            let r = normals(seed, 1, n);
+            check_activation(act, &x, &r, ATOL, "normal");
+        }
+        // Both sides of the kink are exercised explicitly.
+        check_activation(act, &[-1.5, -1e-2, 1e-2, 1.5], &[0.3, -1.1, 0.7, 2.0], ATOL, "around 0");
+    }
+}
+
+#[test]
+fn saturating_activation_gradients_at_large_magnitudes() {
+    // At ±8 tanh' ≈ 4.5e-7 and sigmoid' ≈ 3.4e-4: with the default atol 1e-6 a backward returning
+    // 0 would pass for tanh, so use atol 1e-9 here. The loss has |L| ≲ 10 so the rounding error
+    // is ≈ 2.2e-16·10 / 1e-6 ≈ 2e-9 at worst per coordinate... in practice far less, since only
+    // the perturbed term changes; one value at a time keeps |L| ≈ |r| and rounding ≈ 2e-10.
+    let x = [-8.0, -6.5, 6.5, 8.0, -3.0, 3.0];
+    let r = normals(200, 0, x.len());
+    for act in [Activation::Tanh, Activation::Sigmoid] {
+        for i in 0..x.len() {
+            check_activation(act, &x[i..i + 1], &r[i..i + 1], 1e-9, "large");
+        }
+        let dx = activation_backward(act, &[8.0], &[1.0])[0];
+        let want = match act {
+            Activation::Tanh => 1.0 / 8f64.cosh().powi(2),
+            _ => (-8f64).exp() / (1.0 + (-8f64).exp()).powi(2),
+        };
+        assert!((dx - want).abs() <= 1e-12 * want.abs().max(1e-300) + 1e-18, "{act:?}'(8) {dx:e} vs {want:e}");
+        assert!(dx > 0.0, "{act:?}'(8) must stay positive, got {dx:e}");
+    }
+}
+
+/// Normals arranged so that within each group of `pieces` all values differ by more than 1e-2.
+fn distinct_groups(seed: u64, n: usize, pieces: usize) -> Vec<f64> {
+    let mut x = normals(seed, 0, n);
+    for g in x.chunks_mut(pieces) {
+        let mut idx: Vec<usize> = (0..g.len()).collect();
+        idx.sort_by(|&a, &b| g[a].partial_cmp(&g[b]).unwrap());
+        for w in 1..idx.len() {
+            let (lo, hi) = (g[idx[w - 1]], g[idx[w]]);
+            if hi - lo < 1e-2 {
+                g[idx[w]] = lo + 1e-2 + (hi - lo);
+            }
+        }
+    }
+    x
+}
+
+#[test]
+fn maxout_gradient_matches_finite_differences() {
+    for pieces in [2usize, 5] {
+        for groups in [1usize, 6] {
+            let n = groups * pieces;
+            let x = distinct_groups(300 + (pieces * 10 + groups) as u64, n, pieces);
+            for g in x.chunks(pieces) {
+                for i in 0..pieces {
+                    for j in 0..i {
+                        assert!((g[i] - g[j]).abs() > 1e-3, "maxout input has a near tie");
+                    }
+                }
+            }
+            let r = normals(301 + (pieces * 10 + groups) as u64, 1, groups);
+            let ana = maxout_backward(&x, &r, pieces);
+            let num = numeric_grad(|x| project(&r, &maxout(x, pieces)), &x, H);
+            assert_close(&format!("maxout pieces {pieces} groups {groups}"), &ana, &num, ATOL, RTOL);
+        }
+    }
+}
+
+#[test]
+fn dropout_gradient_is_mask_over_keep() {
+    for (keep, n) in [(0.5f32, 33usize), (0.8, 7), (1.0, 5)] {
+        let mask: Vec<bool> = (0..n as u32).map(|i| kept(400, 3, 1, i, keep)).collect();
+        if keep < 1.0 {
+            assert!(mask.iter().any(|&m| m) && mask.iter().any(|&m| !m), "degenerate mask for keep {keep}");
+        }
+        let x = normals(401, 0, n);
+        let r = normals(401, 1, n);
+        let keep = keep as f64;
+        let ana: Vec<f64> = mask
+            .iter()
+            .zip(&r)
+            .map(|(&m, &g)| if m { g / keep } else { 0.0 })
+            .collect();
+        let num = numeric_grad(|x| project(&r, &dropout(x, &mask, keep)), &x, H);
+        assert_close(&format!("dropout keep {keep}"), &ana, &num, ATOL, RTOL);
+    }
+}
+
+#[test]
+fn bce_logits_gradient_matches_finite_differences() {
+    for (ti, t) in [0.0f64, 1.0, 0.9].into_iter().enumerate() {
+        for n in [1usize, 8, 33] {
+            let mut x = uniforms(500 + ti as u64 * 10 + n as u64, 0, n, -5.0, 5.0);
+            // One saturated logit each way (the two coincide when n = 1: +30 only).
+            x[0] = 30.0;
+            if n > 1 {
+                x[n - 1] = -30.0;
+            }
+            let t = vec![t; n];
+            let ana = bce_logits_backward(&x, &t);
+            let num = numeric_grad(|x| bce_logits(x, &t), &x, H);
+            assert_close(&format!("bce t={} n={n}", t[0]), &ana, &num, ATOL, RTOL);
+        }
+    }
+    // Mixed targets in one batch.
+    let x = uniforms(550, 0, 12, -5.0, 5.0);
+    let t: Vec<f64> = (0..12).map(|i| [0.0, 1.0, 0.9][i % 3]).collect();
+    let ana = bce_logits_backward(&x, &t);
+    let num = numeric_grad(|x| bce_logits(x, &t), &x, H);
+    assert_close("bce mixed targets", &ana, &num, ATOL, RTOL);
+}
+
+#[test]
+fn bce_logits_forward_is_stable_for_extreme_logits() {
+    let exact = |x: f64, t: f64| x.max(0.0) - x * t + (-x.abs()).exp().ln_1p();
+    for x in [-100.0, -30.0, -5.0, -0.3, 0.0, 0.3, 5.0, 30.0, 100.0] {
+        for t in [0.0, 1.0, 0.9] {
+            let l = bce_logits(&[x], &[t]);
+            assert!(l.is_finite(), "bce({x}, {t}) = {l}");
+            assert!((l - exact(x, t)).abs() <= 1e-12 * (1.0 + l.abs()), "bce({x}, {t}) = {l} vs {}", exact(x, t));
+            // Away from saturation, the naive -t·ln σ - (1-t)·ln(1-σ) agrees.
+            if x.abs() <= 5.0 {
+                let s = 1.0 / (1.0 + (-x).exp());
+                let naive = -t * s.ln() - (1.0 - t) * (1.0 - s).ln();
+                assert!((l - naive).abs() < 1e-12, "bce({x}, {t}) = {l} vs naive {naive}");
+            }
+            let g = bce_logits_backward(&[x], &[t])[0];
+            assert!(g.is_finite() && (-1.0..=1.0).contains(&g), "bce'({x}, {t}) = {g}");
+        }
+    }
+    assert!((bce_logits(&[100.0], &[0.0]) - 100.0).abs() < 1e-12);
+    assert!(bce_logits(&[100.0], &[1.0]).abs() < 1e-40);
+    assert!((bce_logits(&[-100.0], &[1.0]) - 100.0).abs() < 1e-12);
+    assert!(bce_logits(&[-100.0], &[0.0]).abs() < 1e-40);
+    // The mean, not the sum.
+    let two = bce_logits(&[100.0, -100.0], &[0.0, 0.0]);
+    assert!((two - 50.0).abs() < 1e-12, "mean of 100 and 0 is 50, got {two}");
+}
+
+#[test]
+fn adam_first_step_moves_by_lr_sign() {
+    let (lr, b1, b2, eps) = (2e-4, 0.5, 0.999, 1e-8);
+    let g = [3.0, -0.25, 1e-3, -40.0, 0.0];
+    let p0 = [0.1, -0.2, 0.3, 0.0, 1.0];
+    let mut p = p0;
+    let (mut m, mut v) = ([0.0; 5], [0.0; 5]);
+    adam(&mut p, &g, &mut m, &mut v, 1, lr, b1, b2, eps);
+    // With m = v = 0: m̂ = g, v̂ = g², so the step is exactly lr·g / (|g| + eps) ≈ lr·sign(g).
+    for i in 0..5 {
+        let want = p0[i] - lr * g[i] / (g[i].abs() + eps);
+        assert!((p[i] - want).abs() < 1e-15, "adam step 1 [{i}]: {} vs {want}", p[i]);
+        let sign_step = p0[i] - lr * if g[i] == 0.0 { 0.0 } else { g[i].signum() };
+        assert!((p[i] - sign_step).abs() <= lr * 1e-5, "adam step 1 [{i}] not ≈ -lr·sign(g)");
+        assert!((m[i] - (1.0 - b1) * g[i]).abs() < 1e-15);
+        assert!((v[i] - (1.0 - b2) * g[i] * g[i]).abs() < 1e-12);
+    }
+    // Second step against the closed form of the bias-corrected moments.
+    let g2 = [-1.0, 0.5, 2e-3, -40.0, 0.0];
+    let p1 = p;
+    adam(&mut p, &g2, &mut m, &mut v, 2, lr, b1, b2, eps);
+    for i in 0..5 {
+        let m2 = b1 * (1.0 - b1) * g[i] + (1.0 - b1) * g2[i];
+        let v2 = b2 * (1.0 - b2) * g[i] * g[i] + (1.0 - b2) * g2[i] * g2[i];
+        let mhat = m2 / (1.0 - b1 * b1);
+        let vhat = v2 / (1.0 - b2 * b2);
+        let want = p1[i] - lr * mhat / (vhat.sqrt() + eps);
+        assert!((p[i] - want).abs() < 1e-14, "adam step 2 [{i}]: {} vs {want}", p[i]);
+    }
+}
+
+#[test]
+fn sgd_momentum_two_steps_match_closed_form() {
+    let (lr, mu) = (0.1, 0.5);
+    let p0 = [1.0, -2.0, 0.5];
+    let g1 = [0.3, -1.0, 2.0];
+    let g2 = [-0.7, 0.4, 2.0];
+    let mut p = p0;
+    let mut vel = [0.0; 3];
+    sgd(&mut p, &g1, &mut vel, lr, mu);
+    for i in 0..3 {
+        assert!((p[i] - (p0[i] - lr * g1[i])).abs() < 1e-15);
+        assert!((vel[i] + lr * g1[i]).abs() < 1e-15);
+    }
+    sgd(&mut p, &g2, &mut vel, lr, mu);
+    for i in 0..3 {
+        // v2 = μ·(-lr·g1) - lr·g2; p2 = p0 - lr·g1 + v2 = p0 - lr·(1+μ)·g1 - lr·g2.
+        let want = p0[i] - lr * (1.0 + mu) * g1[i] - lr * g2[i];
+        assert!((p[i] - want).abs() < 1e-15, "sgd step 2 [{i}]: {} vs {want}", p[i]);
+        assert!((vel[i] - (-mu * lr * g1[i] - lr * g2[i])).abs() < 1e-15);
+    }
+}
+
+#[test]
+fn sgd_schedule_decays_and_ramps() {
+    let (lr, decay, min_lr, mom0, mom1, start, end) = (0.1, 2.0, 0.01, 0.5, 0.7, 2u32, 6u32);
+    let close = |a: f64, b: f64| (a - b).abs() < 1e-15;
+    let expect = [
+        (0, 0.1, 0.5),
+        (1, 0.05, 0.5),
+        (2, 0.025, 0.5),
+        (3, 0.0125, 0.55),
+        (4, 0.01, 0.6), // 0.00625 clamped to min_lr
+        (5, 0.01, 0.65),
+        (6, 0.01, 0.7),
+        (100, 0.01, 0.7),
+    ];
+    for (t, want_lr, want_mom) in expect {
+        let (r, m) = sgd_schedule(t, lr, decay, min_lr, mom0, mom1, start, end);
+        assert!(close(r, want_lr), "t={t}: lr {r} vs {want_lr}");
+        assert!(close(m, want_mom), "t={t}: momentum {m} vs {want_mom}");
+    }
+    // A realistic slow decay: lr / 1.000004^t.
+    let (r, _) = sgd_schedule(250_000, 0.1, 1.000004, 1e-6, 0.5, 0.7, 0, 250);
+    assert!((r - 0.1 / 1.000004f64.powi(250_000)).abs() < 1e-15);
+    // A step ramp (end == start): mom0 before, mom1 from start on.
+    assert!(close(sgd_schedule(4, lr, 1.0, min_lr, mom0, mom1, 5, 5).1, mom0));
+    assert!(close(sgd_schedule(5, lr, 1.0, min_lr, mom0, mom1, 5, 5).1, mom1));
+    assert!(close(sgd_schedule(9, lr, 1.0, min_lr, mom0, mom1, 5, 5).1, mom1));
+}
+
+#[test]
+fn philox_matches_random123_known_answers() {
+    // kat_vectors from Random123 for philox4x32 with 10 rounds.
+    let cases: [([u32; 4], [u32; 2], [u32; 4]); 3] = [
+        ([0, 0, 0, 0], [0, 0], [0x6627e8d5, 0xe169c58d, 0xbc57ac4c, 0x9b00dbd8]),
+        (
+            [0xffffffff; 4],
+            [0xffffffff, 0xffffffff],
+            [0x408f276d, 0x41c83b0e, 0xa20bc7c6, 0x6d5451fd],
+        ),
+        (
+            [0x243f6a88, 0x85a308d3, 0x13198a2e, 0x03707344],
+            [0xa4093822, 0x299f31d0],
+            [0xd16cfe09, 0x94fdcceb, 0x5001e420, 0x24126ea1],
+        ),
+    ];
+    for (ctr, key, want) in cases {
+        let got = philox(ctr, key);
+        assert_eq!(got, want, "philox({ctr:08x?}, {key:08x?}) = {got:08x?}, want {want:08x?}");
+    }
+    // draw() places (i, step, stream, 0) in the counter and the seed's halves in the key.
+    let seed = 0x1234_5678_9abc_def0u64;
+    assert_eq!(draw(seed, 7, 3, 42), philox([42, 7, 3, 0], [0x9abc_def0, 0x1234_5678]));
+}
+
+#[test]
+fn permute_is_bijection_and_varies_by_epoch() {
+    for count in [1u32, 2, 7, 100, 1000, 10000] {
+        for seed in [0u64, 0xdead_beef_cafe_f00d] {
+            let mut orders = Vec::new();
+            for epoch in 0..3u32 {
+                let mut seen = vec![false; count as usize];
+                let order: Vec<u32> = (0..count).map(|r| permute(r, count, seed, epoch)).collect();
+                for (r, &v) in order.iter().enumerate() {
+                    assert!(v < count, "permute({r}, {count}, {seed}, {epoch}) = {v} out of range");
+                    assert!(!seen[v as usize], "permute count {count} seed {seed} epoch {epoch}: {v} repeated");
+                    seen[v as usize] = true;
+                }
+                orders.push(order);
+            }
+            if count >= 7 {
+                assert_ne!(orders[0], orders[1], "count {count} seed {seed}: epochs 0 and 1 give the same order");
+                assert_ne!(orders[1], orders[2], "count {count} seed {seed}: epochs 1 and 2 give the same order");
+                let identity: Vec<u32> = (0..count).collect();
+                assert_ne!(orders[0], identity, "count {count} seed {seed}: epoch 0 is the identity");
+            }
+        }
+    }
+}
