@@ -2,6 +2,7 @@
 
 mod config;
 mod readback;
+pub mod slanted_land;
 mod trainer;
 
 pub use config::{GLoss, Noise, TrainerConfig};

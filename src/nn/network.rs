@@ -40,7 +40,12 @@ impl Network {
             first_param.push(init.len());
             let fan_in: usize = shape.iter().product();
             for (pi, ps) in layer.param_shapes(&shape).into_iter().enumerate() {
-                let len = ps.iter().product();
+                let len: usize = ps.iter().product();
+                // Check before drawing: a layer too large for the device must not first fill
+                // the host's memory.
+                let what = if pi == 0 { "weight" } else { "bias" };
+                let bytes = (len as u64).saturating_mul(4);
+                gpu.check_size(&format!("{label} layer {li} {} {what}", layer.name()), bytes)?;
                 let values = model
                     .init
                     .draw(seed, init.len() as u32, len, fan_in, pi > 0);

@@ -1,0 +1,129 @@
+//! The training step as a whole: reproducible, divergence reported with its step, and user
+//! mistakes returned as errors.
+
+mod common;
+
+use common::gpu;
+use counterfeit::{Dataset, Error, Init, Noise, Optimizer, Sequential, Trainer, TrainerConfig};
+
+fn data() -> Dataset {
+    // 50 random 6×6 "images": enough to exercise gather, small enough for a quick test.
+    let bytes: Vec<u8> = (0..50 * 36u32).map(|i| (i.wrapping_mul(2_654_435_761) >> 24) as u8).collect();
+    Dataset::from_bytes(gpu(), &bytes, 50, &[36], (0.0, 1.0)).unwrap()
+}
+
+/// A small GAN with every layer kind of the MLP GAN: maxout, dropout, ReLU, sigmoid.
+fn models() -> (Sequential, Sequential) {
+    let g = Sequential::new([8]).linear(33).relu().linear(36).sigmoid();
+    let d = Sequential::new([36])
+        .dropout(0.8)
+        .linear(14 * 3)
+        .maxout(3)
+        .dropout(0.5)
+        .linear(7 * 2)
+        .maxout(2)
+        .linear(1);
+    (g, d)
+}
+
+fn config(seed: u64) -> TrainerConfig {
+    TrainerConfig {
+        batch: 16,
+        seed,
+        noise: Noise::Uniform { low: -1.0, high: 1.0 },
+        d_steps: 2,
+        readback_every: 7,
+        ..TrainerConfig::dcgan()
+    }
+}
+
+fn run(seed: u64, steps: usize) -> Vec<[u32; 5]> {
+    let (g, d) = models();
+    let mut gan = Trainer::new(gpu(), g, d, &data(), config(seed)).unwrap();
+    for _ in 0..steps {
+        gan.step().unwrap();
+    }
+    gan.flush().unwrap();
+    gan.history()
+        .iter()
+        .map(|m| [m.d_loss, m.g_loss, m.d_real, m.d_fake, m.d_fake_g].map(f32::to_bits))
+        .collect()
+}
+
+#[test]
+fn same_seed_gives_bit_identical_losses_after_50_steps() {
+    let a = run(11, 50);
+    let b = run(11, 50);
+    assert_eq!(a.len(), 50);
+    assert_eq!(a, b, "two runs with the same seed differ");
+    let c = run(12, 50);
+    assert_ne!(a, c, "a different seed should give different losses");
+}
+
+#[test]
+fn divergence_is_reported_with_its_step() {
+    let (g, d) = models();
+    let config = TrainerConfig {
+        d_optimizer: Optimizer::sgd(1e30),
+        g_optimizer: Optimizer::sgd(1e30),
+        readback_every: 4,
+        ..config(3)
+    };
+    let mut gan = Trainer::new(gpu(), g, d, &data(), config).unwrap();
+    let mut err = None;
+    for _ in 0..40 {
+        if let Err(e) = gan.step() {
+            err = Some(e);
+            break;
+        }
+    }
+    let err = err.or_else(|| gan.flush().err()).expect("an absurd learning rate diverges");
+    match err {
+        Error::Diverged { step, ref what, value } => {
+            assert!(step >= 1 && step <= gan.steps(), "step {step} of {}", gan.steps());
+            assert!(!value.is_finite(), "{what} = {value}");
+            // Every step before the reported one was finite.
+            for m in gan.history().iter().filter(|m| m.step < step) {
+                assert!(m.d_loss.is_finite() && m.g_loss.is_finite(), "step {} already bad", m.step);
+            }
+            assert!(err.to_string().contains(&format!("step {step}")), "{err}");
+        }
+        e => panic!("expected divergence, got {e}"),
+    }
+}
+
+#[test]
+fn mismatched_shapes_and_settings_are_errors() {
+    let gpu = gpu();
+    let g = Sequential::new([8]).linear(35).sigmoid();
+    let d = Sequential::new([36]).linear(1);
+    let err = Trainer::new(gpu, g, d, &data(), config(1)).err().expect("G makes 35 values, D reads 36");
+    assert!(matches!(err, Error::Shape { .. }), "{err}");
+
+    let (g, d) = models();
+    let bad = TrainerConfig { batch: 0, ..config(1) };
+    assert!(matches!(Trainer::new(gpu, g, d, &data(), bad), Err(Error::Config(_))));
+
+    let (g, d) = models();
+    let bad = TrainerConfig { d_optimizer: Optimizer::Adam { lr: 1e-3, beta1: 1.5, beta2: 0.9, eps: 1e-8 }, ..config(1) };
+    assert!(matches!(Trainer::new(gpu, g, d, &data(), bad), Err(Error::Config(_))));
+
+    let g = Sequential::new([8]).linear(36).maxout(5);
+    assert!(matches!(g.output_shape(), Err(Error::Shape { .. })));
+}
+
+#[test]
+fn a_layer_beyond_the_device_limits_names_the_layer_and_the_limit() {
+    let gpu = gpu();
+    let huge = Sequential::new([1 << 16]).init(Init::Normal(0.02)).linear(1 << 16);
+    let err = counterfeit::Network::new(gpu, "G", huge, 0).err().expect("a 16 GiB weight");
+    match &err {
+        Error::TooLarge { layer, size, limit, .. } => {
+            assert!(layer.contains("layer 0") && layer.contains("linear"), "{layer}");
+            assert_eq!(*size, 4u64 << 32);
+            assert!(size > limit);
+        }
+        e => panic!("expected TooLarge, got {e}"),
+    }
+    assert!(err.to_string().contains("bytes"), "{err}");
+}
