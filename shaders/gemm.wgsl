@@ -1,12 +1,13 @@
 // C = op(A) · op(B) [+ bias] [+ C]: one kernel serves Linear forward (A·Wᵀ), input-grad
 // (dY·W) and weight-grad (dYᵀ·X) through element strides instead of transpose copies.
 //
-// Versions:
-//  gemm: register-blocked, no shared memory, no barriers. Each invocation owns TM rows and
-//        4 column groups of 4 (interleaved across the workgroup so neighbouring lanes read
-//        neighbouring columns). On CPU adapters (lavapipe) this is the fast shape: loads are
-//        per-lane gathers, so outputs per load decide speed (DESIGN.md).
-// Edges: loads clamp indices into range (no branches in the inner loop); stores are masked.
+// This is the general version: any sizes, any strides. Each workgroup owns TM rows, so every
+// load of A has a workgroup-uniform address (CPU adapters such as lavapipe turn those into
+// one scalar load instead of a per-lane gather); each invocation owns 4 column groups of 4,
+// interleaved so neighbouring lanes read neighbouring columns of B. No shared memory and no
+// barriers: on CPU adapters outputs per load decide speed (DESIGN.md).
+// Edges: loads clamp indices into range (no divergent branches before the stores); stores
+// are masked. gemm_vec4.wgsl holds the faster vec4 versions for sizes divisible by 4.
 
 struct Params {
     m: u32,
@@ -26,26 +27,22 @@ struct Params {
 @group(0) @binding(3) var<storage, read> bias: array<f32>;
 @group(0) @binding(4) var<storage, read_write> c: array<f32>;
 
-override WG_X: u32 = 8u;
-override WG_Y: u32 = 8u;
+override WG: u32 = 8u;
 const TM: u32 = 8u;
 const TV: u32 = 4u;
 
-@compute @workgroup_size(WG_X, WG_Y, 1)
+@compute @workgroup_size(WG, 1, 1)
 fn gemm(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
-    let row0 = (wid.y * WG_Y + lid.y) * TM;
-    let col0 = wid.x * WG_X * TV * 4u + lid.x * 4u;
-    if (row0 >= p.m || col0 >= p.n) {
-        return;
-    }
+    let row0 = wid.y * TM;
+    let col0 = wid.x * WG * TV * 4u + lid.x * 4u;
     var arow: array<u32, TM>;
     for (var i = 0u; i < TM; i = i + 1u) {
         arow[i] = min(row0 + i, p.m - 1u) * p.a_rs;
     }
     var bcol: array<vec4<u32>, TV>;
+    let last = p.n - 1u;
     for (var j = 0u; j < TV; j = j + 1u) {
-        let cj = col0 + j * WG_X * 4u;
-        let last = p.n - 1u;
+        let cj = col0 + j * WG * 4u;
         bcol[j] = vec4<u32>(min(cj, last), min(cj + 1u, last), min(cj + 2u, last), min(cj + 3u, last)) * p.b_cs;
     }
     var acc: array<array<vec4<f32>, TV>, TM>;
@@ -70,7 +67,7 @@ fn gemm(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid
             break;
         }
         for (var j = 0u; j < TV; j = j + 1u) {
-            let cj = col0 + j * WG_X * 4u;
+            let cj = col0 + j * WG * 4u;
             for (var e = 0u; e < 4u; e = e + 1u) {
                 let col = cj + e;
                 if (col < p.n) {

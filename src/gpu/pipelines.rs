@@ -53,10 +53,20 @@ impl PipelineCache {
             return p.clone();
         }
         let module = self.modules.entry(shader).or_insert_with(|| {
-            device.create_shader_module(wgpu::ShaderModuleDescriptor {
+            let desc = wgpu::ShaderModuleDescriptor {
                 label: Some(shader.name()),
                 source: wgpu::ShaderSource::Wgsl(shader.source().into()),
-            })
+            };
+            if shader.is_trusted() {
+                // SAFETY: `Shader::is_trusted` lists only shaders whose every load clamps its
+                // index into the bound range, whose stores are guarded by the sizes the Rust
+                // side checked against the bound tensors, and whose loops have bounds from
+                // those sizes. Naga's added index clamps and loop counters are then pure cost
+                // (they keep CPU compilers from unrolling the register-blocked inner loops).
+                unsafe { device.create_shader_module_trusted(desc, wgpu::ShaderRuntimeChecks::unchecked()) }
+            } else {
+                device.create_shader_module(desc)
+            }
         });
         let entries: Vec<wgpu::BindGroupLayoutEntry> = bindings
             .iter()

@@ -29,6 +29,7 @@ macro_rules! shaders {
 
 shaders! {
     Gemm => "gemm",
+    GemmVec4 => "gemm_vec4",
     Reduce => "reduce",
     Activation => "activation",
     Maxout => "maxout",
@@ -46,6 +47,12 @@ shaders! {
 pub const COMMON: &str = include_str!("../../shaders/common.wgsl");
 
 impl Shader {
+    /// Shaders compiled without naga's runtime bounds checks and loop counters: each one
+    /// clamps its own loads and guards its stores (see `pipelines.rs`).
+    pub fn is_trusted(self) -> bool {
+        matches!(self, Shader::Gemm | Shader::GemmVec4)
+    }
+
     /// The complete WGSL source handed to the device.
     pub fn source(self) -> String {
         format!("{COMMON}\n{}", self.body())

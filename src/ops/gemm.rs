@@ -7,9 +7,11 @@ use crate::gpu::shaders::Shader;
 use crate::gpu::{Bind, Kernel};
 use crate::{Error, Gpu, Result, Tensor};
 
-/// Rows per invocation and columns per invocation (4 vec4) of the register-blocked kernel.
+/// Rows per workgroup, vec4 column groups per lane (general and nn4), columns per lane (nt4):
+/// the constants of the same names in the shaders.
 const TM: usize = 8;
-const TN: usize = 16;
+const TV: usize = 4;
+const TC: usize = 8;
 
 /// A tensor read as a matrix: its first dimension are rows, the rest columns.
 fn dims(t: &Tensor) -> (usize, usize) {
@@ -62,7 +64,6 @@ pub fn gemm(
     // Element (row, kk) of op(a) sits at row·a_rs + kk·a_ks; likewise for b.
     let (a_rs, a_ks) = if trans_a { (1, m) } else { (k, 1) };
     let (b_ks, b_cs) = if trans_b { (1, k) } else { (n, 1) };
-    let (wg_x, wg_y) = if gpu.is_cpu() { (8, 8) } else { (16, 8) };
     let params = [
         u(m),
         u(n),
@@ -74,26 +75,56 @@ pub fn gemm(
         accumulate as u32,
         bias.is_some() as u32,
     ];
-    let groups = [
-        n.div_ceil(TN * wg_x) as u32,
-        m.div_ceil(TM * wg_y) as u32,
-        1,
-    ];
-    let spec = KernelSpec::new(Shader::Gemm, "gemm")
-        .constant("WG_X", wg_x as f64)
-        .constant("WG_Y", wg_y as f64);
-    gpu.kernel_3d(
-        spec,
-        &[
-            Bind::Params(&params),
-            Bind::Read(a),
-            Bind::Read(b),
-            // An unused bias binding still needs a buffer; c itself is never read through it.
-            Bind::Read(bias.unwrap_or(a)),
-            Bind::Write(c),
-        ],
-        groups,
-    )
+    // One SIMD batch of lanes per workgroup on a CPU adapter; wider groups on a GPU.
+    let wg = if gpu.is_cpu() { 8 } else { 64 };
+    let rows = m.div_ceil(TM) as u32;
+    let (shader, entry, groups) = match variant(m, n, k, trans_a, trans_b) {
+        Variant::Nn4 => (Shader::GemmVec4, "gemm_nn4", [n.div_ceil(4 * TV) as u32, m.div_ceil(wg * TM) as u32, 1]),
+        Variant::Nt4 => (Shader::GemmVec4, "gemm_nt4", [n.div_ceil(wg * TC) as u32, rows, 1]),
+        Variant::General => (Shader::Gemm, "gemm", [n.div_ceil(wg * TV * 4) as u32, rows, 1]),
+    };
+    let mut spec = KernelSpec::new(shader, entry).constant("WG", wg as f64);
+    if entry == "gemm_nn4" {
+        // A stored [k, m] with m % 4 == 0: a lane's 8 rows are two vec4 loads.
+        spec = spec.constant("A_VEC", (trans_a && m % 4 == 0) as u8 as f64);
+    }
+    // Unused bindings still need a buffer; `a` serves (it is only read).
+    let bias = bias.unwrap_or(a);
+    if shader == Shader::GemmVec4 {
+        gpu.kernel_3d(
+            spec,
+            &[Bind::Params(&params), Bind::Read(a), Bind::Read(b), Bind::Read(bias), Bind::Write(c), Bind::Read(a)],
+            groups,
+        )
+    } else {
+        gpu.kernel_3d(
+            spec,
+            &[Bind::Params(&params), Bind::Read(a), Bind::Read(b), Bind::Read(bias), Bind::Write(c)],
+            groups,
+        )
+    }
+}
+
+/// Which kernel a product runs on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Variant {
+    /// B stored `[k, n]` with n divisible by 4: vec4 loads along n.
+    Nn4,
+    /// A stored `[m, k]`, B stored `[n, k]`, k divisible by 4: vec4 loads along k.
+    Nt4,
+    /// Anything else: scalar loads with strides.
+    General,
+}
+
+/// The kernel [`gemm`] picks for these sizes and flags.
+pub fn variant(_m: usize, n: usize, k: usize, trans_a: bool, trans_b: bool) -> Variant {
+    if !trans_b && n % 4 == 0 {
+        Variant::Nn4
+    } else if trans_b && !trans_a && k % 4 == 0 {
+        Variant::Nt4
+    } else {
+        Variant::General
+    }
 }
 
 /// `out[c] = [out[c] +] scale · Σ_r x[r, c]` over the rows of `x` (bias gradients).
