@@ -111,3 +111,25 @@ fn shape_mismatch_is_an_error() {
     let err = gemm::gemm(gpu, &a, false, &b, false, None, &c, false).err().expect("shape error");
     assert!(err.to_string().contains("inner dimensions"), "{err}");
 }
+
+#[test]
+fn every_kernel_variant_is_checked_on_ragged_shapes() {
+    use counterfeit::ops::gemm::{variant, Variant};
+    // (m, n, k, ta, tb, expected variant): rows never a multiple of the 8-row block, columns
+    // not multiples of the 16/64-column tiles.
+    let cases = [
+        (33, 36, 65, false, false, Variant::Nn4),  // input-grad shape, scalar A loads
+        (36, 20, 7, true, false, Variant::Nn4),    // weight-grad shape, vec4 A loads (m % 4 == 0)
+        (35, 20, 7, true, false, Variant::Nn4),    // weight-grad shape, m odd: scalar A loads
+        (1, 1200, 100, false, false, Variant::Nn4),
+        (65, 7, 36, false, true, Variant::Nt4),    // Linear forward shape
+        (1, 1, 4, false, true, Variant::Nt4),
+        (7, 33, 5, false, true, Variant::General), // k odd
+        (7, 33, 8, true, true, Variant::General),  // both transposed
+        (9, 3, 6, false, false, Variant::General), // n odd
+    ];
+    for (m, n, k, ta, tb, want) in cases {
+        assert_eq!(variant(m, n, k, ta, tb), want, "m={m} n={n} k={k} ta={ta} tb={tb}");
+        check(m, n, k, ta, tb, true, true, 1.0);
+    }
+}

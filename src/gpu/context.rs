@@ -30,10 +30,19 @@ impl Gpu {
     }
 
     async fn new_async() -> Result<Gpu> {
-        let mut desc = wgpu::InstanceDescriptor::new_without_display_handle();
-        desc.backends = wgpu::Backends::from_env().unwrap_or(wgpu::Backends::all());
-        let instance = wgpu::Instance::new(desc);
-        let adapters = instance.enumerate_adapters(wgpu::Backends::all()).await;
+        // Without WGPU_BACKEND, look at the native APIs first and only start GL (which probes
+        // windowing systems) when none of them has an adapter.
+        let adapters = match wgpu::Backends::from_env() {
+            Some(backends) => enumerate(backends).await,
+            None => {
+                let native = enumerate(wgpu::Backends::PRIMARY).await;
+                if native.is_empty() {
+                    enumerate(wgpu::Backends::SECONDARY).await
+                } else {
+                    native
+                }
+            }
+        };
         let wanted = std::env::var(ADAPTER_ENV).ok().filter(|s| !s.is_empty());
         let seen: Vec<String> = adapters
             .iter()
@@ -194,6 +203,12 @@ impl Gpu {
                 message: e.to_string(),
             })
     }
+}
+
+async fn enumerate(backends: wgpu::Backends) -> Vec<wgpu::Adapter> {
+    let mut desc = wgpu::InstanceDescriptor::new_without_display_handle();
+    desc.backends = backends;
+    wgpu::Instance::new(desc).enumerate_adapters(backends).await
 }
 
 /// Real GPUs before CPU adapters; among equals, the native API before GL.

@@ -41,6 +41,10 @@ shaders! {
     Rng => "rng",
     Data => "data",
     Metrics => "metrics",
+    Conv => "conv",
+    BatchNorm => "batchnorm",
+    Concat => "concat",
+    MaxNorm => "max_norm",
 }
 
 /// The shared helpers every shader is compiled with.

@@ -4,6 +4,9 @@
 //! Backward rules live next to their forward here; `src/reference` has the CPU versions.
 
 pub mod activation;
+pub mod batchnorm;
+pub mod concat;
+pub mod conv;
 pub mod data;
 pub mod dropout;
 pub mod elementwise;

@@ -1,6 +1,8 @@
 //! The CPU reference of every op: plain loops in f64, the math written out. Shaders are tested
 //! against these; these are tested against finite differences.
 
+pub mod batchnorm;
+pub mod conv;
 pub mod dense;
 pub mod loss;
 pub mod optim;
