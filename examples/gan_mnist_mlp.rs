@@ -7,9 +7,10 @@ use std::path::PathBuf;
 use std::time::Instant;
 
 use clap::Parser;
+use counterfeit::data::idx;
 use counterfeit::io::{grid, plot};
 use counterfeit::{
-    DataSource, Dataset, Error, Gpu, Init, Noise, Optimizer, Sequential, Trainer, TrainerConfig,
+    Dataset, Error, Gpu, Init, Noise, Optimizer, Sequential, Trainer, TrainerConfig,
 };
 use indicatif::{ProgressBar, ProgressStyle};
 
@@ -52,7 +53,11 @@ fn main() {
 fn run(args: Args) -> counterfeit::Result<()> {
     let gpu = Gpu::new()?;
     println!("adapter: {}", gpu.describe());
-    let data = Dataset::mnist(&gpu, args.data.clone().map(DataSource::Dir), (0.0, 1.0))?;
+    let digits = match &args.data {
+        Some(dir) => idx::load_dir(dir)?,
+        None => idx::bundled()?,
+    };
+    let data = Dataset::from_digits(&gpu, &digits, (0.0, 1.0))?;
     let steps = args.steps.unwrap_or(args.epochs * data.len().div_ceil(BATCH));
     if steps == 0 {
         return Err(Error::Config("--steps/--epochs must give at least one step".into()));
@@ -70,6 +75,7 @@ fn run(args: Args) -> counterfeit::Result<()> {
         .sigmoid();
     let d = Sequential::new([pixels])
         .init(Init::Uniform(0.005))
+        .max_norm(1.9365)
         .dropout(0.8)
         .linear(240 * 5)
         .maxout(5)
@@ -92,7 +98,7 @@ fn run(args: Args) -> counterfeit::Result<()> {
     let config = TrainerConfig {
         batch: BATCH,
         seed: args.seed,
-        noise: Noise::Uniform { low: -1.0, high: 1.0 },
+        noise: Noise::Uniform { low: -3f32.sqrt(), high: 3f32.sqrt() },
         g_optimizer: sgd,
         d_optimizer: sgd,
         readback_every: 10,
@@ -101,6 +107,18 @@ fn run(args: Args) -> counterfeit::Result<()> {
     };
     let start = Instant::now();
     let mut gan = Trainer::new(&gpu, g, d, &data, config)?;
+    // G's output bias starts at the logit of each pixel's mean over the data (pylearn2's
+    // init_bias from marginals), so G begins at the average digit.
+    let n = digits.images.count as f64;
+    let marginals: Vec<f32> = (0..pixels)
+        .map(|p| {
+            let mean = (0..digits.images.count).map(|i| digits.images.image(i)[p] as f64).sum::<f64>() / (255.0 * n);
+            let m = mean.clamp(1e-3, 1.0 - 1e-3);
+            (m / (1.0 - m)).ln() as f32
+        })
+        .collect();
+    let g_params = gan.generator().params();
+    g_params.write(&gpu, g_params.count() - 1, &marginals)?;
     println!("built {} dispatches per step in {:.2} s", gan.dispatches(), start.elapsed().as_secs_f32());
     std::fs::create_dir_all(&args.out).map_err(|e| Error::io(&args.out, e))?;
 

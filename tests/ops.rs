@@ -287,3 +287,19 @@ fn gather_follows_the_reference_permutation() {
     // Three epochs' worth of positions (minus a partial batch) visit every image 2–3 times.
     assert!(seen.iter().all(|&c| (2..=3).contains(&c)), "visits {seen:?}");
 }
+
+#[test]
+fn max_norm_constraint_matches_reference() {
+    let gpu = gpu();
+    for &(rows, cols) in &[(1, 1), (7, 33), (240, 784)] {
+        let w0 = normal(rows * cols, rows as u64, 0.2);
+        let w = Tensor::from_slice(gpu, &w0, &[rows, cols], "w").unwrap();
+        gpu.run(&[&counterfeit::ops::constraint::max_norm(gpu, &w, 1.5).unwrap()]).unwrap();
+        let mut want = f64s(&w0);
+        dense::max_norm(&mut want, rows, 1.5);
+        // A sum of `cols` squares in f32, then one scale: relative 1e-5.
+        assert_close(&format!("max_norm {rows}x{cols}"), &w.read(gpu).unwrap(), &want, 1e-7, 1e-5);
+        let norms: Vec<f64> = want.chunks(cols).map(|r| r.iter().map(|v| v * v).sum::<f64>().sqrt()).collect();
+        assert!(norms.iter().all(|&n| n <= 1.5 + 1e-6));
+    }
+}

@@ -127,3 +127,41 @@ fn a_layer_beyond_the_device_limits_names_the_layer_and_the_limit() {
     }
     assert!(err.to_string().contains("bytes"), "{err}");
 }
+
+#[test]
+fn resuming_from_a_checkpoint_continues_exactly() {
+    let dir = std::env::temp_dir().join(format!("counterfeit-resume-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("ckpt.safetensors");
+    let (g, d) = models();
+    let mut a = Trainer::new(gpu(), g.clone(), d.clone(), &data(), config(5)).unwrap();
+    for _ in 0..10 {
+        a.step().unwrap();
+    }
+    a.save(&path).unwrap();
+    for _ in 0..10 {
+        a.step().unwrap();
+    }
+    a.flush().unwrap();
+
+    let mut b = Trainer::new(gpu(), g, d, &data(), config(5)).unwrap();
+    b.resume(&path).unwrap();
+    assert_eq!(b.steps(), 10);
+    for _ in 0..10 {
+        b.step().unwrap();
+    }
+    b.flush().unwrap();
+    let tail = |t: &Trainer| -> Vec<(u64, u32, u32)> {
+        t.history().iter().filter(|m| m.step > 10).map(|m| (m.step, m.d_loss.to_bits(), m.g_loss.to_bits())).collect()
+    };
+    assert_eq!(tail(&b).len(), 10);
+    assert_eq!(tail(&a), tail(&b), "resumed run differs from the uninterrupted one");
+
+    // A checkpoint of other models is refused with a clear message.
+    let other_g = Sequential::new([8]).linear(36).sigmoid();
+    let (_, d) = models();
+    let mut c = Trainer::new(gpu(), other_g, d, &data(), config(5)).unwrap();
+    let err = c.resume(&path).err().expect("different G");
+    assert!(err.to_string().contains("but the model is"), "{err}");
+    std::fs::remove_dir_all(&dir).ok();
+}

@@ -183,6 +183,12 @@ impl Readback {
         (state[1] != 0).then_some(state[1] as u64)
     }
 
+    /// Forgets history before `step` (after resuming from a checkpoint).
+    pub fn skip_to(&mut self, step: u64) {
+        self.last_step = step;
+        self.collected.clear();
+    }
+
     /// Names the first non-finite value logged at `step`.
     pub fn describe(&self, step: u64) -> (String, f32) {
         if let Some(m) = self.collected.iter().find(|m| m.step == step) {

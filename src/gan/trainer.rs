@@ -115,6 +115,7 @@ impl Trainer {
             kernels.extend(d_fake.backward(gpu, &grad_fake, ParamGrads::Accumulate, None)?);
             let p = d_net.params();
             kernels.push(config.d_optimizer.step(gpu, clock, &state, &p.values, &p.grads, &p.m1, &p.m2)?);
+            kernels.extend(d_net.constraints(gpu)?);
             tapes.extend([d_real, d_fake]);
             if j + 1 == k {
                 last_g = Some(g_tape);
@@ -145,6 +146,7 @@ impl Trainer {
         kernels.extend(g_tape.backward(gpu, &grad_fake, ParamGrads::Write, None)?);
         let p = g_net.params();
         kernels.push(config.g_optimizer.step(gpu, Clock::ITERATION, &state, &p.values, &p.grads, &p.m1, &p.m2)?);
+        kernels.extend(g_net.constraints(gpu)?);
         kernels.push(record(gpu, &state, &metrics, &history)?);
         tapes.extend([g_tape, d_g]);
 
@@ -228,6 +230,28 @@ impl Trainer {
             }
             None => Ok(()),
         }
+    }
+
+    /// Saves G, D, both optimisers' state and the step counter (atomically).
+    pub fn save(&self, path: &std::path::Path) -> Result<()> {
+        crate::io::checkpoint::save(&self.gpu, path, &[("G", &self.g), ("D", &self.d)], Some(&self.state))
+    }
+
+    /// Continues from a checkpoint written by [`Trainer::save`] for the same models and
+    /// configuration: parameters, moments and the step counter are restored, so the noise,
+    /// the data order and Adam's bias correction pick up exactly where they were.
+    pub fn resume(&mut self, path: &std::path::Path) -> Result<()> {
+        let ckpt = crate::io::checkpoint::Checkpoint::open(path)?;
+        ckpt.load_network(&self.gpu, "G", &self.g, true)?;
+        ckpt.load_network(&self.gpu, "D", &self.d, true)?;
+        let state = ckpt.state()?.ok_or_else(|| Error::Data {
+            path: path.to_path_buf(),
+            message: "has no step counter; it holds networks only and cannot resume training".into(),
+        })?;
+        self.state.write(&self.gpu, bytemuck::cast_slice(&state))?;
+        self.steps = state[0] as u64;
+        self.readback.skip_to(self.steps);
+        Ok(())
     }
 
     /// Steps run so far.

@@ -1,4 +1,5 @@
 //! Pictures and logs: PNG sample grids and loss plots.
 
+pub mod checkpoint;
 pub mod grid;
 pub mod plot;

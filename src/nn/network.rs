@@ -1,5 +1,6 @@
 //! A network: its model description and its parameters on the GPU.
 
+use crate::gpu::Kernel;
 use crate::nn::{Layer, ParamSet, Sequential};
 use crate::ops::Clock;
 use crate::tape::Tape;
@@ -83,6 +84,20 @@ impl Network {
     /// The layers.
     pub fn layers(&self) -> &[Layer] {
         &self.model.layers
+    }
+
+    /// The kernels that enforce the model's weight constraints (run after each update).
+    pub fn constraints(&self, gpu: &Gpu) -> Result<Vec<Kernel>> {
+        let Some(c) = self.model.max_norm else {
+            return Ok(Vec::new());
+        };
+        self.model
+            .layers
+            .iter()
+            .zip(&self.first_param)
+            .filter(|(l, _)| matches!(l, Layer::Linear { .. }))
+            .map(|(_, &i)| crate::ops::constraint::max_norm(gpu, &self.params.value(i), c))
+            .collect()
     }
 
     /// Records the forward pass on `input` (`[batch, ...input shape]`): allocates every

@@ -67,9 +67,28 @@ impl ParamSet {
         flat.slice(r.start, shape)
     }
 
+    /// Splits a flat host copy (of values, gradients or moments) into per-parameter slices.
+    pub fn split<'a>(&self, flat: &'a [f32]) -> Vec<&'a [f32]> {
+        self.ranges.iter().map(|(r, _)| &flat[r.clone()]).collect()
+    }
+
+    /// Writes per-parameter slices into a flat host copy laid out like the GPU buffers.
+    pub fn join(&self, parts: &[Vec<f32>]) -> Vec<f32> {
+        let mut flat = vec![0.0; self.values.len()];
+        for ((r, _), p) in self.ranges.iter().zip(parts) {
+            flat[r.clone()].copy_from_slice(p);
+        }
+        flat
+    }
+
     /// Shape of parameter `i`.
     pub fn shape(&self, i: usize) -> &[usize] {
         &self.ranges[i].1
+    }
+
+    /// Overwrites parameter `i` (set-up, checkpoints; not for the training step).
+    pub fn write(&self, gpu: &Gpu, i: usize, values: &[f32]) -> Result<()> {
+        self.value(i).write(gpu, values)
     }
 
     /// Reads parameter `i` to the CPU.

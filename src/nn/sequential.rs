@@ -10,6 +10,7 @@ pub struct Sequential {
     pub(crate) input: Vec<usize>,
     pub(crate) layers: Vec<Layer>,
     pub(crate) init: Init,
+    pub(crate) max_norm: Option<f32>,
 }
 
 impl Sequential {
@@ -19,6 +20,7 @@ impl Sequential {
             input: input.to_vec(),
             layers: Vec::new(),
             init: Init::PyTorch,
+            max_norm: None,
         }
     }
 
@@ -31,6 +33,13 @@ impl Sequential {
     /// How the weights are initialised (default: PyTorch's Linear default).
     pub fn init(mut self, init: Init) -> Self {
         self.init = init;
+        self
+    }
+
+    /// After every optimiser step, rescale each unit's incoming weights (every dense layer) to
+    /// norm at most `c` (pylearn2's `max_col_norm`, as Goodfellow et al. 2014 used on D).
+    pub fn max_norm(mut self, c: f32) -> Self {
+        self.max_norm = Some(c);
         self
     }
 

@@ -6,6 +6,7 @@
 pub mod activation;
 pub mod batchnorm;
 pub mod concat;
+pub mod constraint;
 pub mod conv;
 pub mod data;
 pub mod dropout;

@@ -128,3 +128,13 @@ pub fn dropout(x: &[f64], mask: &[bool], keep: f64) -> Vec<f64> {
         .map(|(&v, &m)| if m { v / keep } else { 0.0 })
         .collect()
 }
+
+/// pylearn2's max_col_norm on a `[rows, cols]` weight: each row scaled to norm ≤ `c`.
+pub fn max_norm(w: &mut [f64], rows: usize, c: f64) {
+    let cols = w.len() / rows;
+    for r in w.chunks_mut(cols).take(rows) {
+        let norm = r.iter().map(|v| v * v).sum::<f64>().sqrt();
+        let scale = norm.min(c) / (1e-7 + norm);
+        r.iter_mut().for_each(|v| *v *= scale);
+    }
+}
