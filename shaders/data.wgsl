@@ -72,3 +72,47 @@ fn gather(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: v
     let value = (pixels[byte / 4u] >> (8u * (byte % 4u))) & 0xffu;
     out[i] = f32(value) * p.scale + p.shift;
 }
+
+// The same batch, each image resized bilinearly from src_h×src_w (the stored size) to the
+// output's out_h×out_w (`size` = out_h·out_w), sampling at pixel centres with edges clamped
+// (PyTorch's interpolate with align_corners = false).
+struct Resize {
+    src_h: u32,
+    src_w: u32,
+    out_h: u32,
+    out_w: u32,
+}
+
+@group(0) @binding(4) var<uniform> rs: Resize;
+
+fn pixel(image: u32, y: u32, x: u32) -> f32 {
+    let byte = image * rs.src_h * rs.src_w + y * rs.src_w + x;
+    return f32((pixels[byte / 4u] >> (8u * (byte % 4u))) & 0xffu);
+}
+
+@compute @workgroup_size(256)
+fn gather_resized(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+                  @builtin(local_invocation_index) lid: u32) {
+    let i = linear_id(wid, nwg, lid, 256u);
+    if (i >= p.batch * p.size) {
+        return;
+    }
+    let b = i / p.size;
+    let px = i % p.size;
+    let step = state[0] * p.t_mul + p.t_add;
+    let pos = step * p.batch + b;
+    let image = permute(pos % p.count, pos / p.count);
+    let oy = px / rs.out_w;
+    let ox = px % rs.out_w;
+    let sy = max((f32(oy) + 0.5) * f32(rs.src_h) / f32(rs.out_h) - 0.5, 0.0);
+    let sx = max((f32(ox) + 0.5) * f32(rs.src_w) / f32(rs.out_w) - 0.5, 0.0);
+    let y0 = min(u32(sy), rs.src_h - 1u);
+    let x0 = min(u32(sx), rs.src_w - 1u);
+    let y1 = min(y0 + 1u, rs.src_h - 1u);
+    let x1 = min(x0 + 1u, rs.src_w - 1u);
+    let fy = sy - f32(y0);
+    let fx = sx - f32(x0);
+    let top = mix(pixel(image, y0, x0), pixel(image, y0, x1), fx);
+    let bottom = mix(pixel(image, y1, x0), pixel(image, y1, x1), fx);
+    out[i] = mix(top, bottom, fy) * p.scale + p.shift;
+}

@@ -273,7 +273,7 @@ fn gather_follows_the_reference_permutation() {
     let out = Tensor::zeros(gpu, &[batch, size], "batch").unwrap();
     let mut seen = vec![0usize; count];
     for step in 0..(count * 3 / batch) as u32 {
-        let g = Gather { count, size, batch, seed: 77, scale: 2.0 / 255.0, shift: -1.0, clock: Clock::ITERATION };
+        let g = Gather { count, size, batch, seed: 77, scale: 2.0 / 255.0, shift: -1.0, clock: Clock::ITERATION, resize: None };
         gpu.run(&[&gather(gpu, g, &state(step), &pixels, &out).unwrap()]).unwrap();
         let got = out.read(gpu).unwrap();
         let mut want = Vec::new();
@@ -301,5 +301,30 @@ fn max_norm_constraint_matches_reference() {
         assert_close(&format!("max_norm {rows}x{cols}"), &w.read(gpu).unwrap(), &want, 1e-7, 1e-5);
         let norms: Vec<f64> = want.chunks(cols).map(|r| r.iter().map(|v| v * v).sum::<f64>().sqrt()).collect();
         assert!(norms.iter().all(|&n| n <= 1.5 + 1e-6));
+    }
+}
+
+#[test]
+fn gather_with_bilinear_resize_matches_reference() {
+    let gpu = gpu();
+    let (count, sh, sw, batch) = (5usize, 5usize, 7usize, 3usize);
+    let bytes: Vec<u8> = (0..count * sh * sw).map(|i| (i * 37 % 256) as u8).collect();
+    let mut words = vec![0u32; bytes.len().div_ceil(4)];
+    for (i, &b) in bytes.iter().enumerate() {
+        words[i / 4] |= (b as u32) << (8 * (i % 4));
+    }
+    let pixels = Tensor::from_u32(gpu, &words, "pixels").unwrap();
+    for (oh, ow) in [(13usize, 11usize), (3, 2), (5, 7)] {
+        let out = Tensor::zeros(gpu, &[batch, oh * ow], "batch").unwrap();
+        let g = Gather { count, size: oh * ow, batch, seed: 3, scale: 1.0, shift: 0.0, clock: Clock::ITERATION, resize: Some((sh, sw, oh, ow)) };
+        gpu.run(&[&gather(gpu, g, &state(1), &pixels, &out).unwrap()]).unwrap();
+        let mut want = Vec::new();
+        for b in 0..batch as u32 {
+            let idx = rng::batch_index(1, batch as u32, b, count as u32, 3) as usize;
+            let img: Vec<f64> = bytes[idx * sh * sw..(idx + 1) * sh * sw].iter().map(|&v| v as f64).collect();
+            want.extend(rng::resize_bilinear(&img, sh, sw, oh, ow));
+        }
+        // Byte values up to 255 interpolated in f32: 1e-4 absolute.
+        assert_close(&format!("resize to {oh}x{ow}"), &out.read(gpu).unwrap(), &want, 1e-4, 1e-6);
     }
 }

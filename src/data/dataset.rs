@@ -21,6 +21,8 @@ pub struct Dataset {
     pub(crate) shape: Vec<usize>,
     pub(crate) scale: f32,
     pub(crate) shift: f32,
+    /// The stored image size when batches are resized on the GPU (`shape` is the new size).
+    pub(crate) stored: Option<(usize, usize)>,
     labels: Vec<u8>,
 }
 
@@ -49,6 +51,7 @@ impl Dataset {
             shape: shape.to_vec(),
             scale: (range.1 - range.0) / 255.0,
             shift: range.0,
+            stored: None,
             labels: Vec::new(),
         })
     }
@@ -68,6 +71,27 @@ impl Dataset {
             DataSource::Dir(dir) => idx::load_dir(&dir)?,
         };
         Self::from_digits(gpu, &digits, range)
+    }
+
+    /// The same data served as `height × width` images, resized bilinearly by the gather
+    /// kernel (e.g. MNIST's 28×28 digits for a 64×64 DCGAN). Single-channel images only.
+    pub fn resized(mut self, height: usize, width: usize) -> Result<Dataset> {
+        let (h, w) = match (self.stored, self.shape.as_slice()) {
+            (Some(hw), _) => hw,
+            (None, [1, h, w]) => (*h, *w),
+            _ => {
+                return Err(Error::shape(
+                    "dataset",
+                    format!("only [1, h, w] images can be resized, not {:?}", self.shape),
+                ))
+            }
+        };
+        if height == 0 || width == 0 {
+            return Err(Error::Config("resize target must be at least 1×1".into()));
+        }
+        self.stored = Some((h, w));
+        self.shape = vec![1, height, width];
+        Ok(self)
     }
 
     /// Number of samples.

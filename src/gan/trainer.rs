@@ -99,6 +99,7 @@ impl Trainer {
                 scale: data.scale,
                 shift: data.shift,
                 clock,
+                resize: data.stored.map(|(h, w)| (h, w, data.shape()[1], data.shape()[2])),
             };
             kernels.push(gather(gpu, g, &state, &data.pixels, &real)?);
             let d_rng = |s: u32| RngSpec { seed, stream: STREAM_D + 4 * j as u32 + s, clock };

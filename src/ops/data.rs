@@ -21,6 +21,9 @@ pub struct Gather {
     pub scale: f32,
     pub shift: f32,
     pub clock: Clock,
+    /// `(src_h, src_w, out_h, out_w)` to resize each image bilinearly while gathering
+    /// (`size` is then `out_h · out_w`).
+    pub resize: Option<(usize, usize, usize, usize)>,
 }
 
 /// Writes batch `step` (from the clock) of a per-epoch shuffled pass over `pixels` into `out`.
@@ -49,11 +52,30 @@ pub fn gather(gpu: &Gpu, g: Gather, state: &Tensor, pixels: &Tensor, out: &Tenso
         f(g.scale),
         f(g.shift),
     ];
-    gpu.kernel(
-        KernelSpec::new(Shader::Data, "gather"),
-        &[Bind::Params(&params), Bind::Read(state), Bind::Read(pixels), Bind::Write(out)],
-        groups_256(out.len()),
-    )
+    match g.resize {
+        None => gpu.kernel(
+            KernelSpec::new(Shader::Data, "gather"),
+            &[Bind::Params(&params), Bind::Read(state), Bind::Read(pixels), Bind::Write(out)],
+            groups_256(out.len()),
+        ),
+        Some((sh, sw, oh, ow)) => {
+            if oh * ow != g.size || sh * sw * g.count > pixels.len() * 4 || sh == 0 || sw == 0 {
+                return Err(Error::shape("gather", format!("cannot resize {sh}x{sw} images to {oh}x{ow} samples of {}", g.size)));
+            }
+            let resize = [u(sh), u(sw), u(oh), u(ow)];
+            gpu.kernel(
+                KernelSpec::new(Shader::Data, "gather_resized"),
+                &[
+                    Bind::Params(&params),
+                    Bind::Read(state),
+                    Bind::Read(pixels),
+                    Bind::Write(out),
+                    Bind::Params(&resize),
+                ],
+                groups_256(out.len()),
+            )
+        }
+    }
 }
 
 /// Appends `metrics` to the history ring, flags the first non-finite iteration and advances

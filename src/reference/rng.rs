@@ -84,3 +84,23 @@ pub fn batch_index(step: u32, batch: u32, b: u32, count: u32, seed: u64) -> u32 
     let pos = step * batch + b;
     permute(pos % count, count, seed, pos / count)
 }
+
+/// Bilinear resize of one `src_h × src_w` image to `out_h × out_w`, sampling at pixel centres
+/// with clamped edges (PyTorch's `interpolate(mode="bilinear", align_corners=False)`).
+pub fn resize_bilinear(src: &[f64], src_h: usize, src_w: usize, out_h: usize, out_w: usize) -> Vec<f64> {
+    let mut out = Vec::with_capacity(out_h * out_w);
+    for oy in 0..out_h {
+        for ox in 0..out_w {
+            let sy = ((oy as f64 + 0.5) * src_h as f64 / out_h as f64 - 0.5).max(0.0);
+            let sx = ((ox as f64 + 0.5) * src_w as f64 / out_w as f64 - 0.5).max(0.0);
+            let (y0, x0) = ((sy as usize).min(src_h - 1), (sx as usize).min(src_w - 1));
+            let (y1, x1) = ((y0 + 1).min(src_h - 1), (x0 + 1).min(src_w - 1));
+            let (fy, fx) = (sy - y0 as f64, sx - x0 as f64);
+            let at = |y: usize, x: usize| src[y * src_w + x];
+            let top = at(y0, x0) + (at(y0, x1) - at(y0, x0)) * fx;
+            let bottom = at(y1, x0) + (at(y1, x1) - at(y1, x0)) * fx;
+            out.push(top + (bottom - top) * fy);
+        }
+    }
+    out
+}
