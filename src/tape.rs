@@ -61,7 +61,7 @@ impl Tape {
             let mut mask = None;
             let y = match layer {
                 Layer::Reshape(_) => x.reshape(&out_shape)?,
-                Layer::Dropout { .. } if mode == Mode::Eval => x.clone(),
+                Layer::Dropout { .. } if mode != Mode::Train => x.clone(),
                 _ => Tensor::zeros(gpu, &out_shape, &label)?,
             };
             match layer {

@@ -2,9 +2,11 @@
 
 mod config;
 mod readback;
+mod sample;
 pub mod slanted_land;
 mod trainer;
 
 pub use config::{GLoss, Noise, TrainerConfig};
 pub use readback::StepMetrics;
+pub use sample::{generate, noise};
 pub use trainer::Trainer;

@@ -2,13 +2,13 @@
 //! iteration and replayed with one command encoder and one submission per step.
 
 use crate::gan::readback::{self, Readback, StepMetrics, SLOTS};
+use crate::gan::sample::STREAM_SAMPLE;
 use crate::gan::{GLoss, TrainerConfig};
 use crate::gpu::Kernel;
 use crate::nn::{Mode, Network, RngSpec, Sequential};
 use crate::ops::data::{gather, record, Gather};
 use crate::ops::loss::{bce_logits, BceOut};
 use crate::ops::{rng, Clock};
-use crate::reference;
 use crate::tape::{ParamGrads, Tape};
 use crate::{Dataset, Error, Gpu, Result, Tensor};
 
@@ -16,7 +16,6 @@ use crate::{Dataset, Error, Gpu, Result, Tensor};
 const STREAM_Z: u32 = 1;
 const STREAM_G: u32 = 16;
 const STREAM_D: u32 = 1024;
-const STREAM_SAMPLE: u32 = 4096;
 
 /// Trains a GAN; see the crate documentation for an example.
 pub struct Trainer {
@@ -153,16 +152,7 @@ impl Trainer {
 
         // A fixed z for watching progress, drawn once on the CPU from the same generator.
         let n = config.sample_count;
-        let nz_len: usize = nz.iter().product();
-        let fixed: Vec<f32> = (0..(n * nz_len) as u32)
-            .map(|i| {
-                let r = reference::rng::draw(seed, 0, STREAM_SAMPLE, i);
-                match config.noise.distribution() {
-                    rng::Distribution::Uniform { low, high } => low + (high - low) * reference::rng::to_unit(r[0]),
-                    _ => reference::rng::to_normal(r[0], r[1]) as f32,
-                }
-            })
-            .collect();
+        let fixed = crate::gan::noise(config.noise, n * nz.iter().product::<usize>(), seed);
         let mut fixed_shape = vec![n];
         fixed_shape.extend(&nz);
         let fixed_z = Tensor::from_slice(gpu, &fixed, &fixed_shape, "fixed z")?;

@@ -2,4 +2,5 @@
 
 pub mod checkpoint;
 pub mod grid;
+pub mod metrics_log;
 pub mod plot;

@@ -6,11 +6,16 @@ use crate::ops::Clock;
 use crate::tape::Tape;
 use crate::{Error, Gpu, Result, Tensor};
 
-/// Training (dropout active) or evaluation (dropout is the identity).
+/// How a tape runs the layers that behave differently in training.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Mode {
+    /// Dropout active; batch norm uses batch statistics and updates its running statistics.
     Train,
+    /// Dropout is the identity; batch norm uses its running statistics.
     Eval,
+    /// As in training but changing nothing: dropout off, batch norm on batch statistics with
+    /// the running statistics left alone (how DCGAN samples are usually drawn).
+    Generate,
 }
 
 /// Where a tape draws its randomness (dropout masks): seed, a stream distinct from every

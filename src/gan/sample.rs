@@ -1,0 +1,42 @@
+//! Drawing samples outside the training loop: z on the CPU from the same Philox stream the
+//! trainer uses for its fixed z, and a generator run in generate mode.
+
+use crate::gan::Noise;
+use crate::nn::{Mode, Network, RngSpec};
+use crate::ops::rng::Distribution;
+use crate::ops::Clock;
+use crate::reference::rng;
+use crate::{Error, Gpu, Result, Tensor};
+
+/// Philox stream of sampling noise.
+pub(crate) const STREAM_SAMPLE: u32 = 4096;
+
+/// `len` values of `noise` drawn from `seed` (deterministic on every machine).
+pub fn noise(noise: Noise, len: usize, seed: u64) -> Vec<f32> {
+    (0..len as u32)
+        .map(|i| {
+            let r = rng::draw(seed, 0, STREAM_SAMPLE, i);
+            match noise.distribution() {
+                Distribution::Uniform { low, high } => low + (high - low) * rng::to_unit(r[0]),
+                _ => rng::to_normal(r[0], r[1]) as f32,
+            }
+        })
+        .collect()
+}
+
+/// Runs generator `g` on `z` (a whole number of latent vectors) in generate mode (batch
+/// statistics, nothing updated) and returns the samples. Blocking; builds its own tape.
+pub fn generate(gpu: &Gpu, g: &Network, z: &[f32]) -> Result<Vec<f32>> {
+    let nz: usize = g.model().input_shape().iter().product();
+    if z.is_empty() || z.len() % nz != 0 {
+        return Err(Error::shape("generate", format!("{} values are not whole latent vectors of {nz}", z.len())));
+    }
+    let mut shape = vec![z.len() / nz];
+    shape.extend(g.model().input_shape());
+    let zt = Tensor::from_slice(gpu, z, &shape, "z")?;
+    let state = Tensor::zeros(gpu, &[4], "step counter")?;
+    let rng = RngSpec { seed: 0, stream: STREAM_SAMPLE, clock: Clock::ITERATION };
+    let tape = g.tape(gpu, &zt, Mode::Generate, rng, &state)?;
+    gpu.run(&tape.forward().iter().collect::<Vec<_>>())?;
+    tape.output().read(gpu)
+}
