@@ -156,7 +156,7 @@ impl Trainer {
         let mut fixed_shape = vec![n];
         fixed_shape.extend(&nz);
         let fixed_z = Tensor::from_slice(gpu, &fixed, &fixed_shape, "fixed z")?;
-        let sampler = g_net.tape(gpu, &fixed_z, Mode::Eval, RngSpec { seed, stream: STREAM_SAMPLE, clock: Clock::ITERATION }, &state)?;
+        let sampler = g_net.tape(gpu, &fixed_z, Mode::Generate, RngSpec { seed, stream: STREAM_SAMPLE, clock: Clock::ITERATION }, &state)?;
 
         Ok(Trainer {
             gpu: gpu.clone(),
@@ -260,7 +260,7 @@ impl Trainer {
         &self.readback.collected
     }
 
-    /// Generates from the fixed z (eval mode) and returns the samples, row-major
+    /// Generates from the fixed z (generate mode: batch statistics, nothing updated) and returns the samples, row-major
     /// `[sample_count, ...]`. Blocks: for pictures, not for the training loop.
     pub fn samples(&self) -> Result<Vec<f32>> {
         self.gpu.run(&self.sampler.forward().iter().collect::<Vec<_>>())?;
