@@ -165,3 +165,18 @@ fn resuming_from_a_checkpoint_continues_exactly() {
     assert!(err.to_string().contains("but the model is"), "{err}");
     std::fs::remove_dir_all(&dir).ok();
 }
+
+#[test]
+fn profiling_times_every_kernel_when_the_adapter_can() {
+    let (g, d) = models();
+    let mut gan = Trainer::new(gpu(), g, d, &data(), config(2)).unwrap();
+    gan.step().unwrap();
+    match gan.profile().unwrap() {
+        Some(kernels) => {
+            assert!(kernels.iter().any(|(l, _)| l.starts_with("gemm")), "{kernels:?}");
+            assert!(kernels.iter().all(|(_, ms)| ms.is_finite() && *ms >= 0.0));
+            assert_eq!(gan.steps(), 2, "profiling runs a real step");
+        }
+        None => assert!(!gpu().can_profile()),
+    }
+}

@@ -203,6 +203,54 @@ impl Trainer {
         self.check(flagged)
     }
 
+    /// Runs one training step with a timestamp around every dispatch and returns the GPU time
+    /// per kernel entry point (summed over its dispatches), slowest first, in milliseconds.
+    /// `None` when the device cannot time inside passes. Blocking: for benchmarks only.
+    pub fn profile(&mut self) -> Result<Option<Vec<(&'static str, f64)>>> {
+        if !self.gpu.can_profile() {
+            return Ok(None);
+        }
+        let device = self.gpu.device();
+        let count = self.kernels.len() as u32 + 1;
+        let set = device.create_query_set(&wgpu::QuerySetDescriptor {
+            label: Some("profile"),
+            ty: wgpu::QueryType::Timestamp,
+            count,
+        });
+        let resolved = device.create_buffer(&wgpu::BufferDescriptor {
+            label: Some("profile"),
+            size: count as u64 * 8,
+            usage: wgpu::BufferUsages::QUERY_RESOLVE | wgpu::BufferUsages::COPY_SRC,
+            mapped_at_creation: false,
+        });
+        let mut encoder = device.create_command_encoder(&Default::default());
+        {
+            let mut pass = encoder.begin_compute_pass(&Default::default());
+            pass.write_timestamp(&set, 0);
+            for (i, k) in self.kernels.iter().enumerate() {
+                k.encode(&mut pass);
+                pass.write_timestamp(&set, i as u32 + 1);
+            }
+        }
+        encoder.resolve_query_set(&set, 0..count, &resolved, 0);
+        self.gpu.queue().submit([encoder.finish()]);
+        self.steps += 1;
+        let bytes = crate::tensor::read_bytes(&self.gpu, &resolved, 0, count as u64 * 8)?;
+        let ticks: &[u64] = bytemuck::cast_slice(&bytes);
+        let period = self.gpu.queue().get_timestamp_period() as f64;
+        let mut by_label: Vec<(&'static str, f64)> = Vec::new();
+        for (i, k) in self.kernels.iter().enumerate() {
+            let ms = ticks[i + 1].saturating_sub(ticks[i]) as f64 * period / 1e6;
+            match by_label.iter_mut().find(|(l, _)| *l == k.label()) {
+                Some(e) => e.1 += ms,
+                None => by_label.push((k.label(), ms)),
+            }
+        }
+        by_label.sort_by(|a, b| b.1.total_cmp(&a.1));
+        self.flush()?;
+        Ok(Some(by_label))
+    }
+
     /// Waits for the GPU and collects the metrics of every step run so far.
     pub fn flush(&mut self) -> Result<()> {
         let mut encoder = self.gpu.device().create_command_encoder(&Default::default());

@@ -5,6 +5,10 @@ use std::sync::{Arc, Mutex};
 use crate::gpu::pipelines::PipelineCache;
 use crate::{Error, Result};
 
+/// Features used for per-kernel timing when the adapter has them.
+pub(crate) const PROFILING: wgpu::Features =
+    wgpu::Features::TIMESTAMP_QUERY.union(wgpu::Features::TIMESTAMP_QUERY_INSIDE_PASSES);
+
 /// Environment variable holding a substring of the adapter name to pick (case-insensitive).
 pub const ADAPTER_ENV: &str = "COUNTERFEIT_ADAPTER";
 
@@ -83,7 +87,8 @@ impl Gpu {
         let (device, queue) = adapter
             .request_device(&wgpu::DeviceDescriptor {
                 label: Some("counterfeit"),
-                required_features: wgpu::Features::empty(),
+                // Timestamps inside passes give benchmarks a per-kernel breakdown; optional.
+                required_features: adapter.features() & PROFILING,
                 required_limits: limits,
                 experimental_features: wgpu::ExperimentalFeatures::disabled(),
                 memory_hints: wgpu::MemoryHints::Performance,
@@ -147,6 +152,11 @@ impl Gpu {
     pub fn is_cpu(&self) -> bool {
         self.info.device_type == wgpu::DeviceType::Cpu
             || self.info.name.to_lowercase().contains("llvmpipe")
+    }
+
+    /// Whether the device can time individual dispatches.
+    pub fn can_profile(&self) -> bool {
+        self.device.features().contains(PROFILING)
     }
 
     /// How many distinct compute pipelines have been created (they are cached).
