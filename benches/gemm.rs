@@ -19,18 +19,48 @@ fn cases() -> Vec<(String, usize, usize, usize, bool, bool)> {
         v.push((format!("{s}^3 input-grad (A·B)"), s, s, s, false, false));
         v.push((format!("{s}^3 weight-grad (Aᵀ·B)"), s, s, s, true, false));
     }
-    for (inp, out) in [(100usize, 1200usize), (1200, 1200), (1200, 784), (784, 1200)] {
+    for (inp, out) in [
+        (100usize, 1200usize),
+        (1200, 1200),
+        (1200, 784),
+        (784, 1200),
+    ] {
         let b = 100;
-        v.push((format!("mlp {inp}->{out} forward"), b, out, inp, false, true));
-        v.push((format!("mlp {inp}->{out} input-grad"), b, inp, out, false, false));
-        v.push((format!("mlp {inp}->{out} weight-grad"), out, inp, b, true, false));
+        v.push((
+            format!("mlp {inp}->{out} forward"),
+            b,
+            out,
+            inp,
+            false,
+            true,
+        ));
+        v.push((
+            format!("mlp {inp}->{out} input-grad"),
+            b,
+            inp,
+            out,
+            false,
+            false,
+        ));
+        v.push((
+            format!("mlp {inp}->{out} weight-grad"),
+            out,
+            inp,
+            b,
+            true,
+            false,
+        ));
     }
     v
 }
 
 fn main() -> counterfeit::Result<()> {
     let gpu = Gpu::new()?;
-    println!("adapter: {}  ({:?})", gpu.describe(), gpu.info().device_type);
+    println!(
+        "adapter: {}  ({:?})",
+        gpu.describe(),
+        gpu.info().device_type
+    );
     println!("{:<32} {:>10} {:>10}", "case", "ms", "GFLOP/s");
     for (name, m, n, k, ta, tb) in cases() {
         let a_shape = if ta { [k, m] } else { [m, k] };

@@ -12,7 +12,9 @@ use counterfeit::{Dataset, Gpu, Sequential, Trainer, TrainerConfig};
 use wgpu::util::DeviceExt;
 
 #[derive(Parser)]
-#[command(about = "Embed counterfeit in a host wgpu program and render its samples with the host's own shader")]
+#[command(
+    about = "Embed counterfeit in a host wgpu program and render its samples with the host's own shader"
+)]
 struct Args {
     /// Training steps of the small MLP GAN (batch 64).
     #[arg(long, default_value_t = 300)]
@@ -52,28 +54,46 @@ fn main() {
 
 fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
     // The host program's own device.
-    let instance = wgpu::Instance::new(wgpu::InstanceDescriptor::new_without_display_handle_from_env());
-    let adapter = pollster::block_on(instance.request_adapter(&wgpu::RequestAdapterOptions::default()))?;
+    let instance =
+        wgpu::Instance::new(wgpu::InstanceDescriptor::new_without_display_handle_from_env());
+    let adapter =
+        pollster::block_on(instance.request_adapter(&wgpu::RequestAdapterOptions::default()))?;
     let (device, queue) = pollster::block_on(adapter.request_device(&wgpu::DeviceDescriptor {
         label: Some("host"),
         required_limits: adapter.limits(),
         ..Default::default()
     }))?;
-    println!("host adapter: {} ({:?})", adapter.get_info().name, adapter.get_info().backend);
+    println!(
+        "host adapter: {} ({:?})",
+        adapter.get_info().name,
+        adapter.get_info().backend
+    );
 
     // counterfeit on the same device and queue.
     let gpu = Gpu::from_device(device.clone(), queue.clone(), adapter.get_info());
-    let g = Sequential::new([64]).linear(256).relu().linear(784).sigmoid();
+    let g = Sequential::new([64])
+        .linear(256)
+        .relu()
+        .linear(784)
+        .sigmoid();
     let d = Sequential::new([784]).linear(256).leaky_relu(0.2).linear(1);
     let data = Dataset::mnist(&gpu, None, (0.0, 1.0))?;
-    let config = TrainerConfig { sample_count: 64, ..TrainerConfig::dcgan() };
+    let config = TrainerConfig {
+        sample_count: 64,
+        ..TrainerConfig::dcgan()
+    };
     let mut gan = Trainer::new(&gpu, g, d, &data, config)?;
     for _ in 0..args.steps {
         gan.step()?;
     }
     gan.flush()?;
     if let Some(m) = gan.metrics() {
-        println!("trained {} steps: D loss {:.3}, G loss {:.3}", gan.steps(), m.d_loss, m.g_loss);
+        println!(
+            "trained {} steps: D loss {:.3}, G loss {:.3}",
+            gan.steps(),
+            m.d_loss,
+            m.g_loss
+        );
     }
     let samples = gan.generate()?; // stays on the GPU
 
@@ -109,7 +129,10 @@ fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
                     size: std::num::NonZeroU64::new(samples.byte_len()),
                 }),
             },
-            wgpu::BindGroupEntry { binding: 1, resource: image.as_entire_binding() },
+            wgpu::BindGroupEntry {
+                binding: 1,
+                resource: image.as_entire_binding(),
+            },
         ],
     });
     let staging = device.create_buffer_init(&wgpu::util::BufferInitDescriptor {
@@ -132,7 +155,16 @@ fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
     if let Some(dir) = args.out.parent() {
         std::fs::create_dir_all(dir)?;
     }
-    image::save_buffer(&args.out, &rgba, side as u32, side as u32, image::ExtendedColorType::Rgba8)?;
-    println!("wrote {} (rendered by the host's own shader from counterfeit's buffer)", args.out.display());
+    image::save_buffer(
+        &args.out,
+        &rgba,
+        side as u32,
+        side as u32,
+        image::ExtendedColorType::Rgba8,
+    )?;
+    println!(
+        "wrote {} (rendered by the host's own shader from counterfeit's buffer)",
+        args.out.display()
+    );
     Ok(())
 }

@@ -58,9 +58,13 @@ fn run(args: Args) -> counterfeit::Result<()> {
         None => idx::bundled()?,
     };
     let data = Dataset::from_digits(&gpu, &digits, (0.0, 1.0))?;
-    let steps = args.steps.unwrap_or(args.epochs * data.len().div_ceil(BATCH));
+    let steps = args
+        .steps
+        .unwrap_or(args.epochs * data.len().div_ceil(BATCH));
     if steps == 0 {
-        return Err(Error::Config("--steps/--epochs must give at least one step".into()));
+        return Err(Error::Config(
+            "--steps/--epochs must give at least one step".into(),
+        ));
     }
     let side = data.shape()[1];
     let pixels = data.shape().iter().product::<usize>();
@@ -98,7 +102,10 @@ fn run(args: Args) -> counterfeit::Result<()> {
     let config = TrainerConfig {
         batch: BATCH,
         seed: args.seed,
-        noise: Noise::Uniform { low: -3f32.sqrt(), high: 3f32.sqrt() },
+        noise: Noise::Uniform {
+            low: -3f32.sqrt(),
+            high: 3f32.sqrt(),
+        },
         g_optimizer: sgd,
         d_optimizer: sgd,
         readback_every: 10,
@@ -112,14 +119,21 @@ fn run(args: Args) -> counterfeit::Result<()> {
     let n = digits.images.count as f64;
     let marginals: Vec<f32> = (0..pixels)
         .map(|p| {
-            let mean = (0..digits.images.count).map(|i| digits.images.image(i)[p] as f64).sum::<f64>() / (255.0 * n);
+            let mean = (0..digits.images.count)
+                .map(|i| digits.images.image(i)[p] as f64)
+                .sum::<f64>()
+                / (255.0 * n);
             let m = mean.clamp(1e-3, 1.0 - 1e-3);
             (m / (1.0 - m)).ln() as f32
         })
         .collect();
     let g_params = gan.generator().params();
     g_params.write(&gpu, g_params.count() - 1, &marginals)?;
-    println!("built {} dispatches per step in {:.2} s", gan.dispatches(), start.elapsed().as_secs_f32());
+    println!(
+        "built {} dispatches per step in {:.2} s",
+        gan.dispatches(),
+        start.elapsed().as_secs_f32()
+    );
     std::fs::create_dir_all(&args.out).map_err(|e| Error::io(&args.out, e))?;
 
     let bar = ProgressBar::new(steps as u64);
@@ -145,11 +159,18 @@ fn run(args: Args) -> counterfeit::Result<()> {
     gan.flush()?;
     bar.finish();
     let secs = train_start.elapsed().as_secs_f32();
-    println!("{steps} steps in {secs:.1} s ({:.3} s/step)", secs / steps as f32);
+    println!(
+        "{steps} steps in {secs:.1} s ({:.3} s/step)",
+        secs / steps as f32
+    );
     let last = args.out.join("samples_final.png");
     save_samples(&gan, &last, side)?;
     save_losses(&gan, &args.out.join("losses.png"))?;
-    println!("wrote {} and {}", last.display(), args.out.join("losses.png").display());
+    println!(
+        "wrote {} and {}",
+        last.display(),
+        args.out.join("losses.png").display()
+    );
     Ok(())
 }
 
@@ -162,16 +183,37 @@ fn save_losses(gan: &Trainer, path: &std::path::Path) -> counterfeit::Result<()>
     let h = gan.history();
     let xs: Vec<f32> = h.iter().map(|m| m.step as f32).collect();
     let col = |f: fn(&counterfeit::StepMetrics) -> f32| h.iter().map(f).collect::<Vec<f32>>();
-    let (d, g, dx, dgz) = (col(|m| m.d_loss), col(|m| m.g_loss), col(|m| m.d_real), col(|m| m.d_fake));
+    let (d, g, dx, dgz) = (
+        col(|m| m.d_loss),
+        col(|m| m.g_loss),
+        col(|m| m.d_real),
+        col(|m| m.d_fake),
+    );
     plot::save_line_plot(
         path,
         "GAN MLP on MNIST",
         "step",
         &[
-            plot::Series { name: "D loss", values: &d, color: [200, 40, 40] },
-            plot::Series { name: "G loss", values: &g, color: [40, 90, 200] },
-            plot::Series { name: "D(x)", values: &dx, color: [40, 160, 60] },
-            plot::Series { name: "D(G(z))", values: &dgz, color: [230, 150, 20] },
+            plot::Series {
+                name: "D loss",
+                values: &d,
+                color: [200, 40, 40],
+            },
+            plot::Series {
+                name: "G loss",
+                values: &g,
+                color: [40, 90, 200],
+            },
+            plot::Series {
+                name: "D(x)",
+                values: &dx,
+                color: [40, 160, 60],
+            },
+            plot::Series {
+                name: "D(G(z))",
+                values: &dgz,
+                color: [230, 150, 20],
+            },
         ],
         &xs,
     )

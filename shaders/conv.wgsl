@@ -1,3 +1,641 @@
-// placeholder, being written
-@compute @workgroup_size(1)
-fn placeholder() {}
+// 2-D convolution, NCHW, square kernel KS, stride ST, zero padding; weights [c_out, c_in, KS, KS].
+// Forward and the three gradients. The transposed convolution runs on the same entry points
+// with input and output swapped: its forward is the input-grad (conv_dx / conv_dxt), its
+// input-grad the forward (conv_fwd).
+//
+//   conv_fwd   y = conv(x, w) [+ bias] [+ y]. Implicit GEMM, no im2col buffer: M = c_out,
+//              N = batch·out_h·out_w pixels, K = c_in·KS². A workgroup owns TM ≤ FM output
+//              channels (weight addresses from workgroup_id only), a lane FP pixels spaced WG
+//              apart. Per K step a lane loads TM weights and FP inputs for TM·FP FMAs.
+//   conv_fwd4  The same for KS = 4, where a kernel row of 4 weights is one vec4 load: per
+//              (ci, ky) TM vec4 loads and 4·FP inputs feed 4·TM·FP FMAs.
+//   conv_dx    dx[n,ci,iy,ix] = Σ dy[n,co,oy,ox]·w[co,ci,ky,kx] over the taps that reach the
+//              pixel, gathered (no atomics). Input pixels fall into ST² phases
+//              ((iy + pad) mod ST, (ix + pad) mod ST); every pixel of a phase is reached by
+//              the same taps, so a workgroup takes one phase and its tap loops are uniform.
+//              M = c_in (TM ≤ DM per workgroup), N = the phase's pixels (DP per lane),
+//              K = c_out × the phase's taps.
+//   conv_dxt,  The input-grad for thin layers (c_in ≤ XM, e.g. a generator's 1- or 3-channel
+//   conv_dxt4  output): conv_dx would load one dy value per FMA there. Instead a lane owns an
+//              XB×XB block of input pixels (all phases), loads the dy window under it once per
+//              co (4×4 values for KS = 4, ST = 2) and the co's KS² weights (4 vec4 in
+//              conv_dxt4), and applies every tap: 2.7 FMAs per load instead of 1.
+//   conv_dw    dw[co,ci,ky,kx] = Σ_{n,oy,ox} dy·x: M = c_out (TM ≤ WM per workgroup),
+//              N = c_in·KS² (a workgroup owns CPG input channels × KYG kernel rows × KS
+//              columns, at most TNX), K = batch·out_h·out_w. The lanes split K (lane l takes
+//              output rows l, l + 8, ...), so layers with one input or output channel still fill
+//              every lane; the 8 partial sums are added in lane order through workgroup memory
+//              after the one barrier.
+//   conv_db    db[co] = Σ dy[n, co, ·, ·], one lane per channel, sequential.
+//
+// Every sum runs in a fixed order (no float atomics), so reruns are bit-identical.
+// What lavapipe rewards (measured): a storage load is a per-lane gather whether or not its
+// address is uniform, and a vec4 load costs about two scalar ones, so speed is FMAs per load:
+// large register tiles (fwd 32×16 accumulators per lane), no shared memory or barriers in the
+// hot loops. Register arrays stay in registers only when every loop indexing them is unrolled:
+// such loops run to the array's length (guarding the live part with an `if` on an override,
+// which folds away) or are short. Arrays are never passed to functions by value (copies).
+// Edges: every load index is clamped or selected into range (a padding tap reads element 0
+// and is zeroed by a select), every store is guarded, loops run to uniform bounds.
+
+struct Params {
+    batch: u32,
+    c_in: u32,
+    h: u32,
+    w: u32,
+    c_out: u32,
+    out_h: u32,
+    out_w: u32,
+    pad: u32,
+    accumulate: u32,
+    has_bias: u32,
+    // conv_dx: channel blocks per phase (wid.z = phase · blocks + block).
+    blocks: u32,
+}
+
+// Bindings by entry point:            a       b      bias   c
+//   conv_fwd, conv_fwd4 (b4 = w)      x       w      bias   y
+//   conv_dx, conv_dxt, conv_dxt4      dy      w      -      dx      (b4 = w in conv_dxt4)
+//   conv_dw                           x       dy     -      dw
+//   conv_db                           dy      -      -      db
+@group(0) @binding(0) var<uniform> p: Params;
+@group(0) @binding(1) var<storage, read> a: array<f32>;
+@group(0) @binding(2) var<storage, read> b: array<f32>;
+@group(0) @binding(3) var<storage, read> bias: array<f32>;
+@group(0) @binding(4) var<storage, read_write> c: array<f32>;
+@group(0) @binding(5) var<storage, read> b4: array<vec4<f32>>;
+
+override WG: u32 = 8u;
+// Kernel size and stride are pipeline constants, so tap loops unroll and divide by constants.
+override KS: u32 = 3u;
+override ST: u32 = 1u;
+// Live rows (channels) of the register tile: at most FM, DM, WM or XM.
+override TM: u32 = 8u;
+// conv_dw: input channels and kernel rows per workgroup (CPG · KYG · KS ≤ TNX).
+override CPG: u32 = 1u;
+override KYG: u32 = 3u;
+// conv_dxt: pad mod ST.
+override PH: u32 = 0u;
+
+const FM: u32 = 32u; // conv_fwd: output channels per workgroup
+const FP: u32 = 16u; // conv_fwd: pixels per lane
+const DM: u32 = 16u; // conv_dx: input channels per workgroup
+const DP: u32 = 16u; // conv_dx: pixels per lane
+const WM: u32 = 16u; // conv_dw: output channels per workgroup
+const TNX: u32 = 16u; // conv_dw: weight columns per workgroup
+const XM: u32 = 4u; // conv_dxt: input channels per workgroup
+const XB: u32 = 4u; // conv_dxt: side of a lane's pixel block (a multiple of ST)
+const XP: u32 = XB * XB; // conv_dxt: pixels per lane
+const XW: u32 = 8u; // conv_dxt: largest side of the dy window under a block
+const XK: u32 = 25u; // conv_dxt: most taps (KS ≤ 5)
+
+// c[o] = v [+ c[o]].
+fn store(o: u32, v: f32) {
+    var r = v;
+    if (p.accumulate != 0u) {
+        r = r + c[o];
+    }
+    c[o] = r;
+}
+
+// ---------------------------------------------------------------------------------------
+// Forward
+
+// Lane pixel j (pix0 + j·WG, clamped to the last pixel) reads its input window from
+// n·c_in·h·w + (oy·ST − pad, ox·ST − pad).
+var<private> win_base: array<u32, FP>;
+var<private> win_iy0: array<i32, FP>;
+var<private> win_ix0: array<i32, FP>;
+// Offset of input row ky of channel ci for each pixel, and whether that row is inside.
+var<private> row_off: array<u32, FP>;
+var<private> row_ok: array<bool, FP>;
+var<private> facc: array<array<f32, FP>, FM>;
+
+fn fwd_window(pix0: u32) {
+    let plane = p.out_h * p.out_w;
+    let last = p.batch * plane - 1u;
+    for (var j = 0u; j < FP; j++) {
+        let q = min(pix0 + j * WG, last);
+        let n = q / plane;
+        let r = q - n * plane;
+        let oy = r / p.out_w;
+        let ox = r - oy * p.out_w;
+        win_base[j] = n * p.c_in * p.h * p.w;
+        win_iy0[j] = i32(oy * ST) - i32(p.pad);
+        win_ix0[j] = i32(ox * ST) - i32(p.pad);
+    }
+}
+
+fn fwd_rows(ci: u32, ky: u32) {
+    let cbase = ci * p.h * p.w;
+    for (var j = 0u; j < FP; j++) {
+        let iy = u32(win_iy0[j] + i32(ky));
+        row_ok[j] = iy < p.h;
+        row_off[j] = win_base[j] + cbase + iy * p.w;
+    }
+}
+
+// x at column kx of pixel j's current row; 0 on the padding (which reads x[0]).
+fn fwd_input(j: u32, kx: u32) -> f32 {
+    let ix = u32(win_ix0[j] + i32(kx));
+    let ok = row_ok[j] && ix < p.w;
+    return select(0.0, a[select(0u, row_off[j] + ix, ok)], ok);
+}
+
+fn fwd_store(co0: u32, pix0: u32) {
+    let plane = p.out_h * p.out_w;
+    let npix = p.batch * plane;
+    for (var i = 0u; i < FM; i++) {
+        let co = co0 + i;
+        if (i < TM && co < p.c_out) {
+            var bv = 0.0;
+            if (p.has_bias != 0u) {
+                bv = bias[co];
+            }
+            for (var j = 0u; j < FP; j++) {
+                let q = pix0 + j * WG;
+                if (q < npix) {
+                    let n = q / plane;
+                    store((n * p.c_out + co) * plane + q - n * plane, facc[i][j] + bv);
+                }
+            }
+        }
+    }
+}
+
+@compute @workgroup_size(WG, 1, 1)
+fn conv_fwd(
+    @builtin(workgroup_id) wid: vec3<u32>,
+    @builtin(num_workgroups) nwg: vec3<u32>,
+    @builtin(local_invocation_id) lid: vec3<u32>,
+) {
+    let pix0 = (wid.x + wid.y * nwg.x) * WG * FP + lid.x;
+    let co0 = wid.z * TM;
+    fwd_window(pix0);
+    var wrow: array<u32, FM>;
+    for (var i = 0u; i < FM; i++) {
+        wrow[i] = min(co0 + i, p.c_out - 1u) * p.c_in * KS * KS;
+    }
+    for (var ci = 0u; ci < p.c_in; ci++) {
+        for (var ky = 0u; ky < KS; ky++) {
+            fwd_rows(ci, ky);
+            for (var kx = 0u; kx < KS; kx++) {
+                var xv: array<f32, FP>;
+                for (var j = 0u; j < FP; j++) {
+                    xv[j] = fwd_input(j, kx);
+                }
+                let wk = (ci * KS + ky) * KS + kx;
+                for (var i = 0u; i < FM; i++) {
+                    if (i < TM) {
+                        let wv = b[wrow[i] + wk];
+                        for (var j = 0u; j < FP; j++) {
+                            facc[i][j] = fma(wv, xv[j], facc[i][j]);
+                        }
+                    }
+                }
+            }
+        }
+    }
+    fwd_store(co0, pix0);
+}
+
+@compute @workgroup_size(WG, 1, 1)
+fn conv_fwd4(
+    @builtin(workgroup_id) wid: vec3<u32>,
+    @builtin(num_workgroups) nwg: vec3<u32>,
+    @builtin(local_invocation_id) lid: vec3<u32>,
+) {
+    let pix0 = (wid.x + wid.y * nwg.x) * WG * FP + lid.x;
+    let co0 = wid.z * TM;
+    fwd_window(pix0);
+    // vec4 index of (co, ci = 0, ky = 0): a kernel row is one vec4.
+    var wrow: array<u32, FM>;
+    for (var i = 0u; i < FM; i++) {
+        wrow[i] = min(co0 + i, p.c_out - 1u) * p.c_in * 4u;
+    }
+    for (var ci = 0u; ci < p.c_in; ci++) {
+        for (var ky = 0u; ky < 4u; ky++) {
+            fwd_rows(ci, ky);
+            var xv: array<array<f32, FP>, 4>;
+            for (var kx = 0u; kx < 4u; kx++) {
+                for (var j = 0u; j < FP; j++) {
+                    xv[kx][j] = fwd_input(j, kx);
+                }
+            }
+            let wk = ci * 4u + ky;
+            for (var i = 0u; i < FM; i++) {
+                if (i < TM) {
+                    let wv = b4[wrow[i] + wk];
+                    for (var j = 0u; j < FP; j++) {
+                        facc[i][j] = fma(wv.x, xv[0][j], fma(wv.y, xv[1][j], fma(wv.z, xv[2][j], fma(wv.w, xv[3][j], facc[i][j]))));
+                    }
+                }
+            }
+        }
+    }
+    fwd_store(co0, pix0);
+}
+
+// ---------------------------------------------------------------------------------------
+// Input gradient, by phase
+
+// The pixels (iy, ix) of one phase: (iy + pad) mod ST = ry, (ix + pad) mod ST = rx.
+struct Phase {
+    ry: u32,
+    rx: u32,
+    fy: u32, // first row of the phase
+    fx: u32, // first column
+    nx: u32, // columns in the phase
+    sub: u32, // pixels per image in the phase
+    count: u32, // pixels in the phase over the batch
+}
+
+fn phase(index: u32) -> Phase {
+    var f: Phase;
+    f.ry = index / ST;
+    f.rx = index - f.ry * ST;
+    let ps = p.pad % ST;
+    f.fy = (f.ry + ST - ps) % ST;
+    f.fx = (f.rx + ST - ps) % ST;
+    let ny = select(0u, (p.h - f.fy + ST - 1u) / ST, f.fy < p.h);
+    f.nx = select(0u, (p.w - f.fx + ST - 1u) / ST, f.fx < p.w);
+    f.sub = ny * f.nx;
+    f.count = p.batch * f.sub;
+    return f;
+}
+
+@compute @workgroup_size(WG, 1, 1)
+fn conv_dx(
+    @builtin(workgroup_id) wid: vec3<u32>,
+    @builtin(num_workgroups) nwg: vec3<u32>,
+    @builtin(local_invocation_id) lid: vec3<u32>,
+) {
+    let ph = wid.z / p.blocks;
+    let ci0 = (wid.z - ph * p.blocks) * TM;
+    let f = phase(ph);
+    let first = (wid.x + wid.y * nwg.x) * WG * DP;
+    // Phases differ in size (odd sizes); workgroups past this one's end have nothing to do.
+    // The condition is uniform across the workgroup: no lane leaves on its own.
+    if (first >= f.count) {
+        return;
+    }
+    let pix0 = first + lid.x;
+    let plane = p.out_h * p.out_w;
+    // For lane pixel j: n · c_out · plane, and the output row/column reached by the phase's
+    // first tap, oy = (iy + pad − ry) / ST (tap ty reaches oy − ty).
+    var dbase: array<u32, DP>;
+    var oyb: array<u32, DP>;
+    var oxb: array<u32, DP>;
+    for (var j = 0u; j < DP; j++) {
+        let q = min(pix0 + j * WG, f.count - 1u);
+        let n = q / f.sub;
+        let r = q - n * f.sub;
+        let py = r / f.nx;
+        let iy = f.fy + py * ST;
+        let ix = f.fx + (r - py * f.nx) * ST;
+        dbase[j] = n * p.c_out * plane;
+        oyb[j] = (iy + p.pad - f.ry) / ST;
+        oxb[j] = (ix + p.pad - f.rx) / ST;
+    }
+    let kk = KS * KS;
+    var wcol: array<u32, DM>;
+    for (var i = 0u; i < DM; i++) {
+        wcol[i] = min(ci0 + i, p.c_in - 1u) * kk;
+    }
+    let wstride = p.c_in * kk;
+    let ntap = (KS + ST - 1u) / ST;
+    var acc: array<array<f32, DP>, DM>;
+    for (var ty = 0u; ty < ntap; ty++) {
+        let ky = f.ry + ty * ST;
+        for (var tx = 0u; tx < ntap; tx++) {
+            let kx = f.rx + tx * ST;
+            if (ky < KS && kx < KS) {
+                var off: array<u32, DP>;
+                var ok: array<bool, DP>;
+                for (var j = 0u; j < DP; j++) {
+                    // Wraps to a huge value (outside) when the tap lands above/left of dy.
+                    let oy = oyb[j] - ty;
+                    let ox = oxb[j] - tx;
+                    ok[j] = oy < p.out_h && ox < p.out_w;
+                    off[j] = select(0u, dbase[j] + oy * p.out_w + ox, ok[j]);
+                }
+                let wk = ky * KS + kx;
+                for (var co = 0u; co < p.c_out; co++) {
+                    var dv: array<f32, DP>;
+                    for (var j = 0u; j < DP; j++) {
+                        dv[j] = select(0.0, a[select(0u, off[j] + co * plane, ok[j])], ok[j]);
+                    }
+                    let wo = co * wstride + wk;
+                    for (var i = 0u; i < DM; i++) {
+                        if (i < TM) {
+                            let wv = b[wo + wcol[i]];
+                            for (var j = 0u; j < DP; j++) {
+                                acc[i][j] = fma(wv, dv[j], acc[i][j]);
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+    let hw = p.h * p.w;
+    for (var i = 0u; i < DM; i++) {
+        let ci = ci0 + i;
+        if (i < TM && ci < p.c_in) {
+            for (var j = 0u; j < DP; j++) {
+                let q = pix0 + j * WG;
+                if (q < f.count) {
+                    let n = q / f.sub;
+                    let r = q - n * f.sub;
+                    let py = r / f.nx;
+                    let iy = f.fy + py * ST;
+                    let ix = f.fx + (r - py * f.nx) * ST;
+                    store((n * p.c_in + ci) * hw + iy * p.w + ix, acc[i][j]);
+                }
+            }
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Input gradient for thin layers, by pixel block
+
+// Block pixel (a, b) at (iy0 + a, ix0 + b) with iy0, ix0 multiples of ST, so (a + PH) mod ST is
+// its phase and every index below is a constant once the loops unroll. Tap ky reaches dy row
+// oyb + (a + PH − ky)/ST, where oyb = (iy0 + pad − PH)/ST; the window holds the dy rows from
+// oyb + lo on.
+var<private> xwin: array<array<f32, XW>, XW>;
+var<private> xw_row: array<u32, XW>;
+var<private> xw_rok: array<bool, XW>;
+var<private> xw_col: array<u32, XW>;
+var<private> xw_cok: array<bool, XW>;
+var<private> xwt: array<array<f32, XK>, XM>;
+var<private> xacc: array<array<f32, XP>, XM>;
+
+// floor((PH − KS + 1) / ST): the window's first row relative to oyb.
+fn xt_lo() -> i32 {
+    let num = i32(PH) - i32(KS) + 1;
+    return select(num / i32(ST), -((-num + i32(ST) - 1) / i32(ST)), num < 0);
+}
+
+// Rows (and columns) of the window: up to floor((XB − 1 + PH) / ST).
+fn xt_size() -> u32 {
+    return u32(i32((XB - 1u + PH) / ST) - xt_lo() + 1);
+}
+
+// Sets up block `q` (clamped) of the batch; returns the block's first pixel (n, iy0, ix0).
+fn xt_block(q: u32) -> vec3<u32> {
+    let nby = (p.h + XB - 1u) / XB;
+    let nbx = (p.w + XB - 1u) / XB;
+    let per = nby * nbx;
+    let qq = min(q, p.batch * per - 1u);
+    let n = qq / per;
+    let r = qq - n * per;
+    let by = r / nbx;
+    let iy0 = by * XB;
+    let ix0 = (r - by * nbx) * XB;
+    let lo = xt_lo();
+    let size = xt_size();
+    let oy0 = i32((iy0 + p.pad - PH) / ST) + lo;
+    let ox0 = i32((ix0 + p.pad - PH) / ST) + lo;
+    let dyb = n * p.c_out * p.out_h * p.out_w;
+    for (var r = 0u; r < XW; r++) {
+        let oy = u32(oy0 + i32(r));
+        xw_rok[r] = r < size && oy < p.out_h;
+        xw_row[r] = dyb + oy * p.out_w;
+        let ox = u32(ox0 + i32(r));
+        xw_cok[r] = r < size && ox < p.out_w;
+        xw_col[r] = ox;
+    }
+    return vec3<u32>(n, iy0, ix0);
+}
+
+// Loads the dy window of output channel co.
+fn xt_window(co: u32) {
+    let cb = co * p.out_h * p.out_w;
+    for (var r = 0u; r < XW; r++) {
+        for (var s = 0u; s < XW; s++) {
+            if (r < xt_size() && s < xt_size()) {
+                let ok = xw_rok[r] && xw_cok[s];
+                xwin[r][s] = select(0.0, a[select(0u, xw_row[r] + cb + xw_col[s], ok)], ok);
+            }
+        }
+    }
+}
+
+// Every tap of every block pixel for every live channel row.
+fn xt_fma() {
+    let lo = xt_lo();
+    let ntap = (KS + ST - 1u) / ST;
+    for (var q = 0u; q < XP; q++) {
+        let pa = q / XB;
+        let pb = q - pa * XB;
+        for (var ty = 0u; ty < ntap; ty++) {
+            let ky = (pa + PH) % ST + ty * ST;
+            let r = u32(i32(pa + PH - ky) / i32(ST) - lo);
+            for (var tx = 0u; tx < ntap; tx++) {
+                let kx = (pb + PH) % ST + tx * ST;
+                let s = u32(i32(pb + PH - kx) / i32(ST) - lo);
+                if (ky < KS && kx < KS) {
+                    let dv = xwin[r][s];
+                    for (var i = 0u; i < XM; i++) {
+                        if (i < TM) {
+                            xacc[i][q] = fma(dv, xwt[i][ky * KS + kx], xacc[i][q]);
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+fn xt_store(blk: vec3<u32>, q: u32) {
+    // Lanes whose block index is past the end computed a clamped copy; they store nothing.
+    let nby = (p.h + XB - 1u) / XB;
+    let nbx = (p.w + XB - 1u) / XB;
+    let live = q < p.batch * nby * nbx;
+    for (var i = 0u; i < XM; i++) {
+        if (i < TM && i < p.c_in) {
+            for (var k = 0u; k < XP; k++) {
+                let iy = blk.y + k / XB;
+                let ix = blk.z + k % XB;
+                if (live && iy < p.h && ix < p.w) {
+                    store(((blk.x * p.c_in + i) * p.h + iy) * p.w + ix, xacc[i][k]);
+                }
+            }
+        }
+    }
+}
+
+@compute @workgroup_size(WG, 1, 1)
+fn conv_dxt(
+    @builtin(workgroup_id) wid: vec3<u32>,
+    @builtin(num_workgroups) nwg: vec3<u32>,
+    @builtin(local_invocation_id) lid: vec3<u32>,
+) {
+    let q = linear_id(wid, nwg, lid.x, WG);
+    let blk = xt_block(q);
+    let kk = KS * KS;
+    for (var co = 0u; co < p.c_out; co++) {
+        xt_window(co);
+        for (var i = 0u; i < XM; i++) {
+            if (i < TM) {
+                let wo = (co * p.c_in + min(i, p.c_in - 1u)) * kk;
+                for (var t = 0u; t < XK; t++) {
+                    if (t < kk) {
+                        xwt[i][t] = b[wo + t];
+                    }
+                }
+            }
+        }
+        xt_fma();
+    }
+    xt_store(blk, q);
+}
+
+@compute @workgroup_size(WG, 1, 1)
+fn conv_dxt4(
+    @builtin(workgroup_id) wid: vec3<u32>,
+    @builtin(num_workgroups) nwg: vec3<u32>,
+    @builtin(local_invocation_id) lid: vec3<u32>,
+) {
+    let q = linear_id(wid, nwg, lid.x, WG);
+    let blk = xt_block(q);
+    for (var co = 0u; co < p.c_out; co++) {
+        xt_window(co);
+        for (var i = 0u; i < XM; i++) {
+            if (i < TM) {
+                let wo = (co * p.c_in + min(i, p.c_in - 1u)) * 4u;
+                for (var t = 0u; t < 4u; t++) {
+                    let v = b4[wo + t];
+                    xwt[i][4u * t] = v.x;
+                    xwt[i][4u * t + 1u] = v.y;
+                    xwt[i][4u * t + 2u] = v.z;
+                    xwt[i][4u * t + 3u] = v.w;
+                }
+            }
+        }
+        xt_fma();
+    }
+    xt_store(blk, q);
+}
+
+// ---------------------------------------------------------------------------------------
+// Weight gradient
+
+// Partial sums of every lane, [lane][WM][TNX], added in lane order after the barrier.
+const DW_LANES: u32 = 8u;
+var<workgroup> red: array<f32, DW_LANES * WM * TNX>;
+
+@compute @workgroup_size(DW_LANES, 1, 1)
+fn conv_dw(
+    @builtin(workgroup_id) wid: vec3<u32>,
+    @builtin(num_workgroups) nwg: vec3<u32>,
+    @builtin(local_invocation_id) lid: vec3<u32>,
+) {
+    // Column group: CPG input channels × KYG kernel rows (from ky0) × KS columns; column
+    // col = (j·KYG + r)·KS + kx. Columns past CPG·KYG·KS (or past the kernel or the channels)
+    // are computed from clamped indices and never stored.
+    let cg = wid.x + wid.y * nwg.x;
+    let nkyg = (KS + KYG - 1u) / KYG;
+    let cig = cg / nkyg;
+    let ky0 = (cg - cig * nkyg) * KYG;
+    let ci0 = cig * CPG;
+    let co0 = wid.z * TM;
+    let plane = p.out_h * p.out_w;
+    let hw = p.h * p.w;
+    var dyco: array<u32, WM>;
+    for (var i = 0u; i < WM; i++) {
+        dyco[i] = min(co0 + i, p.c_out - 1u) * plane;
+    }
+    let nrows = p.batch * p.out_h;
+    let per_lane = (nrows + DW_LANES - 1u) / DW_LANES;
+    var acc: array<array<f32, TNX>, WM>;
+    for (var t = 0u; t < per_lane; t++) {
+        // Output row (n, oy) of this lane; past the end it repeats the last row with dy = 0.
+        let row = lid.x + t * DW_LANES;
+        let live = row < nrows;
+        let rr = min(row, nrows - 1u);
+        let n = rr / p.out_h;
+        let oy = rr - n * p.out_h;
+        let dyb = n * p.c_out * plane + oy * p.out_w;
+        // Input row iy = oy·ST − pad + ky0 + r of each column, and whether it is inside.
+        var xrow: array<u32, TNX>;
+        var rok: array<bool, TNX>;
+        for (var col = 0u; col < TNX; col++) {
+            let jr = col / KS;
+            let j = jr / KYG;
+            let r = jr - j * KYG;
+            let iy = u32(i32(oy * ST + ky0 + r) - i32(p.pad));
+            rok[col] = iy < p.h && ky0 + r < KS && j < CPG;
+            xrow[col] = (n * p.c_in + min(ci0 + j, p.c_in - 1u)) * hw + iy * p.w;
+        }
+        for (var ox = 0u; ox < p.out_w; ox++) {
+            var dv: array<f32, WM>;
+            for (var i = 0u; i < WM; i++) {
+                if (i < TM) {
+                    dv[i] = select(0.0, b[dyb + dyco[i] + ox], live);
+                }
+            }
+            let ix0 = i32(ox * ST) - i32(p.pad);
+            for (var col = 0u; col < TNX; col++) {
+                let ix = u32(ix0 + i32(col % KS));
+                let ok = rok[col] && ix < p.w;
+                let xv = select(0.0, a[select(0u, xrow[col] + ix, ok)], ok);
+                for (var i = 0u; i < WM; i++) {
+                    if (i < TM) {
+                        acc[i][col] = fma(dv[i], xv, acc[i][col]);
+                    }
+                }
+            }
+        }
+    }
+    for (var i = 0u; i < WM; i++) {
+        for (var col = 0u; col < TNX; col++) {
+            red[(lid.x * WM + i) * TNX + col] = acc[i][col];
+        }
+    }
+    workgroupBarrier();
+    let kk = KS * KS;
+    for (var q = 0u; q < WM * TNX / DW_LANES; q++) {
+        let o = q * DW_LANES + lid.x;
+        var s = 0.0;
+        for (var l = 0u; l < DW_LANES; l++) {
+            s = s + red[l * WM * TNX + o];
+        }
+        let i = o / TNX;
+        let col = o - i * TNX;
+        let jr = col / KS;
+        let j = jr / KYG;
+        let ky = ky0 + jr - j * KYG;
+        let co = co0 + i;
+        let ci = ci0 + j;
+        if (i < TM && co < p.c_out && ci < p.c_in && ky < KS && j < CPG) {
+            store((co * p.c_in + ci) * kk + ky * KS + col % KS, s);
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Bias gradient
+
+@compute @workgroup_size(WG, 1, 1)
+fn conv_db(
+    @builtin(workgroup_id) wid: vec3<u32>,
+    @builtin(num_workgroups) nwg: vec3<u32>,
+    @builtin(local_invocation_id) lid: vec3<u32>,
+) {
+    let co = linear_id(wid, nwg, lid.x, WG);
+    let plane = p.out_h * p.out_w;
+    let base = min(co, p.c_out - 1u) * plane;
+    var s = 0.0;
+    for (var n = 0u; n < p.batch; n++) {
+        let o = base + n * p.c_out * plane;
+        for (var q = 0u; q < plane; q++) {
+            s = s + a[o + q];
+        }
+    }
+    if (co < p.c_out) {
+        store(co, s);
+    }
+}

@@ -29,7 +29,7 @@ pub mod reference;
 pub mod tape;
 mod tensor;
 
-pub use data::{Dataset, DataSource};
+pub use data::{DataSource, Dataset};
 pub use error::{Error, Result};
 pub use gan::{GLoss, Noise, StepMetrics, Trainer, TrainerConfig};
 pub use gpu::Gpu;

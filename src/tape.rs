@@ -3,8 +3,9 @@
 
 use crate::gpu::Kernel;
 use crate::nn::{Layer, Mode, Network, RngSpec};
-use crate::ops::{activation, dropout, gemm, maxout};
-use crate::{Gpu, Result, Tensor};
+use crate::ops::conv::{self, ConvGeom};
+use crate::ops::{activation, batchnorm, dropout, gemm, maxout};
+use crate::{Error, Gpu, Result, Tensor};
 
 /// One recorded op: the layer, what it read and wrote, and its parameters' views.
 struct Node {
@@ -14,6 +15,40 @@ struct Node {
     params: Vec<(Tensor, Tensor)>,
     /// Set for dropout in training mode.
     mask: Option<dropout::Mask>,
+    /// Batch norm's saved mean and 1/std per channel.
+    stats: Option<Tensor>,
+}
+
+/// A batch-norm layer's view of its input: `[batch, channels, everything else]`.
+fn bn_geom(x: &Tensor) -> batchnorm::BnGeom {
+    let s = x.shape();
+    batchnorm::BnGeom {
+        batch: s[0],
+        channels: s[1],
+        spatial: s[2..].iter().product(),
+    }
+}
+
+/// The convolution geometry of a Conv or ConvTranspose layer on input `x`.
+fn conv_geom(layer: &Layer, x: &Tensor) -> Result<ConvGeom> {
+    let s = x.shape();
+    match *layer {
+        Layer::Conv {
+            out,
+            k,
+            stride,
+            pad,
+            ..
+        } => ConvGeom::conv(s[0], s[1], s[2], s[3], out, k, stride, pad),
+        Layer::ConvTranspose {
+            out,
+            k,
+            stride,
+            pad,
+            output_padding,
+        } => ConvGeom::transposed(s[0], s[1], s[2], s[3], out, k, stride, pad, output_padding),
+        _ => unreachable!("only convolutions have a convolution geometry"),
+    }
 }
 
 /// What a backward pass does with parameter gradients.
@@ -59,6 +94,7 @@ impl Tape {
             shape = layer.output_shape(&shape)?;
             let out_shape = with_batch(batch, &shape);
             let mut mask = None;
+            let mut stats = None;
             let y = match layer {
                 Layer::Reshape(_) => x.reshape(&out_shape)?,
                 Layer::Dropout { .. } if mode != Mode::Train => x.clone(),
@@ -67,7 +103,16 @@ impl Tape {
             match layer {
                 Layer::Linear { .. } => {
                     let bias = params.get(1).map(|p| &p.0);
-                    forward.push(gemm::gemm(gpu, &x, false, &params[0].0, true, bias, &y, false)?);
+                    forward.push(gemm::gemm(
+                        gpu,
+                        &x,
+                        false,
+                        &params[0].0,
+                        true,
+                        bias,
+                        &y,
+                        false,
+                    )?);
                 }
                 Layer::Activation(a) => forward.push(activation::forward(gpu, *a, &x, &y)?),
                 Layer::Maxout { pieces } => forward.push(maxout::forward(gpu, &x, &y, *pieces)?),
@@ -82,6 +127,44 @@ impl Tape {
                     mask = Some(m);
                 }
                 Layer::Dropout { .. } | Layer::Reshape(_) => {}
+                Layer::Conv { .. } => {
+                    let g = conv_geom(layer, &x)?;
+                    let bias = params.get(1).map(|p| &p.0);
+                    forward.push(conv::forward(gpu, &g, &x, &params[0].0, bias, &y, false)?);
+                }
+                Layer::ConvTranspose { .. } => {
+                    // The transposed convolution's forward is the convolution's input-grad.
+                    let g = conv_geom(layer, &x)?;
+                    forward.push(conv::input_grad(gpu, &g, &x, &params[0].0, &y, false)?);
+                }
+                Layer::BatchNorm { eps, momentum } => {
+                    let g = bn_geom(&x);
+                    let (gamma, beta) = (&params[0].0, &params[1].0);
+                    let (rm, rv) = net.running[li]
+                        .clone()
+                        .expect("batch norm layers have running statistics");
+                    if mode == Mode::Eval {
+                        forward.extend(batchnorm::eval_forward(
+                            gpu, &g, &x, gamma, beta, &rm, &rv, &y, *eps,
+                        )?);
+                    } else {
+                        let st =
+                            Tensor::zeros(gpu, &[2 * g.channels], &format!("{label} statistics"))?;
+                        // Generating uses batch statistics but must not move the running ones.
+                        let (rm, rv) = if mode == Mode::Generate {
+                            (
+                                Tensor::zeros(gpu, &[g.channels], "scratch")?,
+                                Tensor::zeros(gpu, &[g.channels], "scratch")?,
+                            )
+                        } else {
+                            (rm, rv)
+                        };
+                        forward.extend(batchnorm::train_forward(
+                            gpu, &g, &x, gamma, beta, &y, &st, &rm, &rv, *momentum, *eps,
+                        )?);
+                        stats = Some(st);
+                    }
+                }
             }
             nodes.push(Node {
                 layer: layer.clone(),
@@ -89,6 +172,7 @@ impl Tape {
                 output: y.clone(),
                 params,
                 mask,
+                stats,
             });
             x = y;
         }
@@ -119,9 +203,15 @@ impl Tape {
     /// Records the backward pass from `dy` (the loss gradient at the output). Parameter
     /// gradients go to the network's gradient buffer as `grads` says; the input gradient goes
     /// to `dx` when given. Intermediate gradients are allocated here, once.
-    pub fn backward(&self, gpu: &Gpu, dy: &Tensor, grads: ParamGrads, dx: Option<&Tensor>) -> Result<Vec<Kernel>> {
+    pub fn backward(
+        &self,
+        gpu: &Gpu,
+        dy: &Tensor,
+        grads: ParamGrads,
+        dx: Option<&Tensor>,
+    ) -> Result<Vec<Kernel>> {
         let mut kernels = Vec::new();
-        let mut g = dy.reshape(self.output.shape())?;
+        let mut g_out = dy.reshape(self.output.shape())?;
         let accumulate = grads == ParamGrads::Accumulate;
         for (i, node) in self.nodes.iter().enumerate().rev() {
             let first = i == 0;
@@ -131,8 +221,10 @@ impl Tape {
             // The gradient with respect to this node's input, if anyone needs it.
             let want_dx = !first || dx.is_some();
             let gx = match (&node.layer, first, dx) {
-                (Layer::Reshape(_), _, _) => g.reshape(node.input.shape())?,
-                (Layer::Dropout { .. }, _, _) if node.mask.is_none() => g.reshape(node.input.shape())?,
+                (Layer::Reshape(_), _, _) => g_out.reshape(node.input.shape())?,
+                (Layer::Dropout { .. }, _, _) if node.mask.is_none() => {
+                    g_out.reshape(node.input.shape())?
+                }
                 (_, true, Some(d)) => d.reshape(node.input.shape())?,
                 _ => Tensor::zeros(gpu, node.input.shape(), "gradient")?,
             };
@@ -140,26 +232,114 @@ impl Tape {
                 Layer::Linear { .. } => {
                     let (w, dw) = &node.params[0];
                     if grads != ParamGrads::Skip {
-                        kernels.push(gemm::gemm(gpu, &g, true, &node.input, false, None, dw, accumulate)?);
+                        kernels.push(gemm::gemm(
+                            gpu,
+                            &g_out,
+                            true,
+                            &node.input,
+                            false,
+                            None,
+                            dw,
+                            accumulate,
+                        )?);
                         if let Some((_, db)) = node.params.get(1) {
-                            kernels.push(gemm::sum_rows(gpu, &g, db, 1.0, accumulate)?);
+                            kernels.push(gemm::sum_rows(gpu, &g_out, db, 1.0, accumulate)?);
                         }
                     }
                     if want_dx {
-                        kernels.push(gemm::gemm(gpu, &g, false, w, false, None, &gx, false)?);
+                        kernels.push(gemm::gemm(gpu, &g_out, false, w, false, None, &gx, false)?);
                     }
                 }
                 Layer::Activation(a) => {
-                    let saved = if a.backward_uses_output() { &node.output } else { &node.input };
-                    kernels.push(activation::backward(gpu, *a, saved, &g, &gx)?);
+                    let saved = if a.backward_uses_output() {
+                        &node.output
+                    } else {
+                        &node.input
+                    };
+                    kernels.push(activation::backward(gpu, *a, saved, &g_out, &gx)?);
                 }
-                Layer::Maxout { pieces } => kernels.push(maxout::backward(gpu, &node.input, &g, &gx, *pieces)?),
+                Layer::Maxout { pieces } => {
+                    kernels.push(maxout::backward(gpu, &node.input, &g_out, &gx, *pieces)?)
+                }
                 Layer::Dropout { .. } => {
                     if let Some(m) = node.mask {
-                        kernels.push(dropout::apply(gpu, m, &self.state, &g, &gx)?);
+                        kernels.push(dropout::apply(gpu, m, &self.state, &g_out, &gx)?);
                     }
                 }
                 Layer::Reshape(_) => {}
+                Layer::Conv { .. } => {
+                    let g = conv_geom(&node.layer, &node.input)?;
+                    if grads != ParamGrads::Skip {
+                        kernels.push(conv::weight_grad(
+                            gpu,
+                            &g,
+                            &node.input,
+                            &g_out,
+                            &node.params[0].1,
+                            accumulate,
+                        )?);
+                        if let Some((_, db)) = node.params.get(1) {
+                            kernels.push(conv::bias_grad(gpu, &g, &g_out, db, accumulate)?);
+                        }
+                    }
+                    if want_dx {
+                        kernels.push(conv::input_grad(
+                            gpu,
+                            &g,
+                            &g_out,
+                            &node.params[0].0,
+                            &gx,
+                            false,
+                        )?);
+                    }
+                }
+                Layer::ConvTranspose { .. } => {
+                    // Roles swap: the layer's output is the convolution's input.
+                    let g = conv_geom(&node.layer, &node.input)?;
+                    if grads != ParamGrads::Skip {
+                        kernels.push(conv::weight_grad(
+                            gpu,
+                            &g,
+                            &g_out,
+                            &node.input,
+                            &node.params[0].1,
+                            accumulate,
+                        )?);
+                    }
+                    if want_dx {
+                        kernels.push(conv::forward(
+                            gpu,
+                            &g,
+                            &g_out,
+                            &node.params[0].0,
+                            None,
+                            &gx,
+                            false,
+                        )?);
+                    }
+                }
+                Layer::BatchNorm { .. } => {
+                    let stats = node.stats.as_ref().ok_or_else(|| {
+                        Error::shape(
+                            "batch_norm",
+                            "backward through a tape recorded in eval or generate mode",
+                        )
+                    })?;
+                    let pg =
+                        (grads != ParamGrads::Skip).then(|| (&node.params[0].1, &node.params[1].1));
+                    let dx = want_dx.then_some(&gx);
+                    kernels.extend(batchnorm::backward(
+                        gpu,
+                        &bn_geom(&node.input),
+                        &node.input,
+                        &g_out,
+                        &node.params[0].0,
+                        stats,
+                        dx,
+                        pg,
+                        accumulate,
+                    )?);
+                }
             }
             // A view (reshape, eval dropout) into the caller's dx still needs the data moved.
             if first {
@@ -169,7 +349,7 @@ impl Tape {
                     }
                 }
             }
-            g = gx;
+            g_out = gx;
         }
         Ok(kernels)
     }

@@ -46,16 +46,20 @@ impl Tensor {
         if data.len() != len {
             return Err(Error::shape(
                 label,
-                format!("{} values given for shape {shape:?} ({len} values)", data.len()),
+                format!(
+                    "{} values given for shape {shape:?} ({len} values)",
+                    data.len()
+                ),
             ));
         }
         gpu.check_size(label, (len * 4) as u64)?;
         let buffer = gpu.scoped(label, || {
-            gpu.device.create_buffer_init(&wgpu::util::BufferInitDescriptor {
-                label: Some(label),
-                contents: bytemuck::cast_slice(data),
-                usage: USAGE,
-            })
+            gpu.device
+                .create_buffer_init(&wgpu::util::BufferInitDescriptor {
+                    label: Some(label),
+                    contents: bytemuck::cast_slice(data),
+                    usage: USAGE,
+                })
         })?;
         Ok(Tensor {
             buffer: Arc::new(buffer),
@@ -86,7 +90,11 @@ impl Tensor {
         if len != self.len() {
             return Err(Error::shape(
                 "reshape",
-                format!("cannot view {:?} ({} values) as {shape:?} ({len} values)", self.shape, self.len()),
+                format!(
+                    "cannot view {:?} ({} values) as {shape:?} ({len} values)",
+                    self.shape,
+                    self.len()
+                ),
             ));
         }
         Ok(Tensor {
@@ -143,7 +151,8 @@ impl Tensor {
                 format!("{} values given for a tensor of {}", data.len(), self.len()),
             ));
         }
-        gpu.queue.write_buffer(&self.buffer, self.offset, bytemuck::cast_slice(data));
+        gpu.queue
+            .write_buffer(&self.buffer, self.offset, bytemuck::cast_slice(data));
         Ok(())
     }
 
@@ -162,7 +171,12 @@ impl Tensor {
 }
 
 /// Blocking readback through a temporary staging buffer.
-pub(crate) fn read_bytes(gpu: &Gpu, buffer: &wgpu::Buffer, offset: u64, len: u64) -> Result<Vec<u8>> {
+pub(crate) fn read_bytes(
+    gpu: &Gpu,
+    buffer: &wgpu::Buffer,
+    offset: u64,
+    len: u64,
+) -> Result<Vec<u8>> {
     let staging = gpu.device.create_buffer(&wgpu::BufferDescriptor {
         label: Some("readback"),
         size: len,
@@ -179,11 +193,20 @@ pub(crate) fn read_bytes(gpu: &Gpu, buffer: &wgpu::Buffer, offset: u64, len: u64
     });
     gpu.wait()?;
     rx.recv()
-        .map_err(|e| Error::Gpu { context: "reading back".into(), message: e.to_string() })?
-        .map_err(|e| Error::Gpu { context: "reading back".into(), message: e.to_string() })?;
+        .map_err(|e| Error::Gpu {
+            context: "reading back".into(),
+            message: e.to_string(),
+        })?
+        .map_err(|e| Error::Gpu {
+            context: "reading back".into(),
+            message: e.to_string(),
+        })?;
     let data = slice
         .get_mapped_range()
-        .map_err(|e| Error::Gpu { context: "reading back".into(), message: e.to_string() })?
+        .map_err(|e| Error::Gpu {
+            context: "reading back".into(),
+            message: e.to_string(),
+        })?
         .to_vec();
     staging.unmap();
     Ok(data)
@@ -192,7 +215,10 @@ pub(crate) fn read_bytes(gpu: &Gpu, buffer: &wgpu::Buffer, offset: u64, len: u64
 fn checked_len(shape: &[usize], label: &str) -> Result<usize> {
     let len = shape.iter().try_fold(1usize, |a, &d| a.checked_mul(d));
     match len {
-        Some(0) => Err(Error::shape(label, format!("shape {shape:?} has no elements"))),
+        Some(0) => Err(Error::shape(
+            label,
+            format!("shape {shape:?} has no elements"),
+        )),
         Some(n) => Ok(n),
         None => Err(Error::shape(label, format!("shape {shape:?} overflows"))),
     }

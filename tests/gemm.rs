@@ -13,7 +13,17 @@ use counterfeit::Tensor;
 /// k·eps·s² in the worst case and √k·eps·s² typically; eps = 1.2e-7. We allow
 /// 4·k·eps·s² absolute plus 1e-5 relative, well above rounding and far below a real bug (a
 /// wrong index changes values by O(s²)).
-fn check(m: usize, n: usize, k: usize, ta: bool, tb: bool, bias: bool, accumulate: bool, scale: f32) {
+#[allow(clippy::too_many_arguments)]
+fn check(
+    m: usize,
+    n: usize,
+    k: usize,
+    ta: bool,
+    tb: bool,
+    bias: bool,
+    accumulate: bool,
+    scale: f32,
+) {
     let gpu = gpu();
     let seed = (m * 1_000_003 + n * 1009 + k) as u64;
     let a = normal(m * k, seed, scale);
@@ -26,7 +36,17 @@ fn check(m: usize, n: usize, k: usize, ta: bool, tb: bool, bias: bool, accumulat
     let bt = Tensor::from_slice(gpu, &b, &b_shape, "b").unwrap();
     let biast = Tensor::from_slice(gpu, &bias_v, &[n], "bias").unwrap();
     let ct = Tensor::from_slice(gpu, &c0, &[m, n], "c").unwrap();
-    let kernel = gemm::gemm(gpu, &at, ta, &bt, tb, bias.then_some(&biast), &ct, accumulate).unwrap();
+    let kernel = gemm::gemm(
+        gpu,
+        &at,
+        ta,
+        &bt,
+        tb,
+        bias.then_some(&biast),
+        &ct,
+        accumulate,
+    )
+    .unwrap();
     gpu.run(&[&kernel]).unwrap();
     let got = ct.read(gpu).unwrap();
     let mut want = dense::gemm(&f64s(&a), ta, &f64s(&b), tb, m, n, k);
@@ -43,7 +63,9 @@ fn check(m: usize, n: usize, k: usize, ta: bool, tb: bool, bias: bool, accumulat
     let s2 = (scale as f64).powi(2);
     let atol = 4.0 * k as f64 * 1.2e-7 * s2 + 1e-30;
     assert_close(
-        &format!("gemm m={m} n={n} k={k} ta={ta} tb={tb} bias={bias} acc={accumulate} scale={scale}"),
+        &format!(
+            "gemm m={m} n={n} k={k} ta={ta} tb={tb} bias={bias} acc={accumulate} scale={scale}"
+        ),
         &got,
         &want,
         atol,
@@ -53,7 +75,15 @@ fn check(m: usize, n: usize, k: usize, ta: bool, tb: bool, bias: bool, accumulat
 
 #[test]
 fn all_transpose_cases_at_awkward_sizes() {
-    for &(m, n, k) in &[(1, 1, 1), (7, 33, 65), (65, 7, 33), (33, 127, 7), (127, 65, 257), (257, 129, 31), (1, 257, 127)] {
+    for &(m, n, k) in &[
+        (1, 1, 1),
+        (7, 33, 65),
+        (65, 7, 33),
+        (33, 127, 7),
+        (127, 65, 257),
+        (257, 129, 31),
+        (1, 257, 127),
+    ] {
         for ta in [false, true] {
             for tb in [false, true] {
                 check(m, n, k, ta, tb, false, false, 1.0);
@@ -90,15 +120,32 @@ fn reductions_match_reference() {
         let x = normal(rows * cols, (rows * cols) as u64, 1.0);
         let xt = Tensor::from_slice(gpu, &x, &[rows, cols], "x").unwrap();
         let out = Tensor::from_slice(gpu, &vec![1.0; cols], &[cols], "out").unwrap();
-        gpu.run(&[&gemm::sum_rows(gpu, &xt, &out, 0.5, true).unwrap()]).unwrap();
-        let want: Vec<f64> = dense::sum_rows(&f64s(&x), rows, cols).iter().map(|s| 1.0 + 0.5 * s).collect();
+        gpu.run(&[&gemm::sum_rows(gpu, &xt, &out, 0.5, true).unwrap()])
+            .unwrap();
+        let want: Vec<f64> = dense::sum_rows(&f64s(&x), rows, cols)
+            .iter()
+            .map(|s| 1.0 + 0.5 * s)
+            .collect();
         // Sequential f32 sums of `rows` unit normals: error ≲ rows·eps·√rows.
-        assert_close("sum_rows", &out.read(gpu).unwrap(), &want, rows as f64 * 1e-6, 1e-5);
+        assert_close(
+            "sum_rows",
+            &out.read(gpu).unwrap(),
+            &want,
+            rows as f64 * 1e-6,
+            1e-5,
+        );
 
         let total = Tensor::zeros(gpu, &[3], "total").unwrap();
-        gpu.run(&[&gemm::sum_all(gpu, &xt, &total, 2, 1.0 / x.len() as f32, false).unwrap()]).unwrap();
+        gpu.run(&[&gemm::sum_all(gpu, &xt, &total, 2, 1.0 / x.len() as f32, false).unwrap()])
+            .unwrap();
         let mean = x.iter().map(|&v| v as f64).sum::<f64>() / x.len() as f64;
-        assert_close("sum_all (mean)", &total.read(gpu).unwrap()[2..], &[mean], 1e-6, 1e-5);
+        assert_close(
+            "sum_all (mean)",
+            &total.read(gpu).unwrap()[2..],
+            &[mean],
+            1e-6,
+            1e-5,
+        );
     }
 }
 
@@ -108,7 +155,9 @@ fn shape_mismatch_is_an_error() {
     let a = Tensor::zeros(gpu, &[3, 4], "a").unwrap();
     let b = Tensor::zeros(gpu, &[5, 6], "b").unwrap();
     let c = Tensor::zeros(gpu, &[3, 6], "c").unwrap();
-    let err = gemm::gemm(gpu, &a, false, &b, false, None, &c, false).err().expect("shape error");
+    let err = gemm::gemm(gpu, &a, false, &b, false, None, &c, false)
+        .err()
+        .expect("shape error");
     assert!(err.to_string().contains("inner dimensions"), "{err}");
 }
 
@@ -118,18 +167,22 @@ fn every_kernel_variant_is_checked_on_ragged_shapes() {
     // (m, n, k, ta, tb, expected variant): rows never a multiple of the 8-row block, columns
     // not multiples of the 16/64-column tiles.
     let cases = [
-        (33, 36, 65, false, false, Variant::Nn4),  // input-grad shape, scalar A loads
-        (36, 20, 7, true, false, Variant::Nn4),    // weight-grad shape, vec4 A loads (m % 4 == 0)
-        (35, 20, 7, true, false, Variant::Nn4),    // weight-grad shape, m odd: scalar A loads
+        (33, 36, 65, false, false, Variant::Nn4), // input-grad shape, scalar A loads
+        (36, 20, 7, true, false, Variant::Nn4),   // weight-grad shape, vec4 A loads (m % 4 == 0)
+        (35, 20, 7, true, false, Variant::Nn4),   // weight-grad shape, m odd: scalar A loads
         (1, 1200, 100, false, false, Variant::Nn4),
-        (65, 7, 36, false, true, Variant::Nt4),    // Linear forward shape
+        (65, 7, 36, false, true, Variant::Nt4), // Linear forward shape
         (1, 1, 4, false, true, Variant::Nt4),
         (7, 33, 5, false, true, Variant::General), // k odd
         (7, 33, 8, true, true, Variant::General),  // both transposed
         (9, 3, 6, false, false, Variant::General), // n odd
     ];
     for (m, n, k, ta, tb, want) in cases {
-        assert_eq!(variant(m, n, k, ta, tb), want, "m={m} n={n} k={k} ta={ta} tb={tb}");
+        assert_eq!(
+            variant(m, n, k, ta, tb),
+            want,
+            "m={m} n={n} k={k} ta={ta} tb={tb}"
+        );
         check(m, n, k, ta, tb, true, true, 1.0);
     }
 }

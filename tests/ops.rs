@@ -28,7 +28,12 @@ fn state(step: u32) -> Tensor {
 #[test]
 fn activations_forward_and_backward() {
     let gpu = gpu();
-    let acts = [Activation::Relu, Activation::LeakyRelu(0.2), Activation::Tanh, Activation::Sigmoid];
+    let acts = [
+        Activation::Relu,
+        Activation::LeakyRelu(0.2),
+        Activation::Tanh,
+        Activation::Sigmoid,
+    ];
     for &n in &SIZES {
         for scale in [1.0f32, 100.0] {
             let x = normal(n, n as u64, scale);
@@ -42,11 +47,23 @@ fn activations_forward_and_backward() {
                 // exp/tanh on the GPU are accurate to a few ulp; 1e-6 absolute covers the
                 // outputs bounded by 1 and 1e-6 relative the unbounded ReLU family.
                 let want_y = dense::activation(act, &f64s(&x));
-                assert_close(&format!("{act:?} forward n={n} scale={scale}"), &yt.read(gpu).unwrap(), &want_y, 2e-6, 1e-6);
+                assert_close(
+                    &format!("{act:?} forward n={n} scale={scale}"),
+                    &yt.read(gpu).unwrap(),
+                    &want_y,
+                    2e-6,
+                    1e-6,
+                );
                 let want_dx = dense::activation_backward(act, &f64s(&x), &f64s(&dy));
                 // The backward from the f32 output y loses relative precision when y is
                 // near ±1 (1 − y² cancels): allow 1e-5 absolute.
-                assert_close(&format!("{act:?} backward n={n} scale={scale}"), &dxt.read(gpu).unwrap(), &want_dx, 1e-5, 1e-5);
+                assert_close(
+                    &format!("{act:?} backward n={n} scale={scale}"),
+                    &dxt.read(gpu).unwrap(),
+                    &want_dx,
+                    1e-5,
+                    1e-5,
+                );
             }
         }
     }
@@ -63,8 +80,20 @@ fn maxout_forward_and_backward() {
         let b = maxout::backward(gpu, &xt, &dyt, &dxt, pieces).unwrap();
         gpu.run(&[&f, &b]).unwrap();
         // Pure selection: exact.
-        assert_close("maxout forward", &yt.read(gpu).unwrap(), &dense::maxout(&f64s(&x), pieces), 0.0, 0.0);
-        assert_close("maxout backward", &dxt.read(gpu).unwrap(), &dense::maxout_backward(&f64s(&x), &f64s(&dy), pieces), 0.0, 0.0);
+        assert_close(
+            "maxout forward",
+            &yt.read(gpu).unwrap(),
+            &dense::maxout(&f64s(&x), pieces),
+            0.0,
+            0.0,
+        );
+        assert_close(
+            "maxout backward",
+            &dxt.read(gpu).unwrap(),
+            &dense::maxout_backward(&f64s(&x), &f64s(&dy), pieces),
+            0.0,
+            0.0,
+        );
     }
 }
 
@@ -73,13 +102,21 @@ fn dropout_mask_matches_reference_and_is_shared_by_backward() {
     let gpu = gpu();
     for &n in &SIZES {
         for keep in [0.5f32, 0.8, 1.0] {
-            let mask = Mask { keep, seed: 42, stream: 3, clock: Clock { mul: 2, add: 1 } };
+            let mask = Mask {
+                keep,
+                seed: 42,
+                stream: 3,
+                clock: Clock { mul: 2, add: 1 },
+            };
             let st = state(5);
             let step = 5 * 2 + 1;
             let x = normal(n, 11, 1.0);
             let (xt, yt) = (t(&x), t(&x));
-            gpu.run(&[&dropout::apply(gpu, mask, &st, &xt, &yt).unwrap()]).unwrap();
-            let keep_mask: Vec<bool> = (0..n as u32).map(|i| rng::kept(42, step, 3, i, keep)).collect();
+            gpu.run(&[&dropout::apply(gpu, mask, &st, &xt, &yt).unwrap()])
+                .unwrap();
+            let keep_mask: Vec<bool> = (0..n as u32)
+                .map(|i| rng::kept(42, step, 3, i, keep))
+                .collect();
             // x/keep in f32 vs f64: one rounding.
             let want = dense::dropout(&f64s(&x), &keep_mask, keep as f64);
             assert_close("dropout", &yt.read(gpu).unwrap(), &want, 0.0, 1e-6);
@@ -87,9 +124,15 @@ fn dropout_mask_matches_reference_and_is_shared_by_backward() {
     }
     // The fraction kept is close to `keep` (binomial: sd = sqrt(n·p·(1−p)) ≈ 0.0016·n).
     let n = 100_000;
-    let mask = Mask { keep: 0.8, seed: 1, stream: 0, clock: Clock::ITERATION };
+    let mask = Mask {
+        keep: 0.8,
+        seed: 1,
+        stream: 0,
+        clock: Clock::ITERATION,
+    };
     let (xt, yt) = (t(&vec![1.0; n]), t(&vec![0.0; n]));
-    gpu.run(&[&dropout::apply(gpu, mask, &state(0), &xt, &yt).unwrap()]).unwrap();
+    gpu.run(&[&dropout::apply(gpu, mask, &state(0), &xt, &yt).unwrap()])
+        .unwrap();
     let kept = yt.read(gpu).unwrap().iter().filter(|&&v| v > 0.0).count() as f64 / n as f64;
     assert!((kept - 0.8).abs() < 0.01, "kept fraction {kept}");
 }
@@ -101,10 +144,16 @@ fn axpby_and_fill() {
         let x = normal(n, 1, 1.0);
         let y = normal(n, 2, 1.0);
         let (xt, yt) = (t(&x), t(&y));
-        gpu.run(&[&elementwise::axpby(gpu, 2.5, &xt, -0.5, &yt).unwrap()]).unwrap();
-        let want: Vec<f64> = x.iter().zip(&y).map(|(&a, &b)| 2.5 * a as f64 - 0.5 * b as f64).collect();
+        gpu.run(&[&elementwise::axpby(gpu, 2.5, &xt, -0.5, &yt).unwrap()])
+            .unwrap();
+        let want: Vec<f64> = x
+            .iter()
+            .zip(&y)
+            .map(|(&a, &b)| 2.5 * a as f64 - 0.5 * b as f64)
+            .collect();
         assert_close("axpby", &yt.read(gpu).unwrap(), &want, 1e-6, 1e-6);
-        gpu.run(&[&elementwise::fill(gpu, &yt, 3.0, &xt).unwrap()]).unwrap();
+        gpu.run(&[&elementwise::fill(gpu, &yt, 3.0, &xt).unwrap()])
+            .unwrap();
         assert_close("fill", &yt.read(gpu).unwrap(), &vec![3.0; n], 0.0, 0.0);
     }
 }
@@ -123,11 +172,22 @@ fn bce_on_logits_is_stable_and_matches_reference() {
         for sign in [1.0f32, -1.0] {
             let (lt, tt, gt) = (t(&logits), t(&targets), t(&logits));
             let metrics = Tensor::from_slice(gpu, &[0.5, 0.0, 0.0], &[3], "m").unwrap();
-            let out = BceOut { loss_slot: 0, prob_slot: 2, accumulate: true, grad_scale: 1.0 / n as f32, sign };
-            gpu.run(&[&bce_logits(gpu, &lt, &tt, &gt, &metrics, out).unwrap()]).unwrap();
+            let out = BceOut {
+                loss_slot: 0,
+                prob_slot: 2,
+                accumulate: true,
+                grad_scale: 1.0 / n as f32,
+                sign,
+            };
+            gpu.run(&[&bce_logits(gpu, &lt, &tt, &gt, &metrics, out).unwrap()])
+                .unwrap();
             let m = metrics.read(gpu).unwrap();
             let want_loss = 0.5 + sign as f64 * loss::bce_logits(&f64s(&logits), &f64s(&targets));
-            let mean_p = logits.iter().map(|&x| 1.0 / (1.0 + (-(x as f64)).exp())).sum::<f64>() / n as f64;
+            let mean_p = logits
+                .iter()
+                .map(|&x| 1.0 / (1.0 + (-(x as f64)).exp()))
+                .sum::<f64>()
+                / n as f64;
             // Per-sample losses up to 100 summed in f32: relative 1e-5.
             assert_close("bce loss", &m[0..1], &[want_loss], 1e-5, 1e-5);
             assert_close("mean sigmoid", &m[2..3], &[mean_p], 1e-6, 1e-5);
@@ -146,15 +206,33 @@ fn adam_matches_reference_over_steps() {
     let n = 257;
     let p0 = normal(n, 1, 1.0);
     let (lr, b1, b2, eps) = (2e-4f32, 0.5f32, 0.999f32, 1e-8f32);
-    let opt = Optimizer::Adam { lr, beta1: b1, beta2: b2, eps };
+    let opt = Optimizer::Adam {
+        lr,
+        beta1: b1,
+        beta2: b2,
+        eps,
+    };
     let (p, g, m1, m2) = (t(&p0), t(&p0), t(&vec![0.0; n]), t(&vec![0.0; n]));
     let (mut rp, mut rm, mut rv) = (f64s(&p0), vec![0.0; n], vec![0.0; n]);
     for step in 0..5u32 {
         let grad = normal(n, 100 + step as u64, if step == 2 { 1e-6 } else { 1.0 });
         g.write(gpu, &grad).unwrap();
         let st = state(step);
-        gpu.run(&[&opt.step(gpu, Clock::ITERATION, &st, &p, &g, &m1, &m2).unwrap()]).unwrap();
-        optim::adam(&mut rp, &f64s(&grad), &mut rm, &mut rv, step + 1, lr as f64, b1 as f64, b2 as f64, eps as f64);
+        gpu.run(&[&opt
+            .step(gpu, Clock::ITERATION, &st, &p, &g, &m1, &m2)
+            .unwrap()])
+            .unwrap();
+        optim::adam(
+            &mut rp,
+            &f64s(&grad),
+            &mut rm,
+            &mut rv,
+            step + 1,
+            lr as f64,
+            b1 as f64,
+            b2 as f64,
+            eps as f64,
+        );
     }
     // Each update is ≈ lr in size and computed in f32: 1e-7 absolute on O(1) parameters.
     assert_close("adam", &p.read(gpu).unwrap(), &rp, 1e-7, 1e-6);
@@ -165,15 +243,36 @@ fn sgd_momentum_with_decay_and_ramp_matches_reference() {
     let gpu = gpu();
     let n = 33;
     let p0 = normal(n, 5, 1.0);
-    let (lr, decay, min_lr, mom0, mom1, start, end) = (0.1f32, 1.5f32, 0.01f32, 0.5f32, 0.7f32, 1u32, 4u32);
-    let opt = Optimizer::Sgd { lr, decay, min_lr, momentum0: mom0, momentum1: mom1, ramp_start: start, ramp_end: end };
+    let (lr, decay, min_lr, mom0, mom1, start, end) =
+        (0.1f32, 1.5f32, 0.01f32, 0.5f32, 0.7f32, 1u32, 4u32);
+    let opt = Optimizer::Sgd {
+        lr,
+        decay,
+        min_lr,
+        momentum0: mom0,
+        momentum1: mom1,
+        ramp_start: start,
+        ramp_end: end,
+    };
     let (p, g, v, unused) = (t(&p0), t(&p0), t(&vec![0.0; n]), t(&vec![0.0; n]));
     let (mut rp, mut rv) = (f64s(&p0), vec![0.0; n]);
     for step in 0..8u32 {
         let grad = normal(n, 50 + step as u64, 1.0);
         g.write(gpu, &grad).unwrap();
-        gpu.run(&[&opt.step(gpu, Clock::ITERATION, &state(step), &p, &g, &v, &unused).unwrap()]).unwrap();
-        let (rate, mom) = optim::sgd_schedule(step, lr as f64, decay as f64, min_lr as f64, mom0 as f64, mom1 as f64, start, end);
+        gpu.run(&[&opt
+            .step(gpu, Clock::ITERATION, &state(step), &p, &g, &v, &unused)
+            .unwrap()])
+            .unwrap();
+        let (rate, mom) = optim::sgd_schedule(
+            step,
+            lr as f64,
+            decay as f64,
+            min_lr as f64,
+            mom0 as f64,
+            mom1 as f64,
+            start,
+            end,
+        );
         optim::sgd(&mut rp, &f64s(&grad), &mut rv, rate, mom);
     }
     assert_close("sgd", &p.read(gpu).unwrap(), &rp, 1e-6, 1e-5);
@@ -187,19 +286,49 @@ fn rng_bits_and_uniforms_match_reference_bit_for_bit() {
     let st = state(7);
     let step = 7 * 3 + 2;
     let out = Tensor::zeros(gpu, &[n], "bits").unwrap();
-    gpu.run(&[&fill(gpu, Distribution::Bits, 0x1234_5678_9abc, 5, clock, &st, &out).unwrap()]).unwrap();
-    let want: Vec<u32> = (0..n as u32).map(|i| rng::draw(0x1234_5678_9abc, step, 5, i)[0]).collect();
-    assert_eq!(out.read_u32(gpu).unwrap(), want, "Philox words differ from the reference");
+    gpu.run(&[&fill(
+        gpu,
+        Distribution::Bits,
+        0x1234_5678_9abc,
+        5,
+        clock,
+        &st,
+        &out,
+    )
+    .unwrap()])
+        .unwrap();
+    let want: Vec<u32> = (0..n as u32)
+        .map(|i| rng::draw(0x1234_5678_9abc, step, 5, i)[0])
+        .collect();
+    assert_eq!(
+        out.read_u32(gpu).unwrap(),
+        want,
+        "Philox words differ from the reference"
+    );
 
-    let dist = Distribution::Uniform { low: 0.0, high: 1.0 };
-    gpu.run(&[&fill(gpu, dist, 9, 1, clock, &st, &out).unwrap()]).unwrap();
-    let want: Vec<f32> = (0..n as u32).map(|i| rng::to_unit(rng::draw(9, step, 1, i)[0])).collect();
-    assert_eq!(out.read(gpu).unwrap(), want, "uniforms differ from the reference");
+    let dist = Distribution::Uniform {
+        low: 0.0,
+        high: 1.0,
+    };
+    gpu.run(&[&fill(gpu, dist, 9, 1, clock, &st, &out).unwrap()])
+        .unwrap();
+    let want: Vec<f32> = (0..n as u32)
+        .map(|i| rng::to_unit(rng::draw(9, step, 1, i)[0]))
+        .collect();
+    assert_eq!(
+        out.read(gpu).unwrap(),
+        want,
+        "uniforms differ from the reference"
+    );
 
     // Normals go through log and cos, whose GPU versions are accurate to a few ulp, not
     // correctly rounded: compare to the f64 reference within 1e-5 absolute.
-    let dist = Distribution::Normal { mean: 0.0, std: 1.0 };
-    gpu.run(&[&fill(gpu, dist, 9, 1, clock, &st, &out).unwrap()]).unwrap();
+    let dist = Distribution::Normal {
+        mean: 0.0,
+        std: 1.0,
+    };
+    gpu.run(&[&fill(gpu, dist, 9, 1, clock, &st, &out).unwrap()])
+        .unwrap();
     let want: Vec<f64> = (0..n as u32)
         .map(|i| {
             let r = rng::draw(9, step, 1, i);
@@ -226,7 +355,9 @@ fn ks(mut x: Vec<f64>, cdf: impl Fn(f64) -> f64) -> f64 {
 fn normal_cdf(x: f64) -> f64 {
     let z = x.abs() / std::f64::consts::SQRT_2;
     let t = 1.0 / (1.0 + 0.3275911 * z);
-    let poly = t * (0.254829592 + t * (-0.284496736 + t * (1.421413741 + t * (-1.453152027 + t * 1.061405429))));
+    let poly = t
+        * (0.254829592
+            + t * (-0.284496736 + t * (1.421413741 + t * (-1.453152027 + t * 1.061405429))));
     let erf = 1.0 - poly * (-z * z).exp();
     0.5 * (1.0 + if x >= 0.0 { erf } else { -erf })
 }
@@ -239,8 +370,12 @@ fn rng_distributions_pass_moments_and_kolmogorov_smirnov() {
     let st = state(3);
     // At n = 200k the KS critical value at α = 0.001 is 1.95/√n ≈ 0.0044; the mean's standard
     // error is σ/√n (0.00065 uniform, 0.0022 normal): bounds at ~5 standard errors.
-    let dist = Distribution::Uniform { low: 0.0, high: 1.0 };
-    gpu.run(&[&fill(gpu, dist, 2024, 0, Clock::ITERATION, &st, &out).unwrap()]).unwrap();
+    let dist = Distribution::Uniform {
+        low: 0.0,
+        high: 1.0,
+    };
+    gpu.run(&[&fill(gpu, dist, 2024, 0, Clock::ITERATION, &st, &out).unwrap()])
+        .unwrap();
     let u = f64s(&out.read(gpu).unwrap());
     let mean = u.iter().sum::<f64>() / n as f64;
     let var = u.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / n as f64;
@@ -249,8 +384,12 @@ fn rng_distributions_pass_moments_and_kolmogorov_smirnov() {
     let d = ks(u, |x| x.clamp(0.0, 1.0));
     assert!(d < 0.0044, "uniform KS statistic {d}");
 
-    let dist = Distribution::Normal { mean: 0.0, std: 1.0 };
-    gpu.run(&[&fill(gpu, dist, 2024, 1, Clock::ITERATION, &st, &out).unwrap()]).unwrap();
+    let dist = Distribution::Normal {
+        mean: 0.0,
+        std: 1.0,
+    };
+    gpu.run(&[&fill(gpu, dist, 2024, 1, Clock::ITERATION, &st, &out).unwrap()])
+        .unwrap();
     let z = f64s(&out.read(gpu).unwrap());
     let mean = z.iter().sum::<f64>() / n as f64;
     let var = z.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / n as f64;
@@ -273,8 +412,18 @@ fn gather_follows_the_reference_permutation() {
     let out = Tensor::zeros(gpu, &[batch, size], "batch").unwrap();
     let mut seen = vec![0usize; count];
     for step in 0..(count * 3 / batch) as u32 {
-        let g = Gather { count, size, batch, seed: 77, scale: 2.0 / 255.0, shift: -1.0, clock: Clock::ITERATION, resize: None };
-        gpu.run(&[&gather(gpu, g, &state(step), &pixels, &out).unwrap()]).unwrap();
+        let g = Gather {
+            count,
+            size,
+            batch,
+            seed: 77,
+            scale: 2.0 / 255.0,
+            shift: -1.0,
+            clock: Clock::ITERATION,
+            resize: None,
+        };
+        gpu.run(&[&gather(gpu, g, &state(step), &pixels, &out).unwrap()])
+            .unwrap();
         let got = out.read(gpu).unwrap();
         let mut want = Vec::new();
         for b in 0..batch as u32 {
@@ -285,7 +434,10 @@ fn gather_follows_the_reference_permutation() {
         assert_close(&format!("gather step {step}"), &got, &want, 1e-6, 0.0);
     }
     // Three epochs' worth of positions (minus a partial batch) visit every image 2–3 times.
-    assert!(seen.iter().all(|&c| (2..=3).contains(&c)), "visits {seen:?}");
+    assert!(
+        seen.iter().all(|&c| (2..=3).contains(&c)),
+        "visits {seen:?}"
+    );
 }
 
 #[test]
@@ -294,12 +446,22 @@ fn max_norm_constraint_matches_reference() {
     for &(rows, cols) in &[(1, 1), (7, 33), (240, 784)] {
         let w0 = normal(rows * cols, rows as u64, 0.2);
         let w = Tensor::from_slice(gpu, &w0, &[rows, cols], "w").unwrap();
-        gpu.run(&[&counterfeit::ops::constraint::max_norm(gpu, &w, 1.5).unwrap()]).unwrap();
+        gpu.run(&[&counterfeit::ops::constraint::max_norm(gpu, &w, 1.5).unwrap()])
+            .unwrap();
         let mut want = f64s(&w0);
         dense::max_norm(&mut want, rows, 1.5);
         // A sum of `cols` squares in f32, then one scale: relative 1e-5.
-        assert_close(&format!("max_norm {rows}x{cols}"), &w.read(gpu).unwrap(), &want, 1e-7, 1e-5);
-        let norms: Vec<f64> = want.chunks(cols).map(|r| r.iter().map(|v| v * v).sum::<f64>().sqrt()).collect();
+        assert_close(
+            &format!("max_norm {rows}x{cols}"),
+            &w.read(gpu).unwrap(),
+            &want,
+            1e-7,
+            1e-5,
+        );
+        let norms: Vec<f64> = want
+            .chunks(cols)
+            .map(|r| r.iter().map(|v| v * v).sum::<f64>().sqrt())
+            .collect();
         assert!(norms.iter().all(|&n| n <= 1.5 + 1e-6));
     }
 }
@@ -316,15 +478,34 @@ fn gather_with_bilinear_resize_matches_reference() {
     let pixels = Tensor::from_u32(gpu, &words, "pixels").unwrap();
     for (oh, ow) in [(13usize, 11usize), (3, 2), (5, 7)] {
         let out = Tensor::zeros(gpu, &[batch, oh * ow], "batch").unwrap();
-        let g = Gather { count, size: oh * ow, batch, seed: 3, scale: 1.0, shift: 0.0, clock: Clock::ITERATION, resize: Some((sh, sw, oh, ow)) };
-        gpu.run(&[&gather(gpu, g, &state(1), &pixels, &out).unwrap()]).unwrap();
+        let g = Gather {
+            count,
+            size: oh * ow,
+            batch,
+            seed: 3,
+            scale: 1.0,
+            shift: 0.0,
+            clock: Clock::ITERATION,
+            resize: Some((sh, sw, oh, ow)),
+        };
+        gpu.run(&[&gather(gpu, g, &state(1), &pixels, &out).unwrap()])
+            .unwrap();
         let mut want = Vec::new();
         for b in 0..batch as u32 {
             let idx = rng::batch_index(1, batch as u32, b, count as u32, 3) as usize;
-            let img: Vec<f64> = bytes[idx * sh * sw..(idx + 1) * sh * sw].iter().map(|&v| v as f64).collect();
+            let img: Vec<f64> = bytes[idx * sh * sw..(idx + 1) * sh * sw]
+                .iter()
+                .map(|&v| v as f64)
+                .collect();
             want.extend(rng::resize_bilinear(&img, sh, sw, oh, ow));
         }
         // Byte values up to 255 interpolated in f32: 1e-4 absolute.
-        assert_close(&format!("resize to {oh}x{ow}"), &out.read(gpu).unwrap(), &want, 1e-4, 1e-6);
+        assert_close(
+            &format!("resize to {oh}x{ow}"),
+            &out.read(gpu).unwrap(),
+            &want,
+            1e-4,
+            1e-6,
+        );
     }
 }

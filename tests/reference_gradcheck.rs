@@ -54,7 +54,7 @@ fn assert_close(name: &str, analytic: &[f64], numeric: &[f64], atol: f64, rtol: 
             max_diff = d;
             max_at = i;
         }
-        if !(d <= atol + rtol * n.abs()) {
+        if d.is_nan() || d > atol + rtol * n.abs() {
             if bad < 10 {
                 eprintln!(
                     "{name}: MISMATCH at [{i}]: analytic {a:.12e} numeric {n:.12e} diff {d:.3e}"

@@ -8,7 +8,9 @@ use counterfeit::{Dataset, Error, Init, Noise, Optimizer, Sequential, Trainer, T
 
 fn data() -> Dataset {
     // 50 random 6×6 "images": enough to exercise gather, small enough for a quick test.
-    let bytes: Vec<u8> = (0..50 * 36u32).map(|i| (i.wrapping_mul(2_654_435_761) >> 24) as u8).collect();
+    let bytes: Vec<u8> = (0..50 * 36u32)
+        .map(|i| (i.wrapping_mul(2_654_435_761) >> 24) as u8)
+        .collect();
     Dataset::from_bytes(gpu(), &bytes, 50, &[36], (0.0, 1.0)).unwrap()
 }
 
@@ -30,7 +32,10 @@ fn config(seed: u64) -> TrainerConfig {
     TrainerConfig {
         batch: 16,
         seed,
-        noise: Noise::Uniform { low: -1.0, high: 1.0 },
+        noise: Noise::Uniform {
+            low: -1.0,
+            high: 1.0,
+        },
         d_steps: 2,
         readback_every: 7,
         ..TrainerConfig::dcgan()
@@ -77,14 +82,28 @@ fn divergence_is_reported_with_its_step() {
             break;
         }
     }
-    let err = err.or_else(|| gan.flush().err()).expect("an absurd learning rate diverges");
+    let err = err
+        .or_else(|| gan.flush().err())
+        .expect("an absurd learning rate diverges");
     match err {
-        Error::Diverged { step, ref what, value } => {
-            assert!(step >= 1 && step <= gan.steps(), "step {step} of {}", gan.steps());
+        Error::Diverged {
+            step,
+            ref what,
+            value,
+        } => {
+            assert!(
+                step >= 1 && step <= gan.steps(),
+                "step {step} of {}",
+                gan.steps()
+            );
             assert!(!value.is_finite(), "{what} = {value}");
             // Every step before the reported one was finite.
             for m in gan.history().iter().filter(|m| m.step < step) {
-                assert!(m.d_loss.is_finite() && m.g_loss.is_finite(), "step {} already bad", m.step);
+                assert!(
+                    m.d_loss.is_finite() && m.g_loss.is_finite(),
+                    "step {} already bad",
+                    m.step
+                );
             }
             assert!(err.to_string().contains(&format!("step {step}")), "{err}");
         }
@@ -97,16 +116,35 @@ fn mismatched_shapes_and_settings_are_errors() {
     let gpu = gpu();
     let g = Sequential::new([8]).linear(35).sigmoid();
     let d = Sequential::new([36]).linear(1);
-    let err = Trainer::new(gpu, g, d, &data(), config(1)).err().expect("G makes 35 values, D reads 36");
+    let err = Trainer::new(gpu, g, d, &data(), config(1))
+        .err()
+        .expect("G makes 35 values, D reads 36");
     assert!(matches!(err, Error::Shape { .. }), "{err}");
 
     let (g, d) = models();
-    let bad = TrainerConfig { batch: 0, ..config(1) };
-    assert!(matches!(Trainer::new(gpu, g, d, &data(), bad), Err(Error::Config(_))));
+    let bad = TrainerConfig {
+        batch: 0,
+        ..config(1)
+    };
+    assert!(matches!(
+        Trainer::new(gpu, g, d, &data(), bad),
+        Err(Error::Config(_))
+    ));
 
     let (g, d) = models();
-    let bad = TrainerConfig { d_optimizer: Optimizer::Adam { lr: 1e-3, beta1: 1.5, beta2: 0.9, eps: 1e-8 }, ..config(1) };
-    assert!(matches!(Trainer::new(gpu, g, d, &data(), bad), Err(Error::Config(_))));
+    let bad = TrainerConfig {
+        d_optimizer: Optimizer::Adam {
+            lr: 1e-3,
+            beta1: 1.5,
+            beta2: 0.9,
+            eps: 1e-8,
+        },
+        ..config(1)
+    };
+    assert!(matches!(
+        Trainer::new(gpu, g, d, &data(), bad),
+        Err(Error::Config(_))
+    ));
 
     let g = Sequential::new([8]).linear(36).maxout(5);
     assert!(matches!(g.output_shape(), Err(Error::Shape { .. })));
@@ -115,11 +153,20 @@ fn mismatched_shapes_and_settings_are_errors() {
 #[test]
 fn a_layer_beyond_the_device_limits_names_the_layer_and_the_limit() {
     let gpu = gpu();
-    let huge = Sequential::new([1 << 16]).init(Init::Normal(0.02)).linear(1 << 16);
-    let err = counterfeit::Network::new(gpu, "G", huge, 0).err().expect("a 16 GiB weight");
+    let huge = Sequential::new([1 << 16])
+        .init(Init::Normal(0.02))
+        .linear(1 << 16);
+    let err = counterfeit::Network::new(gpu, "G", huge, 0)
+        .err()
+        .expect("a 16 GiB weight");
     match &err {
-        Error::TooLarge { layer, size, limit, .. } => {
-            assert!(layer.contains("layer 0") && layer.contains("linear"), "{layer}");
+        Error::TooLarge {
+            layer, size, limit, ..
+        } => {
+            assert!(
+                layer.contains("layer 0") && layer.contains("linear"),
+                "{layer}"
+            );
             assert_eq!(*size, 4u64 << 32);
             assert!(size > limit);
         }
@@ -152,16 +199,24 @@ fn resuming_from_a_checkpoint_continues_exactly() {
     }
     b.flush().unwrap();
     let tail = |t: &Trainer| -> Vec<(u64, u32, u32)> {
-        t.history().iter().filter(|m| m.step > 10).map(|m| (m.step, m.d_loss.to_bits(), m.g_loss.to_bits())).collect()
+        t.history()
+            .iter()
+            .filter(|m| m.step > 10)
+            .map(|m| (m.step, m.d_loss.to_bits(), m.g_loss.to_bits()))
+            .collect()
     };
     assert_eq!(tail(&b).len(), 10);
-    assert_eq!(tail(&a), tail(&b), "resumed run differs from the uninterrupted one");
+    assert_eq!(
+        tail(&a),
+        tail(&b),
+        "resumed run differs from the uninterrupted one"
+    );
 
     // A checkpoint of other models is refused with a clear message.
     let other_g = Sequential::new([8]).linear(36).sigmoid();
     let (_, d) = models();
     let mut c = Trainer::new(gpu(), other_g, d, &data(), config(5)).unwrap();
-    let err = c.resume(&path).err().expect("different G");
+    let err = c.resume(&path).expect_err("different G");
     assert!(err.to_string().contains("but the model is"), "{err}");
     std::fs::remove_dir_all(&dir).ok();
 }
@@ -173,7 +228,10 @@ fn profiling_times_every_kernel_when_the_adapter_can() {
     gan.step().unwrap();
     match gan.profile().unwrap() {
         Some(kernels) => {
-            assert!(kernels.iter().any(|(l, _)| l.starts_with("gemm")), "{kernels:?}");
+            assert!(
+                kernels.iter().any(|(l, _)| l.starts_with("gemm")),
+                "{kernels:?}"
+            );
             assert!(kernels.iter().all(|(_, ms)| ms.is_finite() && *ms >= 0.0));
             assert_eq!(gan.steps(), 2, "profiling runs a real step");
         }

@@ -29,12 +29,21 @@ pub struct Dataset {
 impl Dataset {
     /// Uploads `count` samples of `shape` stored as bytes; byte 0 maps to `range.0` and 255 to
     /// `range.1`.
-    pub fn from_bytes(gpu: &Gpu, bytes: &[u8], count: usize, shape: &[usize], range: (f32, f32)) -> Result<Dataset> {
+    pub fn from_bytes(
+        gpu: &Gpu,
+        bytes: &[u8],
+        count: usize,
+        shape: &[usize],
+        range: (f32, f32),
+    ) -> Result<Dataset> {
         let size: usize = shape.iter().product();
         if count == 0 || size == 0 || bytes.len() != count * size {
             return Err(Error::shape(
                 "dataset",
-                format!("{} bytes are not {count} samples of shape {shape:?}", bytes.len()),
+                format!(
+                    "{} bytes are not {count} samples of shape {shape:?}",
+                    bytes.len()
+                ),
             ));
         }
         if !(range.0.is_finite() && range.1.is_finite()) {

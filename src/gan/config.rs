@@ -25,7 +25,10 @@ pub enum Noise {
 impl Noise {
     pub(crate) fn distribution(self) -> Distribution {
         match self {
-            Noise::Normal => Distribution::Normal { mean: 0.0, std: 1.0 },
+            Noise::Normal => Distribution::Normal {
+                mean: 0.0,
+                std: 1.0,
+            },
             Noise::Uniform { low, high } => Distribution::Uniform { low, high },
         }
     }
@@ -88,8 +91,10 @@ impl TrainerConfig {
             return Err(Error::Config("sample_count must be at least 1".into()));
         }
         if let Noise::Uniform { low, high } = self.noise {
-            if !(low < high) {
-                return Err(Error::Config(format!("uniform noise needs low < high, got {low}..{high}")));
+            if low.is_nan() || high.is_nan() || low >= high {
+                return Err(Error::Config(format!(
+                    "uniform noise needs low < high, got {low}..{high}"
+                )));
             }
         }
         Ok(())

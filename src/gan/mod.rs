@@ -1,6 +1,7 @@
 //! The GAN training step: losses, configuration, the trainer, and metric readback.
 
 mod config;
+pub mod dcgan;
 mod readback;
 mod sample;
 pub mod slanted_land;

@@ -14,7 +14,13 @@ pub(crate) const G_LOSS: usize = 1;
 pub(crate) const D_REAL: usize = 2;
 pub(crate) const D_FAKE: usize = 3;
 pub(crate) const D_FAKE_G: usize = 4;
-const NAMES: [&str; SLOTS] = ["D loss", "G loss", "D(x)", "D(G(z)) in the D step", "D(G(z)) in the G step"];
+const NAMES: [&str; SLOTS] = [
+    "D loss",
+    "G loss",
+    "D(x)",
+    "D(G(z)) in the D step",
+    "D(G(z)) in the G step",
+];
 
 /// Staging buffers in flight at once.
 const RING: usize = 3;
@@ -96,8 +102,20 @@ impl Readback {
             self.collect(gpu, true)?;
         }
         let buf = &self.slots[slot].buffer;
-        encoder.copy_buffer_to_buffer(history.buffer(), history.byte_offset(), buf, 0, self.history_bytes);
-        encoder.copy_buffer_to_buffer(state.buffer(), state.byte_offset(), buf, self.history_bytes, 16);
+        encoder.copy_buffer_to_buffer(
+            history.buffer(),
+            history.byte_offset(),
+            buf,
+            0,
+            self.history_bytes,
+        );
+        encoder.copy_buffer_to_buffer(
+            state.buffer(),
+            state.byte_offset(),
+            buf,
+            self.history_bytes,
+            16,
+        );
         self.next = (slot + 1) % RING;
         Ok(slot)
     }
@@ -142,10 +160,14 @@ impl Readback {
             }
             self.queue.pop_front();
             let words: Vec<u32> = {
-                let view = s.buffer.slice(..).get_mapped_range().map_err(|e| Error::Gpu {
-                    context: "reading metrics".into(),
-                    message: e.to_string(),
-                })?;
+                let view = s
+                    .buffer
+                    .slice(..)
+                    .get_mapped_range()
+                    .map_err(|e| Error::Gpu {
+                        context: "reading metrics".into(),
+                        message: e.to_string(),
+                    })?;
                 bytemuck::cast_slice(&view).to_vec()
             };
             s.buffer.unmap();

@@ -15,7 +15,11 @@ pub fn faces(count: usize, seed: u64) -> Vec<u8> {
     (0..(count * PIXELS) as u32)
         .map(|i| {
             let jitter = rng::to_unit(rng::draw(seed, 0, 0xFACE, i)[0]) * 0.25;
-            let v = if matches!(i % 4, 0 | 3) { 1.0 - jitter } else { jitter };
+            let v = if matches!(i % 4, 0 | 3) {
+                1.0 - jitter
+            } else {
+                jitter
+            };
             (v * 255.0).round() as u8
         })
         .collect()
@@ -30,7 +34,10 @@ pub fn noise_images(count: usize, seed: u64) -> Vec<f32> {
 
 /// G: z (1 value) → 4 pixels through a sigmoid.
 pub fn generator() -> Sequential {
-    Sequential::new([1]).init(Init::Normal(1.0)).linear(PIXELS).sigmoid()
+    Sequential::new([1])
+        .init(Init::Normal(1.0))
+        .linear(PIXELS)
+        .sigmoid()
 }
 
 /// D: 4 pixels → 1 logit (the sigmoid is inside the log loss).
@@ -43,7 +50,10 @@ pub fn config(seed: u64) -> TrainerConfig {
     TrainerConfig {
         batch: 8,
         seed,
-        noise: Noise::Uniform { low: 0.0, high: 1.0 },
+        noise: Noise::Uniform {
+            low: 0.0,
+            high: 1.0,
+        },
         g_optimizer: Optimizer::sgd(0.5),
         d_optimizer: Optimizer::sgd(0.5),
         readback_every: 25,

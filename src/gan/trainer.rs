@@ -36,7 +36,13 @@ pub struct Trainer {
 impl Trainer {
     /// Builds both networks and records a whole training iteration. Nothing is created after
     /// this returns.
-    pub fn new(gpu: &Gpu, g: Sequential, d: Sequential, data: &Dataset, config: TrainerConfig) -> Result<Trainer> {
+    pub fn new(
+        gpu: &Gpu,
+        g: Sequential,
+        d: Sequential,
+        data: &Dataset,
+        config: TrainerConfig,
+    ) -> Result<Trainer> {
         config.validate()?;
         let g_out: usize = g.output_shape()?.iter().product();
         let d_in: usize = d.input_shape().iter().product();
@@ -53,7 +59,10 @@ impl Trainer {
             ));
         }
         if d.output_shape()?.iter().product::<usize>() != 1 {
-            return Err(Error::shape("trainer", "D must end in a single logit per sample"));
+            return Err(Error::shape(
+                "trainer",
+                "D must end in a single logit per sample",
+            ));
         }
         let seed = config.seed;
         let b = config.batch;
@@ -84,10 +93,31 @@ impl Trainer {
         // k discriminator steps, each on a fresh real batch and fresh z.
         let mut last_g = None;
         for j in 0..k {
-            let clock = Clock { mul: k as u32, add: j as u32 };
+            let clock = Clock {
+                mul: k as u32,
+                add: j as u32,
+            };
             let z = Tensor::zeros(gpu, &z_shape, "z")?;
-            kernels.push(rng::fill(gpu, config.noise.distribution(), seed, STREAM_Z, clock, &state, &z)?);
-            let g_tape = g_net.tape(gpu, &z, Mode::Train, RngSpec { seed, stream: STREAM_G + j as u32, clock }, &state)?;
+            kernels.push(rng::fill(
+                gpu,
+                config.noise.distribution(),
+                seed,
+                STREAM_Z,
+                clock,
+                &state,
+                &z,
+            )?);
+            let g_tape = g_net.tape(
+                gpu,
+                &z,
+                Mode::Train,
+                RngSpec {
+                    seed,
+                    stream: STREAM_G + j as u32,
+                    clock,
+                },
+                &state,
+            )?;
             kernels.extend_from_slice(g_tape.forward());
             let real = Tensor::zeros(gpu, &real_shape, "real batch")?;
             let g = Gather {
@@ -98,23 +128,51 @@ impl Trainer {
                 scale: data.scale,
                 shift: data.shift,
                 clock,
-                resize: data.stored.map(|(h, w)| (h, w, data.shape()[1], data.shape()[2])),
+                resize: data
+                    .stored
+                    .map(|(h, w)| (h, w, data.shape()[1], data.shape()[2])),
             };
             kernels.push(gather(gpu, g, &state, &data.pixels, &real)?);
-            let d_rng = |s: u32| RngSpec { seed, stream: STREAM_D + 4 * j as u32 + s, clock };
+            let d_rng = |s: u32| RngSpec {
+                seed,
+                stream: STREAM_D + 4 * j as u32 + s,
+                clock,
+            };
             let d_real = d_net.tape(gpu, &real, Mode::Train, d_rng(0), &state)?;
             let d_fake = d_net.tape(gpu, g_tape.output(), Mode::Train, d_rng(1), &state)?;
             let grad_real = Tensor::zeros(gpu, &[b, 1], "dD(x)")?;
             let grad_fake = Tensor::zeros(gpu, &[b, 1], "dD(G(z))")?;
             kernels.extend_from_slice(d_real.forward());
             kernels.extend_from_slice(d_fake.forward());
-            kernels.push(bce_logits(gpu, d_real.output(), &ones, &grad_real, &metrics, mean)?);
-            let fake_out = BceOut { accumulate: true, prob_slot: readback::D_FAKE, ..mean };
-            kernels.push(bce_logits(gpu, d_fake.output(), &zeros, &grad_fake, &metrics, fake_out)?);
+            kernels.push(bce_logits(
+                gpu,
+                d_real.output(),
+                &ones,
+                &grad_real,
+                &metrics,
+                mean,
+            )?);
+            let fake_out = BceOut {
+                accumulate: true,
+                prob_slot: readback::D_FAKE,
+                ..mean
+            };
+            kernels.push(bce_logits(
+                gpu,
+                d_fake.output(),
+                &zeros,
+                &grad_fake,
+                &metrics,
+                fake_out,
+            )?);
             kernels.extend(d_real.backward(gpu, &grad_real, ParamGrads::Write, None)?);
             kernels.extend(d_fake.backward(gpu, &grad_fake, ParamGrads::Accumulate, None)?);
             let p = d_net.params();
-            kernels.push(config.d_optimizer.step(gpu, clock, &state, &p.values, &p.grads, &p.m1, &p.m2)?);
+            kernels.push(
+                config
+                    .d_optimizer
+                    .step(gpu, clock, &state, &p.values, &p.grads, &p.m1, &p.m2)?,
+            );
             kernels.extend(d_net.constraints(gpu)?);
             tapes.extend([d_real, d_fake]);
             if j + 1 == k {
@@ -125,8 +183,21 @@ impl Trainer {
         }
         // The generator step, through the updated D, on the last D step's fakes.
         let g_tape = last_g.expect("k >= 1");
-        let clock = Clock { mul: k as u32, add: k as u32 - 1 };
-        let d_g = d_net.tape(gpu, g_tape.output(), Mode::Train, RngSpec { seed, stream: STREAM_D - 1, clock }, &state)?;
+        let clock = Clock {
+            mul: k as u32,
+            add: k as u32 - 1,
+        };
+        let d_g = d_net.tape(
+            gpu,
+            g_tape.output(),
+            Mode::Train,
+            RngSpec {
+                seed,
+                stream: STREAM_D - 1,
+                clock,
+            },
+            &state,
+        )?;
         kernels.extend_from_slice(d_g.forward());
         let grad_logit = Tensor::zeros(gpu, &[b, 1], "dD(G(z)) for G")?;
         let (targets, sign) = match config.g_loss {
@@ -140,12 +211,27 @@ impl Trainer {
             grad_scale: 1.0 / b as f32,
             sign,
         };
-        kernels.push(bce_logits(gpu, d_g.output(), targets, &grad_logit, &metrics, g_out)?);
+        kernels.push(bce_logits(
+            gpu,
+            d_g.output(),
+            targets,
+            &grad_logit,
+            &metrics,
+            g_out,
+        )?);
         let grad_fake = Tensor::zeros(gpu, g_tape.output().shape(), "dG(z)")?;
         kernels.extend(d_g.backward(gpu, &grad_logit, ParamGrads::Skip, Some(&grad_fake))?);
         kernels.extend(g_tape.backward(gpu, &grad_fake, ParamGrads::Write, None)?);
         let p = g_net.params();
-        kernels.push(config.g_optimizer.step(gpu, Clock::ITERATION, &state, &p.values, &p.grads, &p.m1, &p.m2)?);
+        kernels.push(config.g_optimizer.step(
+            gpu,
+            Clock::ITERATION,
+            &state,
+            &p.values,
+            &p.grads,
+            &p.m1,
+            &p.m2,
+        )?);
         kernels.extend(g_net.constraints(gpu)?);
         kernels.push(record(gpu, &state, &metrics, &history)?);
         tapes.extend([g_tape, d_g]);
@@ -156,7 +242,17 @@ impl Trainer {
         let mut fixed_shape = vec![n];
         fixed_shape.extend(&nz);
         let fixed_z = Tensor::from_slice(gpu, &fixed, &fixed_shape, "fixed z")?;
-        let sampler = g_net.tape(gpu, &fixed_z, Mode::Generate, RngSpec { seed, stream: STREAM_SAMPLE, clock: Clock::ITERATION }, &state)?;
+        let sampler = g_net.tape(
+            gpu,
+            &fixed_z,
+            Mode::Generate,
+            RngSpec {
+                seed,
+                stream: STREAM_SAMPLE,
+                clock: Clock::ITERATION,
+            },
+            &state,
+        )?;
 
         Ok(Trainer {
             gpu: gpu.clone(),
@@ -177,9 +273,12 @@ impl Trainer {
     /// steps the logged metrics are copied out and collected asynchronously; a NaN or Inf in
     /// them is returned as [`Error::Diverged`] naming the step.
     pub fn step(&mut self) -> Result<()> {
-        let mut encoder = self.gpu.device().create_command_encoder(&wgpu::CommandEncoderDescriptor {
-            label: Some("training step"),
-        });
+        let mut encoder =
+            self.gpu
+                .device()
+                .create_command_encoder(&wgpu::CommandEncoderDescriptor {
+                    label: Some("training step"),
+                });
         {
             let mut pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor {
                 label: Some("training step"),
@@ -190,8 +289,11 @@ impl Trainer {
             }
         }
         self.steps += 1;
-        let slot = if self.steps % self.config.readback_every as u64 == 0 {
-            Some(self.readback.record(&self.gpu, &mut encoder, &self.history, &self.state)?)
+        let slot = if self.steps.is_multiple_of(self.config.readback_every as u64) {
+            Some(
+                self.readback
+                    .record(&self.gpu, &mut encoder, &self.history, &self.state)?,
+            )
         } else {
             None
         };
@@ -253,8 +355,13 @@ impl Trainer {
 
     /// Waits for the GPU and collects the metrics of every step run so far.
     pub fn flush(&mut self) -> Result<()> {
-        let mut encoder = self.gpu.device().create_command_encoder(&Default::default());
-        let slot = self.readback.record(&self.gpu, &mut encoder, &self.history, &self.state)?;
+        let mut encoder = self
+            .gpu
+            .device()
+            .create_command_encoder(&Default::default());
+        let slot = self
+            .readback
+            .record(&self.gpu, &mut encoder, &self.history, &self.state)?;
         self.gpu.queue().submit([encoder.finish()]);
         self.readback.map(slot);
         let flagged = self.readback.collect(&self.gpu, true)?;
@@ -273,7 +380,12 @@ impl Trainer {
 
     /// Saves G, D, both optimisers' state and the step counter (atomically).
     pub fn save(&self, path: &std::path::Path) -> Result<()> {
-        crate::io::checkpoint::save(&self.gpu, path, &[("G", &self.g), ("D", &self.d)], Some(&self.state))
+        crate::io::checkpoint::save(
+            &self.gpu,
+            path,
+            &[("G", &self.g), ("D", &self.d)],
+            Some(&self.state),
+        )
     }
 
     /// Continues from a checkpoint written by [`Trainer::save`] for the same models and
@@ -285,7 +397,8 @@ impl Trainer {
         ckpt.load_network(&self.gpu, "D", &self.d, true)?;
         let state = ckpt.state()?.ok_or_else(|| Error::Data {
             path: path.to_path_buf(),
-            message: "has no step counter; it holds networks only and cannot resume training".into(),
+            message: "has no step counter; it holds networks only and cannot resume training"
+                .into(),
         })?;
         self.state.write(&self.gpu, bytemuck::cast_slice(&state))?;
         self.steps = state[0] as u64;
@@ -311,7 +424,8 @@ impl Trainer {
     /// Generates from the fixed z (generate mode: batch statistics, nothing updated) and returns the samples, row-major
     /// `[sample_count, ...]`. Blocks: for pictures, not for the training loop.
     pub fn samples(&self) -> Result<Vec<f32>> {
-        self.gpu.run(&self.sampler.forward().iter().collect::<Vec<_>>())?;
+        self.gpu
+            .run(&self.sampler.forward().iter().collect::<Vec<_>>())?;
         self.sampler.output().read(&self.gpu)
     }
 
@@ -323,7 +437,8 @@ impl Trainer {
 
     /// Runs the generator on the fixed z without reading back.
     pub fn generate(&self) -> Result<&Tensor> {
-        self.gpu.run(&self.sampler.forward().iter().collect::<Vec<_>>())?;
+        self.gpu
+            .run(&self.sampler.forward().iter().collect::<Vec<_>>())?;
         Ok(self.sampler.output())
     }
 

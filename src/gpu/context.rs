@@ -175,12 +175,12 @@ impl Gpu {
                 limit: limits.max_buffer_size,
             });
         }
-        if bytes > limits.max_storage_buffer_binding_size as u64 {
+        if bytes > limits.max_storage_buffer_binding_size {
             return Err(Error::TooLarge {
                 layer: layer.to_string(),
                 size: bytes,
                 limit_name: "max_storage_buffer_binding_size",
-                limit: limits.max_storage_buffer_binding_size as u64,
+                limit: limits.max_storage_buffer_binding_size,
             });
         }
         Ok(())

@@ -83,7 +83,12 @@ pub(crate) fn split_groups(n: u32) -> [u32; 3] {
 impl Gpu {
     /// Builds a kernel: fetches (or creates) the pipeline, uploads the parameters, and makes
     /// the bind group. `groups` is the total workgroup count, split over x and y as needed.
-    pub(crate) fn kernel(&self, spec: KernelSpec, binds: &[Bind<'_>], groups: u32) -> Result<Kernel> {
+    pub(crate) fn kernel(
+        &self,
+        spec: KernelSpec,
+        binds: &[Bind<'_>],
+        groups: u32,
+    ) -> Result<Kernel> {
         self.kernel_3d(spec, binds, split_groups(groups))
     }
 
@@ -117,11 +122,14 @@ impl Gpu {
                     Bind::Params(words) => {
                         let mut padded = words.to_vec();
                         padded.resize(words.len().div_ceil(4).max(1) * 4, 0);
-                        Some(self.device.create_buffer_init(&wgpu::util::BufferInitDescriptor {
-                            label: Some(spec.entry),
-                            contents: bytemuck::cast_slice(&padded),
-                            usage: wgpu::BufferUsages::UNIFORM,
-                        }))
+                        Some(
+                            self.device
+                                .create_buffer_init(&wgpu::util::BufferInitDescriptor {
+                                    label: Some(spec.entry),
+                                    contents: bytemuck::cast_slice(&padded),
+                                    usage: wgpu::BufferUsages::UNIFORM,
+                                }),
+                        )
                     }
                     _ => None,
                 })
@@ -133,7 +141,9 @@ impl Gpu {
                 .map(|(i, (b, u))| wgpu::BindGroupEntry {
                     binding: i as u32,
                     resource: match b {
-                        Bind::Params(_) => u.as_ref().expect("uniform made above").as_entire_binding(),
+                        Bind::Params(_) => {
+                            u.as_ref().expect("uniform made above").as_entire_binding()
+                        }
                         Bind::Read(t) | Bind::Write(t) => t.binding(),
                     },
                 })

@@ -63,7 +63,10 @@ impl PipelineCache {
                 // side checked against the bound tensors, and whose loops have bounds from
                 // those sizes. Naga's added index clamps and loop counters are then pure cost
                 // (they keep CPU compilers from unrolling the register-blocked inner loops).
-                unsafe { device.create_shader_module_trusted(desc, wgpu::ShaderRuntimeChecks::unchecked()) }
+                unsafe {
+                    device
+                        .create_shader_module_trusted(desc, wgpu::ShaderRuntimeChecks::unchecked())
+                }
             } else {
                 device.create_shader_module(desc)
             }

@@ -54,7 +54,7 @@ impl Shader {
     /// Shaders compiled without naga's runtime bounds checks and loop counters: each one
     /// clamps its own loads and guards its stores (see `pipelines.rs`).
     pub fn is_trusted(self) -> bool {
-        matches!(self, Shader::Gemm | Shader::GemmVec4)
+        matches!(self, Shader::Gemm | Shader::GemmVec4 | Shader::Conv)
     }
 
     /// The complete WGSL source handed to the device.

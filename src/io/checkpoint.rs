@@ -1,5 +1,6 @@
 //! Checkpoints in the safetensors format: every parameter of each network (with Adam or
-//! momentum state) under `<net>.<i>`, `<net>.m1.<i>`, `<net>.m2.<i>`, the step counter, and the
+//! momentum state) under `<net>.<i>`, `<net>.m1.<i>`, `<net>.m2.<i>`, batch norm's running
+//! statistics under `<net>.bn<layer>.mean|var`, the step counter, and the
 //! models' layer lists as metadata so a checkpoint is never loaded into the wrong model.
 //! Writes are atomic (temporary file, then rename).
 
@@ -22,7 +23,12 @@ fn describe(net: &Network) -> String {
 }
 
 /// Saves networks (parameters and optimiser moments) and, when given, the GPU step counter.
-pub fn save(gpu: &Gpu, path: &Path, nets: &[(&str, &Network)], state: Option<&Tensor>) -> Result<()> {
+pub fn save(
+    gpu: &Gpu,
+    path: &Path,
+    nets: &[(&str, &Network)],
+    state: Option<&Tensor>,
+) -> Result<()> {
     let mut owned: Vec<(String, Vec<usize>, Dtype, Vec<u8>)> = Vec::new();
     let mut meta = HashMap::new();
     meta.insert("format".to_string(), FORMAT.to_string());
@@ -32,23 +38,48 @@ pub fn save(gpu: &Gpu, path: &Path, nets: &[(&str, &Network)], state: Option<&Te
         for (kind, flat) in [("", &p.values), ("m1.", &p.m1), ("m2.", &p.m2)] {
             let host = flat.read(gpu)?;
             for (i, part) in p.split(&host).into_iter().enumerate() {
-                owned.push((format!("{name}.{kind}{i}"), p.shape(i).to_vec(), Dtype::F32, bytemuck::cast_slice(part).to_vec()));
+                owned.push((
+                    format!("{name}.{kind}{i}"),
+                    p.shape(i).to_vec(),
+                    Dtype::F32,
+                    bytemuck::cast_slice(part).to_vec(),
+                ));
+            }
+        }
+        for (li, (mean, var)) in net.running_stats() {
+            for (kind, t) in [("mean", mean), ("var", var)] {
+                owned.push((
+                    format!("{name}.bn{li}.{kind}"),
+                    vec![t.len()],
+                    Dtype::F32,
+                    bytemuck::cast_slice(&t.read(gpu)?).to_vec(),
+                ));
             }
         }
     }
     if let Some(state) = state {
-        owned.push(("state".into(), vec![state.len()], Dtype::U32, bytemuck::cast_slice(&state.read_u32(gpu)?).to_vec()));
+        owned.push((
+            "state".into(),
+            vec![state.len()],
+            Dtype::U32,
+            bytemuck::cast_slice(&state.read_u32(gpu)?).to_vec(),
+        ));
     }
     let views: Vec<(String, TensorView)> = owned
         .iter()
         .map(|(n, shape, dt, bytes)| {
             TensorView::new(*dt, shape.clone(), bytes)
                 .map(|v| (n.clone(), v))
-                .map_err(|e| Error::Data { path: path.to_path_buf(), message: e.to_string() })
+                .map_err(|e| Error::Data {
+                    path: path.to_path_buf(),
+                    message: e.to_string(),
+                })
         })
         .collect::<Result<_>>()?;
-    let bytes = safetensors::serialize(views, Some(meta))
-        .map_err(|e| Error::Data { path: path.to_path_buf(), message: e.to_string() })?;
+    let bytes = safetensors::serialize(views, Some(meta)).map_err(|e| Error::Data {
+        path: path.to_path_buf(),
+        message: e.to_string(),
+    })?;
     let tmp = path.with_extension("safetensors.tmp");
     std::fs::write(&tmp, bytes).map_err(|e| Error::io(&tmp, e))?;
     std::fs::rename(&tmp, path).map_err(|e| Error::io(path, e))
@@ -64,30 +95,42 @@ impl Checkpoint {
     /// Reads and checks a checkpoint file.
     pub fn open(path: &Path) -> Result<Checkpoint> {
         let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
-        let c = Checkpoint { bytes, path: path.to_path_buf() };
+        let c = Checkpoint {
+            bytes,
+            path: path.to_path_buf(),
+        };
         let format = c.meta()?.get("format").cloned();
         if format.as_deref() != Some(FORMAT) {
-            return Err(c.error(format!("not a counterfeit checkpoint (format {format:?}, expected {FORMAT:?})")));
+            return Err(c.error(format!(
+                "not a counterfeit checkpoint (format {format:?}, expected {FORMAT:?})"
+            )));
         }
         Ok(c)
     }
 
     fn tensors(&self) -> Result<SafeTensors<'_>> {
-        SafeTensors::deserialize(&self.bytes).map_err(|e| self.error(format!("not a safetensors file: {e}")))
+        SafeTensors::deserialize(&self.bytes)
+            .map_err(|e| self.error(format!("not a safetensors file: {e}")))
     }
 
     fn meta(&self) -> Result<HashMap<String, String>> {
-        let (_, m) = SafeTensors::read_metadata(&self.bytes).map_err(|e| self.error(format!("not a safetensors file: {e}")))?;
+        let (_, m) = SafeTensors::read_metadata(&self.bytes)
+            .map_err(|e| self.error(format!("not a safetensors file: {e}")))?;
         Ok(m.metadata().clone().unwrap_or_default())
     }
 
     fn error(&self, message: String) -> Error {
-        Error::Data { path: self.path.clone(), message }
+        Error::Data {
+            path: self.path.clone(),
+            message,
+        }
     }
 
     fn floats(&self, name: &str, shape: &[usize]) -> Result<Vec<f32>> {
         let st = self.tensors()?;
-        let v = st.tensor(name).map_err(|_| self.error(format!("has no tensor {name}")))?;
+        let v = st
+            .tensor(name)
+            .map_err(|_| self.error(format!("has no tensor {name}")))?;
         if v.dtype() != Dtype::F32 || v.shape() != shape {
             return Err(self.error(format!(
                 "tensor {name} is {:?} {:?}, the model needs F32 {shape:?}",
@@ -104,15 +147,31 @@ impl Checkpoint {
         let saved = self.meta()?.get(&format!("{name}.layers")).cloned();
         let want = describe(net);
         if saved.as_deref() != Some(want.as_str()) {
-            return Err(self.error(format!("holds {name} = {saved:?}, but the model is {want:?}")));
+            return Err(self.error(format!(
+                "holds {name} = {saved:?}, but the model is {want:?}"
+            )));
         }
         let p = net.params();
-        let kinds: &[(&str, &Tensor)] = if moments { &[("", &p.values), ("m1.", &p.m1), ("m2.", &p.m2)] } else { &[("", &p.values)] };
+        let kinds: &[(&str, &Tensor)] = if moments {
+            &[("", &p.values), ("m1.", &p.m1), ("m2.", &p.m2)]
+        } else {
+            &[("", &p.values)]
+        };
         for (kind, flat) in kinds {
             let parts = (0..p.count())
                 .map(|i| self.floats(&format!("{name}.{kind}{i}"), p.shape(i)))
                 .collect::<Result<Vec<_>>>()?;
             flat.write(gpu, &p.join(&parts))?;
+        }
+        for (li, (mean, var)) in net.running_stats() {
+            mean.write(
+                gpu,
+                &self.floats(&format!("{name}.bn{li}.mean"), &[mean.len()])?,
+            )?;
+            var.write(
+                gpu,
+                &self.floats(&format!("{name}.bn{li}.var"), &[var.len()])?,
+            )?;
         }
         Ok(())
     }

@@ -9,7 +9,11 @@ use crate::{Error, Result, StepMetrics};
 pub fn save_csv(path: &Path, history: &[StepMetrics]) -> Result<()> {
     let mut s = String::from("step,d_loss,g_loss,d_real,d_fake,d_fake_g\n");
     for m in history {
-        let _ = writeln!(s, "{},{},{},{},{},{}", m.step, m.d_loss, m.g_loss, m.d_real, m.d_fake, m.d_fake_g);
+        let _ = writeln!(
+            s,
+            "{},{},{},{},{},{}",
+            m.step, m.d_loss, m.g_loss, m.d_real, m.d_fake, m.d_fake_g
+        );
     }
     let tmp = path.with_extension("csv.tmp");
     std::fs::write(&tmp, s).map_err(|e| Error::io(&tmp, e))?;

@@ -16,7 +16,14 @@ pub enum Init {
 impl Init {
     /// Values for parameter `index` of a network, weight (`is_bias` false) or bias, `fan_in`
     /// inputs per output.
-    pub(crate) fn draw(self, seed: u64, index: u32, len: usize, fan_in: usize, is_bias: bool) -> Vec<f32> {
+    pub(crate) fn draw(
+        self,
+        seed: u64,
+        index: u32,
+        len: usize,
+        fan_in: usize,
+        is_bias: bool,
+    ) -> Vec<f32> {
         let bound = 1.0 / (fan_in.max(1) as f64).sqrt();
         (0..len as u32)
             .map(|i| {

@@ -33,6 +33,8 @@ pub struct Network {
     pub(crate) params: ParamSet,
     /// For each layer, the index of its first parameter.
     pub(crate) first_param: Vec<usize>,
+    /// For each batch-norm layer, its running mean and variance.
+    pub(crate) running: Vec<Option<(Tensor, Tensor)>>,
     label: String,
 }
 
@@ -42,23 +44,48 @@ impl Network {
         let mut shape = model.input.clone();
         let mut init = Vec::new();
         let mut first_param = Vec::new();
+        let mut running = Vec::new();
         for (li, layer) in model.layers.iter().enumerate() {
             first_param.push(init.len());
-            let fan_in: usize = shape.iter().product();
+            let fan_in = layer.fan_in(&shape);
             for (pi, ps) in layer.param_shapes(&shape).into_iter().enumerate() {
                 let len: usize = ps.iter().product();
                 // Check before drawing: a layer too large for the device must not first fill
                 // the host's memory.
                 let what = if pi == 0 { "weight" } else { "bias" };
                 let bytes = (len as u64).saturating_mul(4);
-                gpu.check_size(&format!("{label} layer {li} {} {what}", layer.name()), bytes)?;
-                let values = model
+                gpu.check_size(
+                    &format!("{label} layer {li} {} {what}", layer.name()),
+                    bytes,
+                )?;
+                let mut values = model
                     .init
                     .draw(seed, init.len() as u32, len, fan_in, pi > 0);
+                if let Layer::BatchNorm { .. } = layer {
+                    // γ starts at 1 (plus N(0, std²) under a normal init, as DCGAN does), β at 0.
+                    values = match (pi, model.init) {
+                        (0, crate::Init::Normal(_)) => values.iter().map(|v| 1.0 + v).collect(),
+                        (0, _) => vec![1.0; len],
+                        _ => vec![0.0; len],
+                    };
+                }
                 init.push((ps, values));
             }
+            running.push(match layer {
+                Layer::BatchNorm { .. } => {
+                    let c = shape[0];
+                    let name = format!("{label} layer {li} batch_norm running");
+                    Some((
+                        Tensor::zeros(gpu, &[c], &name)?,
+                        Tensor::from_slice(gpu, &vec![1.0; c], &[c], &name)?,
+                    ))
+                }
+                _ => None,
+            });
             shape = layer.output_shape(&shape).map_err(|e| match e {
-                Error::Shape { op, detail } => Error::shape(format!("{label} layer {li} ({op})"), detail),
+                Error::Shape { op, detail } => {
+                    Error::shape(format!("{label} layer {li} ({op})"), detail)
+                }
                 e => e,
             })?;
         }
@@ -67,6 +94,7 @@ impl Network {
             model,
             params,
             first_param,
+            running,
             label: label.to_string(),
         })
     }
@@ -91,6 +119,14 @@ impl Network {
         &self.model.layers
     }
 
+    /// The running mean and variance of each batch-norm layer, by layer index.
+    pub fn running_stats(&self) -> impl Iterator<Item = (usize, (&Tensor, &Tensor))> {
+        self.running
+            .iter()
+            .enumerate()
+            .filter_map(|(i, r)| r.as_ref().map(|(m, v)| (i, (m, v))))
+    }
+
     /// The kernels that enforce the model's weight constraints (run after each update).
     pub fn constraints(&self, gpu: &Gpu) -> Result<Vec<Kernel>> {
         let Some(c) = self.model.max_norm else {
@@ -107,9 +143,19 @@ impl Network {
 
     /// Records the forward pass on `input` (`[batch, ...input shape]`): allocates every
     /// activation and builds every kernel now, so running it later creates nothing.
-    pub fn tape(&self, gpu: &Gpu, input: &Tensor, mode: Mode, rng: RngSpec, state: &Tensor) -> Result<Tape> {
+    pub fn tape(
+        &self,
+        gpu: &Gpu,
+        input: &Tensor,
+        mode: Mode,
+        rng: RngSpec,
+        state: &Tensor,
+    ) -> Result<Tape> {
         let sample: usize = self.model.input.iter().product();
-        if input.is_empty() || input.len() % sample != 0 || input.len() / input.shape()[0] != sample {
+        if input.is_empty()
+            || !input.len().is_multiple_of(sample)
+            || input.len() / input.shape()[0] != sample
+        {
             return Err(Error::shape(
                 &self.label,
                 format!(

@@ -79,6 +79,65 @@ impl Sequential {
         self.push(Layer::Dropout { keep })
     }
 
+    /// A 2-D convolution without bias (DCGAN style) to `out` channels.
+    pub fn conv(self, out: usize, k: usize, stride: usize, pad: usize) -> Self {
+        self.push(Layer::Conv {
+            out,
+            k,
+            stride,
+            pad,
+            bias: false,
+        })
+    }
+
+    /// A 2-D convolution with bias.
+    pub fn conv_bias(self, out: usize, k: usize, stride: usize, pad: usize) -> Self {
+        self.push(Layer::Conv {
+            out,
+            k,
+            stride,
+            pad,
+            bias: true,
+        })
+    }
+
+    /// A 2-D transposed convolution (no bias) to `out` channels.
+    pub fn conv_transpose(self, out: usize, k: usize, stride: usize, pad: usize) -> Self {
+        self.push(Layer::ConvTranspose {
+            out,
+            k,
+            stride,
+            pad,
+            output_padding: 0,
+        })
+    }
+
+    /// A transposed convolution with output padding (one more row and column per unit).
+    pub fn conv_transpose_padded(
+        self,
+        out: usize,
+        k: usize,
+        stride: usize,
+        pad: usize,
+        output_padding: usize,
+    ) -> Self {
+        self.push(Layer::ConvTranspose {
+            out,
+            k,
+            stride,
+            pad,
+            output_padding,
+        })
+    }
+
+    /// Batch normalisation with PyTorch's defaults (eps 1e-5, momentum 0.1).
+    pub fn batch_norm(self) -> Self {
+        self.push(Layer::BatchNorm {
+            eps: 1e-5,
+            momentum: 0.1,
+        })
+    }
+
     /// Views each sample with a new shape.
     pub fn reshape<const N: usize>(self, shape: [usize; N]) -> Self {
         self.push(Layer::Reshape(shape.to_vec()))

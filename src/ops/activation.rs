@@ -49,13 +49,24 @@ pub fn forward(gpu: &Gpu, act: Activation, x: &Tensor, y: &Tensor) -> Result<Ker
 }
 
 /// `dx = dy · act'(saved)`, with `saved` the output for Tanh/Sigmoid and the input otherwise.
-pub fn backward(gpu: &Gpu, act: Activation, saved: &Tensor, dy: &Tensor, dx: &Tensor) -> Result<Kernel> {
+pub fn backward(
+    gpu: &Gpu,
+    act: Activation,
+    saved: &Tensor,
+    dy: &Tensor,
+    dx: &Tensor,
+) -> Result<Kernel> {
     same_len("activation backward", saved, dy)?;
     same_len("activation backward", dy, dx)?;
     let params = [u(dy.len()), f(act.slope())];
     gpu.kernel(
         KernelSpec::new(Shader::Activation, act.names().1),
-        &[Bind::Params(&params), Bind::Read(saved), Bind::Write(dx), Bind::Read(dy)],
+        &[
+            Bind::Params(&params),
+            Bind::Read(saved),
+            Bind::Write(dx),
+            Bind::Read(dy),
+        ],
         groups_256(dy.len()),
     )
 }

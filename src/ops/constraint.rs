@@ -7,8 +7,10 @@ use crate::{Error, Gpu, Result, Tensor};
 
 /// Rescales each row of `w` (`[out, in]`: one unit's incoming weights) to norm ≤ `max_norm`.
 pub fn max_norm(gpu: &Gpu, w: &Tensor, max_norm: f32) -> Result<Kernel> {
-    if !(max_norm > 0.0) {
-        return Err(Error::Config(format!("max norm must be positive, got {max_norm}")));
+    if max_norm.is_nan() || max_norm <= 0.0 {
+        return Err(Error::Config(format!(
+            "max norm must be positive, got {max_norm}"
+        )));
     }
     let rows = w.shape()[0];
     let params = [u(rows), u(w.len() / rows), f(max_norm)];

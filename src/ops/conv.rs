@@ -1,1 +1,517 @@
-//! Being written.
+//! 2-D convolution (NCHW, square kernel, stride, zero padding): forward, input-grad,
+//! weight-grad and bias-grad kernels. Conv2d uses them as named; ConvTranspose2d uses the same
+//! kernels on the geometry of [`ConvGeom::transposed`], with its forward on [`input_grad`] and
+//! its input-grad on [`forward`]. The shaders are in `shaders/conv.wgsl`, the CPU reference in
+//! `reference::conv`, the tests (and an ignored timing test) in `tests/conv.rs`.
+//!
+//! The kernels, as laid out on a CPU adapter (the shader's header has the details):
+//! - [`forward`]: implicit GEMM, no im2col buffer; each lane accumulates 32 output channels ×
+//!   16 pixels, and a 4×4 kernel's rows are vec4 loads.
+//! - [`input_grad`]: a gather (no atomics) per stride phase, 16 input channels × 16 pixels per
+//!   lane; with at most 4 input channels (an image output) a lane owns a 4×4 pixel block and
+//!   loads the dy window under it once per output channel.
+//! - [`weight_grad`]: 16 output channels × 16 weights per workgroup; the 8 lanes split the sum
+//!   over batch and output rows and add their partial sums in lane order.
+//! - [`bias_grad`]: one lane per channel.
+//!
+//! Every sum runs in a fixed order, so results are bit-identical from run to run.
+
+use super::u;
+use crate::gpu::kernel::split_groups;
+use crate::gpu::shaders::Shader;
+use crate::gpu::{Bind, Kernel, KernelSpec};
+use crate::{Error, Gpu, Result, Tensor};
+
+/// Largest kernel size the shaders take (their tap loops are unrolled).
+pub const MAX_KERNEL: usize = 16;
+
+/// Most workgroups in one dimension of a dispatch.
+const MAX_GROUPS: usize = 65_535;
+
+/// Geometry of a 2-D convolution from `input` [batch, c_in, h, w] to `output`
+/// [batch, c_out, out_h, out_w] with a square kernel k, stride s, zero padding p:
+/// out = floor((in + 2p − k)/s) + 1 must hold (checked), which also lets a transposed
+/// convolution with output padding (< stride) use the same geometry with input/output swapped.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ConvGeom {
+    pub batch: usize,
+    pub c_in: usize,
+    pub h: usize,
+    pub w: usize,
+    pub c_out: usize,
+    pub out_h: usize,
+    pub out_w: usize,
+    pub k: usize,
+    pub stride: usize,
+    pub pad: usize,
+}
+
+impl ConvGeom {
+    /// Conv2d: computes out_h/out_w; [`Error::Shape`] if the kernel does not fit
+    /// (k > h + 2p), a size or the stride is 0, or k exceeds [`MAX_KERNEL`].
+    #[allow(clippy::too_many_arguments)]
+    pub fn conv(
+        batch: usize,
+        c_in: usize,
+        h: usize,
+        w: usize,
+        c_out: usize,
+        k: usize,
+        stride: usize,
+        pad: usize,
+    ) -> Result<ConvGeom> {
+        if k == 0 || stride == 0 {
+            return Err(Error::shape(
+                "conv2d",
+                format!("kernel size {k} and stride {stride} must be at least 1"),
+            ));
+        }
+        if k > h + 2 * pad || k > w + 2 * pad {
+            return Err(Error::shape(
+                "conv2d",
+                format!("a {k}x{k} kernel does not fit a {h}x{w} input with padding {pad}"),
+            ));
+        }
+        let g = ConvGeom {
+            batch,
+            c_in,
+            h,
+            w,
+            c_out,
+            out_h: (h + 2 * pad - k) / stride + 1,
+            out_w: (w + 2 * pad - k) / stride + 1,
+            k,
+            stride,
+            pad,
+        };
+        g.check("conv2d")?;
+        Ok(g)
+    }
+
+    /// The geometry whose input-grad is ConvTranspose2d(c_in → c_out, k, stride, pad,
+    /// output_padding) applied to [batch, c_in, h, w]: a conv from [batch, c_out, H', W'] to
+    /// [batch, c_in, h, w] where H' = (h−1)·s − 2p + k + output_padding (W' likewise).
+    /// The ConvTranspose2d weight [c_in, c_out, k, k] (PyTorch) is this conv's weight as is.
+    /// Errors if output_padding >= stride or H' < 1.
+    #[allow(clippy::too_many_arguments)]
+    pub fn transposed(
+        batch: usize,
+        c_in: usize,
+        h: usize,
+        w: usize,
+        c_out: usize,
+        k: usize,
+        stride: usize,
+        pad: usize,
+        output_padding: usize,
+    ) -> Result<ConvGeom> {
+        let op = "conv_transpose2d";
+        if k == 0 || stride == 0 {
+            return Err(Error::shape(
+                op,
+                format!("kernel size {k} and stride {stride} must be at least 1"),
+            ));
+        }
+        if output_padding >= stride {
+            return Err(Error::shape(
+                op,
+                format!("output padding {output_padding} must be smaller than the stride {stride}"),
+            ));
+        }
+        if h == 0 || w == 0 {
+            return Err(Error::shape(op, format!("input {h}x{w} is empty")));
+        }
+        let size = |n: usize| {
+            ((n - 1) * stride + k + output_padding)
+                .checked_sub(2 * pad)
+                .filter(|&s| s >= 1)
+        };
+        let (Some(out_h), Some(out_w)) = (size(h), size(w)) else {
+            return Err(Error::shape(
+                op,
+                format!(
+                    "a {h}x{w} input with kernel {k}, stride {stride}, padding {pad} and output padding \
+                     {output_padding} gives an empty output"
+                ),
+            ));
+        };
+        let g = ConvGeom {
+            batch,
+            c_in: c_out,
+            h: out_h,
+            w: out_w,
+            c_out: c_in,
+            out_h: h,
+            out_w: w,
+            k,
+            stride,
+            pad,
+        };
+        g.check(op)?;
+        Ok(g)
+    }
+
+    /// Checks that the fields describe a convolution the kernels can run: every size at least
+    /// 1, `out = floor((in + 2p − k)/s) + 1` in both directions, k ≤ [`MAX_KERNEL`], and every
+    /// tensor small enough for 32-bit indices. The ops call this; a hand-built geometry that
+    /// fails it is a [`Error::Shape`].
+    pub fn check(&self, op: &str) -> Result<()> {
+        let g = self;
+        let sizes = [
+            g.batch, g.c_in, g.h, g.w, g.c_out, g.out_h, g.out_w, g.k, g.stride,
+        ];
+        if sizes.contains(&0) {
+            return Err(Error::shape(op, format!("{g:?} has a zero size")));
+        }
+        if g.k > MAX_KERNEL {
+            return Err(Error::shape(
+                op,
+                format!(
+                    "kernel size {} is above the largest supported, {MAX_KERNEL}",
+                    g.k
+                ),
+            ));
+        }
+        let fits = |n: usize, out: usize| {
+            n + 2 * g.pad >= g.k && (n + 2 * g.pad - g.k) / g.stride + 1 == out
+        };
+        if !fits(g.h, g.out_h) || !fits(g.w, g.out_w) {
+            return Err(Error::shape(
+                op,
+                format!(
+                    "a {}x{} input with kernel {}, stride {}, padding {} does not give a {}x{} output",
+                    g.h, g.w, g.k, g.stride, g.pad, g.out_h, g.out_w
+                ),
+            ));
+        }
+        let limit = u32::MAX as u128 / 2;
+        let lens = [self.input_len(), self.output_len(), self.weight_len()];
+        if lens.iter().any(|&l| l as u128 > limit) {
+            return Err(Error::shape(
+                op,
+                format!("{g:?} has a tensor too large for 32-bit indexing"),
+            ));
+        }
+        Ok(())
+    }
+
+    /// Values in the input, batch·c_in·h·w.
+    pub fn input_len(&self) -> usize {
+        self.batch * self.c_in * self.h * self.w
+    }
+
+    /// Values in the output, batch·c_out·out_h·out_w.
+    pub fn output_len(&self) -> usize {
+        self.batch * self.c_out * self.out_h * self.out_w
+    }
+
+    /// Values in the weight, c_out·c_in·k·k.
+    pub fn weight_len(&self) -> usize {
+        self.c_out * self.c_in * self.k * self.k
+    }
+
+    /// Floating-point operations of the forward (and of each gradient): 2 per multiply-add,
+    /// padding taps included.
+    pub fn flops(&self) -> f64 {
+        2.0 * (self.output_len() * self.c_in * self.k * self.k) as f64
+    }
+
+    fn params(&self, accumulate: bool, has_bias: bool, blocks: usize) -> [u32; 11] {
+        [
+            u(self.batch),
+            u(self.c_in),
+            u(self.h),
+            u(self.w),
+            u(self.c_out),
+            u(self.out_h),
+            u(self.out_w),
+            u(self.pad),
+            accumulate as u32,
+            has_bias as u32,
+            u(blocks),
+        ]
+    }
+}
+
+/// Checks that `t` holds `len` values for the role `what`.
+fn expect_len(op: &str, what: &str, t: &Tensor, len: usize, g: &ConvGeom) -> Result<()> {
+    if t.len() != len {
+        return Err(Error::shape(
+            op,
+            format!(
+                "{what} {:?} has {} values; the geometry {g:?} needs {len}",
+                t.shape(),
+                t.len()
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// Splits `m` channels into workgroups of `max` (a power of two), or fewer for thin layers:
+/// (channels per workgroup, workgroups). Powers of two keep the number of distinct pipelines
+/// (each a compile of a large unrolled kernel) small.
+fn split_rows(m: usize, max: usize) -> (usize, usize) {
+    let rows = m.next_power_of_two().min(max);
+    (rows, m.div_ceil(rows))
+}
+
+/// A dispatch of `units` workgroups over x and y, times `z`.
+fn grid(op: &str, units: usize, z: usize) -> Result<[u32; 3]> {
+    if units > MAX_GROUPS * MAX_GROUPS || z > MAX_GROUPS {
+        return Err(Error::shape(
+            op,
+            format!("{units}x{z} workgroups exceed the dispatch limits"),
+        ));
+    }
+    let [x, y, _] = split_groups(units as u32);
+    Ok([x, y, z as u32])
+}
+
+/// Register tiles: the constants of the same names in `conv.wgsl`. conv_fwd: output channels
+/// per workgroup, pixels per lane; conv_dx: input channels, pixels; conv_dw: output channels
+/// (× 16 weight columns); conv_dxt: input channels, pixel-block side, largest dy-window side,
+/// most taps.
+const FM: usize = 32;
+const FP: usize = 16;
+const DM: usize = 16;
+const DP: usize = 16;
+const WM: usize = 16;
+const XM: usize = 4;
+const XB: usize = 4;
+const XW: usize = 8;
+const XK: usize = 25;
+
+/// How the kernels are laid out on this adapter.
+struct Layout {
+    /// Lanes per workgroup (conv_fwd, conv_dx, conv_dxt, conv_db).
+    lanes: usize,
+    /// Live channel rows of the conv_fwd, conv_dx and conv_dw register tiles.
+    fwd_rows: usize,
+    dx_rows: usize,
+    dw_rows: usize,
+}
+
+impl Layout {
+    fn of(gpu: &Gpu) -> Layout {
+        if gpu.is_cpu() {
+            // One 8-wide SIMD batch per workgroup, the full tiles (measured on lavapipe:
+            // FMAs per load decide speed, register spills cost little).
+            Layout {
+                lanes: 8,
+                fwd_rows: FM,
+                dx_rows: DM,
+                dw_rows: WM,
+            }
+        } else {
+            // A GPU has thousands of lanes and few registers each: wide workgroups, small
+            // live tiles (the unused rows of the arrays fold away).
+            Layout {
+                lanes: 64,
+                fwd_rows: 4,
+                dx_rows: 4,
+                dw_rows: 4,
+            }
+        }
+    }
+}
+
+/// Rows and columns of the dy window under an XB×XB pixel block in conv_dxt, or None when
+/// conv_dxt cannot run this geometry (the block must be a whole number of stride phases, the
+/// window and the taps must fit the shader's arrays).
+fn thin_window(g: &ConvGeom) -> Option<usize> {
+    let (k, s) = (g.k as i64, g.stride as i64);
+    if XB as i64 % s != 0 || g.k * g.k > XK {
+        return None;
+    }
+    let ph = (g.pad % g.stride) as i64;
+    let lo = (ph - k + 1).div_euclid(s);
+    let hi = (XB as i64 - 1 + ph).div_euclid(s);
+    let size = (hi - lo + 1) as usize;
+    (size <= XW).then_some(size)
+}
+
+/// y[n,co,oy,ox] = Σ_{ci,ky,kx} x[n,ci,oy·s−p+ky, ox·s−p+kx] · w[co,ci,ky,kx] (+ bias[co])
+/// [+ y if accumulate]; w is [c_out, c_in, k, k] (PyTorch). Also ConvTranspose2d's
+/// input-grad on the [`ConvGeom::transposed`] geometry.
+pub fn forward(
+    gpu: &Gpu,
+    g: &ConvGeom,
+    x: &Tensor,
+    w: &Tensor,
+    bias: Option<&Tensor>,
+    y: &Tensor,
+    accumulate: bool,
+) -> Result<Kernel> {
+    let op = "conv2d forward";
+    g.check(op)?;
+    expect_len(op, "input", x, g.input_len(), g)?;
+    expect_len(op, "weight", w, g.weight_len(), g)?;
+    expect_len(op, "output", y, g.output_len(), g)?;
+    if let Some(b) = bias {
+        expect_len(op, "bias", b, g.c_out, g)?;
+    }
+    let layout = Layout::of(gpu);
+    let (tm, blocks) = split_rows(g.c_out, layout.fwd_rows);
+    let pixels = g.batch * g.out_h * g.out_w;
+    let groups = grid(op, pixels.div_ceil(layout.lanes * FP), blocks)?;
+    let params = g.params(accumulate, bias.is_some(), 0);
+    // A 4×4 kernel's rows are vec4 loads.
+    let entry = if g.k == 4 { "conv_fwd4" } else { "conv_fwd" };
+    let spec = KernelSpec::new(Shader::Conv, entry)
+        .constant("WG", layout.lanes as f64)
+        .constant("KS", g.k as f64)
+        .constant("ST", g.stride as f64)
+        .constant("TM", tm as f64);
+    // Unused bindings still need a buffer; the weight serves.
+    let bias = bias.unwrap_or(w);
+    let mut binds = vec![
+        Bind::Params(&params),
+        Bind::Read(x),
+        Bind::Read(w),
+        Bind::Read(bias),
+        Bind::Write(y),
+    ];
+    if entry == "conv_fwd4" {
+        binds.push(Bind::Read(w));
+    }
+    gpu.kernel_3d(spec, &binds, groups)
+}
+
+/// dx = ∂/∂x of Σ dy·y: dx[n,ci,iy,ix] = Σ dy[n,co,oy,ox]·w[co,ci,ky,kx] over iy = oy·s−p+ky,
+/// ix = ox·s−p+kx [+ dx if accumulate]. Also ConvTranspose2d's forward on the
+/// [`ConvGeom::transposed`] geometry.
+pub fn input_grad(
+    gpu: &Gpu,
+    g: &ConvGeom,
+    dy: &Tensor,
+    w: &Tensor,
+    dx: &Tensor,
+    accumulate: bool,
+) -> Result<Kernel> {
+    let op = "conv2d input-grad";
+    g.check(op)?;
+    expect_len(op, "output gradient", dy, g.output_len(), g)?;
+    expect_len(op, "weight", w, g.weight_len(), g)?;
+    expect_len(op, "input gradient", dx, g.input_len(), g)?;
+    let layout = Layout::of(gpu);
+    let (entry, tm, blocks, groups) = if g.c_in <= XM && thin_window(g).is_some() {
+        // Few input channels (a generator's image output): a block of pixels per lane.
+        let entry = if g.k == 4 { "conv_dxt4" } else { "conv_dxt" };
+        let pixel_blocks = g.batch * g.h.div_ceil(XB) * g.w.div_ceil(XB);
+        let groups = grid(op, pixel_blocks.div_ceil(layout.lanes), 1)?;
+        (entry, g.c_in.next_power_of_two(), 0, groups)
+    } else {
+        let (tm, blocks) = split_rows(g.c_in, layout.dx_rows);
+        // Workgroups cover the largest phase, ceil(h/s) × ceil(w/s) pixels per image, for
+        // each of the s² phases and channel blocks.
+        let phase_pixels = g.batch * g.h.div_ceil(g.stride) * g.w.div_ceil(g.stride);
+        let groups = grid(
+            op,
+            phase_pixels.div_ceil(layout.lanes * DP),
+            g.stride * g.stride * blocks,
+        )?;
+        ("conv_dx", tm, blocks, groups)
+    };
+    let params = g.params(accumulate, false, blocks);
+    let spec = KernelSpec::new(Shader::Conv, entry)
+        .constant("WG", layout.lanes as f64)
+        .constant("KS", g.k as f64)
+        .constant("ST", g.stride as f64)
+        .constant("PH", (g.pad % g.stride) as f64)
+        .constant("TM", tm as f64);
+    // The bias binding is unused; the weight serves.
+    let mut binds = vec![
+        Bind::Params(&params),
+        Bind::Read(dy),
+        Bind::Read(w),
+        Bind::Read(w),
+        Bind::Write(dx),
+    ];
+    if entry == "conv_dxt4" {
+        binds.push(Bind::Read(w));
+    }
+    gpu.kernel_3d(spec, &binds, groups)
+}
+
+/// dw[co,ci,ky,kx] = Σ_{n,oy,ox} dy[n,co,oy,ox]·x[n,ci,oy·s−p+ky,ox·s−p+kx] [+ dw if accumulate].
+/// For ConvTranspose2d on the [`ConvGeom::transposed`] geometry, `x` is its output gradient and
+/// `dy` its input.
+pub fn weight_grad(
+    gpu: &Gpu,
+    g: &ConvGeom,
+    x: &Tensor,
+    dy: &Tensor,
+    dw: &Tensor,
+    accumulate: bool,
+) -> Result<Kernel> {
+    let op = "conv2d weight-grad";
+    g.check(op)?;
+    expect_len(op, "input", x, g.input_len(), g)?;
+    expect_len(op, "output gradient", dy, g.output_len(), g)?;
+    expect_len(op, "weight gradient", dw, g.weight_len(), g)?;
+    let layout = Layout::of(gpu);
+    // Columns per workgroup, at most 16 (the TNX constant): whole kernel rows, then whole
+    // kernels, then several channels.
+    let kyg = (16 / g.k).clamp(1, g.k);
+    let cpg = if kyg == g.k {
+        (16 / (g.k * g.k)).min(g.c_in)
+    } else {
+        1
+    };
+    let col_groups = g.c_in.div_ceil(cpg) * g.k.div_ceil(kyg);
+    // Output channels per workgroup: fewer while that leaves under 4 workgroups (two per
+    // core; the lanes split K, workgroups do not).
+    let mut max = layout.dw_rows;
+    while max > 4 && col_groups * g.c_out.div_ceil(max) < 4 {
+        max /= 2;
+    }
+    let (tm, blocks) = split_rows(g.c_out, max);
+    let groups = grid(op, col_groups, blocks)?;
+    let params = g.params(accumulate, false, 0);
+    let spec = KernelSpec::new(Shader::Conv, "conv_dw")
+        .constant("TM", tm as f64)
+        .constant("KS", g.k as f64)
+        .constant("ST", g.stride as f64)
+        .constant("CPG", cpg as f64)
+        .constant("KYG", kyg as f64);
+    gpu.kernel_3d(
+        spec,
+        &[
+            Bind::Params(&params),
+            Bind::Read(x),
+            Bind::Read(dy),
+            Bind::Read(dy),
+            Bind::Write(dw),
+        ],
+        groups,
+    )
+}
+
+/// db[co] = Σ_{n,oy,ox} dy[n,co,oy,ox] [+ db if accumulate], summed in a fixed order.
+pub fn bias_grad(
+    gpu: &Gpu,
+    g: &ConvGeom,
+    dy: &Tensor,
+    db: &Tensor,
+    accumulate: bool,
+) -> Result<Kernel> {
+    let op = "conv2d bias-grad";
+    g.check(op)?;
+    expect_len(op, "output gradient", dy, g.output_len(), g)?;
+    expect_len(op, "bias gradient", db, g.c_out, g)?;
+    let lanes = Layout::of(gpu).lanes;
+    let params = g.params(accumulate, false, 0);
+    let spec = KernelSpec::new(Shader::Conv, "conv_db").constant("WG", lanes as f64);
+    gpu.kernel(
+        spec,
+        &[
+            Bind::Params(&params),
+            Bind::Read(dy),
+            Bind::Read(dy),
+            Bind::Read(dy),
+            Bind::Write(db),
+        ],
+        g.c_out.div_ceil(lanes) as u32,
+    )
+}

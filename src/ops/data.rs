@@ -27,7 +27,13 @@ pub struct Gather {
 }
 
 /// Writes batch `step` (from the clock) of a per-epoch shuffled pass over `pixels` into `out`.
-pub fn gather(gpu: &Gpu, g: Gather, state: &Tensor, pixels: &Tensor, out: &Tensor) -> Result<Kernel> {
+pub fn gather(
+    gpu: &Gpu,
+    g: Gather,
+    state: &Tensor,
+    pixels: &Tensor,
+    out: &Tensor,
+) -> Result<Kernel> {
     if out.len() != g.batch * g.size {
         return Err(Error::shape(
             "gather",
@@ -55,12 +61,23 @@ pub fn gather(gpu: &Gpu, g: Gather, state: &Tensor, pixels: &Tensor, out: &Tenso
     match g.resize {
         None => gpu.kernel(
             KernelSpec::new(Shader::Data, "gather"),
-            &[Bind::Params(&params), Bind::Read(state), Bind::Read(pixels), Bind::Write(out)],
+            &[
+                Bind::Params(&params),
+                Bind::Read(state),
+                Bind::Read(pixels),
+                Bind::Write(out),
+            ],
             groups_256(out.len()),
         ),
         Some((sh, sw, oh, ow)) => {
             if oh * ow != g.size || sh * sw * g.count > pixels.len() * 4 || sh == 0 || sw == 0 {
-                return Err(Error::shape("gather", format!("cannot resize {sh}x{sw} images to {oh}x{ow} samples of {}", g.size)));
+                return Err(Error::shape(
+                    "gather",
+                    format!(
+                        "cannot resize {sh}x{sw} images to {oh}x{ow} samples of {}",
+                        g.size
+                    ),
+                ));
             }
             let resize = [u(sh), u(sw), u(oh), u(ow)];
             gpu.kernel(
@@ -82,13 +99,21 @@ pub fn gather(gpu: &Gpu, g: Gather, state: &Tensor, pixels: &Tensor, out: &Tenso
 /// the iteration counter in `state` (see `shaders/metrics.wgsl`).
 pub fn record(gpu: &Gpu, state: &Tensor, metrics: &Tensor, history: &Tensor) -> Result<Kernel> {
     let slots = metrics.len();
-    if history.len() % (slots + 1) != 0 {
-        return Err(Error::shape("record", "history rows must hold the step and every metric"));
+    if !history.len().is_multiple_of(slots + 1) {
+        return Err(Error::shape(
+            "record",
+            "history rows must hold the step and every metric",
+        ));
     }
     let params = [u(slots), u(history.len() / (slots + 1))];
     gpu.kernel(
         KernelSpec::new(Shader::Metrics, "record"),
-        &[Bind::Params(&params), Bind::Write(state), Bind::Read(metrics), Bind::Write(history)],
+        &[
+            Bind::Params(&params),
+            Bind::Write(state),
+            Bind::Read(metrics),
+            Bind::Write(history),
+        ],
         1,
     )
 }

@@ -36,7 +36,12 @@ pub fn apply(gpu: &Gpu, mask: Mask, state: &Tensor, src: &Tensor, dst: &Tensor) 
     ];
     gpu.kernel(
         KernelSpec::new(Shader::Dropout, "dropout"),
-        &[Bind::Params(&params), Bind::Read(state), Bind::Read(src), Bind::Write(dst)],
+        &[
+            Bind::Params(&params),
+            Bind::Read(state),
+            Bind::Read(src),
+            Bind::Write(dst),
+        ],
         groups_256(src.len()),
     )
 }

@@ -2,8 +2,8 @@
 //! weight-grad, plus the bias-gradient reduction.
 
 use super::u;
-use crate::gpu::KernelSpec;
 use crate::gpu::shaders::Shader;
+use crate::gpu::KernelSpec;
 use crate::gpu::{Bind, Kernel};
 use crate::{Error, Gpu, Result, Tensor};
 
@@ -79,9 +79,21 @@ pub fn gemm(
     let wg = if gpu.is_cpu() { 8 } else { 64 };
     let rows = m.div_ceil(TM) as u32;
     let (shader, entry, groups) = match variant(m, n, k, trans_a, trans_b) {
-        Variant::Nn4 => (Shader::GemmVec4, "gemm_nn4", [n.div_ceil(4 * TV) as u32, m.div_ceil(wg * TM) as u32, 1]),
-        Variant::Nt4 => (Shader::GemmVec4, "gemm_nt4", [n.div_ceil(wg * TC) as u32, rows, 1]),
-        Variant::General => (Shader::Gemm, "gemm", [n.div_ceil(wg * TV * 4) as u32, rows, 1]),
+        Variant::Nn4 => (
+            Shader::GemmVec4,
+            "gemm_nn4",
+            [n.div_ceil(4 * TV) as u32, m.div_ceil(wg * TM) as u32, 1],
+        ),
+        Variant::Nt4 => (
+            Shader::GemmVec4,
+            "gemm_nt4",
+            [n.div_ceil(wg * TC) as u32, rows, 1],
+        ),
+        Variant::General => (
+            Shader::Gemm,
+            "gemm",
+            [n.div_ceil(wg * TV * 4) as u32, rows, 1],
+        ),
     };
     let mut spec = KernelSpec::new(shader, entry).constant("WG", wg as f64);
     if entry == "gemm_nn4" {
@@ -93,13 +105,26 @@ pub fn gemm(
     if shader == Shader::GemmVec4 {
         gpu.kernel_3d(
             spec,
-            &[Bind::Params(&params), Bind::Read(a), Bind::Read(b), Bind::Read(bias), Bind::Write(c), Bind::Read(a)],
+            &[
+                Bind::Params(&params),
+                Bind::Read(a),
+                Bind::Read(b),
+                Bind::Read(bias),
+                Bind::Write(c),
+                Bind::Read(a),
+            ],
             groups,
         )
     } else {
         gpu.kernel_3d(
             spec,
-            &[Bind::Params(&params), Bind::Read(a), Bind::Read(b), Bind::Read(bias), Bind::Write(c)],
+            &[
+                Bind::Params(&params),
+                Bind::Read(a),
+                Bind::Read(b),
+                Bind::Read(bias),
+                Bind::Write(c),
+            ],
             groups,
         )
     }
@@ -118,9 +143,9 @@ pub enum Variant {
 
 /// The kernel [`gemm`] picks for these sizes and flags.
 pub fn variant(_m: usize, n: usize, k: usize, trans_a: bool, trans_b: bool) -> Variant {
-    if !trans_b && n % 4 == 0 {
+    if !trans_b && n.is_multiple_of(4) {
         Variant::Nn4
-    } else if trans_b && !trans_a && k % 4 == 0 {
+    } else if trans_b && !trans_a && k.is_multiple_of(4) {
         Variant::Nt4
     } else {
         Variant::General
@@ -128,12 +153,22 @@ pub fn variant(_m: usize, n: usize, k: usize, trans_a: bool, trans_b: bool) -> V
 }
 
 /// `out[c] = [out[c] +] scale · Σ_r x[r, c]` over the rows of `x` (bias gradients).
-pub fn sum_rows(gpu: &Gpu, x: &Tensor, out: &Tensor, scale: f32, accumulate: bool) -> Result<Kernel> {
+pub fn sum_rows(
+    gpu: &Gpu,
+    x: &Tensor,
+    out: &Tensor,
+    scale: f32,
+    accumulate: bool,
+) -> Result<Kernel> {
     let (rows, cols) = dims(x);
     if out.len() != cols {
         return Err(Error::shape(
             "sum_rows",
-            format!("output has {} values for {cols} columns of {:?}", out.len(), x.shape()),
+            format!(
+                "output has {} values for {cols} columns of {:?}",
+                out.len(),
+                x.shape()
+            ),
         ));
     }
     let params = [u(rows), u(cols), accumulate as u32, scale.to_bits(), 0];

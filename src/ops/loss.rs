@@ -31,7 +31,10 @@ pub fn bce_logits(
     same_len("bce", logits, targets)?;
     same_len("bce", logits, grad)?;
     if out.loss_slot.max(out.prob_slot) >= metrics.len() {
-        return Err(Error::shape("bce", "metric slot outside the metrics buffer"));
+        return Err(Error::shape(
+            "bce",
+            "metric slot outside the metrics buffer",
+        ));
     }
     let params = [
         u(logits.len()),

@@ -9,7 +9,11 @@ fn check(x: &Tensor, y: &Tensor, pieces: usize) -> Result<()> {
     if pieces == 0 || x.len() != y.len() * pieces {
         return Err(Error::shape(
             "maxout",
-            format!("input {:?} is not {pieces} pieces of output {:?}", x.shape(), y.shape()),
+            format!(
+                "input {:?} is not {pieces} pieces of output {:?}",
+                x.shape(),
+                y.shape()
+            ),
         ));
     }
     Ok(())
@@ -33,7 +37,12 @@ pub fn backward(gpu: &Gpu, x: &Tensor, dy: &Tensor, dx: &Tensor, pieces: usize) 
     let params = [0, u(dy.len()), u(pieces)];
     gpu.kernel(
         KernelSpec::new(Shader::Maxout, "maxout_bwd"),
-        &[Bind::Params(&params), Bind::Read(x), Bind::Write(dx), Bind::Read(dy)],
+        &[
+            Bind::Params(&params),
+            Bind::Read(x),
+            Bind::Write(dx),
+            Bind::Read(dy),
+        ],
         groups_256(dy.len()),
     )
 }

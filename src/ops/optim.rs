@@ -55,22 +55,39 @@ impl Optimizer {
 
     fn validate(&self) -> Result<()> {
         let ok = match *self {
-            Optimizer::Adam { lr, beta1, beta2, eps } => {
+            Optimizer::Adam {
+                lr,
+                beta1,
+                beta2,
+                eps,
+            } => {
                 lr >= 0.0 && (0.0..1.0).contains(&beta1) && (0.0..1.0).contains(&beta2) && eps > 0.0
             }
-            Optimizer::Sgd { lr, decay, momentum0, momentum1, .. } => {
-                lr >= 0.0 && decay > 0.0 && (0.0..1.0).contains(&momentum0) && (0.0..1.0).contains(&momentum1)
+            Optimizer::Sgd {
+                lr,
+                decay,
+                momentum0,
+                momentum1,
+                ..
+            } => {
+                lr >= 0.0
+                    && decay > 0.0
+                    && (0.0..1.0).contains(&momentum0)
+                    && (0.0..1.0).contains(&momentum1)
             }
         };
         if ok {
             Ok(())
         } else {
-            Err(Error::Config(format!("optimizer settings out of range: {self:?}")))
+            Err(Error::Config(format!(
+                "optimizer settings out of range: {self:?}"
+            )))
         }
     }
 
     /// The step kernel updating `param` from `grad` with moment buffers `m1` (and `m2` for
     /// Adam), all of one length.
+    #[allow(clippy::too_many_arguments)]
     pub fn step(
         &self,
         gpu: &Gpu,
@@ -87,7 +104,12 @@ impl Optimizer {
         same_len("optimizer", param, m2)?;
         let n = u(param.len());
         match *self {
-            Optimizer::Adam { lr, beta1, beta2, eps } => {
+            Optimizer::Adam {
+                lr,
+                beta1,
+                beta2,
+                eps,
+            } => {
                 let params = [n, f(lr), f(beta1), f(beta2), f(eps), clock.mul, clock.add];
                 gpu.kernel(
                     KernelSpec::new(Shader::Adam, "adam"),

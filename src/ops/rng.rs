@@ -32,7 +32,16 @@ pub fn fill(
         Distribution::Normal { mean, std } => ("fill_normal", mean, std),
     };
     let [lo, hi] = seed_words(seed);
-    let params = [u(out.len()), lo, hi, stream, clock.mul, clock.add, f(a), f(b)];
+    let params = [
+        u(out.len()),
+        lo,
+        hi,
+        stream,
+        clock.mul,
+        clock.add,
+        f(a),
+        f(b),
+    ];
     gpu.kernel(
         KernelSpec::new(Shader::Rng, entry),
         &[Bind::Params(&params), Bind::Read(state), Bind::Write(out)],

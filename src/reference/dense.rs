@@ -21,7 +21,14 @@ pub fn gemm(a: &[f64], ta: bool, b: &[f64], tb: bool, m: usize, n: usize, k: usi
 }
 
 /// Linear layer `y = x·Wᵀ + b` with `x` `[batch, inp]`, `w` `[out, inp]`.
-pub fn linear(x: &[f64], w: &[f64], b: Option<&[f64]>, batch: usize, inp: usize, out: usize) -> Vec<f64> {
+pub fn linear(
+    x: &[f64],
+    w: &[f64],
+    b: Option<&[f64]>,
+    batch: usize,
+    inp: usize,
+    out: usize,
+) -> Vec<f64> {
     let mut y = gemm(x, false, w, true, batch, out, inp);
     if let Some(b) = b {
         for r in 0..batch {
@@ -50,7 +57,9 @@ pub fn linear_backward(
 
 /// Column sums of a `[rows, cols]` matrix.
 pub fn sum_rows(x: &[f64], rows: usize, cols: usize) -> Vec<f64> {
-    (0..cols).map(|c| (0..rows).map(|r| x[r * cols + c]).sum()).collect()
+    (0..cols)
+        .map(|c| (0..rows).map(|r| x[r * cols + c]).sum())
+        .collect()
 }
 
 /// The activation applied elementwise.

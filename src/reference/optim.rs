@@ -2,7 +2,17 @@
 
 /// One Adam update at step `t` (1-based), PyTorch's form.
 #[allow(clippy::too_many_arguments)]
-pub fn adam(p: &mut [f64], g: &[f64], m: &mut [f64], v: &mut [f64], t: u32, lr: f64, b1: f64, b2: f64, eps: f64) {
+pub fn adam(
+    p: &mut [f64],
+    g: &[f64],
+    m: &mut [f64],
+    v: &mut [f64],
+    t: u32,
+    lr: f64,
+    b1: f64,
+    b2: f64,
+    eps: f64,
+) {
     let bc1 = 1.0 - b1.powi(t as i32);
     let bc2 = 1.0 - b2.powi(t as i32);
     for i in 0..p.len() {
@@ -14,7 +24,16 @@ pub fn adam(p: &mut [f64], g: &[f64], m: &mut [f64], v: &mut [f64], t: u32, lr: 
 
 /// The learning rate and momentum of SGD at update `t` (0-based).
 #[allow(clippy::too_many_arguments)]
-pub fn sgd_schedule(t: u32, lr: f64, decay: f64, min_lr: f64, mom0: f64, mom1: f64, start: u32, end: u32) -> (f64, f64) {
+pub fn sgd_schedule(
+    t: u32,
+    lr: f64,
+    decay: f64,
+    min_lr: f64,
+    mom0: f64,
+    mom1: f64,
+    start: u32,
+    end: u32,
+) -> (f64, f64) {
     let rate = (lr / decay.powi(t as i32)).max(min_lr);
     let frac = if end > start {
         ((t as f64 - start as f64) / (end - start) as f64).clamp(0.0, 1.0)

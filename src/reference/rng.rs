@@ -14,7 +14,10 @@ pub fn philox(counter: [u32; 4], key: [u32; 2]) -> [u32; 4] {
             (p0 >> 32) as u32 ^ c[3] ^ k[1],
             p0 as u32,
         ];
-        k = [k[0].wrapping_add(0x9E37_79B9), k[1].wrapping_add(0xBB67_AE85)];
+        k = [
+            k[0].wrapping_add(0x9E37_79B9),
+            k[1].wrapping_add(0xBB67_AE85),
+        ];
     }
     c
 }
@@ -61,7 +64,9 @@ fn feistel(v: u32, half: u32, seed: u64, epoch: u32) -> u32 {
     let mut l = v >> half;
     let mut r = v & mask;
     for round in 0..4u32 {
-        let f = mix32(r ^ mix32(lo ^ mix32(hi.wrapping_add(epoch.wrapping_mul(4)).wrapping_add(round)))) & mask;
+        let f = mix32(
+            r ^ mix32(lo ^ mix32(hi.wrapping_add(epoch.wrapping_mul(4)).wrapping_add(round))),
+        ) & mask;
         let nl = r;
         r = l ^ f;
         l = nl;
@@ -87,7 +92,13 @@ pub fn batch_index(step: u32, batch: u32, b: u32, count: u32, seed: u64) -> u32 
 
 /// Bilinear resize of one `src_h × src_w` image to `out_h × out_w`, sampling at pixel centres
 /// with clamped edges (PyTorch's `interpolate(mode="bilinear", align_corners=False)`).
-pub fn resize_bilinear(src: &[f64], src_h: usize, src_w: usize, out_h: usize, out_w: usize) -> Vec<f64> {
+pub fn resize_bilinear(
+    src: &[f64],
+    src_h: usize,
+    src_w: usize,
+    out_h: usize,
+    out_w: usize,
+) -> Vec<f64> {
     let mut out = Vec::with_capacity(out_h * out_w);
     for oy in 0..out_h {
         for ox in 0..out_w {

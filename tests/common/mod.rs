@@ -11,7 +11,8 @@ use counterfeit::Gpu;
 pub fn gpu() -> &'static Gpu {
     static GPU: OnceLock<Gpu> = OnceLock::new();
     GPU.get_or_init(|| {
-        let gpu = Gpu::new().expect("a GPU adapter (on Linux without a GPU: apt-get install mesa-vulkan-drivers)");
+        let gpu = Gpu::new()
+            .expect("a GPU adapter (on Linux without a GPU: apt-get install mesa-vulkan-drivers)");
         eprintln!("adapter: {}", gpu.describe());
         gpu
     })
@@ -47,7 +48,7 @@ pub fn assert_close(what: &str, got: &[f32], want: &[f64], atol: f64, rtol: f64)
     for (i, (&g, &w)) in got.iter().zip(want).enumerate() {
         let d = (g as f64 - w).abs();
         max_diff = max_diff.max(d);
-        if !(d <= atol + rtol * w.abs()) {
+        if d.is_nan() || d > atol + rtol * w.abs() {
             bad.push(format!("  [{i}] got {g} want {w} (diff {d:.3e})"));
         }
     }

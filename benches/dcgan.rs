@@ -1,0 +1,110 @@
+//! One DCGAN training iteration, timed as `bench/ARCH.md` prescribes: median wall time over
+//! 20 iterations after 5 warm-up iterations, each ended by reading the two losses back.
+//! Prints a table and one JSON line per network and batch with the PyTorch peer's keys.
+//!
+//!     cargo bench --bench dcgan                 # dcgan28 at B = 1, 64, 256 and dcgan64 at B = 64
+//!     cargo bench --bench dcgan -- dcgan28 64   # one network and batch
+
+use std::time::Instant;
+
+use counterfeit::gan::dcgan::Arch;
+use counterfeit::{Dataset, Gpu, Trainer, TrainerConfig};
+
+const WARMUP: usize = 5;
+const ITERS: usize = 20;
+
+fn main() -> counterfeit::Result<()> {
+    let args: Vec<String> = std::env::args()
+        .skip(1)
+        .filter(|a| !a.starts_with('-'))
+        .collect();
+    let runs: Vec<(Arch, usize)> = match args.as_slice() {
+        [arch, batch] => vec![(
+            Arch::parse(arch)?,
+            batch
+                .parse()
+                .map_err(|_| counterfeit::Error::Config(format!("bad batch {batch}")))?,
+        )],
+        _ => vec![
+            (Arch::Dcgan28, 64),
+            (Arch::Dcgan28, 1),
+            (Arch::Dcgan28, 256),
+            (Arch::Dcgan64, 64),
+        ],
+    };
+    let gpu = Gpu::new()?;
+    let adapter = gpu.info().name.clone();
+    let backend = format!("{:?}", gpu.info().backend).to_lowercase();
+    println!(
+        "adapter: {}  ({:?})",
+        gpu.describe(),
+        gpu.info().device_type
+    );
+    println!(
+        "{:<8} {:>5} {:>10} {:>9} {:>9} {:>9} {:>9} {:>12}",
+        "arch", "batch", "median ms", "min ms", "max ms", "img/s", "GFLOP/s", "first it ms"
+    );
+    let mut lines = Vec::new();
+    for (arch, batch) in runs {
+        // Real batches come from the bundled digits; their content does not change the cost.
+        let data = Dataset::mnist(&gpu, None, (-1.0, 1.0))?;
+        let data = if arch.side() == 28 {
+            data
+        } else {
+            data.resized(arch.side(), arch.side())?
+        };
+        let config = TrainerConfig {
+            batch,
+            readback_every: 1_000_000,
+            ..TrainerConfig::dcgan()
+        };
+        let start = Instant::now();
+        let mut gan = Trainer::new(&gpu, arch.generator(), arch.discriminator(), &data, config)?;
+        gan.step()?;
+        gan.flush()?;
+        let first_ms = start.elapsed().as_secs_f64() * 1e3;
+        let mut times = Vec::new();
+        for i in 0..WARMUP - 1 + ITERS {
+            let t = Instant::now();
+            gan.step()?;
+            gan.flush()?; // waits for the GPU and reads the losses back
+            if i >= WARMUP - 1 {
+                times.push(t.elapsed().as_secs_f64() * 1e3);
+            }
+        }
+        times.sort_by(|a, b| a.partial_cmp(b).unwrap());
+        if batch == 64 {
+            match gan.profile()? {
+                Some(kernels) => {
+                    let total: f64 = kernels.iter().map(|k| k.1).sum();
+                    println!("  GPU time per kernel, one {} iteration at batch 64 ({total:.1} ms in all):", arch.name());
+                    for (label, ms) in kernels.iter().take(12) {
+                        println!("    {label:<20} {ms:>9.2} ms {:>5.1} %", 100.0 * ms / total);
+                    }
+                }
+                None => println!("  (the adapter has no timestamp queries inside passes: no per-kernel breakdown)"),
+            }
+        }
+        let med = (times[ITERS / 2 - 1] + times[ITERS / 2]) / 2.0;
+        let gflop = arch.flop_per_iter(batch) / 1e9;
+        println!(
+            "{:<8} {:>5} {:>10.1} {:>9.1} {:>9.1} {:>9.1} {:>9.2} {:>12.0}",
+            arch.name(),
+            batch,
+            med,
+            times[0],
+            times[ITERS - 1],
+            batch as f64 / med * 1e3,
+            gflop / (med / 1e3),
+            first_ms
+        );
+        lines.push(format!(
+            "{{\"peer\": \"counterfeit\", \"arch\": \"{}\", \"batch\": {}, \"ms_per_iter_median\": {:.2}, \"ms_min\": {:.2}, \"ms_max\": {:.2}, \"gflop_per_iter\": {:.3}, \"gflops_achieved\": {:.2}, \"adapter\": \"{}\", \"backend\": \"{}\", \"first_iter_ms\": {:.0}}}",
+            arch.name(), batch, med, times[0], times[ITERS - 1], gflop, gflop / (med / 1e3), adapter, backend, first_ms
+        ));
+    }
+    for l in lines {
+        println!("{l}");
+    }
+    Ok(())
+}

@@ -1,0 +1,294 @@
+//! DCGAN on MNIST, the front door of counterfeit.
+//!
+//!     cargo run --release --example dcgan_mnist                      # dcgan28, bundled digits
+//!     cargo run --release --example dcgan_mnist -- --steps 300       # a short run
+//!     cargo run --release --example dcgan_mnist -- --sample out/dcgan_mnist/checkpoint.safetensors
+//!
+//! Writes sample grids (one fixed z), a loss plot, a metrics CSV and a checkpoint to --out.
+
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use clap::Parser;
+use counterfeit::data::idx;
+use counterfeit::gan::dcgan::{Arch, NZ};
+use counterfeit::io::{checkpoint::Checkpoint, grid, metrics_log, plot};
+use counterfeit::{Dataset, Error, Gpu, Network, Noise, Optimizer, Result, Trainer, TrainerConfig};
+use indicatif::{ProgressBar, ProgressStyle};
+
+/// Steps of the default run: enough for clear digits of every class at batch 64.
+const DEFAULT_STEPS: usize = 3000;
+
+#[derive(Parser)]
+#[command(about = "Train a DCGAN on MNIST digits (or sample from a saved generator)")]
+struct Args {
+    /// Network: dcgan28 (28×28, the default) or dcgan64 (the PyTorch example's 64×64 network;
+    /// digits are resized on the GPU).
+    #[arg(long, default_value = "dcgan28")]
+    arch: String,
+    /// Folder with train-images-idx3-ubyte[.gz] and train-labels-idx1-ubyte[.gz] (full MNIST or
+    /// Fashion-MNIST); the 10,000 bundled digits when absent.
+    #[arg(long)]
+    data: Option<PathBuf>,
+    /// Train on one digit class only (0–9).
+    #[arg(long)]
+    digit: Option<u8>,
+    /// Training steps (one D and one G update each) [default: 3000].
+    #[arg(long, conflicts_with = "epochs")]
+    steps: Option<usize>,
+    /// Passes over the data instead of --steps.
+    #[arg(long)]
+    epochs: Option<usize>,
+    /// Batch size.
+    #[arg(long, default_value_t = 64)]
+    batch: usize,
+    /// Adam learning rate for both networks (β = 0.5, 0.999).
+    #[arg(long, default_value_t = 2e-4)]
+    lr: f32,
+    /// Seed for weights, noise and data order.
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+    /// Output directory.
+    #[arg(long, default_value = "out/dcgan_mnist")]
+    out: PathBuf,
+    /// Write a sample grid, the plot, the CSV and a checkpoint every this many steps.
+    #[arg(long, default_value_t = 250)]
+    sample_every: usize,
+    /// Continue training from a checkpoint written by an earlier run with the same settings.
+    #[arg(long)]
+    resume: Option<PathBuf>,
+    /// Do not train: write a grid of --n samples from this checkpoint's generator.
+    #[arg(long)]
+    sample: Option<PathBuf>,
+    /// Number of samples for --sample.
+    #[arg(long, default_value_t = 64)]
+    n: usize,
+}
+
+fn main() {
+    if let Err(e) = run(Args::parse()) {
+        eprintln!("error: {e}");
+        std::process::exit(1);
+    }
+}
+
+fn run(args: Args) -> Result<()> {
+    let arch = Arch::parse(&args.arch)?;
+    let gpu = Gpu::new()?;
+    println!("adapter: {}", gpu.describe());
+    std::fs::create_dir_all(&args.out).map_err(|e| Error::io(&args.out, e))?;
+    match &args.sample {
+        Some(ckpt) => sample(&gpu, arch, ckpt, &args),
+        None => train(&gpu, arch, &args),
+    }
+}
+
+fn sample(gpu: &Gpu, arch: Arch, ckpt: &Path, args: &Args) -> Result<()> {
+    if args.n == 0 {
+        return Err(Error::Config("--n must be at least 1".into()));
+    }
+    let g = Network::new(gpu, "G", arch.generator(), 0)?;
+    Checkpoint::open(ckpt)?.load_network(gpu, "G", &g, false)?;
+    let z = counterfeit::gan::noise(Noise::Normal, args.n * NZ, args.seed);
+    let x = counterfeit::gan::generate(gpu, &g, &z)?;
+    let path = args.out.join("sampled.png");
+    let cols = (args.n as f64).sqrt().ceil() as usize;
+    grid::save_grid(
+        &path,
+        &x,
+        args.n,
+        arch.side(),
+        arch.side(),
+        cols,
+        (-1.0, 1.0),
+    )?;
+    println!(
+        "wrote {} ({} samples from {})",
+        path.display(),
+        args.n,
+        ckpt.display()
+    );
+    Ok(())
+}
+
+fn train(gpu: &Gpu, arch: Arch, args: &Args) -> Result<()> {
+    let mut digits = match &args.data {
+        Some(dir) => idx::load_dir(dir)?,
+        None => idx::bundled()?,
+    };
+    if let Some(d) = args.digit {
+        digits = digits.only_digit(d)?;
+    }
+    let mut data = Dataset::from_digits(gpu, &digits, (-1.0, 1.0))?;
+    if arch.side() != digits.images.rows || arch.side() != digits.images.cols {
+        data = data.resized(arch.side(), arch.side())?;
+    }
+    let steps = match (args.steps, args.epochs) {
+        (Some(s), _) => s,
+        (None, Some(e)) => e * data.len().div_ceil(args.batch),
+        (None, None) => DEFAULT_STEPS,
+    };
+    if steps == 0 {
+        return Err(Error::Config(
+            "--steps/--epochs must give at least one step".into(),
+        ));
+    }
+    let adam = Optimizer::Adam {
+        lr: args.lr,
+        beta1: 0.5,
+        beta2: 0.999,
+        eps: 1e-8,
+    };
+    let config = TrainerConfig {
+        batch: args.batch,
+        seed: args.seed,
+        g_optimizer: adam,
+        d_optimizer: adam,
+        readback_every: 10,
+        sample_count: 64,
+        ..TrainerConfig::dcgan()
+    };
+    let start = Instant::now();
+    let mut gan = Trainer::new(gpu, arch.generator(), arch.discriminator(), &data, config)?;
+    if let Some(ckpt) = &args.resume {
+        gan.resume(ckpt)?;
+        println!("resumed from {} at step {}", ckpt.display(), gan.steps());
+    }
+    let first = gan.steps();
+    if first >= steps as u64 {
+        return Err(Error::Config(format!(
+            "the checkpoint is at step {first}, past --steps {steps}"
+        )));
+    }
+    gan.step()?;
+    gpu.wait()?;
+    println!(
+        "{} on {} digits, batch {}: {} dispatches per step; first step after {:.2} s",
+        arch.name(),
+        data.len(),
+        args.batch,
+        gan.dispatches(),
+        start.elapsed().as_secs_f32()
+    );
+    let ckpt = args.out.join("checkpoint.safetensors");
+    let bar = ProgressBar::new(steps as u64);
+    bar.set_style(
+        ProgressStyle::with_template("{bar:30} {pos}/{len}  {msg}  [{elapsed} < {eta}]")
+            .expect("valid template"),
+    );
+    bar.set_position(gan.steps());
+    let timer = Instant::now();
+    let mut warned = false;
+    while gan.steps() < steps as u64 {
+        if let Err(e) = gan.step() {
+            bar.abandon();
+            if let Error::Diverged { .. } = e {
+                eprintln!("the last good checkpoint is {}", ckpt.display());
+            }
+            return Err(e);
+        }
+        let done = (gan.steps() - first) as f32;
+        let secs = timer.elapsed().as_secs_f32();
+        if !warned && done >= 5.0 && gpu.is_cpu() {
+            let total = secs / done * (steps as f32 - first as f32);
+            bar.suspend(|| {
+                eprintln!(
+                    "note: {} runs shaders on the CPU: about {:.1} s/step, so {} steps take ~{:.0} min. Use --steps to shorten.",
+                    gpu.info().name,
+                    secs / done,
+                    steps,
+                    total / 60.0
+                )
+            });
+            warned = true;
+        }
+        if let Some(m) = gan.metrics() {
+            bar.set_message(format!(
+                "D {:.3} G {:.3} D(x) {:.2} D(G(z)) {:.2}  {:.0} img/s",
+                m.d_loss,
+                m.g_loss,
+                m.d_real,
+                m.d_fake,
+                done * args.batch as f32 / secs
+            ));
+        }
+        bar.set_position(gan.steps());
+        let step = gan.steps() as usize;
+        if args.sample_every > 0 && step.is_multiple_of(args.sample_every) && step < steps {
+            save(
+                &mut gan,
+                arch,
+                &args.out,
+                &format!("samples_{step:06}.png"),
+                &ckpt,
+            )?;
+        }
+    }
+    bar.finish();
+    let secs = timer.elapsed().as_secs_f32();
+    save(&mut gan, arch, &args.out, "samples_final.png", &ckpt)?;
+    println!(
+        "{} steps in {:.1} s ({:.3} s/step, {:.0} img/s); wrote samples, losses.png, metrics.csv and {} to {}",
+        gan.steps() - first,
+        secs,
+        secs / (gan.steps() - first) as f32,
+        (gan.steps() - first) as f32 * args.batch as f32 / secs,
+        ckpt.file_name().and_then(|n| n.to_str()).unwrap_or("checkpoint"),
+        args.out.display()
+    );
+    Ok(())
+}
+
+/// Grid, checkpoint, CSV and plot; the checkpoint only after the metrics proved finite.
+fn save(gan: &mut Trainer, arch: Arch, out: &Path, grid_name: &str, ckpt: &Path) -> Result<()> {
+    gan.flush()?;
+    let x = gan.samples()?;
+    grid::save_grid(
+        &out.join(grid_name),
+        &x,
+        64,
+        arch.side(),
+        arch.side(),
+        8,
+        (-1.0, 1.0),
+    )?;
+    gan.save(ckpt)?;
+    metrics_log::save_csv(&out.join("metrics.csv"), gan.history())?;
+    let h = gan.history();
+    let xs: Vec<f32> = h.iter().map(|m| m.step as f32).collect();
+    let col = |f: fn(&counterfeit::StepMetrics) -> f32| h.iter().map(f).collect::<Vec<f32>>();
+    let (d, g, dx, dgz) = (
+        col(|m| m.d_loss),
+        col(|m| m.g_loss),
+        col(|m| m.d_real),
+        col(|m| m.d_fake),
+    );
+    plot::save_line_plot(
+        &out.join("losses.png"),
+        &format!("{} on MNIST", arch.name()),
+        "step",
+        &[
+            plot::Series {
+                name: "D loss",
+                values: &d,
+                color: [200, 40, 40],
+            },
+            plot::Series {
+                name: "G loss",
+                values: &g,
+                color: [40, 90, 200],
+            },
+            plot::Series {
+                name: "D(x)",
+                values: &dx,
+                color: [40, 160, 60],
+            },
+            plot::Series {
+                name: "D(G(z))",
+                values: &dgz,
+                color: [230, 150, 20],
+            },
+        ],
+        &xs,
+    )
+}

@@ -1,0 +1,140 @@
+//! The benchmark DCGAN networks of `bench/ARCH.md`: dcgan28 (MNIST 28×28) and dcgan64 (the
+//! PyTorch examples/dcgan network with one channel), initialised N(0, 0.02).
+
+use crate::{Error, Init, Result, Sequential};
+
+/// Which DCGAN.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Arch {
+    /// 28×28: Linear → 7×7 → ConvT 14×14 → ConvT 28×28.
+    Dcgan28,
+    /// 64×64: ConvT 1 → 4 → 8 → 16 → 32 → 64, ngf = ndf = 64.
+    Dcgan64,
+}
+
+/// Size of z.
+pub const NZ: usize = 100;
+
+impl Arch {
+    /// Parses `dcgan28` or `dcgan64`.
+    pub fn parse(name: &str) -> Result<Arch> {
+        match name {
+            "dcgan28" => Ok(Arch::Dcgan28),
+            "dcgan64" => Ok(Arch::Dcgan64),
+            _ => Err(Error::Config(format!(
+                "unknown architecture {name:?}: use dcgan28 or dcgan64"
+            ))),
+        }
+    }
+
+    /// The name used in flags and benchmark lines.
+    pub fn name(self) -> &'static str {
+        match self {
+            Arch::Dcgan28 => "dcgan28",
+            Arch::Dcgan64 => "dcgan64",
+        }
+    }
+
+    /// Image side.
+    pub fn side(self) -> usize {
+        match self {
+            Arch::Dcgan28 => 28,
+            Arch::Dcgan64 => 64,
+        }
+    }
+
+    /// The generator: z [100] → image [1, side, side] in (−1, 1).
+    pub fn generator(self) -> Sequential {
+        let g = Sequential::new([NZ]).init(Init::Normal(0.02));
+        match self {
+            Arch::Dcgan28 => g
+                .linear_no_bias(256 * 7 * 7)
+                .reshape([256, 7, 7])
+                .batch_norm()
+                .relu()
+                .conv_transpose(128, 4, 2, 1)
+                .batch_norm()
+                .relu()
+                .conv_transpose(1, 4, 2, 1)
+                .tanh(),
+            Arch::Dcgan64 => g
+                .reshape([NZ, 1, 1])
+                .conv_transpose(512, 4, 1, 0)
+                .batch_norm()
+                .relu()
+                .conv_transpose(256, 4, 2, 1)
+                .batch_norm()
+                .relu()
+                .conv_transpose(128, 4, 2, 1)
+                .batch_norm()
+                .relu()
+                .conv_transpose(64, 4, 2, 1)
+                .batch_norm()
+                .relu()
+                .conv_transpose(1, 4, 2, 1)
+                .tanh(),
+        }
+    }
+
+    /// The discriminator: image [1, side, side] → one logit.
+    pub fn discriminator(self) -> Sequential {
+        let side = self.side();
+        let d = Sequential::new([1, side, side]).init(Init::Normal(0.02));
+        match self {
+            Arch::Dcgan28 => d
+                .conv(64, 4, 2, 1)
+                .leaky_relu(0.2)
+                .conv(128, 4, 2, 1)
+                .batch_norm()
+                .leaky_relu(0.2)
+                .flatten()
+                .linear(1),
+            Arch::Dcgan64 => d
+                .conv(64, 4, 2, 1)
+                .leaky_relu(0.2)
+                .conv(128, 4, 2, 1)
+                .batch_norm()
+                .leaky_relu(0.2)
+                .conv(256, 4, 2, 1)
+                .batch_norm()
+                .leaky_relu(0.2)
+                .conv(512, 4, 2, 1)
+                .batch_norm()
+                .leaky_relu(0.2)
+                .conv(1, 4, 1, 0)
+                .flatten(),
+        }
+    }
+
+    /// FLOP per training iteration at batch `b`, counted as `bench/ARCH.md` defines it:
+    /// 2·B·(3·F_G − F_G1 + 9·F_D − 2·F_D1) over forward multiply-adds per image.
+    pub fn flop_per_iter(self, b: usize) -> f64 {
+        let (g, g1, d, d1) = match self {
+            // G: Linear 100·12544; ConvT 256→128 at 7×7 input, k4: 7·7·256·128·16; ConvT 128→1
+            // at 14×14: 14·14·128·16. D: 14·14·64·16 (c_in 1); 7·7·128·64·16; 6272.
+            Arch::Dcgan28 => {
+                let g1 = 100.0 * 12544.0;
+                let g = g1 + 49.0 * 256.0 * 128.0 * 16.0 + 196.0 * 128.0 * 16.0;
+                let d1 = 196.0 * 64.0 * 16.0;
+                let d = d1 + 49.0 * 128.0 * 64.0 * 16.0 + 6272.0;
+                (g, g1, d, d1)
+            }
+            Arch::Dcgan64 => {
+                let g1 = 100.0 * 512.0 * 16.0;
+                let g = g1
+                    + 16.0 * 512.0 * 256.0 * 16.0
+                    + 64.0 * 256.0 * 128.0 * 16.0
+                    + 256.0 * 128.0 * 64.0 * 16.0
+                    + 1024.0 * 64.0 * 16.0;
+                let d1 = 1024.0 * 64.0 * 16.0;
+                let d = d1
+                    + 256.0 * 64.0 * 128.0 * 16.0
+                    + 64.0 * 128.0 * 256.0 * 16.0
+                    + 16.0 * 256.0 * 512.0 * 16.0
+                    + 512.0 * 16.0;
+                (g, g1, d, d1)
+            }
+        };
+        2.0 * b as f64 * (3.0 * g - g1 + 9.0 * d - 2.0 * d1)
+    }
+}

@@ -1,0 +1,582 @@
+//! The 2-D convolution: (a) the CPU reference against central finite differences and against a
+//! hand-written ConvTranspose2d, (b) every conv kernel (forward, input-grad, weight-grad,
+//! bias-grad) against the reference on awkward geometries — odd sizes, ragged strided edges,
+//! one channel in or out, batch 1, k = 1 and 5, channel counts that are no multiple of any
+//! tile, the four DCGAN layers — with bias, with accumulation, at magnitudes 1 and 1e3, and
+//! (c) shape errors.
+//!
+//! `cargo test --release --test conv -- --ignored --nocapture` prints kernel timings for the
+//! DCGAN layers at batch 64.
+
+mod common;
+
+use std::sync::{Mutex, MutexGuard};
+use std::time::Instant;
+
+use common::*;
+use counterfeit::ops::conv::{self, ConvGeom};
+use counterfeit::reference::conv::{
+    conv2d, conv2d_bias_grad, conv2d_input_grad, conv2d_weight_grad,
+};
+use counterfeit::reference::rng::{draw, to_normal};
+use counterfeit::{Error, Tensor};
+
+// ---------------------------------------------------------------------------------------
+// (a) The reference against first principles.
+
+/// `n` deterministic standard normals in f64.
+fn normals(seed: u64, n: usize) -> Vec<f64> {
+    (0..n as u32)
+        .map(|i| {
+            let w = draw(seed, 3, 5, i);
+            to_normal(w[0], w[1])
+        })
+        .collect()
+}
+
+fn project(r: &[f64], y: &[f64]) -> f64 {
+    r.iter().zip(y).map(|(a, b)| a * b).sum()
+}
+
+/// Central differences of `f` at `x`. L = Σ r·conv(x, w, b) is linear in each argument, so the
+/// difference quotient has no truncation error at all; only rounding remains, about
+/// eps·|L|/h ≲ 2.2e-16 · 100 / 1e-2 ≈ 2e-12 here. The comparison allows 1e-9 absolute plus
+/// 1e-9 relative: far above that rounding and far below any real mistake (a missing tap or a
+/// wrong index changes a gradient by O(1)).
+fn numeric_grad(f: impl Fn(&[f64]) -> f64, x: &[f64]) -> Vec<f64> {
+    const H: f64 = 1e-2;
+    let mut xp = x.to_vec();
+    (0..x.len())
+        .map(|i| {
+            let orig = xp[i];
+            xp[i] = orig + H;
+            let fp = f(&xp);
+            xp[i] = orig - H;
+            let fm = f(&xp);
+            xp[i] = orig;
+            (fp - fm) / (2.0 * H)
+        })
+        .collect()
+}
+
+fn assert_close64(what: &str, got: &[f64], want: &[f64]) {
+    assert_eq!(got.len(), want.len(), "{what}: lengths differ");
+    for (i, (&g, &w)) in got.iter().zip(want).enumerate() {
+        assert!(
+            (g - w).abs() <= 1e-9 + 1e-9 * w.abs(),
+            "{what}: [{i}] analytic {g:.12e} numeric {w:.12e}"
+        );
+    }
+}
+
+#[test]
+fn reference_gradients_match_finite_differences() {
+    #[rustfmt::skip]
+    let geoms = [
+        // (batch, c_in, h, w, c_out, k, stride, pad)
+        (2, 2, 5, 7, 3, 3, 1, 1), // odd, non-square input
+        (1, 2, 6, 7, 2, 3, 2, 1), // stride 2: the last row and column of x are never read
+        (2, 3, 5, 7, 2, 1, 1, 0), // k = 1
+        (1, 1, 5, 7, 1, 5, 1, 2), // k = 5, one channel in and out, batch 1
+        (1, 1, 7, 5, 2, 4, 2, 1), // the DCGAN kernel on an odd input
+        (1, 2, 4, 5, 1, 3, 1, 2), // padding wider than half the kernel
+    ];
+    for (seed, &(batch, c_in, h, w, c_out, k, s, p)) in geoms.iter().enumerate() {
+        let g = ConvGeom::conv(batch, c_in, h, w, c_out, k, s, p).unwrap();
+        let seed = 100 + 10 * seed as u64;
+        let x = normals(seed, g.input_len());
+        let wt = normals(seed + 1, g.weight_len());
+        let b = normals(seed + 2, g.c_out);
+        let r = normals(seed + 3, g.output_len());
+        let tag = format!("{g:?}");
+        let dx = numeric_grad(|x| project(&r, &conv2d(x, &wt, Some(&b), &g)), &x);
+        assert_close64(&format!("{tag} dx"), &conv2d_input_grad(&r, &wt, &g), &dx);
+        let dw = numeric_grad(|wt| project(&r, &conv2d(&x, wt, Some(&b), &g)), &wt);
+        assert_close64(&format!("{tag} dw"), &conv2d_weight_grad(&x, &r, &g), &dw);
+        let db = numeric_grad(|b| project(&r, &conv2d(&x, &wt, Some(b), &g)), &b);
+        assert_close64(&format!("{tag} db"), &conv2d_bias_grad(&r, &g), &db);
+    }
+}
+
+/// ConvTranspose2d written from its definition (PyTorch): every input pixel scatters
+/// x·w[ci, co] onto the output at oy = iy·s − p + ky, ox = ix·s − p + kx; the output is
+/// (h−1)·s − 2p + k + output_padding high.
+#[allow(clippy::too_many_arguments)]
+fn conv_transpose2d(
+    x: &[f64],
+    w: &[f64],
+    batch: usize,
+    c_in: usize,
+    h: usize,
+    wd: usize,
+    c_out: usize,
+    k: usize,
+    s: usize,
+    p: usize,
+    op: usize,
+) -> (Vec<f64>, usize, usize) {
+    let oh = (h - 1) * s + k + op - 2 * p;
+    let ow = (wd - 1) * s + k + op - 2 * p;
+    let mut y = vec![0.0; batch * c_out * oh * ow];
+    for n in 0..batch {
+        for ci in 0..c_in {
+            for iy in 0..h {
+                for ix in 0..wd {
+                    let xv = x[((n * c_in + ci) * h + iy) * wd + ix];
+                    for co in 0..c_out {
+                        for ky in 0..k {
+                            for kx in 0..k {
+                                let oy = (iy * s + ky) as isize - p as isize;
+                                let ox = (ix * s + kx) as isize - p as isize;
+                                if oy >= 0 && ox >= 0 && (oy as usize) < oh && (ox as usize) < ow {
+                                    let o =
+                                        ((n * c_out + co) * oh + oy as usize) * ow + ox as usize;
+                                    y[o] += xv * w[((ci * c_out + co) * k + ky) * k + kx];
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+    (y, oh, ow)
+}
+
+#[test]
+fn transposed_geometry_input_grad_is_conv_transpose() {
+    #[rustfmt::skip]
+    let cases = [
+        // (batch, c_in, h, w, c_out, k, stride, pad, output_padding)
+        (2, 3, 3, 4, 2, 4, 2, 1, 0), // the DCGAN layer shape
+        (1, 2, 3, 3, 3, 3, 2, 1, 1), // output padding fills the last row and column
+        (1, 1, 4, 3, 1, 5, 3, 2, 2),
+        (2, 2, 3, 5, 1, 3, 1, 1, 0), // stride 1: a plain "full" correlation
+        (1, 2, 1, 1, 3, 4, 1, 0, 0), // dcgan64's first layer: 1x1 → 4x4
+    ];
+    for (i, &(batch, c_in, h, w, c_out, k, s, p, op)) in cases.iter().enumerate() {
+        let g = ConvGeom::transposed(batch, c_in, h, w, c_out, k, s, p, op).unwrap();
+        let x = normals(500 + i as u64, batch * c_in * h * w);
+        let wt = normals(600 + i as u64, c_in * c_out * k * k);
+        let (want, oh, ow) = conv_transpose2d(&x, &wt, batch, c_in, h, w, c_out, k, s, p, op);
+        assert_eq!(
+            (g.h, g.w, g.c_in, g.c_out, g.out_h, g.out_w),
+            (oh, ow, c_out, c_in, h, w),
+            "{g:?}"
+        );
+        let got = conv2d_input_grad(&x, &wt, &g);
+        // Both sides add the same few exact-ish products in different orders.
+        assert_close64(&format!("conv_transpose2d via {g:?}"), &got, &want);
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// (b) The GPU kernels against the reference.
+
+/// Serialises the GPU tests of this file. Lavapipe runs a dispatch on worker threads for every
+/// core; a test thread busy with the f64 reference at the same time starves them, and the
+/// file took 60 s instead of 3 on two cores.
+fn serial() -> MutexGuard<'static, ()> {
+    static LOCK: Mutex<()> = Mutex::new(());
+    LOCK.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+const EPS: f64 = 1.2e-7; // f32 unit roundoff (2^-23)
+
+/// Tolerance for a value that the GPU sums in f32 from `terms` products of two normal factors
+/// of size `scale`, plus up to two values of size scale² (the bias, the accumulated prior).
+/// Each addition rounds by eps (2^-23) relative to a partial sum that random-walks to about
+/// √terms·scale², so the total error is typically √terms·eps·√terms·scale² = terms·eps·scale².
+/// We allow 8× that, since the worst of thousands of outputs sits a few typical errors out,
+/// plus 1e-5 relative. With terms ≤ 4096 here the bound stays under 4e-3·scale², while a
+/// wrong tap, index or sign changes a value by about scale²: 250× the bound or more.
+fn atol(terms: usize, scale: f32) -> f64 {
+    8.0 * (terms + 2) as f64 * EPS * (scale as f64).powi(2)
+}
+const RTOL: f64 = 1e-5;
+
+struct Inputs {
+    x: Vec<f32>,
+    w: Vec<f32>,
+    b: Vec<f32>,
+    dy: Vec<f32>,
+}
+
+fn inputs(g: &ConvGeom, seed: u64, scale: f32) -> Inputs {
+    Inputs {
+        x: normal(g.input_len(), seed, scale),
+        w: normal(g.weight_len(), seed + 1, scale),
+        b: normal(g.c_out, seed + 2, scale * scale),
+        dy: normal(g.output_len(), seed + 3, scale),
+    }
+}
+
+/// Runs all four kernels on `g` and compares each with the reference. With `accumulate` the
+/// outputs start from random priors that must be added; without, from random garbage that
+/// must be overwritten.
+fn check(g: &ConvGeom, seed: u64, scale: f32, bias: bool, accumulate: bool) {
+    let gpu = gpu();
+    let inp = inputs(g, seed, scale);
+    let tag = format!("{g:?} scale {scale} bias {bias} accumulate {accumulate}");
+    let prior = |n: usize, s: u64| normal(n, seed + s, scale * scale);
+    let t = |v: &[f32], label: &str| Tensor::from_slice(gpu, v, &[v.len()], label).unwrap();
+    let plus_prior = |mut want: Vec<f64>, prior: &[f32]| {
+        if accumulate {
+            want.iter_mut()
+                .zip(prior)
+                .for_each(|(w, &p)| *w += p as f64);
+        }
+        want
+    };
+    let (x, w, b, dy) = (
+        t(&inp.x, "x"),
+        t(&inp.w, "w"),
+        t(&inp.b, "b"),
+        t(&inp.dy, "dy"),
+    );
+    let (x64, w64, b64, dy64) = (f64s(&inp.x), f64s(&inp.w), f64s(&inp.b), f64s(&inp.dy));
+    let taps = g.k * g.k;
+
+    // Forward: c_in·k² products per output.
+    let y0 = prior(g.output_len(), 10);
+    let y = t(&y0, "y");
+    let k = conv::forward(gpu, g, &x, &w, bias.then_some(&b), &y, accumulate).unwrap();
+    gpu.run(&[&k]).unwrap();
+    let want = plus_prior(conv2d(&x64, &w64, bias.then_some(&b64[..]), g), &y0);
+    assert_close(
+        &format!("forward {tag}"),
+        &y.read(gpu).unwrap(),
+        &want,
+        atol(g.c_in * taps, scale),
+        RTOL,
+    );
+
+    // Input-grad: at most c_out·k² products per input pixel (c_out·⌈k/s⌉² in fact).
+    let dx0 = prior(g.input_len(), 11);
+    let dx = t(&dx0, "dx");
+    let k = conv::input_grad(gpu, g, &dy, &w, &dx, accumulate).unwrap();
+    gpu.run(&[&k]).unwrap();
+    let want = plus_prior(conv2d_input_grad(&dy64, &w64, g), &dx0);
+    assert_close(
+        &format!("input_grad {tag}"),
+        &dx.read(gpu).unwrap(),
+        &want,
+        atol(g.c_out * taps, scale),
+        RTOL,
+    );
+
+    // Weight-grad: batch·out_h·out_w products per weight.
+    let pixels = g.batch * g.out_h * g.out_w;
+    let dw0 = prior(g.weight_len(), 12);
+    let dw = t(&dw0, "dw");
+    let k = conv::weight_grad(gpu, g, &x, &dy, &dw, accumulate).unwrap();
+    gpu.run(&[&k]).unwrap();
+    let want = plus_prior(conv2d_weight_grad(&x64, &dy64, g), &dw0);
+    assert_close(
+        &format!("weight_grad {tag}"),
+        &dw.read(gpu).unwrap(),
+        &want,
+        atol(pixels, scale),
+        RTOL,
+    );
+
+    // Bias-grad: batch·out_h·out_w values of size scale and a prior of size scale²; the
+    // product bound (scale² per term) covers that for scale ≥ 1.
+    let db0 = prior(g.c_out, 13);
+    let db = t(&db0, "db");
+    let k = conv::bias_grad(gpu, g, &dy, &db, accumulate).unwrap();
+    gpu.run(&[&k]).unwrap();
+    let want = plus_prior(conv2d_bias_grad(&dy64, g), &db0);
+    assert_close(
+        &format!("bias_grad {tag}"),
+        &db.read(gpu).unwrap(),
+        &want,
+        atol(pixels, scale),
+        RTOL,
+    );
+}
+
+fn conv_geom(
+    batch: usize,
+    c_in: usize,
+    hw: (usize, usize),
+    c_out: usize,
+    k: usize,
+    s: usize,
+    p: usize,
+) -> ConvGeom {
+    ConvGeom::conv(batch, c_in, hw.0, hw.1, c_out, k, s, p).unwrap()
+}
+
+#[test]
+fn kernels_match_reference_on_awkward_geometries() {
+    let _gpu = serial();
+    #[rustfmt::skip]
+    let geoms = [
+        conv_geom(2, 3, (5, 7), 7, 3, 1, 1),    // odd non-square, channels 3 → 7
+        conv_geom(1, 7, (13, 13), 3, 4, 2, 1),  // stride 2, ragged edge (13 + 2 − 4 is odd), k = 4 path
+        conv_geom(2, 3, (13, 13), 33, 3, 2, 0), // 33 output channels: a tile and a sliver
+        conv_geom(1, 1, (5, 7), 33, 5, 1, 2),   // one input channel, k = 5, batch 1
+        conv_geom(2, 33, (13, 13), 1, 1, 1, 0), // one output channel, k = 1
+        conv_geom(2, 7, (13, 13), 3, 1, 2, 0),  // k = 1 with stride 2: most input pixels unused
+        conv_geom(1, 3, (14, 13), 7, 5, 3, 2),  // stride 3, ragged in both directions
+        conv_geom(2, 2, (4, 5), 3, 3, 1, 2),    // padding wider than half the kernel
+        conv_geom(1, 1, (1, 1), 1, 1, 1, 0),    // the smallest convolution there is
+        conv_geom(2, 17, (4, 4), 1, 4, 1, 0),   // dcgan64's last D layer: 4x4 → 1x1
+        conv_geom(1, 4, (9, 11), 5, 4, 2, 1),   // 4 input channels: the widest thin input-grad
+        conv_geom(2, 5, (9, 11), 4, 4, 2, 1),   // 5: the first that takes the phase kernel
+        conv_geom(2, 5, (1, 2), 3, 1, 2, 0),    // stride beyond the image: empty input phases
+        conv_geom(2, 6, (7, 9), 5, 2, 2, 0),    // k = 2: weight-grad groups of 4 channels
+        conv_geom(1, 2, (9, 8), 3, 7, 1, 3),    // k = 7: weight-grad groups of 2 kernel rows
+    ];
+    for (i, g) in geoms.iter().enumerate() {
+        let seed = 1000 + 100 * i as u64;
+        check(g, seed, 1.0, false, false);
+        check(g, seed + 50, 1.0, true, true);
+    }
+}
+
+#[test]
+fn kernels_match_reference_at_large_magnitudes() {
+    let _gpu = serial();
+    check(&conv_geom(1, 7, (13, 13), 3, 4, 2, 1), 7, 1.0e3, true, true);
+    check(&conv_geom(2, 3, (5, 7), 7, 3, 1, 1), 8, 1.0e3, true, false);
+}
+
+#[test]
+fn kernels_match_reference_on_dcgan_layers() {
+    let _gpu = serial();
+    // The four layers of the dcgan28 networks at batch 2; the transposed ones are run on the
+    // geometry whose input-grad is their forward.
+    let layers = [
+        ConvGeom::conv(2, 1, 28, 28, 64, 4, 2, 1).unwrap(), // D conv 1 → 64, 28 → 14
+        ConvGeom::conv(2, 64, 14, 14, 128, 4, 2, 1).unwrap(), // D conv 64 → 128, 14 → 7
+        ConvGeom::transposed(2, 256, 7, 7, 128, 4, 2, 1, 0).unwrap(), // G convT 256 → 128, 7 → 14
+        ConvGeom::transposed(2, 128, 14, 14, 1, 4, 2, 1, 0).unwrap(), // G convT 128 → 1, 14 → 28
+    ];
+    for (i, g) in layers.iter().enumerate() {
+        check(g, 90 + i as u64, 1.0, i % 2 == 0, i >= 2);
+    }
+    check(&layers[1], 99, 1.0e3, true, true);
+}
+
+#[test]
+fn reruns_are_bit_identical() {
+    let _gpu = serial();
+    let gpu = gpu();
+    let g = ConvGeom::conv(2, 5, 9, 9, 6, 3, 2, 1).unwrap();
+    let inp = inputs(&g, 5, 1.0);
+    let t = |v: &[f32]| Tensor::from_slice(gpu, v, &[v.len()], "t").unwrap();
+    let (x, w, dy) = (t(&inp.x), t(&inp.w), t(&inp.dy));
+    let (y, dx, dw) = (
+        t(&vec![0.0; g.output_len()]),
+        t(&vec![0.0; g.input_len()]),
+        t(&vec![0.0; g.weight_len()]),
+    );
+    let ks = [
+        conv::forward(gpu, &g, &x, &w, None, &y, false).unwrap(),
+        conv::input_grad(gpu, &g, &dy, &w, &dx, false).unwrap(),
+        conv::weight_grad(gpu, &g, &x, &dy, &dw, false).unwrap(),
+    ];
+    let read = || {
+        [
+            y.read(gpu).unwrap(),
+            dx.read(gpu).unwrap(),
+            dw.read(gpu).unwrap(),
+        ]
+    };
+    gpu.run(&ks.iter().collect::<Vec<_>>()).unwrap();
+    let first = read();
+    gpu.run(&ks.iter().collect::<Vec<_>>()).unwrap();
+    let second = read();
+    for (a, b) in first.iter().zip(&second) {
+        assert!(a.iter().zip(b).all(|(p, q)| p.to_bits() == q.to_bits()));
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// (c) Shape errors.
+
+fn is_shape_error<T>(r: counterfeit::Result<T>, needle: &str) {
+    match r {
+        Err(e @ Error::Shape { .. }) => assert!(e.to_string().contains(needle), "{e}"),
+        Err(e) => panic!("expected a shape error containing {needle:?}, got {e}"),
+        Ok(_) => panic!("expected a shape error containing {needle:?}"),
+    }
+}
+
+#[test]
+fn bad_geometries_are_errors() {
+    is_shape_error(ConvGeom::conv(1, 1, 2, 2, 1, 5, 1, 1), "does not fit");
+    is_shape_error(ConvGeom::conv(1, 1, 8, 8, 1, 3, 0, 1), "stride");
+    is_shape_error(ConvGeom::conv(1, 1, 8, 8, 1, 0, 1, 1), "kernel size");
+    is_shape_error(ConvGeom::conv(0, 1, 8, 8, 1, 3, 1, 1), "zero size");
+    is_shape_error(
+        ConvGeom::conv(1, 1, 40, 40, 1, 17, 1, 1),
+        "largest supported",
+    );
+    is_shape_error(
+        ConvGeom::transposed(1, 4, 7, 7, 2, 4, 2, 1, 2),
+        "output padding",
+    );
+    is_shape_error(
+        ConvGeom::transposed(1, 4, 1, 1, 2, 1, 1, 1, 0),
+        "empty output",
+    );
+    let g = ConvGeom::transposed(1, 4, 7, 7, 2, 4, 2, 1, 1).unwrap();
+    assert_eq!(
+        (g.h, g.w, g.out_h, g.out_w, g.c_in, g.c_out),
+        (15, 15, 7, 7, 2, 4)
+    );
+    // A hand-built geometry whose output size is wrong.
+    let mut bad = ConvGeom::conv(1, 1, 8, 8, 1, 3, 1, 1).unwrap();
+    bad.out_h = 7;
+    is_shape_error(bad.check("conv"), "does not give");
+}
+
+#[test]
+fn tensor_sizes_that_disagree_with_the_geometry_are_errors() {
+    let _gpu = serial();
+    let gpu = gpu();
+    let g = ConvGeom::conv(2, 3, 5, 7, 4, 3, 1, 1).unwrap();
+    let z = |n: usize| Tensor::zeros(gpu, &[n], "t").unwrap();
+    let (x, w, y) = (z(g.input_len()), z(g.weight_len()), z(g.output_len()));
+    let (b, db) = (z(g.c_out), z(g.c_out));
+    is_shape_error(
+        conv::forward(gpu, &g, &z(g.input_len() - 1), &w, None, &y, false),
+        "input",
+    );
+    is_shape_error(
+        conv::forward(gpu, &g, &x, &z(g.weight_len() + 3), None, &y, false),
+        "weight",
+    );
+    is_shape_error(
+        conv::forward(gpu, &g, &x, &w, None, &z(g.output_len() * 2), false),
+        "output",
+    );
+    is_shape_error(
+        conv::forward(gpu, &g, &x, &w, Some(&z(3)), &y, false),
+        "bias",
+    );
+    is_shape_error(
+        conv::input_grad(gpu, &g, &x, &w, &y, false),
+        "output gradient",
+    );
+    is_shape_error(
+        conv::input_grad(gpu, &g, &y, &w, &z(1), false),
+        "input gradient",
+    );
+    is_shape_error(
+        conv::weight_grad(gpu, &g, &x, &y, &z(5), false),
+        "weight gradient",
+    );
+    is_shape_error(conv::weight_grad(gpu, &g, &y, &y, &w, false), "input");
+    is_shape_error(conv::bias_grad(gpu, &g, &y, &z(5), false), "bias gradient");
+    is_shape_error(conv::bias_grad(gpu, &g, &x, &db, false), "output gradient");
+    // The right sizes build.
+    conv::forward(gpu, &g, &x, &w, Some(&b), &y, true).unwrap();
+    conv::bias_grad(gpu, &g, &y, &db, false).unwrap();
+}
+
+// ---------------------------------------------------------------------------------------
+// Timing (not a test of correctness): `-- --ignored --nocapture`.
+
+#[test]
+#[ignore]
+fn timing_dcgan_layers_batch_64() {
+    let _gpu = serial();
+    let gpu = gpu();
+    eprintln!("adapter: {}", gpu.describe());
+    // (name, geometry, transposed): a transposed layer's forward is input_grad, its input-grad
+    // is forward.
+    let layers = [
+        (
+            "D conv 1->64 28->14",
+            ConvGeom::conv(64, 1, 28, 28, 64, 4, 2, 1).unwrap(),
+            false,
+        ),
+        (
+            "D conv 64->128 14->7",
+            ConvGeom::conv(64, 64, 14, 14, 128, 4, 2, 1).unwrap(),
+            false,
+        ),
+        (
+            "G convT 256->128 7->14",
+            ConvGeom::transposed(64, 256, 7, 7, 128, 4, 2, 1, 0).unwrap(),
+            true,
+        ),
+        (
+            "G convT 128->1 14->28",
+            ConvGeom::transposed(64, 128, 14, 14, 1, 4, 2, 1, 0).unwrap(),
+            true,
+        ),
+        (
+            "conv 128->1 14->7 (thin)",
+            ConvGeom::conv(64, 128, 14, 14, 1, 4, 2, 1).unwrap(),
+            false,
+        ),
+        (
+            "conv 32->32 k3 s1 14->14",
+            ConvGeom::conv(64, 32, 14, 14, 32, 3, 1, 1).unwrap(),
+            false,
+        ),
+    ];
+    let only = std::env::var("CONV_ONLY").unwrap_or_default();
+    for (name, g, transposed) in layers {
+        if !name.contains(&only) {
+            continue;
+        }
+        let t = |n: usize| Tensor::from_slice(gpu, &normal(n, n as u64, 1.0), &[n], "t").unwrap();
+        let (x, w, y) = (t(g.input_len()), t(g.weight_len()), t(g.output_len()));
+        let (dx, dw, db) = (t(g.input_len()), t(g.weight_len()), t(g.c_out));
+        let (fwd, dxn) = if transposed {
+            ("input-grad", "forward")
+        } else {
+            ("forward", "input-grad")
+        };
+        let t0 = Instant::now();
+        let kernels = [
+            (
+                fwd,
+                conv::forward(gpu, &g, &x, &w, None, &y, false).unwrap(),
+            ),
+            (dxn, conv::input_grad(gpu, &g, &y, &w, &dx, false).unwrap()),
+            (
+                "weight-grad",
+                conv::weight_grad(gpu, &g, &x, &y, &dw, false).unwrap(),
+            ),
+            (
+                "bias-grad",
+                conv::bias_grad(gpu, &g, &y, &db, false).unwrap(),
+            ),
+        ];
+        eprintln!(
+            "{name}: kernels built in {:.2} s",
+            t0.elapsed().as_secs_f64()
+        );
+        for (kname, k) in &kernels {
+            let t0 = Instant::now();
+            gpu.run(&[k]).unwrap();
+            let first = t0.elapsed().as_secs_f64();
+            let mut times = Vec::new();
+            for _ in 0..5 {
+                let t0 = Instant::now();
+                gpu.run(&[k]).unwrap();
+                times.push(t0.elapsed().as_secs_f64());
+            }
+            times.sort_by(|a, b| a.partial_cmp(b).unwrap());
+            let med = times[2];
+            let flops = if *kname == "bias-grad" {
+                g.output_len() as f64
+            } else {
+                g.flops()
+            };
+            eprintln!(
+                "{name:<26} {kname:<12} {:>9.2} ms {:>7.2} GFLOP/s (first run {:.2} s)",
+                med * 1e3,
+                flops / med / 1e9,
+                first
+            );
+        }
+    }
+}
