@@ -1,11 +1,12 @@
 // C = op(A) · op(B) [+ bias] [+ C]: one kernel serves Linear forward (A·Wᵀ), input-grad
 // (dY·W) and weight-grad (dYᵀ·X) through element strides instead of transpose copies.
 //
-// This is the general version: any sizes, any strides. Each workgroup owns TM rows, so every
-// load of A has a workgroup-uniform address (CPU adapters such as lavapipe turn those into
-// one scalar load instead of a per-lane gather); each invocation owns 4 column groups of 4,
-// interleaved so neighbouring lanes read neighbouring columns of B. No shared memory and no
-// barriers: on CPU adapters outputs per load decide speed (DESIGN.md).
+// This is the general version: any sizes, any strides. Each workgroup owns TM rows and each
+// invocation 4 column groups of 4, interleaved so neighbouring lanes read neighbouring columns
+// of B. No shared memory and no barriers: on CPU adapters outputs per load decide speed
+// (DESIGN.md). Measured on lavapipe: a workgroup-uniform load costs as much as a per-lane one;
+// what matters is FMAs per load, vec4 loads, and compiling without naga's runtime checks so
+// the register-tile loops unroll (see Shader::is_trusted).
 // Edges: loads clamp indices into range (no divergent branches before the stores); stores
 // are masked. gemm_vec4.wgsl holds the faster vec4 versions for sizes divisible by 4.
 

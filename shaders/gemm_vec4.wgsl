@@ -1,5 +1,5 @@
 // The vec4 versions of gemm.wgsl, chosen when the sizes allow 16-byte loads. Same
-// parameters and results; rows belong to the workgroup (uniform loads of A), columns to lanes.
+// parameters and results.
 //
 //  gemm_nn4: op(B) = B stored [k, n] with n % 4 == 0 (input-grad dY·W, weight-grad dYᵀ·X).
 //            Per k: TV uniform vec4 loads of B, TM loads of A (2 vec4 with A_VEC), TM·TV
