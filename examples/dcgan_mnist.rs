@@ -12,7 +12,7 @@ use std::time::Instant;
 use clap::Parser;
 use counterfeit::data::idx;
 use counterfeit::gan::dcgan::{Arch, NZ};
-use counterfeit::io::{checkpoint::Checkpoint, grid, metrics_log, plot};
+use counterfeit::io::{checkpoint::Checkpoint, grid, metrics_log};
 use counterfeit::{Dataset, Error, Gpu, Network, Noise, Optimizer, Result, Trainer, TrainerConfig};
 use indicatif::{ProgressBar, ProgressStyle};
 
@@ -154,14 +154,16 @@ fn train(gpu: &Gpu, arch: Arch, args: &Args) -> Result<()> {
         gan.resume(ckpt)?;
         println!("resumed from {} at step {}", ckpt.display(), gan.steps());
     }
-    let first = gan.steps();
-    if first >= steps as u64 {
+    if gan.steps() >= steps as u64 {
         return Err(Error::Config(format!(
-            "the checkpoint is at step {first}, past --steps {steps}"
+            "the checkpoint is at step {}, past --steps {steps}",
+            gan.steps()
         )));
     }
     gan.step()?;
     gpu.wait()?;
+    // Speeds below count the steps after this first one (which includes start-up work).
+    let first = gan.steps();
     println!(
         "{} on {} digits, batch {}: {} dispatches per step; first step after {:.2} s",
         arch.name(),
@@ -225,15 +227,19 @@ fn train(gpu: &Gpu, arch: Arch, args: &Args) -> Result<()> {
         }
     }
     bar.finish();
-    let secs = timer.elapsed().as_secs_f32();
+    let secs = timer.elapsed().as_secs_f32().max(1e-6);
+    let timed = gan.steps() - first;
     save(&mut gan, arch, &args.out, "samples_final.png", &ckpt)?;
+    if timed > 0 {
+        println!(
+            "{timed} steps after the first in {secs:.1} s ({:.3} s/step, {:.0} img/s)",
+            secs / timed as f32,
+            (timed as usize * args.batch) as f32 / secs
+        );
+    }
     println!(
-        "{} steps in {:.1} s ({:.3} s/step, {:.0} img/s); wrote samples, losses.png, metrics.csv and {} to {}",
-        gan.steps() - first,
-        secs,
-        secs / (gan.steps() - first) as f32,
-        (gan.steps() - first) as f32 * args.batch as f32 / secs,
-        ckpt.file_name().and_then(|n| n.to_str()).unwrap_or("checkpoint"),
+        "wrote sample grids, losses.png, metrics.csv and {} to {}",
+        ckpt.display(),
         args.out.display()
     );
     Ok(())
@@ -254,41 +260,9 @@ fn save(gan: &mut Trainer, arch: Arch, out: &Path, grid_name: &str, ckpt: &Path)
     )?;
     gan.save(ckpt)?;
     metrics_log::save_csv(&out.join("metrics.csv"), gan.history())?;
-    let h = gan.history();
-    let xs: Vec<f32> = h.iter().map(|m| m.step as f32).collect();
-    let col = |f: fn(&counterfeit::StepMetrics) -> f32| h.iter().map(f).collect::<Vec<f32>>();
-    let (d, g, dx, dgz) = (
-        col(|m| m.d_loss),
-        col(|m| m.g_loss),
-        col(|m| m.d_real),
-        col(|m| m.d_fake),
-    );
-    plot::save_line_plot(
+    metrics_log::save_loss_plot(
         &out.join("losses.png"),
         &format!("{} on MNIST", arch.name()),
-        "step",
-        &[
-            plot::Series {
-                name: "D loss",
-                values: &d,
-                color: [200, 40, 40],
-            },
-            plot::Series {
-                name: "G loss",
-                values: &g,
-                color: [40, 90, 200],
-            },
-            plot::Series {
-                name: "D(x)",
-                values: &dx,
-                color: [40, 160, 60],
-            },
-            plot::Series {
-                name: "D(G(z))",
-                values: &dgz,
-                color: [230, 150, 20],
-            },
-        ],
-        &xs,
+        gan.history(),
     )
 }

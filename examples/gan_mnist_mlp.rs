@@ -8,7 +8,7 @@ use std::time::Instant;
 
 use clap::Parser;
 use counterfeit::data::idx;
-use counterfeit::io::{grid, plot};
+use counterfeit::io::{grid, metrics_log};
 use counterfeit::{
     Dataset, Error, Gpu, Init, Noise, Optimizer, Sequential, Trainer, TrainerConfig,
 };
@@ -180,41 +180,5 @@ fn save_samples(gan: &Trainer, path: &std::path::Path, side: usize) -> counterfe
 }
 
 fn save_losses(gan: &Trainer, path: &std::path::Path) -> counterfeit::Result<()> {
-    let h = gan.history();
-    let xs: Vec<f32> = h.iter().map(|m| m.step as f32).collect();
-    let col = |f: fn(&counterfeit::StepMetrics) -> f32| h.iter().map(f).collect::<Vec<f32>>();
-    let (d, g, dx, dgz) = (
-        col(|m| m.d_loss),
-        col(|m| m.g_loss),
-        col(|m| m.d_real),
-        col(|m| m.d_fake),
-    );
-    plot::save_line_plot(
-        path,
-        "GAN MLP on MNIST",
-        "step",
-        &[
-            plot::Series {
-                name: "D loss",
-                values: &d,
-                color: [200, 40, 40],
-            },
-            plot::Series {
-                name: "G loss",
-                values: &g,
-                color: [40, 90, 200],
-            },
-            plot::Series {
-                name: "D(x)",
-                values: &dx,
-                color: [40, 160, 60],
-            },
-            plot::Series {
-                name: "D(G(z))",
-                values: &dgz,
-                color: [230, 150, 20],
-            },
-        ],
-        &xs,
-    )
+    metrics_log::save_loss_plot(path, "GAN MLP on MNIST", gan.history())
 }

@@ -1,4 +1,5 @@
-//! The GEMM shader against the CPU reference in all transpose cases, at sizes that are not
+//! The GEMM shaders (`shaders/gemm.wgsl` and its vec4 versions in `shaders/gemm_vec4.wgsl`)
+//! against the CPU reference in all transpose cases, at sizes that are not
 //! multiples of the 64×128 workgroup tile (1, 7, 33, 65, 127, 257), with bias and
 //! accumulation, and with large and small magnitudes.
 
