@@ -56,6 +56,18 @@ fn permute(r: u32, epoch: u32) -> u32 {
     return v;
 }
 
+// The data-set image that sample b of this step's batch reads.
+fn batch_image(b: u32) -> u32 {
+    let step = state[0] * p.t_mul + p.t_add;
+    let pos = step * p.batch + b;
+    return permute(pos % p.count, pos / p.count);
+}
+
+// Byte `byte` of the packed pixels.
+fn byte_at(byte: u32) -> f32 {
+    return f32((pixels[byte / 4u] >> (8u * (byte % 4u))) & 0xffu);
+}
+
 @compute @workgroup_size(256)
 fn gather(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
           @builtin(local_invocation_index) lid: u32) {
@@ -63,14 +75,8 @@ fn gather(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: v
     if (i >= p.batch * p.size) {
         return;
     }
-    let b = i / p.size;
     let px = i % p.size;
-    let step = state[0] * p.t_mul + p.t_add;
-    let pos = step * p.batch + b;
-    let image = permute(pos % p.count, pos / p.count);
-    let byte = image * p.size + px;
-    let value = (pixels[byte / 4u] >> (8u * (byte % 4u))) & 0xffu;
-    out[i] = f32(value) * p.scale + p.shift;
+    out[i] = byte_at(batch_image(i / p.size) * p.size + px) * p.scale + p.shift;
 }
 
 // The same batch, each image resized bilinearly from src_h×src_w (the stored size) to the
@@ -86,8 +92,7 @@ struct Resize {
 @group(0) @binding(4) var<uniform> rs: Resize;
 
 fn pixel(image: u32, y: u32, x: u32) -> f32 {
-    let byte = image * rs.src_h * rs.src_w + y * rs.src_w + x;
-    return f32((pixels[byte / 4u] >> (8u * (byte % 4u))) & 0xffu);
+    return byte_at(image * rs.src_h * rs.src_w + y * rs.src_w + x);
 }
 
 @compute @workgroup_size(256)
@@ -97,11 +102,8 @@ fn gather_resized(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups
     if (i >= p.batch * p.size) {
         return;
     }
-    let b = i / p.size;
     let px = i % p.size;
-    let step = state[0] * p.t_mul + p.t_add;
-    let pos = step * p.batch + b;
-    let image = permute(pos % p.count, pos / p.count);
+    let image = batch_image(i / p.size);
     let oy = px / rs.out_w;
     let ox = px % rs.out_w;
     let sy = max((f32(oy) + 0.5) * f32(rs.src_h) / f32(rs.out_h) - 0.5, 0.0);
