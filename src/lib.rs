@@ -20,6 +20,7 @@
 
 pub mod data;
 pub mod error;
+pub mod eval;
 pub mod gan;
 pub mod gpu;
 pub mod io;

@@ -211,6 +211,9 @@ fn resuming_from_a_checkpoint_continues_exactly() {
         tail(&b),
         "resumed run differs from the uninterrupted one"
     );
+    // The checkpoint carried the first ten steps' metrics, so the history is whole.
+    assert_eq!(b.history().len(), 20);
+    assert_eq!(a.history(), b.history());
 
     // A checkpoint of other models is refused with a clear message.
     let other_g = Sequential::new([8]).linear(36).sigmoid();

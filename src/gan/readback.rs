@@ -205,10 +205,12 @@ impl Readback {
         (state[1] != 0).then_some(state[1] as u64)
     }
 
-    /// Forgets history before `step` (after resuming from a checkpoint).
-    pub fn skip_to(&mut self, step: u64) {
+    /// Restarts the history at `step` (after resuming from a checkpoint) with the rows
+    /// logged before it.
+    pub fn skip_to(&mut self, step: u64, earlier: Vec<StepMetrics>) {
         self.last_step = step;
-        self.collected.clear();
+        self.collected = earlier;
+        self.collected.retain(|m| m.step <= step);
     }
 
     /// Names the first non-finite value logged at `step`.

@@ -378,19 +378,23 @@ impl Trainer {
         }
     }
 
-    /// Saves G, D, both optimisers' state and the step counter (atomically).
-    pub fn save(&self, path: &std::path::Path) -> Result<()> {
+    /// Saves G, D, both optimisers' state, the step counter and the metrics history
+    /// (atomically). Flushes first, so a diverged state is refused rather than saved.
+    pub fn save(&mut self, path: &std::path::Path) -> Result<()> {
+        self.flush()?;
         crate::io::checkpoint::save(
             &self.gpu,
             path,
             &[("G", &self.g), ("D", &self.d)],
             Some(&self.state),
+            self.history(),
         )
     }
 
     /// Continues from a checkpoint written by [`Trainer::save`] for the same models and
     /// configuration: parameters, moments and the step counter are restored, so the noise,
-    /// the data order and Adam's bias correction pick up exactly where they were.
+    /// the data order and Adam's bias correction pick up exactly where they were; the
+    /// metrics history is restored too, so [`Trainer::history`] covers the whole run.
     pub fn resume(&mut self, path: &std::path::Path) -> Result<()> {
         let ckpt = crate::io::checkpoint::Checkpoint::open(path)?;
         ckpt.load_network(&self.gpu, "G", &self.g, true)?;
@@ -402,7 +406,8 @@ impl Trainer {
         })?;
         self.state.write(&self.gpu, bytemuck::cast_slice(&state))?;
         self.steps = state[0] as u64;
-        self.readback.skip_to(self.steps);
+        let earlier = ckpt.history()?;
+        self.readback.skip_to(self.steps, earlier);
         Ok(())
     }
 

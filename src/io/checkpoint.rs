@@ -1,6 +1,7 @@
 //! Checkpoints in the safetensors format: every parameter of each network (with Adam or
 //! momentum state) under `<net>.<i>`, `<net>.m1.<i>`, `<net>.m2.<i>`, batch norm's running
-//! statistics under `<net>.bn<layer>.mean|var`, the step counter, and the
+//! statistics under `<net>.bn<layer>.mean|var`, the step counter, the per-step metrics
+//! logged so far (`history`, so a resumed run's CSV and plot cover the whole run), and the
 //! models' layer lists as metadata so a checkpoint is never loaded into the wrong model.
 //! Writes are atomic (temporary file, then rename).
 
@@ -9,7 +10,7 @@ use std::path::Path;
 
 use safetensors::tensor::{Dtype, SafeTensors, TensorView};
 
-use crate::{Error, Gpu, Network, Result, Tensor};
+use crate::{Error, Gpu, Network, Result, StepMetrics, Tensor};
 
 const FORMAT: &str = "counterfeit-checkpoint-1";
 
@@ -22,12 +23,17 @@ fn describe(net: &Network) -> String {
     s
 }
 
-/// Saves networks (parameters and optimiser moments) and, when given, the GPU step counter.
+/// Columns of the `history` tensor: the step (exact in f32 below 2^24) and the five metrics.
+const HISTORY_COLS: usize = 6;
+
+/// Saves networks (parameters and optimiser moments) and, when given, the GPU step counter
+/// and the metrics history.
 pub fn save(
     gpu: &Gpu,
     path: &Path,
     nets: &[(&str, &Network)],
     state: Option<&Tensor>,
+    history: &[StepMetrics],
 ) -> Result<()> {
     let mut owned: Vec<(String, Vec<usize>, Dtype, Vec<u8>)> = Vec::new();
     let mut meta = HashMap::new();
@@ -63,6 +69,27 @@ pub fn save(
             vec![state.len()],
             Dtype::U32,
             bytemuck::cast_slice(&state.read_u32(gpu)?).to_vec(),
+        ));
+    }
+    if !history.is_empty() {
+        let rows: Vec<f32> = history
+            .iter()
+            .flat_map(|m| {
+                [
+                    m.step as f32,
+                    m.d_loss,
+                    m.g_loss,
+                    m.d_real,
+                    m.d_fake,
+                    m.d_fake_g,
+                ]
+            })
+            .collect();
+        owned.push((
+            "history".into(),
+            vec![history.len(), HISTORY_COLS],
+            Dtype::F32,
+            bytemuck::cast_slice(&rows).to_vec(),
         ));
     }
     let views: Vec<(String, TensorView)> = owned
@@ -184,5 +211,32 @@ impl Checkpoint {
             Ok(_) => Err(self.error("tensor state is not U32".into())),
             Err(_) => Ok(None),
         }
+    }
+
+    /// The metrics logged up to the save, oldest first; empty for checkpoints without them.
+    pub fn history(&self) -> Result<Vec<StepMetrics>> {
+        let st = self.tensors()?;
+        let Ok(v) = st.tensor("history") else {
+            return Ok(Vec::new());
+        };
+        if v.dtype() != Dtype::F32 || v.shape().len() != 2 || v.shape()[1] != HISTORY_COLS {
+            return Err(self.error(format!(
+                "tensor history is {:?} {:?}, expected F32 [n, {HISTORY_COLS}]",
+                v.dtype(),
+                v.shape()
+            )));
+        }
+        let flat: Vec<f32> = bytemuck::pod_collect_to_vec(v.data());
+        Ok(flat
+            .chunks_exact(HISTORY_COLS)
+            .map(|r| StepMetrics {
+                step: r[0] as u64,
+                d_loss: r[1],
+                g_loss: r[2],
+                d_real: r[3],
+                d_fake: r[4],
+                d_fake_g: r[5],
+            })
+            .collect())
     }
 }
