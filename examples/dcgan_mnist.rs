@@ -11,7 +11,9 @@ use std::time::Instant;
 
 use clap::Parser;
 use counterfeit::data::idx;
+use counterfeit::eval::judge::judge_for_run as judge;
 use counterfeit::gan::dcgan::{Arch, NZ};
+use counterfeit::gan::recipes;
 use counterfeit::io::{checkpoint::Checkpoint, grid, metrics_log};
 use counterfeit::{Dataset, Error, Gpu, Network, Noise, Optimizer, Result, Trainer, TrainerConfig};
 use indicatif::{ProgressBar, ProgressStyle};
@@ -63,7 +65,19 @@ struct Args {
     /// Number of samples for --sample.
     #[arg(long, default_value_t = 64)]
     n: usize,
+    /// Measure FID and the Inception-style score every this many steps (0: only at the end).
+    #[arg(long, default_value_t = 500)]
+    eval_every: usize,
+    /// Samples for the measurements during training (the final one uses 10,000).
+    #[arg(long, default_value_t = 1000)]
+    eval_n: usize,
+    /// Do not measure sample quality.
+    #[arg(long)]
+    no_eval: bool,
 }
+
+/// Samples of the final measurement.
+const FINAL_EVAL_N: usize = 10_000;
 
 fn main() {
     if let Err(e) = run(Args::parse()) {
@@ -148,6 +162,11 @@ fn train(gpu: &Gpu, arch: Arch, args: &Args) -> Result<()> {
         sample_count: 64,
         ..TrainerConfig::dcgan()
     };
+    let judge = judge(
+        gpu,
+        args.no_eval || args.data.is_some() || args.digit.is_some(),
+    )?;
+    let recipe = recipes::by_name(arch.name())?;
     let start = Instant::now();
     let mut gan = Trainer::new(gpu, arch.generator(), arch.discriminator(), &data, config)?;
     if let Some(ckpt) = &args.resume {
@@ -180,6 +199,7 @@ fn train(gpu: &Gpu, arch: Arch, args: &Args) -> Result<()> {
     );
     bar.set_position(gan.steps());
     let timer = Instant::now();
+    let mut judging = 0.0;
     let mut warned = false;
     while gan.steps() < steps as u64 {
         if let Err(e) = gan.step() {
@@ -190,15 +210,15 @@ fn train(gpu: &Gpu, arch: Arch, args: &Args) -> Result<()> {
             return Err(e);
         }
         let done = (gan.steps() - first) as f32;
-        let secs = timer.elapsed().as_secs_f32();
+        let secs = timer.elapsed().as_secs_f32() - judging;
         if !warned && done >= 5.0 && gpu.is_cpu() {
             let total = secs / done * (steps as f32 - first as f32);
             bar.suspend(|| {
                 eprintln!(
-                    "note: {} runs shaders on the CPU: about {:.1} s/step, so {} steps take ~{:.0} min. Use --steps to shorten.",
+                    "note: {} runs shaders on the CPU: about {:.1} s/step, so the remaining {} steps take ~{:.0} min. Use --steps to shorten.",
                     gpu.info().name,
                     secs / done,
-                    steps,
+                    steps as u64 - first,
                     total / 60.0
                 )
             });
@@ -216,6 +236,23 @@ fn train(gpu: &Gpu, arch: Arch, args: &Args) -> Result<()> {
         }
         bar.set_position(gan.steps());
         let step = gan.steps() as usize;
+        if let Some(judge) = &judge {
+            if args.eval_every > 0 && step.is_multiple_of(args.eval_every) && step < steps {
+                let t = Instant::now();
+                let q = judge.measure(&mut gan, &recipe, args.eval_n, false)?;
+                judging += t.elapsed().as_secs_f32();
+                bar.suspend(|| {
+                    println!(
+                        "step {step}: FID {:.2}, score {:.2}, {} classes covered (N = {}, {:.0} s)",
+                        q.fid,
+                        q.score,
+                        q.coverage.covered,
+                        q.n,
+                        t.elapsed().as_secs_f32()
+                    )
+                });
+            }
+        }
         if args.sample_every > 0 && step.is_multiple_of(args.sample_every) && step < steps {
             save(
                 &mut gan,
@@ -227,8 +264,20 @@ fn train(gpu: &Gpu, arch: Arch, args: &Args) -> Result<()> {
         }
     }
     bar.finish();
-    let secs = timer.elapsed().as_secs_f32().max(1e-6);
+    let secs = (timer.elapsed().as_secs_f32() - judging).max(1e-6);
     let timed = gan.steps() - first;
+    if let Some(judge) = &judge {
+        println!("measuring the final samples (N = {FINAL_EVAL_N}) ...");
+        let t = Instant::now();
+        let q = judge.measure(&mut gan, &recipe, FINAL_EVAL_N, true)?;
+        println!(
+            "{} at step {}:\n{}\n({:.0} s)",
+            arch.name(),
+            gan.steps(),
+            q.json(&format!("{} step {}", arch.name(), gan.steps())),
+            t.elapsed().as_secs_f32()
+        );
+    }
     save(&mut gan, arch, &args.out, "samples_final.png", &ckpt)?;
     if timed > 0 {
         println!(
@@ -259,10 +308,11 @@ fn save(gan: &mut Trainer, arch: Arch, out: &Path, grid_name: &str, ckpt: &Path)
         (-1.0, 1.0),
     )?;
     gan.save(ckpt)?;
-    metrics_log::save_csv(&out.join("metrics.csv"), gan.history())?;
+    metrics_log::save_csv(&out.join("metrics.csv"), gan.history(), gan.quality())?;
     metrics_log::save_loss_plot(
         &out.join("losses.png"),
         &format!("{} on MNIST", arch.name()),
         gan.history(),
+        gan.quality(),
     )
 }

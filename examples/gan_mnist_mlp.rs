@@ -3,15 +3,15 @@
 //!
 //!     cargo run --release --example gan_mnist_mlp -- --steps 600 --out out/gan_mnist_mlp
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use clap::Parser;
 use counterfeit::data::idx;
+use counterfeit::eval::judge::judge_for_run as judge;
+use counterfeit::gan::{mlp, recipes};
 use counterfeit::io::{grid, metrics_log};
-use counterfeit::{
-    Dataset, Error, Gpu, Init, Noise, Optimizer, Sequential, Trainer, TrainerConfig,
-};
+use counterfeit::{Dataset, Error, Gpu, Optimizer, Trainer, TrainerConfig};
 use indicatif::{ProgressBar, ProgressStyle};
 
 #[derive(Parser)]
@@ -36,10 +36,22 @@ struct Args {
     /// SGD learning rate (the paper: 0.1).
     #[arg(long, default_value_t = 0.1)]
     lr: f32,
-    /// Directory for sample grids and the loss plot.
+    /// Directory for sample grids, the loss plot, the metrics CSV and the checkpoint.
     #[arg(long, default_value = "out/gan_mnist_mlp")]
     out: PathBuf,
+    /// Measure FID and the Inception-style score every this many steps (0: only at the end).
+    #[arg(long, default_value_t = 200)]
+    eval_every: usize,
+    /// Samples for the measurements during training (the final one uses 10,000).
+    #[arg(long, default_value_t = 1000)]
+    eval_n: usize,
+    /// Do not measure sample quality.
+    #[arg(long)]
+    no_eval: bool,
 }
+
+/// Samples of the final measurement.
+const FINAL_EVAL_N: usize = 10_000;
 
 const BATCH: usize = 100;
 
@@ -69,25 +81,8 @@ fn run(args: Args) -> counterfeit::Result<()> {
     let side = data.shape()[1];
     let pixels = data.shape().iter().product::<usize>();
 
-    let g = Sequential::new([100])
-        .init(Init::Uniform(0.05))
-        .linear(1200)
-        .relu()
-        .linear(1200)
-        .relu()
-        .linear(pixels)
-        .sigmoid();
-    let d = Sequential::new([pixels])
-        .init(Init::Uniform(0.005))
-        .max_norm(1.9365)
-        .dropout(0.8)
-        .linear(240 * 5)
-        .maxout(5)
-        .dropout(0.5)
-        .linear(240 * 5)
-        .maxout(5)
-        .dropout(0.5)
-        .linear(1);
+    let g = mlp::generator(pixels);
+    let d = mlp::discriminator(pixels);
     // Momentum ramps from 0.5 to 0.7 over the run's first ~third, the learning rate decays by
     // 1.000004 per update (the paper's pylearn2 settings, with the ramp shortened to fit).
     let sgd = Optimizer::Sgd {
@@ -102,16 +97,18 @@ fn run(args: Args) -> counterfeit::Result<()> {
     let config = TrainerConfig {
         batch: BATCH,
         seed: args.seed,
-        noise: Noise::Uniform {
-            low: -3f32.sqrt(),
-            high: 3f32.sqrt(),
-        },
+        noise: mlp::noise(),
         g_optimizer: sgd,
         d_optimizer: sgd,
         readback_every: 10,
         sample_count: 100,
         ..TrainerConfig::dcgan()
     };
+    if args.eval_n < 2 {
+        return Err(Error::Config("--eval-n must be at least 2".into()));
+    }
+    let judge = judge(&gpu, args.no_eval || args.data.is_some())?;
+    let recipe = recipes::by_name("mlp")?;
     let start = Instant::now();
     let mut gan = Trainer::new(&gpu, g, d, &data, config)?;
     // G's output bias starts at the logit of each pixel's mean over the data (pylearn2's
@@ -142,43 +139,83 @@ fn run(args: Args) -> counterfeit::Result<()> {
             .expect("valid template"),
     );
     let train_start = Instant::now();
+    let mut judging = 0.0;
+    let ckpt = args.out.join("checkpoint.safetensors");
     for step in 1..=steps {
         gan.step()?;
         if let Some(m) = gan.metrics() {
-            let rate = (step * BATCH) as f32 / train_start.elapsed().as_secs_f32();
+            let rate = (step * BATCH) as f32 / (train_start.elapsed().as_secs_f32() - judging);
             bar.set_message(format!(
                 "D {:.3}  G {:.3}  D(x) {:.2}  D(G(z)) {:.2}  {:.0} img/s",
                 m.d_loss, m.g_loss, m.d_real, m.d_fake, rate
             ));
         }
         bar.set_position(step as u64);
+        if let Some(judge) = &judge {
+            if args.eval_every > 0 && step % args.eval_every == 0 && step < steps {
+                let t = Instant::now();
+                let q = judge.measure(&mut gan, &recipe, args.eval_n, false)?;
+                judging += t.elapsed().as_secs_f32();
+                bar.suspend(|| {
+                    println!(
+                        "step {step}: FID {:.2}, score {:.2}, {} classes covered (N = {}, {:.0} s)",
+                        q.fid,
+                        q.score,
+                        q.coverage.covered,
+                        q.n,
+                        t.elapsed().as_secs_f32()
+                    )
+                });
+            }
+        }
         if args.sample_every > 0 && step % args.sample_every == 0 && step < steps {
-            save_samples(&gan, &args.out.join(format!("samples_{step:06}.png")), side)?;
+            let grid = args.out.join(format!("samples_{step:06}.png"));
+            save(&mut gan, &grid, &args.out, &ckpt, side)?;
         }
     }
     gan.flush()?;
     bar.finish();
-    let secs = train_start.elapsed().as_secs_f32();
+    let secs = train_start.elapsed().as_secs_f32() - judging;
     println!(
         "{steps} steps in {secs:.1} s ({:.3} s/step)",
         secs / steps as f32
     );
+    if let Some(judge) = &judge {
+        println!("measuring the final samples (N = {FINAL_EVAL_N}) ...");
+        let t = Instant::now();
+        let q = judge.measure(&mut gan, &recipe, FINAL_EVAL_N, true)?;
+        println!(
+            "{}\n({:.0} s)",
+            q.json(&format!("mlp step {steps}")),
+            t.elapsed().as_secs_f32()
+        );
+    }
     let last = args.out.join("samples_final.png");
-    save_samples(&gan, &last, side)?;
-    save_losses(&gan, &args.out.join("losses.png"))?;
+    save(&mut gan, &last, &args.out, &ckpt, side)?;
     println!(
-        "wrote {} and {}",
+        "wrote {}, losses.png, metrics.csv and {}",
         last.display(),
-        args.out.join("losses.png").display()
+        ckpt.display()
     );
     Ok(())
 }
 
-fn save_samples(gan: &Trainer, path: &std::path::Path, side: usize) -> counterfeit::Result<()> {
+/// Grid, checkpoint, CSV and loss plot.
+fn save(
+    gan: &mut Trainer,
+    grid_path: &Path,
+    out: &Path,
+    ckpt: &Path,
+    side: usize,
+) -> counterfeit::Result<()> {
     let x = gan.samples()?;
-    grid::save_grid(path, &x, 100, side, side, 10, (0.0, 1.0))
-}
-
-fn save_losses(gan: &Trainer, path: &std::path::Path) -> counterfeit::Result<()> {
-    metrics_log::save_loss_plot(path, "GAN MLP on MNIST", gan.history())
+    grid::save_grid(grid_path, &x, 100, side, side, 10, (0.0, 1.0))?;
+    gan.save(ckpt)?;
+    metrics_log::save_csv(&out.join("metrics.csv"), gan.history(), gan.quality())?;
+    metrics_log::save_loss_plot(
+        &out.join("losses.png"),
+        "GAN MLP on MNIST",
+        gan.history(),
+        gan.quality(),
+    )
 }

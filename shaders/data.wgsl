@@ -118,3 +118,19 @@ fn gather_resized(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups
     let bottom = mix(pixel(image, y1, x0), pixel(image, y1, x1), fx);
     out[i] = mix(top, bottom, fy) * p.scale + p.shift;
 }
+
+// gather_labels: state as above, then one u32 label per data-set sample and the batch's labels.
+@group(0) @binding(2) var<storage, read> labels: array<u32>;
+@group(0) @binding(3) var<storage, read_write> label_out: array<u32>;
+
+// The labels of the samples `gather` picks with the same parameters, so a classifier's
+// targets follow its images through every epoch's shuffle.
+@compute @workgroup_size(256)
+fn gather_labels(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+                 @builtin(local_invocation_index) lid: u32) {
+    let b = linear_id(wid, nwg, lid, 256u);
+    if (b >= p.batch) {
+        return;
+    }
+    label_out[b] = labels[batch_image(b)];
+}

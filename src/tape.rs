@@ -195,6 +195,11 @@ impl Tape {
         &self.output
     }
 
+    /// The output of layer `i` (e.g. a classifier's penultimate features), if there is one.
+    pub fn layer_output(&self, i: usize) -> Option<&Tensor> {
+        self.nodes.get(i).map(|n| &n.output)
+    }
+
     /// The input tensor the tape reads.
     pub fn input(&self) -> &Tensor {
         &self.input

@@ -575,3 +575,63 @@ fn permute_is_bijection_and_varies_by_epoch() {
         }
     }
 }
+
+#[test]
+fn softmax_ce_gradient_matches_finite_differences() {
+    use counterfeit::reference::softmax::{softmax, softmax_ce, softmax_ce_backward};
+    // The backward is built from `softmax` while the loss uses its own log-sum-exp, so this
+    // also checks the softmax itself (it is the gradient of log Σ exp).
+    for (n, classes) in [(1usize, 1usize), (1, 3), (4, 10), (3, 37)] {
+        let seed = 400 + (n * 100 + classes) as u64;
+        let x: Vec<f64> = normals(seed, 0, n * classes)
+            .iter()
+            .map(|v| 3.0 * v)
+            .collect();
+        // Labels at both ends, and one out of range (its row has no loss and no gradient).
+        let mut labels: Vec<u32> = (0..n as u32).map(|i| (i * 7) % classes as u32).collect();
+        labels[n - 1] = classes as u32 - 1;
+        if n > 2 {
+            labels[1] = classes as u32;
+        }
+        let ana = softmax_ce_backward(&x, &labels, classes);
+        let num = numeric_grad(|x| softmax_ce(x, &labels, classes), &x, H);
+        assert_close(&format!("softmax_ce {n}x{classes}"), &ana, &num, ATOL, RTOL);
+        if n > 2 {
+            assert!(ana[classes..2 * classes].iter().all(|&g| g == 0.0));
+        }
+        for row in softmax(&x, classes).chunks(classes) {
+            assert!((row.iter().sum::<f64>() - 1.0).abs() < 1e-12);
+        }
+    }
+}
+
+#[test]
+fn softmax_ce_is_stable_for_extreme_logits() {
+    use counterfeit::reference::softmax::{accuracy, softmax, softmax_ce, softmax_ce_backward};
+    // Closed forms: with logits (a, −a) the loss of label 0 is log(1 + e^(−2a)) and of label 1
+    // is 2a + log(1 + e^(−2a)); a naive exp overflows at a ≈ 710.
+    for a in [100.0f64, 1e3, 1e4, 1e30] {
+        let x = [a, -a];
+        let l0 = softmax_ce(&x, &[0], 2);
+        let l1 = softmax_ce(&x, &[1], 2);
+        assert!(
+            l0.is_finite() && l0.abs() < 1e-80,
+            "ce({a}, label 0) = {l0}"
+        );
+        assert!((l1 - 2.0 * a).abs() <= 1e-12 * a, "ce({a}, label 1) = {l1}");
+        let p = softmax(&x, 2);
+        assert!(p[0] == 1.0 && p[1] < 1e-80, "softmax({a}, {}) = {p:?}", -a);
+        let g = softmax_ce_backward(&x, &[1], 2);
+        assert_eq!(g, vec![1.0, -1.0]);
+    }
+    // Equal logits: loss log(classes), and the arg-max tie goes to the first class.
+    let x = [5.0; 4];
+    assert!((softmax_ce(&x, &[2], 4) - 4f64.ln()).abs() < 1e-15);
+    assert_eq!(accuracy(&x, &[0], 4), 1.0);
+    assert_eq!(accuracy(&x, &[3], 4), 0.0);
+    // An out-of-range label adds nothing but still counts in the mean's n.
+    let x = [1.0, 2.0, 3.0, 0.0, 0.0, 9.0];
+    let both = softmax_ce(&x, &[2, 3], 3);
+    assert!((both - softmax_ce(&x[..3], &[2], 3) / 2.0).abs() < 1e-15);
+    assert_eq!(accuracy(&x, &[2, 3], 3), 0.5);
+}

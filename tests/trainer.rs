@@ -4,6 +4,7 @@
 mod common;
 
 use common::gpu;
+use counterfeit::io::metrics_log::QualityPoint;
 use counterfeit::{Dataset, Error, Init, Noise, Optimizer, Sequential, Trainer, TrainerConfig};
 
 fn data() -> Dataset {
@@ -185,6 +186,14 @@ fn resuming_from_a_checkpoint_continues_exactly() {
     for _ in 0..10 {
         a.step().unwrap();
     }
+    let measured = QualityPoint {
+        step: 10,
+        n: 64,
+        fid: 12.5,
+        score: 3.25,
+        classes_covered: 7,
+    };
+    a.add_quality(measured);
     a.save(&path).unwrap();
     for _ in 0..10 {
         a.step().unwrap();
@@ -214,6 +223,7 @@ fn resuming_from_a_checkpoint_continues_exactly() {
     // The checkpoint carried the first ten steps' metrics, so the history is whole.
     assert_eq!(b.history().len(), 20);
     assert_eq!(a.history(), b.history());
+    assert_eq!(b.quality(), &[measured]);
 
     // A checkpoint of other models is refused with a clear message.
     let other_g = Sequential::new([8]).linear(36).sigmoid();

@@ -24,6 +24,8 @@ pub struct Dataset {
     /// The stored image size when batches are resized on the GPU (`shape` is the new size).
     pub(crate) stored: Option<(usize, usize)>,
     labels: Vec<u8>,
+    /// `labels` as one u32 per sample on the GPU, for `ops::data::gather_labels`.
+    label_tensor: Option<Tensor>,
 }
 
 impl Dataset {
@@ -62,6 +64,7 @@ impl Dataset {
             shift: range.0,
             stored: None,
             labels: Vec::new(),
+            label_tensor: None,
         })
     }
 
@@ -69,6 +72,16 @@ impl Dataset {
     pub fn from_digits(gpu: &Gpu, digits: &Digits, range: (f32, f32)) -> Result<Dataset> {
         let im = &digits.images;
         let mut d = Self::from_bytes(gpu, &im.pixels, im.count, &[1, im.rows, im.cols], range)?;
+        if !digits.labels.is_empty() {
+            if digits.labels.len() != im.count {
+                return Err(Error::shape(
+                    "dataset",
+                    format!("{} labels for {} images", digits.labels.len(), im.count),
+                ));
+            }
+            let words: Vec<u32> = digits.labels.iter().map(|&l| l as u32).collect();
+            d.label_tensor = Some(Tensor::from_u32(gpu, &words, "dataset labels")?);
+        }
         d.labels = digits.labels.clone();
         Ok(d)
     }
@@ -121,5 +134,11 @@ impl Dataset {
     /// Labels, when the source had them.
     pub fn labels(&self) -> &[u8] {
         &self.labels
+    }
+
+    /// The labels on the GPU, one u32 per sample (uploaded once), for
+    /// [`crate::ops::data::gather_labels`]; `None` when the source had none.
+    pub fn label_tensor(&self) -> Option<&Tensor> {
+        self.label_tensor.as_ref()
     }
 }

@@ -78,6 +78,27 @@ impl Digits {
         self.labels.is_empty()
     }
 
+    /// The first `at` samples and the rest, e.g. a fixed train part and a held-out part.
+    pub fn split(&self, at: usize) -> Result<(Digits, Digits)> {
+        if at == 0 || at >= self.len() {
+            return Err(Error::Config(format!(
+                "cannot split {} samples at {at}: both parts need at least one",
+                self.len()
+            )));
+        }
+        let n = self.images.image_len();
+        let part = |range: std::ops::Range<usize>| Digits {
+            images: Images {
+                count: range.len(),
+                rows: self.images.rows,
+                cols: self.images.cols,
+                pixels: self.images.pixels[range.start * n..range.end * n].to_vec(),
+            },
+            labels: self.labels[range].to_vec(),
+        };
+        Ok((part(0..at), part(at..self.len())))
+    }
+
     /// Only the samples labelled `d`, in their original order. Training on one class makes a
     /// small GAN converge fast enough for demos and tests.
     pub fn only_digit(&self, d: u8) -> Result<Digits> {

@@ -2,12 +2,14 @@
 
 mod config;
 pub mod dcgan;
+pub mod mlp;
 mod readback;
+pub mod recipes;
 mod sample;
 pub mod slanted_land;
 mod trainer;
 
 pub use config::{GLoss, Noise, TrainerConfig};
 pub use readback::StepMetrics;
-pub use sample::{generate, noise};
+pub use sample::{generate, generate_batched, noise};
 pub use trainer::Trainer;

@@ -47,3 +47,46 @@ pub fn generate(gpu: &Gpu, g: &Network, z: &[f32]) -> Result<Vec<f32>> {
     gpu.run(&tape.forward().iter().collect::<Vec<_>>())?;
     tape.output().read(gpu)
 }
+
+/// Like [`generate`], but `batch` latent vectors at a time through one tape, so batch norm's
+/// batch statistics are those of a training-sized batch and memory stays bounded however
+/// many samples are asked for. A last partial chunk is topped up with the first latent
+/// vectors (real draws, so its statistics stay representative) and the extra rows dropped.
+pub fn generate_batched(gpu: &Gpu, g: &Network, z: &[f32], batch: usize) -> Result<Vec<f32>> {
+    let nz: usize = g.model().input_shape().iter().product();
+    if z.is_empty() || !z.len().is_multiple_of(nz) || batch == 0 {
+        return Err(Error::shape(
+            "generate",
+            format!(
+                "{} values are not whole latent vectors of {nz}, or batch {batch} is empty",
+                z.len()
+            ),
+        ));
+    }
+    let n = z.len() / nz;
+    let batch = batch.min(n);
+    let mut shape = vec![batch];
+    shape.extend(g.model().input_shape());
+    let zt = Tensor::zeros(gpu, &shape, "z")?;
+    let state = Tensor::zeros(gpu, &[4], "step counter")?;
+    let rng = RngSpec {
+        seed: 0,
+        stream: STREAM_SAMPLE,
+        clock: Clock::ITERATION,
+    };
+    let tape = g.tape(gpu, &zt, Mode::Generate, rng, &state)?;
+    let kernels: Vec<_> = tape.forward().iter().collect();
+    let per_sample = tape.output().len() / batch;
+    let mut out = Vec::with_capacity(n * per_sample);
+    let mut chunk = Vec::with_capacity(batch * nz);
+    for part in z.chunks(batch * nz) {
+        chunk.clear();
+        chunk.extend_from_slice(part);
+        chunk.extend_from_slice(&z[..batch * nz - part.len()]);
+        zt.write(gpu, &chunk)?;
+        gpu.run(&kernels)?;
+        let rows = part.len() / nz;
+        out.extend_from_slice(&tape.output().read(gpu)?[..rows * per_sample]);
+    }
+    Ok(out)
+}

@@ -5,6 +5,7 @@ use crate::gan::readback::{self, Readback, StepMetrics, SLOTS};
 use crate::gan::sample::STREAM_SAMPLE;
 use crate::gan::{GLoss, TrainerConfig};
 use crate::gpu::Kernel;
+use crate::io::metrics_log::QualityPoint;
 use crate::nn::{Mode, Network, RngSpec, Sequential};
 use crate::ops::data::{gather, record, Gather};
 use crate::ops::loss::{bce_logits, BceOut};
@@ -29,6 +30,7 @@ pub struct Trainer {
     readback: Readback,
     steps: u64,
     sampler: Tape,
+    quality: Vec<QualityPoint>,
     /// Kept alive for the kernels that bind them.
     _tapes: Vec<Tape>,
 }
@@ -265,6 +267,7 @@ impl Trainer {
             history,
             steps: 0,
             sampler,
+            quality: Vec::new(),
             _tapes: tapes,
         })
     }
@@ -387,7 +390,8 @@ impl Trainer {
             path,
             &[("G", &self.g), ("D", &self.d)],
             Some(&self.state),
-            self.history(),
+            self.readback.collected.as_slice(),
+            &self.quality,
         )
     }
 
@@ -408,6 +412,8 @@ impl Trainer {
         self.steps = state[0] as u64;
         let earlier = ckpt.history()?;
         self.readback.skip_to(self.steps, earlier);
+        self.quality = ckpt.quality()?;
+        self.quality.retain(|q| q.step <= self.steps);
         Ok(())
     }
 
@@ -419,6 +425,16 @@ impl Trainer {
     /// The most recent metrics that have reached the CPU.
     pub fn metrics(&self) -> Option<&StepMetrics> {
         self.readback.collected.last()
+    }
+
+    /// Logs a sample-quality measurement, kept with the history (and in checkpoints).
+    pub fn add_quality(&mut self, point: QualityPoint) {
+        self.quality.push(point);
+    }
+
+    /// The sample-quality measurements logged so far, in order.
+    pub fn quality(&self) -> &[QualityPoint] {
+        &self.quality
     }
 
     /// Every step's metrics that have reached the CPU, in order.

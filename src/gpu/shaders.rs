@@ -45,6 +45,8 @@ shaders! {
     BatchNorm => "batchnorm",
     Concat => "concat",
     MaxNorm => "max_norm",
+    Parzen => "parzen",
+    Softmax => "softmax",
 }
 
 /// The shared helpers every shader is compiled with.

@@ -10,18 +10,26 @@ use std::path::Path;
 
 use safetensors::tensor::{Dtype, SafeTensors, TensorView};
 
-use crate::{Error, Gpu, Network, Result, StepMetrics, Tensor};
+use crate::io::metrics_log::QualityPoint;
+use crate::{Error, Gpu, Network, Result, Sequential, StepMetrics, Tensor};
 
 const FORMAT: &str = "counterfeit-checkpoint-1";
 
 fn describe(net: &Network) -> String {
-    let mut s = format!("{:?}", net.model().input_shape());
-    for l in net.layers() {
+    describe_model(net.model())
+}
+
+fn describe_model(model: &Sequential) -> String {
+    let mut s = format!("{:?}", model.input_shape());
+    for l in &model.layers {
         s.push(' ');
         s.push_str(&l.name());
     }
     s
 }
+
+/// Columns of the `quality` tensor: step, n, FID, score, classes covered.
+const QUALITY_COLS: usize = 5;
 
 /// Columns of the `history` tensor: the step (exact in f32 below 2^24) and the five metrics.
 const HISTORY_COLS: usize = 6;
@@ -34,6 +42,25 @@ pub fn save(
     nets: &[(&str, &Network)],
     state: Option<&Tensor>,
     history: &[StepMetrics],
+    quality: &[QualityPoint],
+) -> Result<()> {
+    write(gpu, path, nets, true, state, history, quality)
+}
+
+/// Saves networks' parameters and batch-norm statistics only: a third of the size, for
+/// shipping trained weights; such a file loads with `moments = false`.
+pub fn save_weights(gpu: &Gpu, path: &Path, nets: &[(&str, &Network)]) -> Result<()> {
+    write(gpu, path, nets, false, None, &[], &[])
+}
+
+fn write(
+    gpu: &Gpu,
+    path: &Path,
+    nets: &[(&str, &Network)],
+    moments: bool,
+    state: Option<&Tensor>,
+    history: &[StepMetrics],
+    quality: &[QualityPoint],
 ) -> Result<()> {
     let mut owned: Vec<(String, Vec<usize>, Dtype, Vec<u8>)> = Vec::new();
     let mut meta = HashMap::new();
@@ -41,7 +68,12 @@ pub fn save(
     for (name, net) in nets {
         meta.insert(format!("{name}.layers"), describe(net));
         let p = net.params();
-        for (kind, flat) in [("", &p.values), ("m1.", &p.m1), ("m2.", &p.m2)] {
+        let kinds: &[(&str, &Tensor)] = if moments {
+            &[("", &p.values), ("m1.", &p.m1), ("m2.", &p.m2)]
+        } else {
+            &[("", &p.values)]
+        };
+        for &(kind, flat) in kinds {
             let host = flat.read(gpu)?;
             for (i, part) in p.split(&host).into_iter().enumerate() {
                 owned.push((
@@ -89,6 +121,26 @@ pub fn save(
             "history".into(),
             vec![history.len(), HISTORY_COLS],
             Dtype::F32,
+            bytemuck::cast_slice(&rows).to_vec(),
+        ));
+    }
+    if !quality.is_empty() {
+        let rows: Vec<f64> = quality
+            .iter()
+            .flat_map(|q| {
+                [
+                    q.step as f64,
+                    q.n as f64,
+                    q.fid,
+                    q.score,
+                    q.classes_covered as f64,
+                ]
+            })
+            .collect();
+        owned.push((
+            "quality".into(),
+            vec![quality.len(), QUALITY_COLS],
+            Dtype::F64,
             bytemuck::cast_slice(&rows).to_vec(),
         ));
     }
@@ -203,6 +255,11 @@ impl Checkpoint {
         Ok(())
     }
 
+    /// Whether network `name` in this checkpoint has `model`'s input shape and layers.
+    pub fn describes(&self, name: &str, model: &Sequential) -> Result<bool> {
+        Ok(self.meta()?.get(&format!("{name}.layers")) == Some(&describe_model(model)))
+    }
+
     /// The saved step counter, if any.
     pub fn state(&self) -> Result<Option<Vec<u32>>> {
         let st = self.tensors()?;
@@ -236,6 +293,32 @@ impl Checkpoint {
                 d_real: r[3],
                 d_fake: r[4],
                 d_fake_g: r[5],
+            })
+            .collect())
+    }
+
+    /// The sample-quality figures measured up to the save; empty when there are none.
+    pub fn quality(&self) -> Result<Vec<QualityPoint>> {
+        let st = self.tensors()?;
+        let Ok(v) = st.tensor("quality") else {
+            return Ok(Vec::new());
+        };
+        if v.dtype() != Dtype::F64 || v.shape().len() != 2 || v.shape()[1] != QUALITY_COLS {
+            return Err(self.error(format!(
+                "tensor quality is {:?} {:?}, expected F64 [n, {QUALITY_COLS}]",
+                v.dtype(),
+                v.shape()
+            )));
+        }
+        let flat: Vec<f64> = bytemuck::pod_collect_to_vec(v.data());
+        Ok(flat
+            .chunks_exact(QUALITY_COLS)
+            .map(|r| QualityPoint {
+                step: r[0] as u64,
+                n: r[1] as usize,
+                fid: r[2],
+                score: r[3],
+                classes_covered: r[4] as usize,
             })
             .collect())
     }

@@ -27,7 +27,9 @@ pub struct RngSpec {
     pub clock: Clock,
 }
 
-/// A model with its parameters on the GPU.
+/// A model with its parameters on the GPU. A clone is a second handle to the same GPU
+/// parameters (e.g. an eval-mode view of a network in training).
+#[derive(Clone)]
 pub struct Network {
     pub(crate) model: Sequential,
     pub(crate) params: ParamSet,

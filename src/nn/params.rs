@@ -5,7 +5,9 @@ use std::ops::Range;
 
 use crate::{Gpu, Result, Tensor};
 
-/// Flat parameter storage plus the element range of each parameter tensor.
+/// Flat parameter storage plus the element range of each parameter tensor. Clones share the
+/// GPU buffers.
+#[derive(Clone)]
 pub struct ParamSet {
     pub values: Tensor,
     pub grads: Tensor,

@@ -26,6 +26,23 @@ pub struct Gather {
     pub resize: Option<(usize, usize, usize, usize)>,
 }
 
+/// The `Params` block of `shaders/data.wgsl`, shared by `gather` and `gather_labels`.
+fn params(g: &Gather) -> [u32; 10] {
+    let [lo, hi] = seed_words(g.seed);
+    [
+        u(g.count),
+        u(g.size),
+        u(g.batch),
+        half_bits(g.count),
+        lo,
+        hi,
+        g.clock.mul,
+        g.clock.add,
+        f(g.scale),
+        f(g.shift),
+    ]
+}
+
 /// Writes batch `step` (from the clock) of a per-epoch shuffled pass over `pixels` into `out`.
 pub fn gather(
     gpu: &Gpu,
@@ -45,19 +62,7 @@ pub fn gather(
             ),
         ));
     }
-    let [lo, hi] = seed_words(g.seed);
-    let params = [
-        u(g.count),
-        u(g.size),
-        u(g.batch),
-        half_bits(g.count),
-        lo,
-        hi,
-        g.clock.mul,
-        g.clock.add,
-        f(g.scale),
-        f(g.shift),
-    ];
+    let params = params(&g);
     match g.resize {
         None => gpu.kernel(
             KernelSpec::new(Shader::Data, "gather"),
@@ -93,6 +98,50 @@ pub fn gather(
             )
         }
     }
+}
+
+/// Writes the labels of batch `step` (from the clock) — the same samples `gather` picks with
+/// the same `g` — into u32 `out` [batch].
+///
+/// `labels` holds one u32 per sample of the data set (e.g. [`crate::Dataset::label_tensor`]);
+/// `g.size`, `g.scale`, `g.shift` and `g.resize` do not matter here.
+pub fn gather_labels(
+    gpu: &Gpu,
+    g: Gather,
+    state: &Tensor,
+    labels: &Tensor,
+    out: &Tensor,
+) -> Result<Kernel> {
+    if out.len() != g.batch {
+        return Err(Error::shape(
+            "gather_labels",
+            format!(
+                "label tensor {:?} does not hold {} labels",
+                out.shape(),
+                g.batch
+            ),
+        ));
+    }
+    if labels.len() < g.count {
+        return Err(Error::shape(
+            "gather_labels",
+            format!(
+                "{} labels for a data set of {} samples",
+                labels.len(),
+                g.count
+            ),
+        ));
+    }
+    gpu.kernel(
+        KernelSpec::new(Shader::Data, "gather_labels"),
+        &[
+            Bind::Params(&params(&g)),
+            Bind::Read(state),
+            Bind::Read(labels),
+            Bind::Write(out),
+        ],
+        groups_256(g.batch),
+    )
 }
 
 /// Appends `metrics` to the history ring, flags the first non-finite iteration and advances

@@ -16,6 +16,7 @@ pub mod loss;
 pub mod maxout;
 pub mod optim;
 pub mod rng;
+pub mod softmax;
 
 use crate::{Error, Result, Tensor};
 

@@ -6,4 +6,6 @@ pub mod conv;
 pub mod dense;
 pub mod loss;
 pub mod optim;
+pub mod parzen;
 pub mod rng;
+pub mod softmax;

@@ -1,0 +1,198 @@
+//! Training the digit classifier with counterfeit's own kernels: a labelled batch gathered on
+//! the GPU, forward, softmax cross-entropy, backward and Adam, recorded once and replayed with
+//! one submission per step, as the GAN trainer does.
+
+use crate::eval::classifier::{model, Classifier, CLASSES};
+use crate::gpu::Kernel;
+use crate::nn::{Mode, Network, RngSpec};
+use crate::ops::data::{gather, gather_labels, record, Gather};
+use crate::ops::softmax::{softmax_ce, SoftmaxCeOut};
+use crate::ops::Clock;
+use crate::tape::{ParamGrads, Tape};
+use crate::{Dataset, Error, Gpu, Optimizer, Result, Tensor};
+
+/// Metric slots: mean loss and accuracy of each step's batch.
+const SLOTS: usize = 2;
+
+/// How the classifier is trained.
+#[derive(Clone, Copy, Debug)]
+pub struct ClassifierConfig {
+    pub batch: usize,
+    pub optimizer: Optimizer,
+    pub seed: u64,
+    /// Steps whose metrics the GPU keeps for [`ClassifierTrainer::recent`].
+    pub window: usize,
+}
+
+impl Default for ClassifierConfig {
+    fn default() -> Self {
+        ClassifierConfig {
+            batch: 64,
+            optimizer: Optimizer::Adam {
+                lr: 1e-3,
+                beta1: 0.9,
+                beta2: 0.999,
+                eps: 1e-8,
+            },
+            seed: 1,
+            window: 50,
+        }
+    }
+}
+
+/// Mean loss and accuracy over recent training batches.
+#[derive(Clone, Copy, Debug)]
+pub struct BatchFigures {
+    pub loss: f32,
+    pub accuracy: f32,
+}
+
+/// Trains [`model`] on a labelled data set of 28×28 digits with pixels in [0, 1].
+pub struct ClassifierTrainer {
+    gpu: Gpu,
+    kernels: Vec<Kernel>,
+    state: Tensor,
+    history: Tensor,
+    steps: u64,
+    window: usize,
+    judge: Classifier,
+    _tape: Tape,
+}
+
+impl ClassifierTrainer {
+    /// Records one training step; nothing is created after this returns.
+    pub fn new(gpu: &Gpu, data: &Dataset, config: ClassifierConfig) -> Result<ClassifierTrainer> {
+        let labels = data
+            .label_tensor()
+            .ok_or_else(|| Error::Config("the classifier needs a data set with labels".into()))?;
+        let m = model();
+        if data.shape() != m.input_shape() {
+            return Err(Error::shape(
+                "classifier",
+                format!(
+                    "it reads {:?} images, the data holds {:?}",
+                    m.input_shape(),
+                    data.shape()
+                ),
+            ));
+        }
+        if config.batch == 0 || config.window == 0 {
+            return Err(Error::Config(
+                "classifier batch and window must be at least 1".into(),
+            ));
+        }
+        let b = config.batch;
+        let net = Network::new(gpu, "classifier", m, config.seed)?;
+        let state = Tensor::zeros(gpu, &[4], "classifier step counter")?;
+        let metrics = Tensor::zeros(gpu, &[SLOTS], "classifier metrics")?;
+        let history = Tensor::zeros(gpu, &[config.window * (SLOTS + 1)], "classifier history")?;
+        let mut shape = vec![b];
+        shape.extend(data.shape());
+        let images = Tensor::zeros(gpu, &shape, "classifier batch")?;
+        let batch_labels = Tensor::from_u32(gpu, &vec![0; b], "classifier batch labels")?;
+        let g = Gather {
+            count: data.count,
+            size: data.shape().iter().product(),
+            batch: b,
+            seed: config.seed,
+            scale: data.scale,
+            shift: data.shift,
+            clock: Clock::ITERATION,
+            resize: None,
+        };
+        let rng = RngSpec {
+            seed: config.seed,
+            stream: 0,
+            clock: Clock::ITERATION,
+        };
+        let tape = net.tape(gpu, &images, Mode::Train, rng, &state)?;
+        let grad = Tensor::zeros(gpu, &[b, CLASSES], "dlogits")?;
+        let mut kernels = vec![
+            gather(gpu, g, &state, &data.pixels, &images)?,
+            gather_labels(gpu, g, &state, labels, &batch_labels)?,
+        ];
+        kernels.extend_from_slice(tape.forward());
+        kernels.push(softmax_ce(
+            gpu,
+            tape.output(),
+            &batch_labels,
+            &grad,
+            &metrics,
+            SoftmaxCeOut {
+                loss_slot: 0,
+                acc_slot: 1,
+                grad_scale: 1.0 / b as f32,
+            },
+        )?);
+        kernels.extend(tape.backward(gpu, &grad, ParamGrads::Write, None)?);
+        let p = net.params();
+        kernels.push(config.optimizer.step(
+            gpu,
+            Clock::ITERATION,
+            &state,
+            &p.values,
+            &p.grads,
+            &p.m1,
+            &p.m2,
+        )?);
+        kernels.push(record(gpu, &state, &metrics, &history)?);
+        let judge = Classifier::new(gpu, net.clone())?;
+        Ok(ClassifierTrainer {
+            gpu: gpu.clone(),
+            kernels,
+            state,
+            history,
+            steps: 0,
+            window: config.window,
+            judge,
+            _tape: tape,
+        })
+    }
+
+    /// One step: one encoder, one submission, no readback.
+    pub fn step(&mut self) -> Result<()> {
+        self.gpu.run(&self.kernels.iter().collect::<Vec<_>>())?;
+        self.steps += 1;
+        Ok(())
+    }
+
+    /// Steps run so far.
+    pub fn steps(&self) -> u64 {
+        self.steps
+    }
+
+    /// Mean loss and accuracy over the last `window` steps (blocking readback: call it now
+    /// and then, not every step). A non-finite loss is [`Error::Diverged`] with its step.
+    pub fn recent(&self) -> Result<BatchFigures> {
+        let state = self.state.read_u32(&self.gpu)?;
+        if state[1] != 0 {
+            return Err(Error::Diverged {
+                step: state[1] as u64,
+                what: "classifier loss".into(),
+                value: f32::NAN,
+            });
+        }
+        let rows = self.history.read(&self.gpu)?;
+        let n = (self.steps as usize).min(self.window);
+        let (mut loss, mut acc) = (0.0f64, 0.0f64);
+        for row in rows.chunks_exact(SLOTS + 1).take(n) {
+            loss += row[1] as f64;
+            acc += row[2] as f64;
+        }
+        let n = n.max(1) as f64;
+        Ok(BatchFigures {
+            loss: (loss / n) as f32,
+            accuracy: (acc / n) as f32,
+        })
+    }
+
+    /// The classifier as trained so far (eval mode; it shares the weights being trained).
+    pub fn classifier(&self) -> &Classifier {
+        &self.judge
+    }
+
+    /// The trained classifier.
+    pub fn finish(self) -> Classifier {
+        self.judge
+    }
+}

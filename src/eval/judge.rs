@@ -1,0 +1,231 @@
+//! Every metric for one set of samples, measured against the real digits: the classifier's
+//! features of the training part are the Fréchet reference; Parzen's σ is chosen on the last
+//! 1,000 training digits and its likelihood measured on the held-out part.
+
+use crate::data::idx::{self, Digits};
+use crate::eval::classifier::{Classifier, CLASSES, FEATURES, SIDE, TRAIN_PART};
+use crate::eval::coverage::Coverage;
+use crate::eval::frechet::{frechet_distance, Gaussian};
+use crate::eval::parzen::{default_sigmas, parzen, ParzenResult};
+use crate::eval::score::inception_score;
+use crate::gan::recipes::Recipe;
+use crate::gan::{generate_batched, noise};
+use crate::io::metrics_log::QualityPoint;
+use crate::{Error, Gpu, Network, Result, Trainer};
+
+/// Seed of the latent vectors of [`Judge::measure`].
+const MEASURE_SEED: u64 = 7;
+
+/// Digits at the end of the training part that choose Parzen's σ.
+const PARZEN_VALIDATION: usize = 1000;
+
+/// The figures for one set of samples.
+#[derive(Clone, Debug)]
+pub struct Report {
+    /// Number of samples the figures are computed from.
+    pub n: usize,
+    /// Fréchet distance of classifier features to the real training digits (lower is better).
+    pub fid: f64,
+    /// Inception-style score, 1 to 10 (higher is better).
+    pub score: f64,
+    pub coverage: Coverage,
+    /// Parzen-window log-likelihood of the held-out digits (nats, higher is better), when asked.
+    pub parzen: Option<ParzenResult>,
+}
+
+impl Report {
+    /// One JSON object with every figure, labelled.
+    pub fn json(&self, label: &str) -> String {
+        let parzen = match &self.parzen {
+            Some(p) => format!(
+                ",\"parzen_ll\":{:.2},\"parzen_se\":{:.2},\"parzen_sigma\":{:.4}",
+                p.mean, p.std_err, p.sigma
+            ),
+            None => String::new(),
+        };
+        format!(
+            "{{\"label\":\"{}\",\"n\":{},\"fid\":{:.4},\"score\":{:.4},\"classes_covered\":{},\"mean_confidence\":{:.4},\"histogram\":{:?}{parzen}}}",
+            label.replace('"', "'"),
+            self.n,
+            self.fid,
+            self.score,
+            self.coverage.covered,
+            self.coverage.mean_confidence,
+            self.coverage.histogram,
+        )
+    }
+}
+
+/// The classifier and the real digits every sample set is compared with.
+pub struct Judge {
+    gpu: Gpu,
+    classifier: Classifier,
+    real: Gaussian,
+    /// Training digits not used for σ (Parzen samples of the reference row).
+    train: Vec<f32>,
+    validation: Vec<f32>,
+    held_out: Vec<f32>,
+}
+
+impl Judge {
+    /// The shipped classifier and the bundled digits' fixed split.
+    pub fn bundled(gpu: &Gpu) -> Result<Judge> {
+        let (train, held_out) = idx::bundled()?.split(TRAIN_PART)?;
+        Judge::new(gpu, Classifier::bundled(gpu)?, &train, &held_out)
+    }
+
+    /// The shipped judge, or `None` when the classifier weights are not in the checkout.
+    pub fn shipped(gpu: &Gpu) -> Result<Option<Judge>> {
+        if !crate::eval::classifier::bundled_weights().exists() {
+            return Ok(None);
+        }
+        Judge::bundled(gpu).map(Some)
+    }
+
+    /// Judges a trainer's generator as it is now (on `n` samples from a fixed seed, so
+    /// measurements along a run are comparable) and logs FID, score and coverage with it.
+    pub fn measure(
+        &self,
+        gan: &mut Trainer,
+        recipe: &Recipe,
+        n: usize,
+        with_parzen: bool,
+    ) -> Result<Report> {
+        let report = self.judge_generator(gan.generator(), recipe, n, MEASURE_SEED, with_parzen)?;
+        gan.add_quality(QualityPoint {
+            step: gan.steps(),
+            n: report.n,
+            fid: report.fid,
+            score: report.score,
+            classes_covered: report.coverage.covered,
+        });
+        Ok(report)
+    }
+
+    /// A judge from a classifier, its training digits and held-out digits.
+    pub fn new(
+        gpu: &Gpu,
+        classifier: Classifier,
+        train: &Digits,
+        held_out: &Digits,
+    ) -> Result<Judge> {
+        if train.len() <= PARZEN_VALIDATION {
+            return Err(Error::Config(format!(
+                "the judge needs more than {PARZEN_VALIDATION} training digits"
+            )));
+        }
+        let features = classifier.classify_digits(train)?.features;
+        let real = Gaussian::fit(&features, FEATURES)?;
+        let (fit, validation) = train.split(train.len() - PARZEN_VALIDATION)?;
+        Ok(Judge {
+            gpu: gpu.clone(),
+            classifier,
+            real,
+            train: fit.images.to_f32(0.0, 1.0),
+            validation: validation.images.to_f32(0.0, 1.0),
+            held_out: held_out.images.to_f32(0.0, 1.0),
+        })
+    }
+
+    /// The classifier.
+    pub fn classifier(&self) -> &Classifier {
+        &self.classifier
+    }
+
+    /// Every figure for `images` (`[n, 28·28]`, pixels in [0, 1]); Parzen only if asked,
+    /// since it is the slow one.
+    pub fn judge(&self, images: &[f32], with_parzen: bool) -> Result<Report> {
+        let out = self.classifier.classify(images)?;
+        let parzen = if with_parzen {
+            Some(parzen(
+                &self.gpu,
+                images,
+                &self.validation,
+                &self.held_out,
+                SIDE * SIDE,
+                &default_sigmas(),
+            )?)
+        } else {
+            None
+        };
+        Ok(Report {
+            n: out.n,
+            fid: frechet_distance(&Gaussian::fit(&out.features, FEATURES)?, &self.real)?,
+            score: inception_score(&out.probs, CLASSES)?,
+            coverage: Coverage::from_probs(&out.probs, CLASSES)?,
+            parzen,
+        })
+    }
+
+    /// Every figure for `n` samples of generator `g` trained by `recipe`, from latent vectors
+    /// drawn with `seed`.
+    pub fn judge_generator(
+        &self,
+        g: &Network,
+        recipe: &Recipe,
+        n: usize,
+        seed: u64,
+        with_parzen: bool,
+    ) -> Result<Report> {
+        let nz: usize = g.model().input_shape().iter().product();
+        let z = noise(recipe.noise, n * nz, seed);
+        let x = generate_batched(&self.gpu, g, &z, recipe.batch)?;
+        self.judge(
+            &to_judged_pixels(&x, recipe.side, recipe.range),
+            with_parzen,
+        )
+    }
+
+    /// The reference row: the held-out real digits judged as if they were samples (Parzen's
+    /// density fitted to the real training digits instead).
+    pub fn real_reference(&self, with_parzen: bool) -> Result<Report> {
+        let mut report = self.judge(&self.held_out, false)?;
+        if with_parzen {
+            report.parzen = Some(parzen(
+                &self.gpu,
+                &self.train,
+                &self.validation,
+                &self.held_out,
+                SIDE * SIDE,
+                &default_sigmas(),
+            )?);
+        }
+        Ok(report)
+    }
+}
+
+/// Maps generator output in `range` to [0, 1] and, for other sizes than 28×28 (dcgan64),
+/// resizes bilinearly to the classifier's 28×28.
+pub fn to_judged_pixels(images: &[f32], side: usize, range: (f32, f32)) -> Vec<f32> {
+    let scale = 1.0 / (range.1 - range.0);
+    let unit = |v: f32| ((v - range.0) * scale).clamp(0.0, 1.0);
+    if side == SIDE {
+        return images.iter().map(|&v| unit(v)).collect();
+    }
+    images
+        .chunks_exact(side * side)
+        .flat_map(|img| {
+            let src: Vec<f64> = img.iter().map(|&v| unit(v) as f64).collect();
+            crate::reference::rng::resize_bilinear(&src, side, side, SIDE, SIDE)
+                .into_iter()
+                .map(|v| v as f32)
+        })
+        .collect()
+}
+
+/// The judge for a training example: `None` with a note on stdout when measuring is `off`
+/// (a flag, or data the judge does not know) or the classifier weights are missing.
+pub fn judge_for_run(gpu: &Gpu, off: bool) -> Result<Option<Judge>> {
+    if off {
+        println!("note: sample quality is not measured (--no-eval, --data or --digit)");
+        return Ok(None);
+    }
+    let judge = Judge::shipped(gpu)?;
+    if judge.is_none() {
+        println!(
+            "note: no classifier weights at {}; sample quality is not measured (train them with the train_classifier example)",
+            crate::eval::classifier::bundled_weights().display()
+        );
+    }
+    Ok(judge)
+}

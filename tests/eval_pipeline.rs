@@ -1,0 +1,105 @@
+//! The pieces between a generator and its figures: batched generation, recognising an
+//! example's checkpoint, pixels for the judge, and the metrics log with quality columns.
+
+mod common;
+
+use common::gpu;
+use counterfeit::eval::judge::to_judged_pixels;
+use counterfeit::gan::{generate, generate_batched, recipes};
+use counterfeit::io::checkpoint::{self, Checkpoint};
+use counterfeit::io::metrics_log::{save_csv, save_loss_plot, QualityPoint};
+use counterfeit::{Network, Sequential, StepMetrics};
+
+fn temp(name: &str) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("counterfeit-eval-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir.join(name)
+}
+
+#[test]
+fn batched_generation_equals_generating_each_chunk() {
+    // Batch norm in generate mode uses the batch's statistics, so each chunk of 4 must match
+    // a separate run on exactly those 4 latent vectors; the last chunk (2 rows) is topped up
+    // with the first rows, so it matches a run on its 2 rows plus rows 0 and 1.
+    let g = Sequential::new([3]).linear(5).batch_norm().relu().linear(6).tanh();
+    let net = Network::new(gpu(), "G", g, 3).unwrap();
+    let z = common::normal(10 * 3, 5, 1.0);
+    let got = generate_batched(gpu(), &net, &z, 4).unwrap();
+    assert_eq!(got.len(), 10 * 6);
+    for (c, rows) in [(0, 0..4), (1, 4..8)] {
+        let want = generate(gpu(), &net, &z[rows.start * 3..rows.end * 3]).unwrap();
+        assert_eq!(&got[c * 24..(c + 1) * 24], &want[..], "chunk {c}");
+    }
+    let mut last = z[24..30].to_vec();
+    last.extend_from_slice(&z[..6]);
+    let want = generate(gpu(), &net, &last).unwrap();
+    assert_eq!(&got[48..60], &want[..12], "topped-up last chunk");
+    assert!(generate_batched(gpu(), &net, &z[..4], 4).is_err(), "partial z");
+    assert!(generate_batched(gpu(), &net, &z, 0).is_err(), "batch 0");
+}
+
+#[test]
+fn a_checkpoint_is_recognised_by_its_generator() {
+    for recipe in recipes::all() {
+        let path = temp(&format!("{}.safetensors", recipe.name));
+        let g = Network::new(gpu(), "G", recipe.generator.clone(), 1).unwrap();
+        checkpoint::save_weights(gpu(), &path, &[("G", &g)]).unwrap();
+        let found = recipes::identify(&Checkpoint::open(&path).unwrap()).unwrap();
+        assert_eq!(found.name, recipe.name);
+    }
+    let other = Network::new(gpu(), "G", Sequential::new([4]).linear(2), 1).unwrap();
+    let path = temp("other.safetensors");
+    checkpoint::save_weights(gpu(), &path, &[("G", &other)]).unwrap();
+    let err = recipes::identify(&Checkpoint::open(&path).unwrap()).unwrap_err();
+    assert!(err.to_string().contains("none of the examples'"), "{err}");
+}
+
+#[test]
+fn judged_pixels_are_unit_range_and_28_by_28() {
+    let x = [-1.0, 0.0, 1.0, 3.0];
+    let side = 2;
+    let got = to_judged_pixels(&x, side, (-1.0, 1.0));
+    // 2×2 is resized to 28×28 bilinearly; the corners keep the corner values.
+    assert_eq!(got.len(), 28 * 28);
+    assert_eq!(got[0], 0.0);
+    assert_eq!(got[28 * 28 - 1], 1.0, "3.0 is clamped to the top of the range");
+    let same = to_judged_pixels(&vec![0.5; 28 * 28], 28, (0.0, 1.0));
+    assert!(same.iter().all(|&v| v == 0.5));
+}
+
+#[test]
+fn metrics_csv_carries_quality_on_measured_steps() {
+    let history: Vec<StepMetrics> = (1..=4)
+        .map(|s| StepMetrics {
+            step: s,
+            d_loss: 1.0,
+            g_loss: 2.0,
+            d_real: 0.5,
+            d_fake: 0.25,
+            d_fake_g: 0.125,
+        })
+        .collect();
+    let quality = [QualityPoint {
+        step: 2,
+        n: 1000,
+        fid: 42.5,
+        score: 8.25,
+        classes_covered: 10,
+    }];
+    let csv = temp("metrics.csv");
+    save_csv(&csv, &history, &quality).unwrap();
+    let text = std::fs::read_to_string(&csv).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(
+        lines[0],
+        "step,d_loss,g_loss,d_real,d_fake,d_fake_g,fid,score,classes_covered,eval_n"
+    );
+    assert_eq!(lines[1], "1,1,2,0.5,0.25,0.125,,,,");
+    assert_eq!(lines[2], "2,1,2,0.5,0.25,0.125,42.5000,8.2500,10,1000");
+    let png = temp("losses.png");
+    save_loss_plot(&png, "t", &history, &quality).unwrap();
+    let img = image::open(&png).unwrap();
+    assert!(img.height() > 480, "the quality panels are below the losses");
+    save_loss_plot(&png, "t", &history, &[]).unwrap();
+    assert_eq!(image::open(&png).unwrap().height(), 480);
+}
