@@ -21,7 +21,12 @@ fn batched_generation_equals_generating_each_chunk() {
     // Batch norm in generate mode uses the batch's statistics, so each chunk of 4 must match
     // a separate run on exactly those 4 latent vectors; the last chunk (2 rows) is topped up
     // with the first rows, so it matches a run on its 2 rows plus rows 0 and 1.
-    let g = Sequential::new([3]).linear(5).batch_norm().relu().linear(6).tanh();
+    let g = Sequential::new([3])
+        .linear(5)
+        .batch_norm()
+        .relu()
+        .linear(6)
+        .tanh();
     let net = Network::new(gpu(), "G", g, 3).unwrap();
     let z = common::normal(10 * 3, 5, 1.0);
     let got = generate_batched(gpu(), &net, &z, 4).unwrap();
@@ -34,7 +39,10 @@ fn batched_generation_equals_generating_each_chunk() {
     last.extend_from_slice(&z[..6]);
     let want = generate(gpu(), &net, &last).unwrap();
     assert_eq!(&got[48..60], &want[..12], "topped-up last chunk");
-    assert!(generate_batched(gpu(), &net, &z[..4], 4).is_err(), "partial z");
+    assert!(
+        generate_batched(gpu(), &net, &z[..4], 4).is_err(),
+        "partial z"
+    );
     assert!(generate_batched(gpu(), &net, &z, 0).is_err(), "batch 0");
 }
 
@@ -62,7 +70,11 @@ fn judged_pixels_are_unit_range_and_28_by_28() {
     // 2×2 is resized to 28×28 bilinearly; the corners keep the corner values.
     assert_eq!(got.len(), 28 * 28);
     assert_eq!(got[0], 0.0);
-    assert_eq!(got[28 * 28 - 1], 1.0, "3.0 is clamped to the top of the range");
+    assert_eq!(
+        got[28 * 28 - 1],
+        1.0,
+        "3.0 is clamped to the top of the range"
+    );
     let same = to_judged_pixels(&vec![0.5; 28 * 28], 28, (0.0, 1.0));
     assert!(same.iter().all(|&v| v == 0.5));
 }
@@ -99,7 +111,10 @@ fn metrics_csv_carries_quality_on_measured_steps() {
     let png = temp("losses.png");
     save_loss_plot(&png, "t", &history, &quality).unwrap();
     let img = image::open(&png).unwrap();
-    assert!(img.height() > 480, "the quality panels are below the losses");
+    assert!(
+        img.height() > 480,
+        "the quality panels are below the losses"
+    );
     save_loss_plot(&png, "t", &history, &[]).unwrap();
     assert_eq!(image::open(&png).unwrap().height(), 480);
 }
