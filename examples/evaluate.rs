@@ -2,11 +2,12 @@
 //!
 //!     cargo run --release --example evaluate -- --ckpt out/dcgan_mnist/checkpoint.safetensors
 //!     cargo run --release --example evaluate -- --real          # the real held-out digits
+//!     cargo run --release --example evaluate -- --images samples.safetensors   # any engine's
 //!
 //! Works with the checkpoints of dcgan_mnist (dcgan28, dcgan64) and gan_mnist_mlp; the
 //! generator is recognised from the checkpoint.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use clap::Parser;
@@ -15,16 +16,24 @@ use counterfeit::eval::{Classifier, Judge, Report};
 use counterfeit::gan::{generate_batched, noise, recipes};
 use counterfeit::io::checkpoint::Checkpoint;
 use counterfeit::{Error, Gpu, Network, Result};
+use safetensors::{Dtype, SafeTensors};
 
 #[derive(Parser)]
 #[command(about = "Measure FID, Inception-style score, mode coverage and Parzen log-likelihood")]
 struct Args {
     /// Checkpoint of dcgan_mnist or gan_mnist_mlp whose generator is judged.
-    #[arg(long, required_unless_present = "real")]
+    #[arg(long, required_unless_present_any = ["real", "images"])]
     ckpt: Option<PathBuf>,
     /// Judge the real held-out digits instead (the reference row).
-    #[arg(long, conflicts_with = "ckpt")]
+    #[arg(long, conflicts_with_all = ["ckpt", "images"])]
     real: bool,
+    /// Judge images from a safetensors file instead: one F32 tensor `images` of shape
+    /// [n, 1, side, side] or [n, side, side] (e.g. another engine's samples).
+    #[arg(long, conflicts_with = "ckpt")]
+    images: Option<PathBuf>,
+    /// Pixel range of --images, as MIN,MAX.
+    #[arg(long, default_value = "-1,1", allow_hyphen_values = true)]
+    range: String,
     /// Number of generated samples.
     #[arg(long, default_value_t = 10_000)]
     n: usize,
@@ -64,6 +73,16 @@ fn run(args: Args) -> Result<()> {
     let (label, report) = if args.real {
         let r = judge.real_reference(!args.no_parzen)?;
         ("real held-out digits".to_string(), r)
+    } else if let Some(path) = &args.images {
+        let (x, side) = read_images(path)?;
+        let images = to_judged_pixels(&x, side, parse_range(&args.range)?);
+        println!(
+            "{}: {} images of {side}×{side}",
+            path.display(),
+            images.len() / (28 * 28)
+        );
+        let r = judge.judge(&images, !args.no_parzen)?;
+        (path.display().to_string(), r)
     } else {
         let path = args
             .ckpt
@@ -94,6 +113,43 @@ fn run(args: Args) -> Result<()> {
         gpu.info().name
     );
     Ok(())
+}
+
+/// The tensor `images` of a safetensors file, with the image side.
+fn read_images(path: &Path) -> Result<(Vec<f32>, usize)> {
+    let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
+    let bad = |message: String| Error::Data {
+        path: path.to_path_buf(),
+        message,
+    };
+    let st = SafeTensors::deserialize(&bytes).map_err(|e| bad(e.to_string()))?;
+    let t = st
+        .tensor("images")
+        .map_err(|_| bad("has no tensor named images".into()))?;
+    let side = match t.shape() {
+        [_, 1, h, w] | [_, h, w] if h == w => *h,
+        s => {
+            return Err(bad(format!(
+                "images are {s:?}, expected [n, 1, side, side]"
+            )))
+        }
+    };
+    if t.dtype() != Dtype::F32 {
+        return Err(bad(format!("images are {:?}, expected F32", t.dtype())));
+    }
+    Ok((bytemuck::pod_collect_to_vec(t.data()), side))
+}
+
+/// `MIN,MAX` as two finite numbers with MIN < MAX.
+fn parse_range(s: &str) -> Result<(f32, f32)> {
+    let bad = || Error::Config(format!("--range {s:?} is not MIN,MAX (e.g. -1,1 or 0,1)"));
+    let (lo, hi) = s.split_once(',').ok_or_else(bad)?;
+    let lo: f32 = lo.trim().parse().map_err(|_| bad())?;
+    let hi: f32 = hi.trim().parse().map_err(|_| bad())?;
+    if !(lo.is_finite() && hi.is_finite() && lo < hi) {
+        return Err(bad());
+    }
+    Ok((lo, hi))
 }
 
 fn print_table(label: &str, r: &Report) {

@@ -12,6 +12,9 @@ pub(crate) const PROFILING: wgpu::Features =
 /// Environment variable holding a substring of the adapter name to pick (case-insensitive).
 pub const ADAPTER_ENV: &str = "COUNTERFEIT_ADAPTER";
 
+/// Loop iterations per shader invocation on CPU adapters; see [`Gpu::loop_limit`].
+pub const CPU_LOOP_LIMIT: usize = 65_535;
+
 /// A wgpu device and queue plus what counterfeit needs to know about them.
 ///
 /// Cheap to clone: all clones share the device, queue and pipeline cache.
@@ -152,6 +155,14 @@ impl Gpu {
     pub fn is_cpu(&self) -> bool {
         self.info.device_type == wgpu::DeviceType::Cpu
             || self.info.name.to_lowercase().contains("llvmpipe")
+    }
+
+    /// The most loop iterations one shader invocation may take on this adapter, if limited.
+    /// llvmpipe (Mesa's CPU driver, also under lavapipe) silently leaves every loop of an
+    /// invocation once the invocation has taken 65,535 iterations in total, counting each
+    /// loop's exit test; kernels that loop over data stay below it on CPU adapters.
+    pub fn loop_limit(&self) -> Option<usize> {
+        self.is_cpu().then_some(CPU_LOOP_LIMIT)
     }
 
     /// Whether the device can time individual dispatches.

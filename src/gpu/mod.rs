@@ -5,7 +5,7 @@ pub(crate) mod kernel;
 pub(crate) mod pipelines;
 pub mod shaders;
 
-pub use context::{Gpu, ADAPTER_ENV};
+pub use context::{Gpu, ADAPTER_ENV, CPU_LOOP_LIMIT};
 pub use kernel::Kernel;
 pub(crate) use kernel::{Bind, KernelSpec};
 pub use pipelines::Access;

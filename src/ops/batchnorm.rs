@@ -72,28 +72,50 @@ pub fn with_plan<T>(wg: u32, cols: bool, f: impl FnOnce() -> T) -> T {
 }
 
 impl Plan {
-    fn new(gpu: &Gpu, g: &BnGeom) -> Plan {
-        let (wg, cols) = FORCED.with(|c| c.get()).unwrap_or_else(|| {
-            if gpu.is_cpu() {
+    fn new(op: &str, gpu: &Gpu, g: &BnGeom) -> Result<Plan> {
+        let forced = FORCED.with(|c| c.get());
+        let (wg, cols) = match (forced, gpu.loop_limit()) {
+            (Some(plan), _) => plan,
+            (None, Some(limit)) => {
                 // A CPU adapter runs a workgroup as SIMD batches of 8 lanes and pays for
                 // every barrier: one invocation per channel, streaming through its runs, is
                 // 1.4-1.9x faster than a workgroup per channel at 7x7 and 14x14, and 7x
-                // faster for BN1d.
-                (8, true)
-            } else if g.spatial == 1 {
+                // faster for BN1d. But an invocation must stay below the adapter's loop
+                // limit: up to 3 passes over `batch` runs of `per_run` values, each loop's
+                // exit test counted. Past it, a workgroup per channel shares the runs.
+                let cost = |per_run: usize| 3 * g.batch * (per_run + 2) + 64;
+                if cost(g.spatial) < limit {
+                    (8, true)
+                } else {
+                    let wg = [8u32, 16, 32, 64, 128, 256]
+                        .into_iter()
+                        .find(|&wg| cost(g.spatial.div_ceil(wg as usize)) < limit)
+                        .ok_or_else(|| {
+                            Error::shape(
+                                op,
+                                format!(
+                                    "{g:?}: a batch this large exceeds the loop limit of shaders on this CPU adapter"
+                                ),
+                            )
+                        })?;
+                    (wg, false)
+                }
+            }
+            (None, None) if g.spatial == 1 => {
                 // BN1d: neighbouring invocations read neighbouring channels.
                 (64, true)
-            } else {
+            }
+            (None, None) => {
                 // GPUs want enough lanes to cover a sample's run, and coalesced loads.
                 (g.spatial.next_power_of_two().clamp(32, 256) as u32, false)
             }
-        });
+        };
         let groups = if cols {
             g.channels.div_ceil(wg as usize) as u32
         } else {
             u(g.channels)
         };
-        Plan { cols, wg, groups }
+        Ok(Plan { cols, wg, groups })
     }
 
     fn spec(&self, rows: &'static str, cols: &'static str) -> KernelSpec {
@@ -170,7 +192,7 @@ pub fn train_forward(
     check_len(op, "running_mean", running_mean, g.channels, g)?;
     check_len(op, "running_var", running_var, g.channels, g)?;
     let p = params(g, 0, momentum, eps);
-    let plan = Plan::new(gpu, g);
+    let plan = Plan::new(op, gpu, g)?;
     let k = gpu.kernel(
         plan.spec("bn_train_forward", "bn_train_forward_cols"),
         &[
@@ -210,7 +232,7 @@ pub fn eval_forward(
     check_len(op, "running_mean", running_mean, g.channels, g)?;
     check_len(op, "running_var", running_var, g.channels, g)?;
     let p = params(g, 0, 0.0, eps);
-    let plan = Plan::new(gpu, g);
+    let plan = Plan::new(op, gpu, g)?;
     let k = gpu.kernel(
         plan.spec("bn_eval_forward", "bn_eval_forward_cols"),
         &[
@@ -307,7 +329,7 @@ pub fn backward_into(
         ),
     };
     let p = params(g, flags, 0.0, 0.0);
-    let plan = Plan::new(gpu, g);
+    let plan = Plan::new(op, gpu, g)?;
     let k = gpu.kernel(
         plan.spec("bn_backward", "bn_backward_cols"),
         &[

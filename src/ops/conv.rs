@@ -500,6 +500,19 @@ pub fn bias_grad(
     g.check(op)?;
     expect_len(op, "output gradient", dy, g.output_len(), g)?;
     expect_len(op, "bias gradient", db, g.c_out, g)?;
+    if let Some(limit) = gpu.loop_limit() {
+        // One invocation per channel sums all of the channel's outputs.
+        let iterations = g.batch * (g.out_h * g.out_w + 1);
+        if iterations + 16 >= limit {
+            return Err(Error::shape(
+                op,
+                format!(
+                    "{} output values per channel exceed the loop limit ({limit}) of shaders on this CPU adapter; use a convolution without bias followed by batch norm, or a smaller batch",
+                    g.batch * g.out_h * g.out_w
+                ),
+            ));
+        }
+    }
     let lanes = Layout::of(gpu).lanes;
     let params = g.params(accumulate, false, 0);
     let spec = KernelSpec::new(Shader::Conv, "conv_db").constant("WG", lanes as f64);

@@ -61,6 +61,15 @@ pub fn gemm(
             ));
         }
     }
+    if let Some(limit) = gpu.loop_limit() {
+        // Each invocation walks the whole inner dimension.
+        if k + 16 >= limit {
+            return Err(Error::shape(
+                "gemm",
+                format!("an inner dimension of {k} exceeds the loop limit ({limit}) of shaders on this CPU adapter"),
+            ));
+        }
+    }
     // Element (row, kk) of op(a) sits at row·a_rs + kk·a_ks; likewise for b.
     let (a_rs, a_ks) = if trans_a { (1, m) } else { (k, 1) };
     let (b_ks, b_cs) = if trans_b { (1, k) } else { (n, 1) };

@@ -1,0 +1,123 @@
+#!/usr/bin/env python3
+"""The dcgan_mnist recipe in PyTorch, to judge counterfeit's samples step for step.
+
+dcgan28 (bench/ARCH.md), the 10,000 bundled digits in [-1, 1], batch 64, Adam 2e-4
+(beta 0.5, 0.999), non-saturating G loss, one D and one G update per step, weights N(0, 0.02).
+At each step of --save-at it writes --n samples (generated in batches of 64 in train mode,
+as counterfeit samples with batch statistics) to OUT/pytorch_step_<step>.safetensors as one
+F32 tensor "images" [n, 1, 28, 28] in [-1, 1], which
+
+    cargo run --release --example evaluate -- --images OUT/pytorch_step_3000.safetensors
+
+judges with counterfeit's classifier. Needs torch and numpy:
+    python3 scripts/pytorch_dcgan_mnist.py --save-at 300,1000,3000 --out out/pytorch
+"""
+import argparse
+import gzip
+import json
+import os
+import struct
+import time
+
+import numpy as np
+import torch
+import torch.nn as nn
+
+NZ = 100
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+
+def read_idx_images(path):
+    with gzip.open(path, "rb") as f:
+        magic, n, rows, cols = struct.unpack(">IIII", f.read(16))
+        assert magic == 2051, f"{path}: not an IDX image file"
+        return np.frombuffer(f.read(n * rows * cols), dtype=np.uint8).reshape(n, 1, rows, cols)
+
+
+def dcgan28():
+    G = nn.Sequential(
+        nn.Linear(NZ, 256 * 7 * 7, bias=False), nn.Unflatten(1, (256, 7, 7)),
+        nn.BatchNorm2d(256), nn.ReLU(True),
+        nn.ConvTranspose2d(256, 128, 4, 2, 1, bias=False), nn.BatchNorm2d(128), nn.ReLU(True),
+        nn.ConvTranspose2d(128, 1, 4, 2, 1, bias=False), nn.Tanh())
+    D = nn.Sequential(
+        nn.Conv2d(1, 64, 4, 2, 1, bias=False), nn.LeakyReLU(0.2, True),
+        nn.Conv2d(64, 128, 4, 2, 1, bias=False), nn.BatchNorm2d(128), nn.LeakyReLU(0.2, True),
+        nn.Flatten(), nn.Linear(128 * 7 * 7, 1))
+    return G, D
+
+
+def init_weights(m):
+    # counterfeit's Init::Normal(0.02): every weight N(0, 0.02), biases 0, BN gamma 1, beta 0.
+    if isinstance(m, (nn.Conv2d, nn.ConvTranspose2d, nn.Linear)):
+        nn.init.normal_(m.weight, 0.0, 0.02)
+        if m.bias is not None:
+            nn.init.zeros_(m.bias)
+
+
+def save_safetensors(path, name, array):
+    """A one-tensor safetensors file (the format is a JSON header and raw little-endian data)."""
+    data = np.ascontiguousarray(array, dtype="<f4").tobytes()
+    header = json.dumps({name: {"dtype": "F32", "shape": list(array.shape),
+                                "data_offsets": [0, len(data)]}}).encode()
+    header += b" " * (-len(header) % 8)
+    tmp = path + ".tmp"
+    with open(tmp, "wb") as f:
+        f.write(struct.pack("<Q", len(header)) + header + data)
+    os.replace(tmp, path)
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--save-at", default="300,1000,3000", help="steps at which to write samples")
+    ap.add_argument("--n", type=int, default=10000, help="samples written each time")
+    ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--out", default="out/pytorch")
+    ap.add_argument("--threads", type=int, default=0, help="torch threads (0: torch's default)")
+    args = ap.parse_args()
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    save_at = sorted(int(s) for s in args.save_at.split(","))
+    os.makedirs(args.out, exist_ok=True)
+    torch.manual_seed(args.seed)
+    np.random.seed(args.seed)
+
+    images = read_idx_images(os.path.join(HERE, "..", "data", "mnist", "mnist-10k-images-idx3-ubyte.gz"))
+    data = torch.from_numpy(images.astype(np.float32) / 127.5 - 1.0)
+    G, D = dcgan28()
+    G.apply(init_weights)
+    D.apply(init_weights)
+    optD = torch.optim.Adam(D.parameters(), lr=2e-4, betas=(0.5, 0.999), eps=1e-8)
+    optG = torch.optim.Adam(G.parameters(), lr=2e-4, betas=(0.5, 0.999), eps=1e-8)
+    bce = nn.BCEWithLogitsLoss()
+    b = 64
+    ones, zeros = torch.ones(b, 1), torch.zeros(b, 1)
+    order, pos = np.random.permutation(len(data)), 0
+    start = time.time()
+    for step in range(1, save_at[-1] + 1):
+        if pos + b > len(order):  # a fresh permutation each epoch, like counterfeit's gather
+            order, pos = np.random.permutation(len(data)), 0
+        real = data[order[pos:pos + b]]
+        pos += b
+        fake = G(torch.randn(b, NZ))
+        optD.zero_grad(set_to_none=True)
+        loss_d = bce(D(real), ones) + bce(D(fake.detach()), zeros)
+        loss_d.backward()
+        optD.step()
+        optG.zero_grad(set_to_none=True)
+        loss_g = bce(D(fake), ones)
+        loss_g.backward()
+        optG.step()
+        if step in save_at:
+            with torch.no_grad():
+                state = {k: v.clone() for k, v in G.state_dict().items()}
+                x = torch.cat([G(torch.randn(b, NZ)) for _ in range((args.n + b - 1) // b)])[:args.n]
+                G.load_state_dict(state)  # sampling in train mode must not move the running stats
+            path = os.path.join(args.out, f"pytorch_step_{step}.safetensors")
+            save_safetensors(path, "images", x.numpy())
+            print(f"step {step}: D {loss_d.item():.3f} G {loss_g.item():.3f}, "
+                  f"{time.time() - start:.0f} s, wrote {path}", flush=True)
+
+
+if __name__ == "__main__":
+    main()
