@@ -36,6 +36,9 @@ struct Args {
     /// Adam learning rate (β = 0.9, 0.999).
     #[arg(long, default_value_t = 1e-3)]
     lr: f32,
+    /// The last this many epochs run at a tenth of --lr.
+    #[arg(long, default_value_t = 3)]
+    slow_epochs: usize,
     /// Seed for the weights and the data order.
     #[arg(long, default_value_t = 1)]
     seed: u64,
@@ -68,6 +71,7 @@ fn run(args: Args) -> Result<()> {
     let held_out = args.held_out.unwrap_or(default_held_out);
     let (train, test) = digits.split(digits.len().saturating_sub(held_out))?;
     let data = Dataset::from_digits(&gpu, &train, (0.0, 1.0))?;
+    let per_epoch = train.len().div_ceil(args.batch);
     let config = ClassifierConfig {
         batch: args.batch,
         seed: args.seed,
@@ -77,16 +81,19 @@ fn run(args: Args) -> Result<()> {
             beta2: 0.999,
             eps: 1e-8,
         },
+        drop_at: Some((args.epochs.saturating_sub(args.slow_epochs) * per_epoch) as u64),
+        lr_drop: 0.1,
         ..ClassifierConfig::default()
     };
     let mut trainer = ClassifierTrainer::new(&gpu, &data, config)?;
-    let per_epoch = train.len().div_ceil(args.batch);
     println!(
-        "{} training digits, {} held out; {} epochs of {per_epoch} steps at batch {}",
+        "{} training digits, {} held out; {} epochs of {per_epoch} steps at batch {}, the last {} at lr {:.1e}",
         train.len(),
         test.len(),
         args.epochs,
-        args.batch
+        args.batch,
+        args.slow_epochs.min(args.epochs),
+        args.lr * 0.1
     );
     let bar = ProgressBar::new((args.epochs * per_epoch) as u64);
     bar.set_style(

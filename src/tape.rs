@@ -4,7 +4,7 @@
 use crate::gpu::Kernel;
 use crate::nn::{Layer, Mode, Network, RngSpec};
 use crate::ops::conv::{self, ConvGeom};
-use crate::ops::{activation, batchnorm, dropout, gemm, maxout};
+use crate::ops::{activation, batchnorm, dropout, gemm, maxout, minibatch_std};
 use crate::{Error, Gpu, Result, Tensor};
 
 /// One recorded op: the layer, what it read and wrote, and its parameters' views.
@@ -15,7 +15,7 @@ struct Node {
     params: Vec<(Tensor, Tensor)>,
     /// Set for dropout in training mode.
     mask: Option<dropout::Mask>,
-    /// Batch norm's saved mean and 1/std per channel.
+    /// Batch norm's saved mean and 1/std per channel; minibatch std's per-column mean and σ.
     stats: Option<Tensor>,
 }
 
@@ -164,6 +164,20 @@ impl Tape {
                         )?);
                         stats = Some(st);
                     }
+                }
+                Layer::MinibatchStd => {
+                    // Batch statistics in every mode, as ProGAN's D uses them.
+                    let g = minibatch_std::MbstdGeom::of_shape(x.shape())?;
+                    let st = Tensor::zeros(gpu, &[g.stats_len()], &format!("{label} statistics"))?;
+                    forward.extend(minibatch_std::forward(
+                        gpu,
+                        &g,
+                        &x,
+                        &y,
+                        &st,
+                        minibatch_std::EPS,
+                    )?);
+                    stats = Some(st);
                 }
             }
             nodes.push(Node {
@@ -344,6 +358,23 @@ impl Tape {
                         pg,
                         accumulate,
                     )?);
+                }
+                Layer::MinibatchStd => {
+                    if want_dx {
+                        let stats = node
+                            .stats
+                            .as_ref()
+                            .expect("minibatch std saves its statistics in every mode");
+                        kernels.extend(minibatch_std::backward(
+                            gpu,
+                            &minibatch_std::MbstdGeom::of_shape(node.input.shape())?,
+                            &node.input,
+                            &g_out,
+                            stats,
+                            &gx,
+                            false,
+                        )?);
+                    }
                 }
             }
             // A view (reshape, eval dropout) into the caller's dx still needs the data moved.

@@ -635,3 +635,55 @@ fn softmax_ce_is_stable_for_extreme_logits() {
     assert!((both - softmax_ce(&x[..3], &[2], 3) / 2.0).abs() < 1e-15);
     assert_eq!(accuracy(&x, &[2, 3], 3), 0.5);
 }
+
+#[test]
+fn minibatch_std_gradient_matches_finite_differences() {
+    use counterfeit::ops::minibatch_std::MbstdGeom;
+    use counterfeit::reference::minibatch_std::{backward, column_stats, feature, forward};
+    // ProGAN's eps; the inputs' variances are O(1), so sqrt(var + eps) is smooth here and the
+    // bounds above apply. (batch, channels, spatial): image-shaped, dense [N, F], batch 2
+    // (var = (a − b)²/4) and batch 1, where every variance is 0 and dx = dy[:, :C].
+    let eps = 1e-8;
+    for (k, &(batch, channels, spatial)) in [(3, 2, 5), (4, 3, 1), (2, 2, 6), (1, 3, 4)]
+        .iter()
+        .enumerate()
+    {
+        let g = MbstdGeom {
+            batch,
+            channels,
+            spatial,
+        };
+        let seed = 500 + k as u64;
+        let x: Vec<f64> = normals(seed, 0, g.input_len())
+            .iter()
+            .map(|v| 1.5 * v + 0.5)
+            .collect();
+        let r = normals(seed, 1, g.output_len());
+        let ana = backward(&x, &r, &g, eps);
+        let num = numeric_grad(|x| project(&r, &forward(x, &g, eps)), &x, H);
+        let tag = format!("minibatch std {g:?}");
+        assert_close(&tag, &ana, &num, ATOL, RTOL);
+
+        // The forward on its own terms: the channels copied, then s = mean_j σ_j everywhere.
+        let y = forward(&x, &g, eps);
+        let (kc, row) = (channels * spatial, (channels + 1) * spatial);
+        let s = feature(&x, &g, eps);
+        for n in 0..batch {
+            assert_eq!(&y[n * row..n * row + kc], &x[n * kc..(n + 1) * kc]);
+            assert!(y[n * row + kc..(n + 1) * row].iter().all(|&v| v == s));
+        }
+        let (_, sigma) = column_stats(&x, &g, eps);
+        if batch == 1 {
+            assert!((s - eps.sqrt()).abs() < 1e-18, "{tag}: s {s}");
+            for n in 0..batch {
+                assert_eq!(&ana[n * kc..(n + 1) * kc], &r[n * row..n * row + kc]);
+            }
+        } else {
+            // σ_j by hand from the definition, one column.
+            let col: Vec<f64> = (0..batch).map(|n| x[n * kc + 1]).collect();
+            let m = col.iter().sum::<f64>() / batch as f64;
+            let v = col.iter().map(|c| (c - m).powi(2)).sum::<f64>() / batch as f64;
+            assert!((sigma[1] - (v + eps).sqrt()).abs() < 1e-14, "{tag}: σ_1");
+        }
+    }
+}

@@ -19,6 +19,10 @@ const SLOTS: usize = 2;
 pub struct ClassifierConfig {
     pub batch: usize,
     pub optimizer: Optimizer,
+    /// From this step on, Adam's learning rate is multiplied by `lr_drop` (a step schedule:
+    /// held-out accuracy wanders at a high rate and settles after the drop).
+    pub drop_at: Option<u64>,
+    pub lr_drop: f32,
     pub seed: u64,
     /// Steps whose metrics the GPU keeps for [`ClassifierTrainer::recent`].
     pub window: usize,
@@ -34,6 +38,8 @@ impl Default for ClassifierConfig {
                 beta2: 0.999,
                 eps: 1e-8,
             },
+            drop_at: None,
+            lr_drop: 0.1,
             seed: 1,
             window: 50,
         }
@@ -50,7 +56,10 @@ pub struct BatchFigures {
 /// Trains [`model`] on a labelled data set of 28×28 digits with pixels in [0, 1].
 pub struct ClassifierTrainer {
     gpu: Gpu,
+    /// One step before and after the learning-rate drop: the same kernels but the optimiser.
     kernels: Vec<Kernel>,
+    dropped: Vec<Kernel>,
+    drop_at: Option<u64>,
     state: Tensor,
     history: Tensor,
     steps: u64,
@@ -126,20 +135,29 @@ impl ClassifierTrainer {
         )?);
         kernels.extend(tape.backward(gpu, &grad, ParamGrads::Write, None)?);
         let p = net.params();
-        kernels.push(config.optimizer.step(
-            gpu,
-            Clock::ITERATION,
-            &state,
-            &p.values,
-            &p.grads,
-            &p.m1,
-            &p.m2,
-        )?);
-        kernels.push(record(gpu, &state, &metrics, &history)?);
+        let optimise = |opt: Optimizer| {
+            opt.step(
+                gpu,
+                Clock::ITERATION,
+                &state,
+                &p.values,
+                &p.grads,
+                &p.m1,
+                &p.m2,
+            )
+        };
+        let finish = record(gpu, &state, &metrics, &history)?;
+        let mut dropped = kernels.clone();
+        dropped.push(optimise(lowered(config.optimizer, config.lr_drop))?);
+        dropped.push(finish.clone());
+        kernels.push(optimise(config.optimizer)?);
+        kernels.push(finish);
         let judge = Classifier::new(gpu, net.clone())?;
         Ok(ClassifierTrainer {
             gpu: gpu.clone(),
             kernels,
+            dropped,
+            drop_at: config.drop_at,
             state,
             history,
             steps: 0,
@@ -151,7 +169,11 @@ impl ClassifierTrainer {
 
     /// One step: one encoder, one submission, no readback.
     pub fn step(&mut self) -> Result<()> {
-        self.gpu.run(&self.kernels.iter().collect::<Vec<_>>())?;
+        let kernels = match self.drop_at {
+            Some(at) if self.steps >= at => &self.dropped,
+            _ => &self.kernels,
+        };
+        self.gpu.run(&kernels.iter().collect::<Vec<_>>())?;
         self.steps += 1;
         Ok(())
     }
@@ -195,4 +217,12 @@ impl ClassifierTrainer {
     pub fn finish(self) -> Classifier {
         self.judge
     }
+}
+
+/// `opt` with its learning rate times `factor`.
+fn lowered(mut opt: Optimizer, factor: f32) -> Optimizer {
+    match &mut opt {
+        Optimizer::Adam { lr, .. } | Optimizer::Sgd { lr, .. } => *lr *= factor,
+    }
+    opt
 }

@@ -2,6 +2,7 @@
 
 mod config;
 pub mod dcgan;
+pub mod latent;
 pub mod mlp;
 mod readback;
 pub mod recipes;

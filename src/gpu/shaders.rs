@@ -47,6 +47,7 @@ shaders! {
     MaxNorm => "max_norm",
     Parzen => "parzen",
     Softmax => "softmax",
+    MinibatchStd => "minibatch_std",
 }
 
 /// The shared helpers every shader is compiled with.

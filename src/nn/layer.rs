@@ -37,6 +37,9 @@ pub enum Layer {
     /// Batch normalisation over the batch (and H·W for `[c, h, w]` samples) per channel,
     /// with learnable scale and shift and PyTorch's running statistics.
     BatchNorm { eps: f32, momentum: f32 },
+    /// Minibatch standard deviation (Karras et al. 2018): one more channel (or feature) holding
+    /// the mean over positions of the batch's standard deviation, the batch as one group.
+    MinibatchStd,
 }
 
 /// `(c, h, w)` of an image-shaped sample, or an error naming the layer.
@@ -99,6 +102,17 @@ impl Layer {
                 }
                 Ok(input.to_vec())
             }
+            Layer::MinibatchStd => match input {
+                [c, rest @ ..] => {
+                    let mut out = vec![c + 1];
+                    out.extend_from_slice(rest);
+                    Ok(out)
+                }
+                [] => Err(Error::shape(
+                    "minibatch_std",
+                    "needs at least a channel (or feature) dimension",
+                )),
+            },
             Layer::Reshape(shape) => {
                 if shape.iter().product::<usize>() != len {
                     return Err(Error::shape(
@@ -175,6 +189,7 @@ impl Layer {
                 format!("conv_transpose({out}, k{k}, s{stride}, p{pad}, op{output_padding})")
             }
             Layer::BatchNorm { .. } => "batch_norm".to_string(),
+            Layer::MinibatchStd => "minibatch_std".to_string(),
         }
     }
 }

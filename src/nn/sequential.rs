@@ -138,6 +138,12 @@ impl Sequential {
         })
     }
 
+    /// Minibatch standard deviation (ProGAN's D before its last block): appends one channel
+    /// (or feature) holding the batch's mean standard deviation.
+    pub fn minibatch_std(self) -> Self {
+        self.push(Layer::MinibatchStd)
+    }
+
     /// Views each sample with a new shape.
     pub fn reshape<const N: usize>(self, shape: [usize; N]) -> Self {
         self.push(Layer::Reshape(shape.to_vec()))

@@ -14,6 +14,7 @@ pub mod elementwise;
 pub mod gemm;
 pub mod loss;
 pub mod maxout;
+pub mod minibatch_std;
 pub mod optim;
 pub mod rng;
 pub mod softmax;

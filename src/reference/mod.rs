@@ -5,6 +5,7 @@ pub mod batchnorm;
 pub mod conv;
 pub mod dense;
 pub mod loss;
+pub mod minibatch_std;
 pub mod optim;
 pub mod parzen;
 pub mod rng;

@@ -1,0 +1,61 @@
+//! Minibatch standard deviation (Karras et al. 2018) in f64: `x` `[batch, channels, spatial]`
+//! as described by [`MbstdGeom`], `y` `[batch, channels + 1, spatial]`.
+
+use crate::ops::minibatch_std::MbstdGeom;
+
+/// Per column `j = (c, s)`: the batch mean and `σ_j = sqrt(biased var_j + eps)` (two passes).
+pub fn column_stats(x: &[f64], g: &MbstdGeom, eps: f64) -> (Vec<f64>, Vec<f64>) {
+    let (k, m) = (g.columns(), g.batch as f64);
+    let mut mean = vec![0.0; k];
+    for n in 0..g.batch {
+        for j in 0..k {
+            mean[j] += x[n * k + j];
+        }
+    }
+    mean.iter_mut().for_each(|v| *v /= m);
+    let mut var = vec![0.0; k];
+    for n in 0..g.batch {
+        for j in 0..k {
+            var[j] += (x[n * k + j] - mean[j]).powi(2);
+        }
+    }
+    let sigma = var.iter().map(|v| (v / m + eps).sqrt()).collect();
+    (mean, sigma)
+}
+
+/// The feature `s = (1/K)·Σ_j σ_j`.
+pub fn feature(x: &[f64], g: &MbstdGeom, eps: f64) -> f64 {
+    let (_, sigma) = column_stats(x, g, eps);
+    sigma.iter().sum::<f64>() / g.columns() as f64
+}
+
+/// Forward: each sample's channels, then one channel of `s`.
+pub fn forward(x: &[f64], g: &MbstdGeom, eps: f64) -> Vec<f64> {
+    let s = feature(x, g, eps);
+    let k = g.columns();
+    let mut y = Vec::with_capacity(g.output_len());
+    for n in 0..g.batch {
+        y.extend_from_slice(&x[n * k..(n + 1) * k]);
+        y.extend(std::iter::repeat_n(s, g.spatial));
+    }
+    y
+}
+
+/// Backward: `dx[n, j] = dy[n, j] + G·(x[n, j] − mean_j)/(N·K·σ_j)` with `G` the sum of the
+/// extra channel's gradient. The mean's own derivative drops out: `Σ_n (x[n, j] − mean_j) = 0`.
+pub fn backward(x: &[f64], dy: &[f64], g: &MbstdGeom, eps: f64) -> Vec<f64> {
+    let (mean, sigma) = column_stats(x, g, eps);
+    let k = g.columns();
+    let row = k + g.spatial;
+    let gsum: f64 = (0..g.batch)
+        .flat_map(|n| &dy[n * row + k..(n + 1) * row])
+        .sum();
+    let scale = gsum / (g.batch * k) as f64;
+    let mut dx = vec![0.0; g.input_len()];
+    for n in 0..g.batch {
+        for j in 0..k {
+            dx[n * k + j] = dy[n * row + j] + scale * (x[n * k + j] - mean[j]) / sigma[j];
+        }
+    }
+    dx
+}
