@@ -12,7 +12,7 @@ use counterfeit::Dataset;
 /// The held-out accuracy stated in the README for the shipped weights, to two decimals of a
 /// percent. On another adapter float rounding may flip a borderline digit, so allow 2 of the
 /// 1,000 held-out digits (0.2 %) below it.
-const STATED_ACCURACY: f64 = 0.9870;
+const STATED_ACCURACY: f64 = 0.9830;
 
 #[test]
 fn the_shipped_weights_reach_the_stated_accuracy() {
