@@ -3,8 +3,11 @@
 //!     cargo run --release --example dcgan_mnist                      # dcgan28, bundled digits
 //!     cargo run --release --example dcgan_mnist -- --steps 300       # a short run
 //!     cargo run --release --example dcgan_mnist -- --sample out/dcgan_mnist/checkpoint.safetensors
+//!     cargo run --release --example dcgan_mnist -- --loss hinge --g-ema 0.999 --real-label 0.9
 //!
 //! Writes sample grids (one fixed z), a loss plot, a metrics CSV and a checkpoint to --out.
+//! With --g-ema the grids, the quality measurements and --sample use the moving average of
+//! G's weights (saved in the checkpoint as G_ema).
 
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -12,10 +15,12 @@ use std::time::Instant;
 use clap::Parser;
 use counterfeit::data::idx;
 use counterfeit::eval::judge::judge_for_run as judge;
-use counterfeit::gan::dcgan::{Arch, NZ};
-use counterfeit::gan::recipes;
+use counterfeit::gan::dcgan::{Arch, DOptions, NZ};
+use counterfeit::gan::{recipes, EMA_NETWORK};
 use counterfeit::io::{checkpoint::Checkpoint, grid, metrics_log};
-use counterfeit::{Dataset, Error, Gpu, Network, Noise, Optimizer, Result, Trainer, TrainerConfig};
+use counterfeit::{
+    Dataset, Error, GanLoss, Gpu, Network, Noise, Optimizer, Result, Trainer, TrainerConfig,
+};
 use indicatif::{ProgressBar, ProgressStyle};
 
 /// Steps of the default run: enough for clear digits of every class at batch 64.
@@ -35,7 +40,7 @@ struct Args {
     /// Train on one digit class only (0–9).
     #[arg(long)]
     digit: Option<u8>,
-    /// Training steps (one D and one G update each) [default: 3000].
+    /// Training steps (--d-steps D updates and one G update each) [default: 3000].
     #[arg(long, conflicts_with = "epochs")]
     steps: Option<usize>,
     /// Passes over the data instead of --steps.
@@ -74,6 +79,60 @@ struct Args {
     /// Do not measure sample quality.
     #[arg(long)]
     no_eval: bool,
+    /// With --sample: use the trained G even when the checkpoint holds the moving average
+    /// of its weights (G_ema, which is used by default).
+    #[arg(long)]
+    no_ema: bool,
+
+    // Stabilisation options (all off by default: plain DCGAN).
+    /// Adversarial loss: bce (non-saturating G loss) or hinge (D: relu(1 − D(x)) +
+    /// relu(1 + D(G(z))), G: −D(G(z))).
+    #[arg(long, default_value = "bce")]
+    loss: String,
+    /// D's target for real digits; below 1 is one-sided label smoothing (e.g. 0.9).
+    #[arg(long, default_value_t = 1.0)]
+    real_label: f32,
+    /// Fraction of D's targets flipped (real ↔ fake) each D step, e.g. 0.05.
+    #[arg(long, default_value_t = 0.0)]
+    label_flip: f32,
+    /// Standard deviation of Gaussian noise added to every image D sees (real and fake),
+    /// falling linearly to 0 over --instance-noise-steps; e.g. 0.1.
+    #[arg(long, default_value_t = 0.0)]
+    instance_noise: f32,
+    /// Steps over which the instance noise falls to 0 [default: the whole run].
+    #[arg(long)]
+    instance_noise_steps: Option<u32>,
+    /// Fraction of D's fake batch replaced by earlier fakes from a replay buffer, e.g. 0.5.
+    #[arg(long, default_value_t = 0.0)]
+    replay_fraction: f32,
+    /// Fakes the replay buffer holds.
+    #[arg(long, default_value_t = 1024)]
+    replay_capacity: usize,
+    /// Keep a moving average of G's weights with this decay (e.g. 0.999) and sample,
+    /// measure and checkpoint it as well.
+    #[arg(long)]
+    g_ema: Option<f32>,
+    /// D updates per G update (k of Goodfellow et al. 2014).
+    #[arg(long, default_value_t = 1)]
+    d_steps: usize,
+    /// Dropout in D before its last layer, dropping with this probability (e.g. 0.3).
+    #[arg(long, default_value_t = 0.0)]
+    d_dropout: f32,
+    /// A minibatch standard-deviation channel in D before its last layer.
+    #[arg(long)]
+    minibatch_std: bool,
+}
+
+impl Args {
+    fn gan_loss(&self) -> Result<GanLoss> {
+        match self.loss.as_str() {
+            "bce" => Ok(GanLoss::Bce),
+            "hinge" => Ok(GanLoss::Hinge),
+            other => Err(Error::Config(format!(
+                "unknown --loss {other:?}: use bce or hinge"
+            ))),
+        }
+    }
 }
 
 /// Samples of the final measurement.
@@ -102,7 +161,14 @@ fn sample(gpu: &Gpu, arch: Arch, ckpt: &Path, args: &Args) -> Result<()> {
         return Err(Error::Config("--n must be at least 1".into()));
     }
     let g = Network::new(gpu, "G", arch.generator(), 0)?;
-    Checkpoint::open(ckpt)?.load_network(gpu, "G", &g, false)?;
+    let ckpt_file = Checkpoint::open(ckpt)?;
+    let name = if !args.no_ema && ckpt_file.has_network(EMA_NETWORK)? {
+        println!("sampling the moving average of G's weights ({EMA_NETWORK}; --no-ema for G)");
+        EMA_NETWORK
+    } else {
+        "G"
+    };
+    ckpt_file.load_network(gpu, name, &g, false)?;
     let z = counterfeit::gan::noise(Noise::Normal, args.n * NZ, args.seed);
     let x = counterfeit::gan::generate(gpu, &g, &z)?;
     let path = args.out.join("sampled.png");
@@ -160,15 +226,30 @@ fn train(gpu: &Gpu, arch: Arch, args: &Args) -> Result<()> {
         d_optimizer: adam,
         readback_every: 10,
         sample_count: 64,
+        d_steps: args.d_steps,
+        loss: args.gan_loss()?,
+        real_label: args.real_label,
+        label_flip: args.label_flip,
+        instance_noise: args.instance_noise,
+        instance_noise_steps: args
+            .instance_noise_steps
+            .unwrap_or(steps.min(u32::MAX as usize) as u32),
+        replay_fraction: args.replay_fraction,
+        replay_capacity: args.replay_capacity,
+        g_ema: args.g_ema,
         ..TrainerConfig::dcgan()
     };
+    let d = arch.discriminator_with(DOptions {
+        dropout: args.d_dropout,
+        minibatch_std: args.minibatch_std,
+    })?;
     let judge = judge(
         gpu,
         args.no_eval || args.data.is_some() || args.digit.is_some(),
     )?;
     let recipe = recipes::by_name(arch.name())?;
     let start = Instant::now();
-    let mut gan = Trainer::new(gpu, arch.generator(), arch.discriminator(), &data, config)?;
+    let mut gan = Trainer::new(gpu, arch.generator(), d, &data, config)?;
     if let Some(ckpt) = &args.resume {
         gan.resume(ckpt)?;
         println!("resumed from {} at step {}", ckpt.display(), gan.steps());
@@ -191,6 +272,9 @@ fn train(gpu: &Gpu, arch: Arch, args: &Args) -> Result<()> {
         gan.dispatches(),
         start.elapsed().as_secs_f32()
     );
+    if args.g_ema.is_some() {
+        println!("grids and quality measurements use the moving average of G's weights");
+    }
     let ckpt = args.out.join("checkpoint.safetensors");
     let bar = ProgressBar::new(steps as u64);
     bar.set_style(

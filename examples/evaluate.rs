@@ -5,7 +5,8 @@
 //!     cargo run --release --example evaluate -- --images samples.safetensors   # any engine's
 //!
 //! Works with the checkpoints of dcgan_mnist (dcgan28, dcgan64) and gan_mnist_mlp; the
-//! generator is recognised from the checkpoint.
+//! generator is recognised from the checkpoint. A checkpoint with the moving average of G's
+//! weights (dcgan_mnist --g-ema, saved as G_ema) is judged by it unless --no-ema is given.
 
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -13,7 +14,7 @@ use std::time::Instant;
 use clap::Parser;
 use counterfeit::eval::judge::to_judged_pixels;
 use counterfeit::eval::{Classifier, Judge, Report};
-use counterfeit::gan::{generate_batched, noise, recipes};
+use counterfeit::gan::{generate_batched, noise, recipes, EMA_NETWORK};
 use counterfeit::io::checkpoint::Checkpoint;
 use counterfeit::{Error, Gpu, Network, Result};
 use safetensors::{Dtype, SafeTensors};
@@ -40,6 +41,10 @@ struct Args {
     /// Seed of the latent vectors.
     #[arg(long, default_value_t = 7)]
     seed: u64,
+    /// Judge the trained G even when the checkpoint holds the moving average of its weights
+    /// (G_ema, judged by default).
+    #[arg(long)]
+    no_ema: bool,
     /// Skip the Parzen-window log-likelihood (the slowest figure).
     #[arg(long)]
     no_parzen: bool,
@@ -91,10 +96,15 @@ fn run(args: Args) -> Result<()> {
         let ckpt = Checkpoint::open(path)?;
         let recipe = recipes::identify(&ckpt)?;
         let g = Network::new(&gpu, "G", recipe.generator.clone(), 0)?;
-        ckpt.load_network(&gpu, "G", &g, false)?;
+        let name = if !args.no_ema && ckpt.has_network(EMA_NETWORK)? {
+            EMA_NETWORK
+        } else {
+            "G"
+        };
+        ckpt.load_network(&gpu, name, &g, false)?;
         let step = ckpt.state()?.map(|s| s[0]).unwrap_or(0);
         println!(
-            "{}: {} generator at step {step}; drawing {} samples",
+            "{}: {} generator ({name}) at step {step}; drawing {} samples",
             path.display(),
             recipe.name,
             args.n
@@ -103,7 +113,8 @@ fn run(args: Args) -> Result<()> {
         let x = generate_batched(&gpu, &g, &z, recipe.batch)?;
         let images = to_judged_pixels(&x, recipe.side, recipe.range);
         let r = judge.judge(&images, !args.no_parzen)?;
-        (format!("{} step {step}", recipe.name), r)
+        let which = if name == EMA_NETWORK { " G_ema" } else { "" };
+        (format!("{}{which} step {step}", recipe.name), r)
     };
     print_table(&label, &report);
     println!("{}", report.json(&label));

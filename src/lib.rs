@@ -32,7 +32,7 @@ mod tensor;
 
 pub use data::{DataSource, Dataset};
 pub use error::{Error, Result};
-pub use gan::{GLoss, Noise, StepMetrics, Trainer, TrainerConfig};
+pub use gan::{GLoss, GanLoss, Noise, StepMetrics, Trainer, TrainerConfig};
 pub use gpu::Gpu;
 pub use nn::{Init, Mode, Network, Sequential};
 pub use ops::optim::Optimizer;

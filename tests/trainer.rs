@@ -251,3 +251,19 @@ fn profiling_times_every_kernel_when_the_adapter_can() {
         None => assert!(!gpu().can_profile()),
     }
 }
+
+#[test]
+fn flushing_before_the_history_ring_fills_logs_each_step_once() {
+    // Rows of the GPU history ring not written yet must not pass for step 1.
+    let (g, d) = models();
+    let mut gan = Trainer::new(gpu(), g, d, &data(), config(4)).unwrap();
+    for step in 1..=3u64 {
+        gan.step().unwrap();
+        gan.flush().unwrap();
+        let steps: Vec<u64> = gan.history().iter().map(|m| m.step).collect();
+        assert_eq!(steps, (1..=step).collect::<Vec<_>>());
+        let m = gan.metrics().unwrap();
+        assert_eq!(m.step, step);
+        assert!(m.d_real > 0.0 && m.d_loss > 0.0, "{m:?}");
+    }
+}

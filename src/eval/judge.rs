@@ -82,8 +82,9 @@ impl Judge {
         Judge::bundled(gpu).map(Some)
     }
 
-    /// Judges a trainer's generator as it is now (on `n` samples from a fixed seed, so
-    /// measurements along a run are comparable) and logs FID, score and coverage with it.
+    /// Judges a trainer's generator as it is now (the moving average of its weights when the
+    /// trainer keeps one) on `n` samples from a fixed seed, so measurements along a run are
+    /// comparable, and logs FID, score and coverage with it.
     pub fn measure(
         &self,
         gan: &mut Trainer,
@@ -91,7 +92,13 @@ impl Judge {
         n: usize,
         with_parzen: bool,
     ) -> Result<Report> {
-        let report = self.judge_generator(gan.generator(), recipe, n, MEASURE_SEED, with_parzen)?;
+        let report = self.judge_generator(
+            gan.sampling_generator(),
+            recipe,
+            n,
+            MEASURE_SEED,
+            with_parzen,
+        )?;
         gan.add_quality(QualityPoint {
             step: gan.steps(),
             n: report.n,

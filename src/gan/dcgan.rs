@@ -15,6 +15,16 @@ pub enum Arch {
 /// Size of z.
 pub const NZ: usize = 100;
 
+/// Optional discriminator layers; the default adds none, giving [`Arch::discriminator`].
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct DOptions {
+    /// Probability of dropping each input of D's last layer (0: no dropout layer).
+    pub dropout: f32,
+    /// A minibatch standard-deviation channel (Karras et al. 2018) before the last layer (and
+    /// before dcgan28's flatten).
+    pub minibatch_std: bool,
+}
+
 impl Arch {
     /// Parses `dcgan28` or `dcgan64`.
     pub fn parse(name: &str) -> Result<Arch> {
@@ -78,6 +88,27 @@ impl Arch {
 
     /// The discriminator: image [1, side, side] → one logit.
     pub fn discriminator(self) -> Sequential {
+        finish_discriminator(self.discriminator_body(), self, DOptions::default())
+    }
+
+    /// The discriminator with optional layers before its last one: minibatch standard
+    /// deviation, then dropout. Errors unless `dropout` is in [0, 1).
+    pub fn discriminator_with(self, options: DOptions) -> Result<Sequential> {
+        if !(0.0..1.0).contains(&options.dropout) {
+            return Err(Error::Config(format!(
+                "D dropout must be a probability in [0, 1), got {}",
+                options.dropout
+            )));
+        }
+        Ok(finish_discriminator(
+            self.discriminator_body(),
+            self,
+            options,
+        ))
+    }
+
+    /// Every layer of D up to (excluding) dcgan28's flatten and dcgan64's last convolution.
+    fn discriminator_body(self) -> Sequential {
         let side = self.side();
         let d = Sequential::new([1, side, side]).init(Init::Normal(0.02));
         match self {
@@ -86,9 +117,7 @@ impl Arch {
                 .leaky_relu(0.2)
                 .conv(128, 4, 2, 1)
                 .batch_norm()
-                .leaky_relu(0.2)
-                .flatten()
-                .linear(1),
+                .leaky_relu(0.2),
             Arch::Dcgan64 => d
                 .conv(64, 4, 2, 1)
                 .leaky_relu(0.2)
@@ -100,9 +129,7 @@ impl Arch {
                 .leaky_relu(0.2)
                 .conv(512, 4, 2, 1)
                 .batch_norm()
-                .leaky_relu(0.2)
-                .conv(1, 4, 1, 0)
-                .flatten(),
+                .leaky_relu(0.2),
         }
     }
 
@@ -136,5 +163,24 @@ impl Arch {
             }
         };
         2.0 * b as f64 * (3.0 * g - g1 + 9.0 * d - 2.0 * d1)
+    }
+}
+
+/// D's last layer after its body, with the optional minibatch std and dropout before it.
+fn finish_discriminator(body: Sequential, arch: Arch, options: DOptions) -> Sequential {
+    let mut d = body;
+    if options.minibatch_std {
+        d = d.minibatch_std();
+    }
+    let dropout = |d: Sequential| {
+        if options.dropout > 0.0 {
+            d.dropout(1.0 - options.dropout)
+        } else {
+            d
+        }
+    };
+    match arch {
+        Arch::Dcgan28 => dropout(d.flatten()).linear(1),
+        Arch::Dcgan64 => dropout(d).conv(1, 4, 1, 0).flatten(),
     }
 }

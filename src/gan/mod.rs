@@ -1,5 +1,6 @@
 //! The GAN training step: losses, configuration, the trainer, and metric readback.
 
+pub mod conditional;
 mod config;
 pub mod dcgan;
 pub mod latent;
@@ -10,7 +11,7 @@ mod sample;
 pub mod slanted_land;
 mod trainer;
 
-pub use config::{GLoss, Noise, TrainerConfig};
+pub use config::{GLoss, GanLoss, Noise, TrainerConfig};
 pub use readback::StepMetrics;
 pub use sample::{generate, generate_batched, noise};
-pub use trainer::Trainer;
+pub use trainer::{StepTensors, Trainer, EMA_NETWORK};

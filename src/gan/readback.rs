@@ -30,13 +30,15 @@ const RING: usize = 3;
 pub struct StepMetrics {
     /// 1-based step number.
     pub step: u64,
-    /// BCE(D(x), 1) + BCE(D(G(z)), 0).
+    /// D's loss on the real batch plus its loss on the fake batch: BCE(D(x), 1) +
+    /// BCE(D(G(z)), 0) by default, against the smoothed or flipped targets when configured,
+    /// or the hinge loss.
     pub d_loss: f32,
     /// The generator's loss.
     pub g_loss: f32,
-    /// Mean D(x) on the real batch.
+    /// Mean D(x) = σ(logit) on the real batch (σ of the logits under the hinge loss too).
     pub d_real: f32,
-    /// Mean D(G(z)) in the discriminator step.
+    /// Mean D(G(z)) in the discriminator step (on its fake batch, replayed samples included).
     pub d_fake: f32,
     /// Mean D(G(z)) in the generator step (after D's update).
     pub d_fake_g: f32,
@@ -182,9 +184,14 @@ impl Readback {
         let row_len = SLOTS + 1;
         let state = &words[self.rows * row_len..];
         let done = state[0] as u64;
+        let rows_in_ring = self.rows;
         let mut rows: Vec<StepMetrics> = words[..self.rows * row_len]
             .chunks(row_len)
-            .map(|r| {
+            .enumerate()
+            // Iteration t is written to row t mod rows; a row never written yet reads as
+            // iteration 0 and must not pass for step 1.
+            .filter(|(i, r)| r[0] as usize % rows_in_ring == *i)
+            .map(|(_, r)| {
                 let v = |i: usize| f32::from_bits(r[1 + i]);
                 StepMetrics {
                     step: r[0] as u64 + 1,

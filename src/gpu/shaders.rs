@@ -48,6 +48,9 @@ shaders! {
     Parzen => "parzen",
     Softmax => "softmax",
     MinibatchStd => "minibatch_std",
+    Hinge => "hinge",
+    Stabilise => "stabilise",
+    Labels => "labels",
 }
 
 /// The shared helpers every shader is compiled with.

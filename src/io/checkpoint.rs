@@ -1,6 +1,7 @@
 //! Checkpoints in the safetensors format: every parameter of each network (with Adam or
 //! momentum state) under `<net>.<i>`, `<net>.m1.<i>`, `<net>.m2.<i>`, batch norm's running
-//! statistics under `<net>.bn<layer>.mean|var`, the step counter, the per-step metrics
+//! statistics under `<net>.bn<layer>.mean|var`, networks kept without moments (the moving
+//! average of G's weights, `G_ema`), named f32 tensors (the replay buffer), the step counter, the per-step metrics
 //! logged so far (`history`, so a resumed run's CSV and plot cover the whole run), and the
 //! models' layer lists as metadata so a checkpoint is never loaded into the wrong model.
 //! Writes are atomic (temporary file, then rename).
@@ -44,20 +45,47 @@ pub fn save(
     history: &[StepMetrics],
     quality: &[QualityPoint],
 ) -> Result<()> {
-    write(gpu, path, nets, true, state, history, quality)
+    save_with(gpu, path, nets, Extras::default(), state, history, quality)
+}
+
+/// What [`save_with`] writes besides the trained networks.
+#[derive(Clone, Copy, Default)]
+pub struct Extras<'a> {
+    /// Networks saved without optimiser moments (e.g. `G_ema`); they load with
+    /// `moments = false`.
+    pub weights: &'a [(&'a str, &'a Network)],
+    /// Plain f32 tensors by name (e.g. the replay buffer), for [`Checkpoint::load_tensor`].
+    pub tensors: &'a [(&'a str, &'a Tensor)],
+}
+
+/// As [`save`], with networks kept without moments and named tensors.
+pub fn save_with(
+    gpu: &Gpu,
+    path: &Path,
+    nets: &[(&str, &Network)],
+    extras: Extras<'_>,
+    state: Option<&Tensor>,
+    history: &[StepMetrics],
+    quality: &[QualityPoint],
+) -> Result<()> {
+    let mut all: Vec<(&str, &Network, bool)> =
+        nets.iter().map(|&(n, net)| (n, net, true)).collect();
+    all.extend(extras.weights.iter().map(|&(n, net)| (n, net, false)));
+    write(gpu, path, &all, extras.tensors, state, history, quality)
 }
 
 /// Saves networks' parameters and batch-norm statistics only: a third of the size, for
 /// shipping trained weights; such a file loads with `moments = false`.
 pub fn save_weights(gpu: &Gpu, path: &Path, nets: &[(&str, &Network)]) -> Result<()> {
-    write(gpu, path, nets, false, None, &[], &[])
+    let all: Vec<(&str, &Network, bool)> = nets.iter().map(|&(n, net)| (n, net, false)).collect();
+    write(gpu, path, &all, &[], None, &[], &[])
 }
 
 fn write(
     gpu: &Gpu,
     path: &Path,
-    nets: &[(&str, &Network)],
-    moments: bool,
+    nets: &[(&str, &Network, bool)],
+    tensors: &[(&str, &Tensor)],
     state: Option<&Tensor>,
     history: &[StepMetrics],
     quality: &[QualityPoint],
@@ -65,7 +93,7 @@ fn write(
     let mut owned: Vec<(String, Vec<usize>, Dtype, Vec<u8>)> = Vec::new();
     let mut meta = HashMap::new();
     meta.insert("format".to_string(), FORMAT.to_string());
-    for (name, net) in nets {
+    for &(name, net, moments) in nets {
         meta.insert(format!("{name}.layers"), describe(net));
         let p = net.params();
         let kinds: &[(&str, &Tensor)] = if moments {
@@ -94,6 +122,14 @@ fn write(
                 ));
             }
         }
+    }
+    for (name, t) in tensors {
+        owned.push((
+            name.to_string(),
+            t.shape().to_vec(),
+            Dtype::F32,
+            bytemuck::cast_slice(&t.read(gpu)?).to_vec(),
+        ));
     }
     if let Some(state) = state {
         owned.push((
@@ -253,6 +289,22 @@ impl Checkpoint {
             )?;
         }
         Ok(())
+    }
+
+    /// Whether the checkpoint holds a network called `name`.
+    pub fn has_network(&self, name: &str) -> Result<bool> {
+        Ok(self.meta()?.contains_key(&format!("{name}.layers")))
+    }
+
+    /// Whether the checkpoint holds a tensor called `name`.
+    pub fn has_tensor(&self, name: &str) -> Result<bool> {
+        Ok(self.tensors()?.tensor(name).is_ok())
+    }
+
+    /// Loads the f32 tensor `name` (saved through [`Extras::tensors`]) into `t`, which must
+    /// have its shape.
+    pub fn load_tensor(&self, gpu: &Gpu, name: &str, t: &Tensor) -> Result<()> {
+        t.write(gpu, &self.floats(name, t.shape())?)
     }
 
     /// Whether network `name` in this checkpoint has `model`'s input shape and layers.

@@ -101,6 +101,22 @@ impl Network {
         })
     }
 
+    /// A second set of parameter values for the same model (a moving average of the
+    /// weights): its own zeroed value buffer, with gradients, moments and batch-norm running
+    /// statistics shared with `self`, since it is never trained itself.
+    pub(crate) fn shadow(&self, gpu: &Gpu, label: &str) -> Result<Network> {
+        let values = Tensor::zeros(
+            gpu,
+            self.params.values.shape(),
+            &format!("{label} parameters"),
+        )?;
+        Ok(Network {
+            params: self.params.with_values(values),
+            label: label.to_string(),
+            ..self.clone()
+        })
+    }
+
     /// The model description.
     pub fn model(&self) -> &Sequential {
         &self.model

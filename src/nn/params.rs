@@ -44,6 +44,14 @@ impl ParamSet {
         })
     }
 
+    /// The same layout over another value buffer, sharing gradients and moments.
+    pub(crate) fn with_values(&self, values: Tensor) -> ParamSet {
+        ParamSet {
+            values,
+            ..self.clone()
+        }
+    }
+
     /// Number of parameter tensors.
     pub fn count(&self) -> usize {
         self.ranges.len()

@@ -1,4 +1,5 @@
-//! Binary cross-entropy on logits, fused with its gradient and the logged batch means.
+//! Binary cross-entropy and the hinge loss on logits, each fused with its gradient and the
+//! logged batch means.
 
 use super::{f, same_len, u};
 use crate::gpu::shaders::Shader;
@@ -19,6 +20,22 @@ pub struct BceOut {
     pub sign: f32,
 }
 
+fn check(
+    op: &str,
+    logits: &Tensor,
+    targets: &Tensor,
+    grad: &Tensor,
+    metrics: &Tensor,
+    out: BceOut,
+) -> Result<()> {
+    same_len(op, logits, targets)?;
+    same_len(op, logits, grad)?;
+    if out.loss_slot.max(out.prob_slot) >= metrics.len() {
+        return Err(Error::shape(op, "metric slot outside the metrics buffer"));
+    }
+    Ok(())
+}
+
 /// Per-sample BCE of `logits` against `targets`; writes dL/dlogit into `grad`.
 pub fn bce_logits(
     gpu: &Gpu,
@@ -28,14 +45,7 @@ pub fn bce_logits(
     metrics: &Tensor,
     out: BceOut,
 ) -> Result<Kernel> {
-    same_len("bce", logits, targets)?;
-    same_len("bce", logits, grad)?;
-    if out.loss_slot.max(out.prob_slot) >= metrics.len() {
-        return Err(Error::shape(
-            "bce",
-            "metric slot outside the metrics buffer",
-        ));
-    }
+    check("bce", logits, targets, grad, metrics, out)?;
     let params = [
         u(logits.len()),
         f(out.grad_scale),
@@ -55,4 +65,63 @@ pub fn bce_logits(
         ],
         1,
     )
+}
+
+fn hinge(
+    gpu: &Gpu,
+    logits: &Tensor,
+    targets: &Tensor,
+    grad: &Tensor,
+    metrics: &Tensor,
+    out: BceOut,
+    mode: u32,
+) -> Result<Kernel> {
+    check("hinge", logits, targets, grad, metrics, out)?;
+    let params = [
+        u(logits.len()),
+        f(out.grad_scale),
+        f(out.sign),
+        u(out.loss_slot),
+        u(out.prob_slot),
+        out.accumulate as u32,
+        mode,
+    ];
+    gpu.kernel(
+        KernelSpec::new(Shader::Hinge, "hinge_logits"),
+        &[
+            Bind::Params(&params),
+            Bind::Read(logits),
+            Bind::Read(targets),
+            Bind::Write(grad),
+            Bind::Write(metrics),
+        ],
+        1,
+    )
+}
+
+/// D's hinge loss per sample, `t·relu(1 − x) + (1 − t)·relu(1 + x)` for target `t` (1 real,
+/// 0 fake); writes dL/dlogit into `grad` (0 on the margins ±1 themselves). `out.prob_slot`
+/// receives the mean σ(logit), as with BCE.
+pub fn hinge_logits(
+    gpu: &Gpu,
+    logits: &Tensor,
+    targets: &Tensor,
+    grad: &Tensor,
+    metrics: &Tensor,
+    out: BceOut,
+) -> Result<Kernel> {
+    hinge(gpu, logits, targets, grad, metrics, out, 0)
+}
+
+/// G's hinge loss, `−logit` per sample; writes dL/dlogit (`−grad_scale`) into `grad`.
+/// `out.prob_slot` receives the mean σ(logit).
+pub fn hinge_generator(
+    gpu: &Gpu,
+    logits: &Tensor,
+    grad: &Tensor,
+    metrics: &Tensor,
+    out: BceOut,
+) -> Result<Kernel> {
+    // The shader's targets binding is not read in this mode; the logits stand in for it.
+    hinge(gpu, logits, logits, grad, metrics, out, 1)
 }

@@ -12,12 +12,14 @@ pub mod data;
 pub mod dropout;
 pub mod elementwise;
 pub mod gemm;
+pub mod labels;
 pub mod loss;
 pub mod maxout;
 pub mod minibatch_std;
 pub mod optim;
 pub mod rng;
 pub mod softmax;
+pub mod stabilise;
 
 use crate::{Error, Result, Tensor};
 

@@ -1,4 +1,4 @@
-//! Binary cross-entropy on logits.
+//! Binary cross-entropy and the hinge loss on logits.
 
 /// Mean BCE of `logits` against `targets`, in the overflow-safe form.
 pub fn bce_logits(logits: &[f64], targets: &[f64]) -> f64 {
@@ -19,4 +19,36 @@ pub fn bce_logits_backward(logits: &[f64], targets: &[f64]) -> Vec<f64> {
         .zip(targets)
         .map(|(&x, &t)| (1.0 / (1.0 + (-x).exp()) - t) / n)
         .collect()
+}
+
+/// Mean hinge loss of D: t·relu(1 − x) + (1 − t)·relu(1 + x) per sample.
+pub fn hinge_logits(logits: &[f64], targets: &[f64]) -> f64 {
+    let n = logits.len() as f64;
+    logits
+        .iter()
+        .zip(targets)
+        .map(|(&x, &t)| t * (1.0 - x).max(0.0) + (1.0 - t) * (1.0 + x).max(0.0))
+        .sum::<f64>()
+        / n
+}
+
+/// d(mean hinge)/d logits, with relu'(0) = 0: a logit exactly on its margin gets none.
+pub fn hinge_logits_backward(logits: &[f64], targets: &[f64]) -> Vec<f64> {
+    let n = logits.len() as f64;
+    let step = |c: bool| if c { 1.0 } else { 0.0 };
+    logits
+        .iter()
+        .zip(targets)
+        .map(|(&x, &t)| (-t * step(x < 1.0) + (1.0 - t) * step(x > -1.0)) / n)
+        .collect()
+}
+
+/// G's hinge loss: −mean(logits).
+pub fn hinge_generator(logits: &[f64]) -> f64 {
+    -logits.iter().sum::<f64>() / logits.len() as f64
+}
+
+/// d(−mean logits)/d logits.
+pub fn hinge_generator_backward(logits: &[f64]) -> Vec<f64> {
+    vec![-1.0 / logits.len() as f64; logits.len()]
 }

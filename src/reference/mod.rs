@@ -4,9 +4,11 @@
 pub mod batchnorm;
 pub mod conv;
 pub mod dense;
+pub mod labels;
 pub mod loss;
 pub mod minibatch_std;
 pub mod optim;
 pub mod parzen;
 pub mod rng;
 pub mod softmax;
+pub mod stabilise;

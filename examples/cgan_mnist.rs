@@ -1,0 +1,421 @@
+//! A conditional DCGAN on MNIST: ask for a digit, get that digit.
+//!
+//!     cargo run --release --example cgan_mnist                      # 3000 steps, bundled digits
+//!     cargo run --release --example cgan_mnist -- --steps 200       # a short run
+//!     cargo run --release --example cgan_mnist -- --sample out/cgan_mnist/checkpoint.safetensors
+//!
+//! G reads z (100 values) and the digit one-hot; D reads the image with ten constant label
+//! maps stacked on its channel. Writes to --out: `classes_<step>.png` (one digit class per
+//! row, one fixed z per column), `style_final.png` (one z per row, the classes 0–9 along the
+//! columns), `losses.png`, `metrics.csv`, `accuracy.csv` and `checkpoint.safetensors`. At the
+//! end the project's digit classifier reads 1,000 samples of every class and says how often
+//! it sees the digit G was asked for.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use clap::Parser;
+use counterfeit::data::idx;
+use counterfeit::eval::classifier::{bundled_weights, Classifier};
+use counterfeit::eval::judge::to_judged_pixels;
+use counterfeit::gan::conditional::{
+    self, dcgan28_discriminator, dcgan28_generator, ConditionalConfig, ConditionalTrainer,
+};
+use counterfeit::gan::dcgan::NZ;
+use counterfeit::gan::noise;
+use counterfeit::io::{checkpoint::Checkpoint, grid, metrics_log};
+use counterfeit::{Dataset, Error, Gpu, Network, Noise, Optimizer, Result};
+use indicatif::{ProgressBar, ProgressStyle};
+
+/// Steps of the default run.
+const DEFAULT_STEPS: usize = 3000;
+/// Digit classes.
+const CLASSES: usize = 10;
+/// Image side.
+const SIDE: usize = 28;
+/// Seed of the latent vectors of the accuracy measurement (the same at every measurement).
+const MEASURE_SEED: u64 = 7;
+/// Offset from --seed of the style grid's latent vectors, so they differ from the class grid's.
+const STYLE_SEED: u64 = 1000;
+/// Samples per class of the final measurement (10,000 in all).
+const FINAL_PER_CLASS: usize = 1000;
+/// Samples per class of the measurements during training.
+const PROGRESS_PER_CLASS: usize = 100;
+
+#[derive(Parser)]
+#[command(
+    about = "Train a conditional DCGAN on MNIST digits: G draws the digit it is asked for (or sample from a saved generator)",
+    after_help = "On an adapter that runs shaders on the CPU (lavapipe) a step takes about 1.2 s, so the \
+                  default 3000 steps take about an hour there; the run says so after its first steps."
+)]
+struct Args {
+    /// Training steps (one D and one G update each).
+    #[arg(long, default_value_t = DEFAULT_STEPS)]
+    steps: usize,
+    /// Batch size.
+    #[arg(long, default_value_t = 64)]
+    batch: usize,
+    /// Adam learning rate for both networks (β = 0.5, 0.999).
+    #[arg(long, default_value_t = 2e-4)]
+    lr: f32,
+    /// Seed for weights, noise, fake labels and data order (and the grids' latent vectors).
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+    /// Output directory.
+    #[arg(long, default_value = "out/cgan_mnist")]
+    out: PathBuf,
+    /// Write the class grid, the plot, the CSV and a checkpoint every this many steps.
+    #[arg(long, default_value_t = 250)]
+    sample_every: usize,
+    /// Measure class accuracy (100 samples per class) every this many steps (0: only at the
+    /// end, with 1,000 per class).
+    #[arg(long, default_value_t = 500)]
+    eval_every: usize,
+    /// Continue training from a checkpoint written by an earlier run with the same settings.
+    #[arg(long)]
+    resume: Option<PathBuf>,
+    /// Do not train: write the class and style grids from this checkpoint's generator.
+    #[arg(long)]
+    sample: Option<PathBuf>,
+    /// Folder with train-images-idx3-ubyte[.gz] and train-labels-idx1-ubyte[.gz] (e.g. full
+    /// MNIST); the 10,000 bundled digits when absent. Accuracy is then not measured.
+    #[arg(long)]
+    data: Option<PathBuf>,
+    /// Weights of the digit classifier that measures class accuracy.
+    #[arg(long, default_value_os_t = bundled_weights())]
+    classifier: PathBuf,
+    /// Do not measure class accuracy.
+    #[arg(long)]
+    no_eval: bool,
+}
+
+fn main() {
+    if let Err(e) = run(Args::parse()) {
+        eprintln!("error: {e}");
+        std::process::exit(1);
+    }
+}
+
+fn run(args: Args) -> Result<()> {
+    let gpu = Gpu::new()?;
+    println!("adapter: {}", gpu.describe());
+    std::fs::create_dir_all(&args.out).map_err(|e| Error::io(&args.out, e))?;
+    match &args.sample {
+        Some(ckpt) => sample(&gpu, ckpt, &args),
+        None => train(&gpu, &args),
+    }
+}
+
+/// The class grid's latent vectors: one per column, the trainer's fixed z for `seed`.
+fn class_grid(gpu: &Gpu, g: &Network, seed: u64) -> Result<Vec<f32>> {
+    let z = noise(Noise::Normal, CLASSES * NZ, seed);
+    let z: Vec<f32> = (0..CLASSES).flat_map(|_| z.iter().copied()).collect();
+    let labels: Vec<u32> = (0..CLASSES * CLASSES)
+        .map(|i| (i / CLASSES) as u32)
+        .collect();
+    conditional::generate(gpu, g, CLASSES, &z, &labels, CLASSES * CLASSES)
+}
+
+/// One latent vector per row, the classes along the columns: what stays when only the label
+/// changes.
+fn style_grid(gpu: &Gpu, g: &Network, seed: u64) -> Result<Vec<f32>> {
+    let z = noise(Noise::Normal, CLASSES * NZ, seed + STYLE_SEED);
+    let z: Vec<f32> = z
+        .chunks_exact(NZ)
+        .flat_map(|zr| (0..CLASSES).flat_map(move |_| zr.iter().copied()))
+        .collect();
+    let labels: Vec<u32> = (0..CLASSES * CLASSES)
+        .map(|i| (i % CLASSES) as u32)
+        .collect();
+    conditional::generate(gpu, g, CLASSES, &z, &labels, CLASSES * CLASSES)
+}
+
+fn save_grid(path: &Path, x: &[f32]) -> Result<()> {
+    grid::save_grid(path, x, CLASSES * CLASSES, SIDE, SIDE, CLASSES, (-1.0, 1.0))
+}
+
+fn sample(gpu: &Gpu, ckpt: &Path, args: &Args) -> Result<()> {
+    let g = Network::new(gpu, "G", dcgan28_generator(CLASSES), 0)?;
+    Checkpoint::open(ckpt)?.load_network(gpu, "G", &g, false)?;
+    let classes = args.out.join("classes_sampled.png");
+    save_grid(&classes, &class_grid(gpu, &g, args.seed)?)?;
+    let style = args.out.join("style_sampled.png");
+    save_grid(&style, &style_grid(gpu, &g, args.seed)?)?;
+    println!(
+        "wrote {} (a class per row) and {} (a z per row) from {}",
+        classes.display(),
+        style.display(),
+        ckpt.display()
+    );
+    Ok(())
+}
+
+/// Class accuracy as the classifier sees it.
+struct Accuracy {
+    n: usize,
+    overall: f64,
+    per_class: [f64; CLASSES],
+}
+
+/// Generates `per_class` samples of every class (classes interleaved, so each generator batch
+/// mixes them as training batches do) and classifies them.
+fn measure(
+    gpu: &Gpu,
+    g: &Network,
+    classifier: &Classifier,
+    per_class: usize,
+    batch: usize,
+) -> Result<Accuracy> {
+    let n = per_class * CLASSES;
+    let z = noise(Noise::Normal, n * NZ, MEASURE_SEED);
+    let labels: Vec<u32> = (0..n).map(|i| (i % CLASSES) as u32).collect();
+    let x = conditional::generate(gpu, g, CLASSES, &z, &labels, batch)?;
+    let predicted = classifier
+        .classify(&to_judged_pixels(&x, SIDE, (-1.0, 1.0)))?
+        .predictions();
+    let mut hits = [0usize; CLASSES];
+    for (&p, &l) in predicted.iter().zip(&labels) {
+        if p == l as usize {
+            hits[l as usize] += 1;
+        }
+    }
+    Ok(Accuracy {
+        n,
+        overall: hits.iter().sum::<usize>() as f64 / n as f64,
+        per_class: hits.map(|h| h as f64 / per_class as f64),
+    })
+}
+
+fn log_accuracy(out: &Path, step: u64, a: &Accuracy) -> Result<()> {
+    let path = out.join("accuracy.csv");
+    let new = !path.exists();
+    let mut f = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(&path)
+        .map_err(|e| Error::io(&path, e))?;
+    let mut line = String::new();
+    if new {
+        line.push_str("step,n,accuracy");
+        for c in 0..CLASSES {
+            line.push_str(&format!(",class_{c}"));
+        }
+        line.push('\n');
+    }
+    line.push_str(&format!("{step},{},{:.4}", a.n, a.overall));
+    for p in a.per_class {
+        line.push_str(&format!(",{p:.4}"));
+    }
+    line.push('\n');
+    f.write_all(line.as_bytes())
+        .map_err(|e| Error::io(&path, e))
+}
+
+fn train(gpu: &Gpu, args: &Args) -> Result<()> {
+    let digits = match &args.data {
+        Some(dir) => idx::load_dir(dir)?,
+        None => idx::bundled()?,
+    };
+    let data = Dataset::from_digits(gpu, &digits, (-1.0, 1.0))?;
+    if args.resume.is_none() {
+        // A fresh run starts a fresh accuracy log; a resumed one appends to its own.
+        let log = args.out.join("accuracy.csv");
+        if log.exists() {
+            std::fs::remove_file(&log).map_err(|e| Error::io(&log, e))?;
+        }
+    }
+    if args.steps == 0 {
+        return Err(Error::Config("--steps must be at least 1".into()));
+    }
+    let classifier = if args.no_eval || args.data.is_some() {
+        println!("note: class accuracy is not measured (--no-eval or --data)");
+        None
+    } else if !args.classifier.exists() {
+        println!(
+            "note: no classifier weights at {}; class accuracy is not measured (train them with the train_classifier example)",
+            args.classifier.display()
+        );
+        None
+    } else {
+        Some(Classifier::load(gpu, &args.classifier)?)
+    };
+    let adam = Optimizer::Adam {
+        lr: args.lr,
+        beta1: 0.5,
+        beta2: 0.999,
+        eps: 1e-8,
+    };
+    let config = ConditionalConfig {
+        batch: args.batch,
+        seed: args.seed,
+        g_optimizer: adam,
+        d_optimizer: adam,
+        ..ConditionalConfig::dcgan(CLASSES)
+    };
+    let start = Instant::now();
+    let mut gan = ConditionalTrainer::new(
+        gpu,
+        dcgan28_generator(CLASSES),
+        dcgan28_discriminator(CLASSES),
+        &data,
+        config,
+    )?;
+    if let Some(ckpt) = &args.resume {
+        gan.resume(ckpt)?;
+        println!("resumed from {} at step {}", ckpt.display(), gan.steps());
+    }
+    let steps = args.steps as u64;
+    if gan.steps() >= steps {
+        return Err(Error::Config(format!(
+            "the checkpoint is at step {}, past --steps {steps}",
+            gan.steps()
+        )));
+    }
+    gan.step()?;
+    gpu.wait()?;
+    // Speeds below count the steps after this first one (which includes start-up work).
+    let first = gan.steps();
+    println!(
+        "conditional dcgan28 on {} digits, batch {}: {} dispatches per step; first step after {:.2} s",
+        data.len(),
+        args.batch,
+        gan.dispatches(),
+        start.elapsed().as_secs_f32()
+    );
+    let ckpt = args.out.join("checkpoint.safetensors");
+    let bar = ProgressBar::new(steps);
+    bar.set_style(
+        ProgressStyle::with_template("{bar:30} {pos}/{len}  {msg}  [{elapsed} < {eta}]")
+            .expect("valid template"),
+    );
+    bar.set_position(gan.steps());
+    let timer = Instant::now();
+    let mut measuring = 0.0;
+    let mut warned = false;
+    while gan.steps() < steps {
+        if let Err(e) = gan.step() {
+            bar.abandon();
+            if let Error::Diverged { .. } = e {
+                eprintln!("the last good checkpoint is {}", ckpt.display());
+            }
+            return Err(e);
+        }
+        let done = (gan.steps() - first) as f32;
+        let secs = timer.elapsed().as_secs_f32() - measuring;
+        if !warned && done >= 5.0 && gpu.is_cpu() {
+            bar.suspend(|| {
+                println!(
+                    "note: {} runs shaders on the CPU: about {:.1} s/step, so the remaining {} steps take ~{:.0} min. Use --steps to shorten.",
+                    gpu.info().name,
+                    secs / done,
+                    steps - gan.steps(),
+                    secs / done * (steps - gan.steps()) as f32 / 60.0
+                )
+            });
+            warned = true;
+        }
+        if let Some(m) = gan.metrics() {
+            bar.set_message(format!(
+                "D {:.3} G {:.3} D(x) {:.2} D(G(z)) {:.2}  {:.0} img/s",
+                m.d_loss,
+                m.g_loss,
+                m.d_real,
+                m.d_fake,
+                done * args.batch as f32 / secs
+            ));
+        }
+        bar.set_position(gan.steps());
+        let step = gan.steps();
+        if let Some(c) = &classifier {
+            if args.eval_every > 0 && step.is_multiple_of(args.eval_every as u64) && step < steps {
+                let t = Instant::now();
+                let a = measure(gpu, gan.generator(), c, PROGRESS_PER_CLASS, args.batch)?;
+                log_accuracy(&args.out, step, &a)?;
+                measuring += t.elapsed().as_secs_f32();
+                bar.suspend(|| {
+                    println!(
+                        "step {step}: the classifier sees the asked digit in {:.1} % of {} samples",
+                        100.0 * a.overall,
+                        a.n
+                    )
+                });
+            }
+        }
+        if args.sample_every > 0 && step.is_multiple_of(args.sample_every as u64) && step < steps {
+            save(
+                &mut gan,
+                &args.out,
+                &format!("classes_{step:06}.png"),
+                &ckpt,
+            )?;
+        }
+    }
+    bar.finish();
+    let secs = (timer.elapsed().as_secs_f32() - measuring).max(1e-6);
+    let timed = gan.steps() - first;
+    save(&mut gan, &args.out, "classes_final.png", &ckpt)?;
+    save_grid(
+        &args.out.join("style_final.png"),
+        &style_grid(gpu, gan.generator(), args.seed)?,
+    )?;
+    if timed > 0 {
+        println!(
+            "{timed} steps after the first in {secs:.1} s ({:.3} s/step, {:.0} img/s)",
+            secs / timed as f32,
+            (timed as usize * args.batch) as f32 / secs
+        );
+    }
+    if let Some(c) = &classifier {
+        println!(
+            "measuring class accuracy on {} samples ({FINAL_PER_CLASS} per class) ...",
+            FINAL_PER_CLASS * CLASSES
+        );
+        let t = Instant::now();
+        let a = measure(gpu, gan.generator(), c, FINAL_PER_CLASS, args.batch)?;
+        log_accuracy(&args.out, gan.steps(), &a)?;
+        let per: Vec<String> = a
+            .per_class
+            .iter()
+            .enumerate()
+            .map(|(c, p)| format!("{c}: {:.1}", 100.0 * p))
+            .collect();
+        println!(
+            "step {}: the classifier sees the asked digit in {:.2} % of {} samples ({:.0} s)\nper class (%): {}",
+            gan.steps(),
+            100.0 * a.overall,
+            a.n,
+            t.elapsed().as_secs_f32(),
+            per.join(", ")
+        );
+    }
+    println!(
+        "wrote classes_*.png (a class per row), style_final.png (a z per row), losses.png, metrics.csv and {} to {}",
+        ckpt.display(),
+        args.out.display()
+    );
+    Ok(())
+}
+
+/// Class grid, checkpoint, CSV and plot; the checkpoint only after the metrics proved finite.
+fn save(gan: &mut ConditionalTrainer, out: &Path, grid_name: &str, ckpt: &Path) -> Result<()> {
+    gan.flush()?;
+    let x = gan.samples()?;
+    grid::save_grid(
+        &out.join(grid_name),
+        &x,
+        CLASSES * gan.config().sample_count,
+        SIDE,
+        SIDE,
+        gan.config().sample_count,
+        (-1.0, 1.0),
+    )?;
+    gan.save(ckpt)?;
+    metrics_log::save_csv(&out.join("metrics.csv"), gan.history(), &[])?;
+    metrics_log::save_loss_plot(
+        &out.join("losses.png"),
+        "conditional dcgan28 on MNIST",
+        gan.history(),
+        &[],
+    )
+}

@@ -1,0 +1,799 @@
+//! Conditional GANs (Mirza & Osindero 2014): G reads `[z | one-hot label]`; D reads the image
+//! with one constant map per class stacked onto its channels (a conv D), or the one-hot row
+//! appended to a flat sample (an MLP D). Real batches bring their labels from the data set
+//! (gathered with the images, so each label follows its image through the shuffle); fake
+//! labels are drawn uniformly on the GPU each step. As with [`Trainer`](crate::Trainer), one
+//! iteration is recorded once and every step replays it with one submission.
+//!
+//! ```no_run
+//! use counterfeit::gan::conditional::{self, ConditionalConfig, ConditionalTrainer};
+//! use counterfeit::{Dataset, Gpu};
+//! # fn main() -> counterfeit::Result<()> {
+//! let gpu = Gpu::new()?;
+//! let data = Dataset::mnist(&gpu, None, (-1.0, 1.0))?;   // digits with their labels
+//! let mut gan = ConditionalTrainer::new(
+//!     &gpu,
+//!     conditional::dcgan28_generator(10),
+//!     conditional::dcgan28_discriminator(10),
+//!     &data,
+//!     ConditionalConfig::dcgan(10),
+//! )?;
+//! for _ in 0..1000 {
+//!     gan.step()?;
+//! }
+//! let rows = gan.samples()?; // one row of fixed-z samples per class
+//! # Ok(()) }
+//! ```
+
+use crate::gan::dcgan::NZ;
+use crate::gan::readback::{self, Readback, StepMetrics, SLOTS};
+use crate::gan::sample::STREAM_SAMPLE;
+use crate::gan::{generate_batched, noise, GLoss, Noise};
+use crate::gpu::Kernel;
+use crate::io::metrics_log::QualityPoint;
+use crate::nn::{Mode, Network, RngSpec, Sequential};
+use crate::ops::concat::{concat_channels, split_channels};
+use crate::ops::data::{gather, gather_labels, record, Gather};
+use crate::ops::labels;
+use crate::ops::loss::{bce_logits, BceOut};
+use crate::ops::{rng, Clock};
+use crate::tape::{ParamGrads, Tape};
+use crate::{Dataset, Error, Gpu, Init, Optimizer, Result, Tensor};
+
+/// RNG streams as [`Trainer`](crate::Trainer) uses them, so a conditional run draws its z,
+/// dropout masks and data order the same way.
+const STREAM_Z: u32 = 1;
+const STREAM_G: u32 = 16;
+const STREAM_D: u32 = 1024;
+/// The Philox stream of the fake labels (one draw per sample and D step, on the step clock).
+pub const LABEL_STREAM: u32 = 2;
+
+/// A conditional trainer's settings: those of [`TrainerConfig`](crate::TrainerConfig) that it
+/// supports, and the number of classes.
+#[derive(Clone, Debug)]
+pub struct ConditionalConfig {
+    /// Number of classes; the data set's labels must all be below it.
+    pub classes: usize,
+    /// Samples per batch (real and fake alike).
+    pub batch: usize,
+    /// Seeds the parameters, the noise, the fake labels, dropout masks and the data order.
+    pub seed: u64,
+    pub noise: Noise,
+    pub g_optimizer: Optimizer,
+    pub d_optimizer: Optimizer,
+    /// Discriminator steps per generator step.
+    pub d_steps: usize,
+    pub g_loss: GLoss,
+    /// Metrics reach the CPU every this many steps.
+    pub readback_every: usize,
+    /// Fixed latent vectors, each drawn for every class by [`ConditionalTrainer::samples`].
+    pub sample_count: usize,
+}
+
+impl ConditionalConfig {
+    /// The DCGAN recipe (batch 64, z ~ N(0, 1), Adam 2e-4 (0.5, 0.999) for both, k = 1,
+    /// non-saturating G loss) with `classes` classes and ten fixed latent vectors per class
+    /// (a 10×10 grid for digits).
+    pub fn dcgan(classes: usize) -> Self {
+        ConditionalConfig {
+            classes,
+            batch: 64,
+            seed: 0,
+            noise: Noise::Normal,
+            g_optimizer: Optimizer::dcgan_adam(),
+            d_optimizer: Optimizer::dcgan_adam(),
+            d_steps: 1,
+            g_loss: GLoss::NonSaturating,
+            readback_every: 10,
+            sample_count: 10,
+        }
+    }
+
+    fn validate(&self) -> Result<()> {
+        let at_least = |name: &str, v: usize, min: usize| {
+            if v < min {
+                return Err(Error::Config(format!(
+                    "{name} must be at least {min}, got {v}"
+                )));
+            }
+            Ok(())
+        };
+        at_least("classes (a condition needs two)", self.classes, 2)?;
+        at_least("batch", self.batch, 1)?;
+        at_least("d_steps (k)", self.d_steps, 1)?;
+        at_least("readback_every", self.readback_every, 1)?;
+        at_least("sample_count", self.sample_count, 1)?;
+        if let Noise::Uniform { low, high } = self.noise {
+            if low.is_nan() || high.is_nan() || low >= high {
+                return Err(Error::Config(format!(
+                    "uniform noise needs low < high, got {low}..{high}"
+                )));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The conditional dcgan28 generator: `[NZ + classes]` → Linear 256·7·7 → BN → ReLU →
+/// ConvT 128 → BN → ReLU → ConvT 1 → tanh, an image `[1, 28, 28]` in (−1, 1).
+pub fn dcgan28_generator(classes: usize) -> Sequential {
+    Sequential::new([NZ + classes])
+        .init(Init::Normal(0.02))
+        .linear_no_bias(256 * 7 * 7)
+        .reshape([256, 7, 7])
+        .batch_norm()
+        .relu()
+        .conv_transpose(128, 4, 2, 1)
+        .batch_norm()
+        .relu()
+        .conv_transpose(1, 4, 2, 1)
+        .tanh()
+}
+
+/// The conditional dcgan28 discriminator: `[1 + classes, 28, 28]` (the image, then one
+/// label map per class) → conv 64 → LeakyReLU → conv 128 → BN → LeakyReLU → linear 1.
+pub fn dcgan28_discriminator(classes: usize) -> Sequential {
+    Sequential::new([1 + classes, 28, 28])
+        .init(Init::Normal(0.02))
+        .conv(64, 4, 2, 1)
+        .leaky_relu(0.2)
+        .conv(128, 4, 2, 1)
+        .batch_norm()
+        .leaky_relu(0.2)
+        .flatten()
+        .linear(1)
+}
+
+/// G's input rows `[z_i | one-hot(labels_i)]` for `labels.len()` latent vectors in `z`.
+/// A label ≥ `classes` is an error.
+pub fn generator_input(z: &[f32], labels: &[u32], classes: usize) -> Result<Vec<f32>> {
+    if labels.is_empty() || !z.len().is_multiple_of(labels.len()) {
+        return Err(Error::shape(
+            "conditional input",
+            format!(
+                "{} values are not {} whole latent vectors",
+                z.len(),
+                labels.len()
+            ),
+        ));
+    }
+    if let Some(&l) = labels.iter().find(|&&l| l as usize >= classes) {
+        return Err(Error::Config(format!(
+            "label {l} is not one of the {classes} classes"
+        )));
+    }
+    let nz = z.len() / labels.len();
+    let mut out = Vec::with_capacity(labels.len() * (nz + classes));
+    for (zi, &l) in z.chunks_exact(nz).zip(labels) {
+        out.extend_from_slice(zi);
+        out.extend((0..classes).map(|c| if c == l as usize { 1.0 } else { 0.0 }));
+    }
+    Ok(out)
+}
+
+/// Runs conditional generator `g` (input `[nz + classes]`) on latent vectors `z` with
+/// `labels` (one per vector), `batch` at a time in generate mode (see
+/// [`generate_batched`]); returns the samples in order. Blocking.
+pub fn generate(
+    gpu: &Gpu,
+    g: &Network,
+    classes: usize,
+    z: &[f32],
+    labels: &[u32],
+    batch: usize,
+) -> Result<Vec<f32>> {
+    let input = generator_input(z, labels, classes)?;
+    let width: usize = g.model().input_shape().iter().product();
+    if input.len() != labels.len() * width {
+        return Err(Error::shape(
+            "generate",
+            format!(
+                "latent vectors of {} plus {classes} classes do not make G's input {:?}",
+                z.len() / labels.len(),
+                g.model().input_shape()
+            ),
+        ));
+    }
+    generate_batched(gpu, g, &input, batch)
+}
+
+/// How D reads the labels: `(image channels, spatial)` such that D's input is
+/// `[image channels + classes, spatial]` (maps beside the image, or a row after a flat sample).
+fn d_layout(d_in: &[usize], sample: &[usize], classes: usize) -> Result<(usize, usize)> {
+    let size: usize = sample.iter().product();
+    if d_in == [size + classes] {
+        return Ok((size, 1));
+    }
+    if sample.len() >= 2
+        && d_in.len() == sample.len()
+        && d_in[0] == sample[0] + classes
+        && d_in[1..] == sample[1..]
+    {
+        return Ok((sample[0], sample[1..].iter().product()));
+    }
+    let mut maps = sample.to_vec();
+    if let Some(c) = maps.first_mut() {
+        *c += classes;
+    }
+    Err(Error::shape(
+        "conditional trainer",
+        format!(
+            "D reads {d_in:?}; for samples of {sample:?} and {classes} classes it must read \
+             [{}] (a one-hot row after the flat sample){}",
+            size + classes,
+            if sample.len() >= 2 {
+                format!(" or {maps:?} (one label map per class after the image channels)")
+            } else {
+                String::new()
+            }
+        ),
+    ))
+}
+
+/// What one iteration reads and passes back, for inspection after a step (the last D step's
+/// batches when k > 1). Label tensors hold u32.
+pub struct StepTensors<'a> {
+    /// G's input `[batch, nz + classes]`: z, then the fake labels one-hot.
+    pub g_input: &'a Tensor,
+    /// The fake labels `[batch]`.
+    pub fake_labels: &'a Tensor,
+    /// D's fake input: G's samples, then the fake labels' maps (or row).
+    pub fake_input: &'a Tensor,
+    /// The real labels `[batch]`, gathered with the real batch.
+    pub real_labels: &'a Tensor,
+    /// D's real input: the real batch, then its labels' maps (or row).
+    pub real_input: &'a Tensor,
+    /// The G step's loss gradient at D's whole fake input, label channels included.
+    pub d_input_grad: &'a Tensor,
+    /// Its image channels only: all that G's backward receives.
+    pub g_output_grad: &'a Tensor,
+}
+
+struct Views {
+    g_input: Tensor,
+    fake_labels: Tensor,
+    fake_input: Tensor,
+    real_labels: Tensor,
+    real_input: Tensor,
+    d_input_grad: Tensor,
+    g_output_grad: Tensor,
+}
+
+/// Trains a conditional GAN; see the module documentation.
+pub struct ConditionalTrainer {
+    gpu: Gpu,
+    config: ConditionalConfig,
+    g: Network,
+    d: Network,
+    nz: usize,
+    kernels: Vec<Kernel>,
+    state: Tensor,
+    history: Tensor,
+    readback: Readback,
+    steps: u64,
+    /// The step a checkpoint resumed at (0 for a fresh run): no metrics rows up to it are due.
+    resumed_at: u64,
+    sampler: Tape,
+    quality: Vec<QualityPoint>,
+    views: Views,
+    /// Kept alive for the kernels that bind them.
+    _tapes: Vec<Tape>,
+}
+
+impl ConditionalTrainer {
+    /// Checks that G, D, the data and its labels fit together, builds both networks and
+    /// records a whole training iteration. Nothing is created after this returns.
+    ///
+    /// G must read `[nz + classes]`; D must read the data's sample with `classes` label
+    /// channels after its channels (`[c + classes, h, w]` for `[c, h, w]` samples) or with
+    /// `classes` values after the flat sample; the data set must have labels below `classes`.
+    pub fn new(
+        gpu: &Gpu,
+        g: Sequential,
+        d: Sequential,
+        data: &Dataset,
+        config: ConditionalConfig,
+    ) -> Result<ConditionalTrainer> {
+        config.validate()?;
+        let classes = config.classes;
+        let all_labels = data.label_tensor().ok_or_else(|| {
+            Error::Config(
+                "conditional training needs a data set with labels (e.g. Dataset::from_digits \
+                 of labelled digits)"
+                    .into(),
+            )
+        })?;
+        if let Some(&top) = data.labels().iter().max() {
+            if top as usize >= classes {
+                return Err(Error::Config(format!(
+                    "the data set has label {top}, but the model has {classes} classes (0..{})",
+                    classes - 1
+                )));
+            }
+        }
+        let nz = match g.input_shape() {
+            &[n] if n > classes => n - classes,
+            s => {
+                return Err(Error::shape(
+                    "conditional trainer",
+                    format!(
+                        "G reads {s:?}; it must read [nz + {classes}] (z, then the one-hot label)"
+                    ),
+                ))
+            }
+        };
+        let sample: usize = data.shape().iter().product();
+        let g_out = g.output_shape()?;
+        if g_out.iter().product::<usize>() != sample {
+            return Err(Error::shape(
+                "conditional trainer",
+                format!(
+                    "G makes samples of {g_out:?} but the data holds {:?}",
+                    data.shape()
+                ),
+            ));
+        }
+        let (channels, spatial) = d_layout(d.input_shape(), data.shape(), classes)?;
+        if d.output_shape()?.iter().product::<usize>() != 1 {
+            return Err(Error::shape(
+                "conditional trainer",
+                "D must end in a single logit per sample",
+            ));
+        }
+        let seed = config.seed;
+        let b = config.batch;
+        let k = config.d_steps;
+        let g_net = Network::new(gpu, "G", g, seed ^ 0x6_0000)?;
+        let d_net = Network::new(gpu, "D", d, seed ^ 0xD_0000)?;
+        let state = Tensor::zeros(gpu, &[4], "step counter")?;
+        let metrics = Tensor::zeros(gpu, &[SLOTS], "metrics")?;
+        let rows = config.readback_every;
+        let history = Tensor::zeros(gpu, &[rows * (SLOTS + 1)], "metrics history")?;
+        let ones = Tensor::from_slice(gpu, &vec![1.0; b], &[b, 1], "real targets")?;
+        let zeros = Tensor::zeros(gpu, &[b, 1], "fake targets")?;
+        let mut real_shape = vec![b];
+        real_shape.extend(data.shape());
+        let mut d_shape = vec![b];
+        d_shape.extend(d_net.model().input_shape());
+        // Labels as D sees them: maps (or a row) from u32 labels, then next to the images.
+        let d_input =
+            |labels: &Tensor, images: &Tensor, what: &str| -> Result<(Tensor, Kernel, Kernel)> {
+                let maps =
+                    Tensor::zeros(gpu, &[b, classes, spatial], &format!("{what} label maps"))?;
+                let input = Tensor::zeros(gpu, &d_shape, &format!("D input, {what}"))?;
+                let one_hot = labels::one_hot(gpu, labels, &maps, classes, spatial)?;
+                let concat = concat_channels(gpu, images, &maps, &input, b, spatial)?;
+                Ok((input, one_hot, concat))
+            };
+
+        let mut kernels = Vec::new();
+        let mut tapes = Vec::new();
+        let mean = BceOut {
+            loss_slot: readback::D_LOSS,
+            prob_slot: readback::D_REAL,
+            accumulate: false,
+            grad_scale: 1.0 / b as f32,
+            sign: 1.0,
+        };
+        // k discriminator steps, each on a fresh real batch, fresh z and fresh fake labels.
+        let mut last = None;
+        for j in 0..k {
+            let clock = Clock {
+                mul: k as u32,
+                add: j as u32,
+            };
+            let z = Tensor::zeros(gpu, &[b, nz], "z")?;
+            kernels.push(rng::fill(
+                gpu,
+                config.noise.distribution(),
+                seed,
+                STREAM_Z,
+                clock,
+                &state,
+                &z,
+            )?);
+            let fake_labels = Tensor::zeros(gpu, &[b], "fake labels")?;
+            kernels.push(labels::draw(
+                gpu,
+                classes,
+                seed,
+                LABEL_STREAM,
+                clock,
+                &state,
+                &fake_labels,
+            )?);
+            let one_hot = Tensor::zeros(gpu, &[b, classes], "fake labels one-hot")?;
+            kernels.push(labels::one_hot(gpu, &fake_labels, &one_hot, classes, 1)?);
+            let g_input = Tensor::zeros(gpu, &[b, nz + classes], "G input")?;
+            kernels.push(concat_channels(gpu, &z, &one_hot, &g_input, b, 1)?);
+            let g_tape = g_net.tape(
+                gpu,
+                &g_input,
+                Mode::Train,
+                RngSpec {
+                    seed,
+                    stream: STREAM_G + j as u32,
+                    clock,
+                },
+                &state,
+            )?;
+            kernels.extend_from_slice(g_tape.forward());
+            let (fake_input, maps, cat) = d_input(&fake_labels, g_tape.output(), "fake")?;
+            kernels.extend([maps, cat]);
+
+            let real = Tensor::zeros(gpu, &real_shape, "real batch")?;
+            let real_labels = Tensor::zeros(gpu, &[b], "real labels")?;
+            let gth = Gather {
+                count: data.count,
+                size: sample,
+                batch: b,
+                seed,
+                scale: data.scale,
+                shift: data.shift,
+                clock,
+                resize: data
+                    .stored
+                    .map(|(h, w)| (h, w, data.shape()[1], data.shape()[2])),
+            };
+            // The same Gather for both, so each label belongs to the image beside it.
+            kernels.push(gather(gpu, gth, &state, &data.pixels, &real)?);
+            kernels.push(gather_labels(gpu, gth, &state, all_labels, &real_labels)?);
+            let (real_input, maps, cat) = d_input(&real_labels, &real, "real")?;
+            kernels.extend([maps, cat]);
+
+            let d_rng = |s: u32| RngSpec {
+                seed,
+                stream: STREAM_D + 4 * j as u32 + s,
+                clock,
+            };
+            let d_real = d_net.tape(gpu, &real_input, Mode::Train, d_rng(0), &state)?;
+            let d_fake = d_net.tape(gpu, &fake_input, Mode::Train, d_rng(1), &state)?;
+            let grad_real = Tensor::zeros(gpu, &[b, 1], "dD(x)")?;
+            let grad_fake = Tensor::zeros(gpu, &[b, 1], "dD(G(z))")?;
+            kernels.extend_from_slice(d_real.forward());
+            kernels.extend_from_slice(d_fake.forward());
+            kernels.push(bce_logits(
+                gpu,
+                d_real.output(),
+                &ones,
+                &grad_real,
+                &metrics,
+                mean,
+            )?);
+            let fake_out = BceOut {
+                accumulate: true,
+                prob_slot: readback::D_FAKE,
+                ..mean
+            };
+            kernels.push(bce_logits(
+                gpu,
+                d_fake.output(),
+                &zeros,
+                &grad_fake,
+                &metrics,
+                fake_out,
+            )?);
+            kernels.extend(d_real.backward(gpu, &grad_real, ParamGrads::Write, None)?);
+            kernels.extend(d_fake.backward(gpu, &grad_fake, ParamGrads::Accumulate, None)?);
+            let p = d_net.params();
+            kernels.push(
+                config
+                    .d_optimizer
+                    .step(gpu, clock, &state, &p.values, &p.grads, &p.m1, &p.m2)?,
+            );
+            kernels.extend(d_net.constraints(gpu)?);
+            tapes.extend([d_real, d_fake]);
+            if let Some((old, ..)) = last.replace((
+                g_tape,
+                g_input,
+                fake_labels,
+                fake_input,
+                real_labels,
+                real_input,
+            )) {
+                tapes.push(old);
+            }
+        }
+        // The generator step, through the updated D, on the last D step's fakes and labels
+        // (G has not changed since, so D's fake input is still current).
+        let (g_tape, g_input, fake_labels, fake_input, real_labels, real_input) =
+            last.expect("k >= 1");
+        let clock = Clock {
+            mul: k as u32,
+            add: k as u32 - 1,
+        };
+        let d_g = d_net.tape(
+            gpu,
+            &fake_input,
+            Mode::Train,
+            RngSpec {
+                seed,
+                stream: STREAM_D - 1,
+                clock,
+            },
+            &state,
+        )?;
+        kernels.extend_from_slice(d_g.forward());
+        let grad_logit = Tensor::zeros(gpu, &[b, 1], "dD(G(z)) for G")?;
+        let (targets, sign) = match config.g_loss {
+            GLoss::NonSaturating => (&ones, 1.0),
+            GLoss::Minimax => (&zeros, -1.0),
+        };
+        let g_loss = BceOut {
+            loss_slot: readback::G_LOSS,
+            prob_slot: readback::D_FAKE_G,
+            accumulate: false,
+            grad_scale: 1.0 / b as f32,
+            sign,
+        };
+        kernels.push(bce_logits(
+            gpu,
+            d_g.output(),
+            targets,
+            &grad_logit,
+            &metrics,
+            g_loss,
+        )?);
+        let d_input_grad = Tensor::zeros(gpu, &d_shape, "dD input for G")?;
+        kernels.extend(d_g.backward(gpu, &grad_logit, ParamGrads::Skip, Some(&d_input_grad))?);
+        // The label channels' gradient stops here: labels are given, not generated.
+        let g_output_grad = Tensor::zeros(gpu, g_tape.output().shape(), "dG(z)")?;
+        kernels.extend(split_channels(
+            gpu,
+            &d_input_grad,
+            Some(&g_output_grad),
+            None,
+            b,
+            spatial,
+        )?);
+        debug_assert_eq!(g_output_grad.len(), b * channels * spatial);
+        kernels.extend(g_tape.backward(gpu, &g_output_grad, ParamGrads::Write, None)?);
+        let p = g_net.params();
+        kernels.push(config.g_optimizer.step(
+            gpu,
+            Clock::ITERATION,
+            &state,
+            &p.values,
+            &p.grads,
+            &p.m1,
+            &p.m2,
+        )?);
+        kernels.extend(g_net.constraints(gpu)?);
+        kernels.push(record(gpu, &state, &metrics, &history)?);
+        tapes.extend([g_tape, d_g]);
+
+        // Fixed latent vectors for watching progress, each with every class: row c of the
+        // samples is class c.
+        let cols = config.sample_count;
+        let fixed = noise(config.noise, cols * nz, seed);
+        let z: Vec<f32> = (0..classes).flat_map(|_| fixed.iter().copied()).collect();
+        let l: Vec<u32> = (0..classes as u32)
+            .flat_map(|c| std::iter::repeat_n(c, cols))
+            .collect();
+        let fixed_input = Tensor::from_slice(
+            gpu,
+            &generator_input(&z, &l, classes)?,
+            &[classes * cols, nz + classes],
+            "fixed G input",
+        )?;
+        let sampler = g_net.tape(
+            gpu,
+            &fixed_input,
+            Mode::Generate,
+            RngSpec {
+                seed,
+                stream: STREAM_SAMPLE,
+                clock: Clock::ITERATION,
+            },
+            &state,
+        )?;
+
+        Ok(ConditionalTrainer {
+            gpu: gpu.clone(),
+            readback: Readback::new(gpu, rows),
+            config,
+            g: g_net,
+            d: d_net,
+            nz,
+            kernels,
+            state,
+            history,
+            steps: 0,
+            resumed_at: 0,
+            sampler,
+            quality: Vec::new(),
+            views: Views {
+                g_input,
+                fake_labels,
+                fake_input,
+                real_labels,
+                real_input,
+                d_input_grad,
+                g_output_grad,
+            },
+            _tapes: tapes,
+        })
+    }
+
+    /// Runs one training iteration: one encoder, one submission. Every `readback_every`
+    /// steps the logged metrics are copied out and collected asynchronously; a NaN or Inf in
+    /// them is returned as [`Error::Diverged`] naming the step.
+    pub fn step(&mut self) -> Result<()> {
+        let mut encoder =
+            self.gpu
+                .device()
+                .create_command_encoder(&wgpu::CommandEncoderDescriptor {
+                    label: Some("conditional training step"),
+                });
+        {
+            let mut pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor {
+                label: Some("conditional training step"),
+                timestamp_writes: None,
+            });
+            for k in &self.kernels {
+                k.encode(&mut pass);
+            }
+        }
+        self.steps += 1;
+        let every = self.config.readback_every as u64;
+        let slot = if self.steps.is_multiple_of(every) {
+            Some(
+                self.readback
+                    .record(&self.gpu, &mut encoder, &self.history, &self.state)?,
+            )
+        } else {
+            None
+        };
+        self.gpu.queue().submit([encoder.finish()]);
+        if let Some(slot) = slot {
+            self.readback.map(slot);
+        }
+        let flagged = self.readback.collect(&self.gpu, false)?;
+        self.check(flagged)
+    }
+
+    /// Waits for the GPU and collects the metrics of every step run so far.
+    pub fn flush(&mut self) -> Result<()> {
+        let mut encoder = self
+            .gpu
+            .device()
+            .create_command_encoder(&Default::default());
+        let slot = self
+            .readback
+            .record(&self.gpu, &mut encoder, &self.history, &self.state)?;
+        self.gpu.queue().submit([encoder.finish()]);
+        self.readback.map(slot);
+        let mut flagged = self.readback.collect(&self.gpu, true)?;
+        // Another thread polling the same device may still be running our map callback when
+        // the wait returns; the rows are on their way, so wait for them briefly.
+        let collected = |r: &Readback| r.collected.last().map_or(0, |m| m.step);
+        for _ in 0..2000 {
+            if self.steps <= self.resumed_at || collected(&self.readback) >= self.steps {
+                break;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(1));
+            flagged = flagged.or(self.readback.collect(&self.gpu, true)?);
+        }
+        self.check(flagged)
+    }
+
+    fn check(&self, flagged: Option<u64>) -> Result<()> {
+        match flagged {
+            Some(step) => {
+                let (what, value) = self.readback.describe(step);
+                Err(Error::Diverged { step, what, value })
+            }
+            None => Ok(()),
+        }
+    }
+
+    /// Saves G, D, both optimisers' state, the step counter and the metrics history
+    /// (atomically). Flushes first, so a diverged state is refused rather than saved.
+    pub fn save(&mut self, path: &std::path::Path) -> Result<()> {
+        self.flush()?;
+        crate::io::checkpoint::save(
+            &self.gpu,
+            path,
+            &[("G", &self.g), ("D", &self.d)],
+            Some(&self.state),
+            self.readback.collected.as_slice(),
+            &self.quality,
+        )
+    }
+
+    /// Continues from a checkpoint written by [`ConditionalTrainer::save`] for the same
+    /// models and configuration: parameters, moments and the step counter are restored, so
+    /// the noise, the fake labels, the data order and Adam's bias correction pick up exactly
+    /// where they were; so is the metrics history.
+    pub fn resume(&mut self, path: &std::path::Path) -> Result<()> {
+        let ckpt = crate::io::checkpoint::Checkpoint::open(path)?;
+        ckpt.load_network(&self.gpu, "G", &self.g, true)?;
+        ckpt.load_network(&self.gpu, "D", &self.d, true)?;
+        let state = ckpt.state()?.ok_or_else(|| Error::Data {
+            path: path.to_path_buf(),
+            message: "has no step counter; it holds networks only and cannot resume training"
+                .into(),
+        })?;
+        self.state.write(&self.gpu, bytemuck::cast_slice(&state))?;
+        self.steps = state[0] as u64;
+        self.resumed_at = self.steps;
+        self.readback.skip_to(self.steps, ckpt.history()?);
+        self.quality = ckpt.quality()?;
+        self.quality.retain(|q| q.step <= self.steps);
+        Ok(())
+    }
+
+    /// Steps run so far.
+    pub fn steps(&self) -> u64 {
+        self.steps
+    }
+
+    /// The most recent metrics that have reached the CPU.
+    pub fn metrics(&self) -> Option<&StepMetrics> {
+        self.readback.collected.last()
+    }
+
+    /// Every step's metrics that have reached the CPU, in order.
+    pub fn history(&self) -> &[StepMetrics] {
+        &self.readback.collected
+    }
+
+    /// Logs a sample-quality measurement, kept with the history (and in checkpoints).
+    pub fn add_quality(&mut self, point: QualityPoint) {
+        self.quality.push(point);
+    }
+
+    /// The sample-quality measurements logged so far, in order.
+    pub fn quality(&self) -> &[QualityPoint] {
+        &self.quality
+    }
+
+    /// Generates from the fixed latent vectors, each with every class (generate mode), and
+    /// returns `[classes × sample_count, ...]`: row `c` (of `sample_count` samples) is class
+    /// `c`, column `j` latent vector `j` (`noise(config.noise, sample_count · nz, seed)`).
+    /// Blocks: for pictures, not for the training loop.
+    pub fn samples(&self) -> Result<Vec<f32>> {
+        self.gpu
+            .run(&self.sampler.forward().iter().collect::<Vec<_>>())?;
+        self.sampler.output().read(&self.gpu)
+    }
+
+    /// The tensors the last step read and passed back (see [`StepTensors`]).
+    pub fn tensors(&self) -> StepTensors<'_> {
+        let v = &self.views;
+        StepTensors {
+            g_input: &v.g_input,
+            fake_labels: &v.fake_labels,
+            fake_input: &v.fake_input,
+            real_labels: &v.real_labels,
+            real_input: &v.real_input,
+            d_input_grad: &v.d_input_grad,
+            g_output_grad: &v.g_output_grad,
+        }
+    }
+
+    /// The generator.
+    pub fn generator(&self) -> &Network {
+        &self.g
+    }
+
+    /// The discriminator.
+    pub fn discriminator(&self) -> &Network {
+        &self.d
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &ConditionalConfig {
+        &self.config
+    }
+
+    /// Size of z (G's input less the one-hot label).
+    pub fn nz(&self) -> usize {
+        self.nz
+    }
+
+    /// Number of dispatches in one iteration.
+    pub fn dispatches(&self) -> usize {
+        self.kernels.len()
+    }
+}

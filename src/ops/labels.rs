@@ -1,0 +1,89 @@
+//! Class labels for conditional GANs: labels drawn uniformly on the GPU (Philox), and u32
+//! labels turned into one-hot rows (G's input) or constant label maps (beside a D's image
+//! channels). Labels are u32 tensors, one per sample, as `ops::data::gather_labels` writes.
+
+use super::{groups_256, seed_words, u, Clock};
+use crate::gpu::shaders::Shader;
+use crate::gpu::{Bind, Kernel, KernelSpec};
+use crate::{Error, Gpu, Result, Tensor};
+
+/// Fills u32 `out` with labels uniform on `0..classes`; label `i` uses Philox counter
+/// `(i, step, stream)` and key `seed`, with `step` from the clock (see
+/// [`crate::reference::labels::draw`]).
+pub fn draw(
+    gpu: &Gpu,
+    classes: usize,
+    seed: u64,
+    stream: u32,
+    clock: Clock,
+    state: &Tensor,
+    out: &Tensor,
+) -> Result<Kernel> {
+    check_classes("draw labels", classes)?;
+    if out.is_empty() {
+        return Err(Error::shape("draw labels", "no labels to draw"));
+    }
+    let [lo, hi] = seed_words(seed);
+    let params = [
+        u(out.len()),
+        u(classes),
+        0,
+        stream,
+        lo,
+        hi,
+        clock.mul,
+        clock.add,
+    ];
+    gpu.kernel(
+        KernelSpec::new(Shader::Labels, "draw_labels"),
+        &[Bind::Params(&params), Bind::Read(state), Bind::Write(out)],
+        groups_256(out.len()),
+    )
+}
+
+/// Writes `out` `[batch, classes, spatial]` from u32 `labels` `[batch]`: 1 in the label's
+/// class, 0 elsewhere, the same at every spatial position (`spatial = 1` gives one-hot rows).
+/// A label ≥ `classes` gives an all-zero row.
+pub fn one_hot(
+    gpu: &Gpu,
+    labels: &Tensor,
+    out: &Tensor,
+    classes: usize,
+    spatial: usize,
+) -> Result<Kernel> {
+    let op = "one-hot";
+    check_classes(op, classes)?;
+    let want = labels
+        .len()
+        .checked_mul(classes)
+        .and_then(|n| n.checked_mul(spatial));
+    if labels.is_empty() || spatial == 0 || want != Some(out.len()) {
+        return Err(Error::shape(
+            op,
+            format!(
+                "{} labels of {classes} classes over {spatial} positions do not fill out {:?}",
+                labels.len(),
+                out.shape()
+            ),
+        ));
+    }
+    if out.len() > u32::MAX as usize {
+        return Err(Error::shape(op, "out has more than 2^32 values"));
+    }
+    let params = [u(out.len()), u(classes), u(spatial), 0, 0, 0, 0, 0];
+    gpu.kernel(
+        KernelSpec::new(Shader::Labels, "one_hot"),
+        &[Bind::Params(&params), Bind::Read(labels), Bind::Write(out)],
+        groups_256(out.len()),
+    )
+}
+
+fn check_classes(op: &str, classes: usize) -> Result<()> {
+    if classes == 0 || classes > u32::MAX as usize {
+        return Err(Error::shape(
+            op,
+            format!("{classes} classes: need 1 to 2^32 − 1"),
+        ));
+    }
+    Ok(())
+}

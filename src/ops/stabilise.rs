@@ -1,0 +1,208 @@
+//! GAN stabilisation tricks as GPU kernels driven by the step counter: flipped labels,
+//! annealed instance noise, and a replay buffer of earlier fakes (`shaders/stabilise.wgsl`).
+//! Each is built once; a step only encodes it. `src/reference/stabilise.rs` has the CPU
+//! versions.
+
+use super::{f, groups_256, same_len, seed_words, u, Clock};
+use crate::gpu::shaders::Shader;
+use crate::gpu::{Bind, Kernel, KernelSpec};
+use crate::{Error, Gpu, Result, Tensor};
+
+/// Where a kernel's random draws come from: Philox key `seed`, counter `(i, step, stream)`
+/// with `step` from the clock.
+#[derive(Clone, Copy, Debug)]
+pub struct Draws {
+    pub seed: u64,
+    pub stream: u32,
+    pub clock: Clock,
+}
+
+/// Writes D's targets for one step: `real_t[i]` is `real_label`, or 0 when flipped;
+/// `fake_t[i]` is 0, or `real_label` when flipped; each flipped with probability `fraction`.
+pub fn flip_targets(
+    gpu: &Gpu,
+    fraction: f32,
+    real_label: f32,
+    draws: Draws,
+    state: &Tensor,
+    real_t: &Tensor,
+    fake_t: &Tensor,
+) -> Result<Kernel> {
+    same_len("flip targets", real_t, fake_t)?;
+    let [lo, hi] = seed_words(draws.seed);
+    let params = [
+        u(real_t.len()),
+        lo,
+        hi,
+        draws.stream,
+        draws.clock.mul,
+        draws.clock.add,
+        f(fraction),
+        f(real_label),
+    ];
+    gpu.kernel(
+        KernelSpec::new(Shader::Stabilise, "flip_targets"),
+        &[
+            Bind::Params(&params),
+            Bind::Read(state),
+            Bind::Write(real_t),
+            Bind::Write(fake_t),
+        ],
+        groups_256(real_t.len()),
+    )
+}
+
+/// Instance noise: σ at iteration 0 and the iterations over which it falls linearly to 0
+/// (`anneal_steps` = 0: constant).
+#[derive(Clone, Copy, Debug)]
+pub struct InstanceNoise {
+    pub sigma: f32,
+    pub anneal_steps: u32,
+}
+
+/// `y = x + σ_t·N(0, 1)` with σ_t from the iteration count `state[0]` (the draws' step comes
+/// from their clock); from iteration `anneal_steps` on, `y = x` exactly.
+pub fn instance_noise(
+    gpu: &Gpu,
+    noise: InstanceNoise,
+    draws: Draws,
+    state: &Tensor,
+    x: &Tensor,
+    y: &Tensor,
+) -> Result<Kernel> {
+    same_len("instance noise", x, y)?;
+    if !(noise.sigma >= 0.0 && noise.sigma.is_finite()) {
+        return Err(Error::Config(format!(
+            "instance noise σ must be finite and at least 0, got {}",
+            noise.sigma
+        )));
+    }
+    let [lo, hi] = seed_words(draws.seed);
+    let params = [
+        u(x.len()),
+        lo,
+        hi,
+        draws.stream,
+        draws.clock.mul,
+        draws.clock.add,
+        f(noise.sigma),
+        noise.anneal_steps,
+    ];
+    gpu.kernel(
+        KernelSpec::new(Shader::Stabilise, "instance_noise"),
+        &[
+            Bind::Params(&params),
+            Bind::Read(state),
+            Bind::Read(x),
+            Bind::Write(y),
+        ],
+        groups_256(x.len()),
+    )
+}
+
+/// A replay buffer's layout: a ring of `capacity` samples of `size` values, fed `batch`
+/// fresh samples per step, of which the first `replayed` are swapped for ring samples.
+#[derive(Clone, Copy, Debug)]
+pub struct Replay {
+    pub size: usize,
+    pub batch: usize,
+    pub capacity: usize,
+    pub replayed: usize,
+    pub draws: Draws,
+}
+
+impl Replay {
+    fn check(&self, fresh: &Tensor, ring: &Tensor) -> Result<()> {
+        let op = "replay buffer";
+        if self.size == 0 || self.batch == 0 || self.replayed > self.batch {
+            return Err(Error::shape(op, format!("{self:?} is not a valid layout")));
+        }
+        if self.capacity == 0 || self.capacity > crate::TrainerConfig::MAX_REPLAY_CAPACITY {
+            return Err(Error::Config(format!(
+                "replay capacity must be in 1..={}, got {}",
+                crate::TrainerConfig::MAX_REPLAY_CAPACITY,
+                self.capacity
+            )));
+        }
+        if fresh.len() != self.batch * self.size || ring.len() != self.capacity * self.size {
+            return Err(Error::shape(
+                op,
+                format!(
+                    "fresh {:?} and ring {:?} do not hold {} and {} samples of {}",
+                    fresh.shape(),
+                    ring.shape(),
+                    self.batch,
+                    self.capacity,
+                    self.size
+                ),
+            ));
+        }
+        Ok(())
+    }
+
+    fn params(&self, n: usize) -> [u32; 10] {
+        let [lo, hi] = seed_words(self.draws.seed);
+        [
+            u(n),
+            u(self.size),
+            u(self.batch),
+            u(self.capacity),
+            u(self.replayed),
+            lo,
+            hi,
+            self.draws.stream,
+            self.draws.clock.mul,
+            self.draws.clock.add,
+        ]
+    }
+}
+
+/// Writes D's fake batch `mixed`: the fresh fakes with the first `replayed` samples drawn
+/// uniformly from the ring's filled slots (none while it is empty). Encode it before
+/// [`replay_store`] of the same step, so a batch never replays itself.
+pub fn replay_mix(
+    gpu: &Gpu,
+    r: Replay,
+    state: &Tensor,
+    fresh: &Tensor,
+    ring: &Tensor,
+    mixed: &Tensor,
+) -> Result<Kernel> {
+    r.check(fresh, ring)?;
+    same_len("replay buffer", fresh, mixed)?;
+    let n = r.batch * r.size;
+    gpu.kernel(
+        KernelSpec::new(Shader::Stabilise, "replay_mix"),
+        &[
+            Bind::Params(&r.params(n)),
+            Bind::Read(state),
+            Bind::Read(fresh),
+            Bind::Read(ring),
+            Bind::Write(mixed),
+        ],
+        groups_256(n),
+    )
+}
+
+/// Stores the first min(batch, capacity) fresh fakes in the ring after the ones stored by
+/// the previous steps.
+pub fn replay_store(
+    gpu: &Gpu,
+    r: Replay,
+    state: &Tensor,
+    fresh: &Tensor,
+    ring: &Tensor,
+) -> Result<Kernel> {
+    r.check(fresh, ring)?;
+    let n = r.batch.min(r.capacity) * r.size;
+    gpu.kernel(
+        KernelSpec::new(Shader::Stabilise, "replay_store"),
+        &[
+            Bind::Params(&r.params(n)),
+            Bind::Read(state),
+            Bind::Read(fresh),
+            Bind::Write(ring),
+        ],
+        groups_256(n),
+    )
+}
