@@ -10,6 +10,9 @@
 //! columns), `losses.png`, `metrics.csv`, `accuracy.csv` and `checkpoint.safetensors`. At the
 //! end the project's digit classifier reads 1,000 samples of every class and says how often
 //! it sees the digit G was asked for.
+//!
+//! On lavapipe (the CPU Vulkan driver) of a 2-core machine a step takes about 1.2 s, so the
+//! default run takes about an hour there.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
