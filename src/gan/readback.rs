@@ -143,10 +143,30 @@ impl Readback {
         } else {
             wgpu::PollType::Poll
         };
-        gpu.device().poll(poll).map_err(|e| Error::Gpu {
-            context: "polling for metrics".into(),
-            message: e.to_string(),
-        })?;
+        let pending = |me: &Self| {
+            me.queue
+                .iter()
+                .any(|&slot| me.slots[slot].status.load(Ordering::Acquire) == PENDING)
+        };
+        let started = std::time::Instant::now();
+        loop {
+            gpu.device().poll(poll.clone()).map_err(|e| Error::Gpu {
+                context: "polling for metrics".into(),
+                message: e.to_string(),
+            })?;
+            // Another thread polling the same device may be the one that runs our map
+            // callback, a moment after our wait returned: wait for it too.
+            if !wait || !pending(self) {
+                break;
+            }
+            if started.elapsed() > std::time::Duration::from_secs(60) {
+                return Err(Error::Gpu {
+                    context: "mapping metrics".into(),
+                    message: "the staging buffer was not mapped within 60 s".into(),
+                });
+            }
+            std::thread::sleep(std::time::Duration::from_millis(1));
+        }
         let mut diverged = None;
         while let Some(&slot) = self.queue.front() {
             let s = &self.slots[slot];
