@@ -156,16 +156,8 @@ fn run(args: Args) -> counterfeit::Result<()> {
                 let t = Instant::now();
                 let q = judge.measure(&mut gan, &recipe, args.eval_n, false)?;
                 judging += t.elapsed().as_secs_f32();
-                bar.suspend(|| {
-                    println!(
-                        "step {step}: FID {:.2}, score {:.2}, {} classes covered (N = {}, {:.0} s)",
-                        q.fid,
-                        q.score,
-                        q.coverage.covered,
-                        q.n,
-                        t.elapsed().as_secs_f32()
-                    )
-                });
+                let secs = t.elapsed().as_secs_f32();
+                bar.suspend(|| println!("step {step}: {} ({secs:.0} s)", q.summary()));
             }
         }
         if args.sample_every > 0 && step % args.sample_every == 0 && step < steps {

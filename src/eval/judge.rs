@@ -34,6 +34,14 @@ pub struct Report {
 }
 
 impl Report {
+    /// FID, score and coverage in one line, for progress output.
+    pub fn summary(&self) -> String {
+        format!(
+            "FID {:.2}, score {:.2}, {} classes covered (N = {})",
+            self.fid, self.score, self.coverage.covered, self.n
+        )
+    }
+
     /// One JSON object with every figure, labelled.
     pub fn json(&self, label: &str) -> String {
         let parzen = match &self.parzen {

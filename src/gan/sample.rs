@@ -28,24 +28,7 @@ pub fn noise(noise: Noise, len: usize, seed: u64) -> Vec<f32> {
 /// statistics, nothing updated) and returns the samples. Blocking; builds its own tape.
 pub fn generate(gpu: &Gpu, g: &Network, z: &[f32]) -> Result<Vec<f32>> {
     let nz: usize = g.model().input_shape().iter().product();
-    if z.is_empty() || !z.len().is_multiple_of(nz) {
-        return Err(Error::shape(
-            "generate",
-            format!("{} values are not whole latent vectors of {nz}", z.len()),
-        ));
-    }
-    let mut shape = vec![z.len() / nz];
-    shape.extend(g.model().input_shape());
-    let zt = Tensor::from_slice(gpu, z, &shape, "z")?;
-    let state = Tensor::zeros(gpu, &[4], "step counter")?;
-    let rng = RngSpec {
-        seed: 0,
-        stream: STREAM_SAMPLE,
-        clock: Clock::ITERATION,
-    };
-    let tape = g.tape(gpu, &zt, Mode::Generate, rng, &state)?;
-    gpu.run(&tape.forward().iter().collect::<Vec<_>>())?;
-    tape.output().read(gpu)
+    generate_batched(gpu, g, z, (z.len() / nz).max(1))
 }
 
 /// Like [`generate`], but `batch` latent vectors at a time through one tape, so batch norm's
