@@ -271,8 +271,6 @@ pub struct ConditionalTrainer {
     history: Tensor,
     readback: Readback,
     steps: u64,
-    /// The step a checkpoint resumed at (0 for a fresh run): no metrics rows up to it are due.
-    resumed_at: u64,
     sampler: Tape,
     quality: Vec<QualityPoint>,
     views: Views,
@@ -599,7 +597,6 @@ impl ConditionalTrainer {
             state,
             history,
             steps: 0,
-            resumed_at: 0,
             sampler,
             quality: Vec::new(),
             views: Views {
@@ -619,72 +616,21 @@ impl ConditionalTrainer {
     /// steps the logged metrics are copied out and collected asynchronously; a NaN or Inf in
     /// them is returned as [`Error::Diverged`] naming the step.
     pub fn step(&mut self) -> Result<()> {
-        let mut encoder =
-            self.gpu
-                .device()
-                .create_command_encoder(&wgpu::CommandEncoderDescriptor {
-                    label: Some("conditional training step"),
-                });
-        {
-            let mut pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor {
-                label: Some("conditional training step"),
-                timestamp_writes: None,
-            });
-            for k in &self.kernels {
-                k.encode(&mut pass);
-            }
-        }
         self.steps += 1;
-        let every = self.config.readback_every as u64;
-        let slot = if self.steps.is_multiple_of(every) {
-            Some(
-                self.readback
-                    .record(&self.gpu, &mut encoder, &self.history, &self.state)?,
-            )
-        } else {
-            None
-        };
-        self.gpu.queue().submit([encoder.finish()]);
-        if let Some(slot) = slot {
-            self.readback.map(slot);
-        }
-        let flagged = self.readback.collect(&self.gpu, false)?;
-        self.check(flagged)
+        self.readback.submit_step(
+            &self.gpu,
+            "conditional training step",
+            &self.kernels,
+            &self.history,
+            &self.state,
+            self.steps,
+            self.config.readback_every as u64,
+        )
     }
 
     /// Waits for the GPU and collects the metrics of every step run so far.
     pub fn flush(&mut self) -> Result<()> {
-        let mut encoder = self
-            .gpu
-            .device()
-            .create_command_encoder(&Default::default());
-        let slot = self
-            .readback
-            .record(&self.gpu, &mut encoder, &self.history, &self.state)?;
-        self.gpu.queue().submit([encoder.finish()]);
-        self.readback.map(slot);
-        let mut flagged = self.readback.collect(&self.gpu, true)?;
-        // Another thread polling the same device may still be running our map callback when
-        // the wait returns; the rows are on their way, so wait for them briefly.
-        let collected = |r: &Readback| r.collected.last().map_or(0, |m| m.step);
-        for _ in 0..2000 {
-            if self.steps <= self.resumed_at || collected(&self.readback) >= self.steps {
-                break;
-            }
-            std::thread::sleep(std::time::Duration::from_millis(1));
-            flagged = flagged.or(self.readback.collect(&self.gpu, true)?);
-        }
-        self.check(flagged)
-    }
-
-    fn check(&self, flagged: Option<u64>) -> Result<()> {
-        match flagged {
-            Some(step) => {
-                let (what, value) = self.readback.describe(step);
-                Err(Error::Diverged { step, what, value })
-            }
-            None => Ok(()),
-        }
+        self.readback.flush(&self.gpu, &self.history, &self.state)
     }
 
     /// Saves G, D, both optimisers' state, the step counter and the metrics history
@@ -716,7 +662,6 @@ impl ConditionalTrainer {
         })?;
         self.state.write(&self.gpu, bytemuck::cast_slice(&state))?;
         self.steps = state[0] as u64;
-        self.resumed_at = self.steps;
         self.readback.skip_to(self.steps, ckpt.history()?);
         self.quality = ckpt.quality()?;
         self.quality.retain(|q| q.step <= self.steps);

@@ -5,6 +5,7 @@
 use std::sync::atomic::{AtomicU8, Ordering};
 use std::sync::Arc;
 
+use crate::gpu::Kernel;
 use crate::{Error, Gpu, Result, Tensor};
 
 /// Number of values each iteration logs (see the slot constants).
@@ -230,6 +231,66 @@ impl Readback {
         }
         self.collected.extend(rows);
         (state[1] != 0).then_some(state[1] as u64)
+    }
+
+    /// Encodes `kernels` in one compute pass and submits them: one training iteration.
+    /// `step` is the iteration count after this one; every `every`-th iteration the history
+    /// ring is copied out too. Collects finished readbacks without waiting; a NaN or Inf the
+    /// GPU flagged is [`Error::Diverged`] naming its step.
+    #[allow(clippy::too_many_arguments)]
+    pub fn submit_step(
+        &mut self,
+        gpu: &Gpu,
+        label: &str,
+        kernels: &[Kernel],
+        history: &Tensor,
+        state: &Tensor,
+        step: u64,
+        every: u64,
+    ) -> Result<()> {
+        let mut encoder = gpu
+            .device()
+            .create_command_encoder(&wgpu::CommandEncoderDescriptor { label: Some(label) });
+        {
+            let mut pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor {
+                label: Some(label),
+                timestamp_writes: None,
+            });
+            for k in kernels {
+                k.encode(&mut pass);
+            }
+        }
+        let slot = if step.is_multiple_of(every) {
+            Some(self.record(gpu, &mut encoder, history, state)?)
+        } else {
+            None
+        };
+        gpu.queue().submit([encoder.finish()]);
+        if let Some(slot) = slot {
+            self.map(slot);
+        }
+        let flagged = self.collect(gpu, false)?;
+        self.check(flagged)
+    }
+
+    /// Copies the history ring now, waits for the GPU and collects every step run so far.
+    pub fn flush(&mut self, gpu: &Gpu, history: &Tensor, state: &Tensor) -> Result<()> {
+        let mut encoder = gpu.device().create_command_encoder(&Default::default());
+        let slot = self.record(gpu, &mut encoder, history, state)?;
+        gpu.queue().submit([encoder.finish()]);
+        self.map(slot);
+        let flagged = self.collect(gpu, true)?;
+        self.check(flagged)
+    }
+
+    fn check(&self, flagged: Option<u64>) -> Result<()> {
+        match flagged {
+            Some(step) => {
+                let (what, value) = self.describe(step);
+                Err(Error::Diverged { step, what, value })
+            }
+            None => Ok(()),
+        }
     }
 
     /// Restarts the history at `step` (after resuming from a checkpoint) with the rows

@@ -453,36 +453,16 @@ impl Trainer {
     /// steps the logged metrics are copied out and collected asynchronously; a NaN or Inf in
     /// them is returned as [`Error::Diverged`] naming the step.
     pub fn step(&mut self) -> Result<()> {
-        let mut encoder =
-            self.gpu
-                .device()
-                .create_command_encoder(&wgpu::CommandEncoderDescriptor {
-                    label: Some("training step"),
-                });
-        {
-            let mut pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor {
-                label: Some("training step"),
-                timestamp_writes: None,
-            });
-            for k in &self.kernels {
-                k.encode(&mut pass);
-            }
-        }
         self.steps += 1;
-        let slot = if self.steps.is_multiple_of(self.config.readback_every as u64) {
-            Some(
-                self.readback
-                    .record(&self.gpu, &mut encoder, &self.history, &self.state)?,
-            )
-        } else {
-            None
-        };
-        self.gpu.queue().submit([encoder.finish()]);
-        if let Some(slot) = slot {
-            self.readback.map(slot);
-        }
-        let flagged = self.readback.collect(&self.gpu, false)?;
-        self.check(flagged)
+        self.readback.submit_step(
+            &self.gpu,
+            "training step",
+            &self.kernels,
+            &self.history,
+            &self.state,
+            self.steps,
+            self.config.readback_every as u64,
+        )
     }
 
     /// Runs one training step with a timestamp around every dispatch and returns the GPU time
@@ -535,27 +515,7 @@ impl Trainer {
 
     /// Waits for the GPU and collects the metrics of every step run so far.
     pub fn flush(&mut self) -> Result<()> {
-        let mut encoder = self
-            .gpu
-            .device()
-            .create_command_encoder(&Default::default());
-        let slot = self
-            .readback
-            .record(&self.gpu, &mut encoder, &self.history, &self.state)?;
-        self.gpu.queue().submit([encoder.finish()]);
-        self.readback.map(slot);
-        let flagged = self.readback.collect(&self.gpu, true)?;
-        self.check(flagged)
-    }
-
-    fn check(&self, flagged: Option<u64>) -> Result<()> {
-        match flagged {
-            Some(step) => {
-                let (what, value) = self.readback.describe(step);
-                Err(Error::Diverged { step, what, value })
-            }
-            None => Ok(()),
-        }
+        self.readback.flush(&self.gpu, &self.history, &self.state)
     }
 
     /// Saves G, D, both optimisers' state, the step counter and the metrics history
