@@ -4,6 +4,7 @@
 use crate::gpu::Kernel;
 use crate::nn::{Layer, Mode, Network, RngSpec};
 use crate::ops::conv::{self, ConvGeom};
+use crate::ops::stabilise::{instance_noise, Draws, InstanceNoise};
 use crate::ops::{activation, batchnorm, dropout, gemm, maxout, minibatch_std};
 use crate::{Error, Gpu, Result, Tensor};
 
@@ -97,7 +98,9 @@ impl Tape {
             let mut stats = None;
             let y = match layer {
                 Layer::Reshape(_) => x.reshape(&out_shape)?,
-                Layer::Dropout { .. } if mode != Mode::Train => x.clone(),
+                Layer::Dropout { .. } | Layer::GaussianNoise { .. } if mode != Mode::Train => {
+                    x.clone()
+                }
                 _ => Tensor::zeros(gpu, &out_shape, &label)?,
             };
             match layer {
@@ -126,7 +129,19 @@ impl Tape {
                     forward.push(dropout::apply(gpu, m, state, &x, &y)?);
                     mask = Some(m);
                 }
-                Layer::Dropout { .. } | Layer::Reshape(_) => {}
+                Layer::GaussianNoise { sigma } if mode == Mode::Train => {
+                    let noise = InstanceNoise {
+                        sigma: *sigma,
+                        anneal_steps: 0,
+                    };
+                    let draws = Draws {
+                        seed: rng.seed,
+                        stream: rng.stream.wrapping_mul(64).wrapping_add(li as u32),
+                        clock: rng.clock,
+                    };
+                    forward.push(instance_noise(gpu, noise, draws, state, &x, &y)?);
+                }
+                Layer::Dropout { .. } | Layer::GaussianNoise { .. } | Layer::Reshape(_) => {}
                 Layer::Conv { .. } => {
                     let g = conv_geom(layer, &x)?;
                     let bias = params.get(1).map(|p| &p.0);
@@ -244,6 +259,7 @@ impl Tape {
                 (Layer::Dropout { .. }, _, _) if node.mask.is_none() => {
                     g_out.reshape(node.input.shape())?
                 }
+                (Layer::GaussianNoise { .. }, _, _) => g_out.reshape(node.input.shape())?,
                 (_, true, Some(d)) => d.reshape(node.input.shape())?,
                 _ => Tensor::zeros(gpu, node.input.shape(), "gradient")?,
             };
@@ -285,7 +301,7 @@ impl Tape {
                         kernels.push(dropout::apply(gpu, m, &self.state, &g_out, &gx)?);
                     }
                 }
-                Layer::Reshape(_) => {}
+                Layer::Reshape(_) | Layer::GaussianNoise { .. } => {}
                 Layer::Conv { .. } => {
                     let g = conv_geom(&node.layer, &node.input)?;
                     if grads != ParamGrads::Skip {
@@ -377,9 +393,14 @@ impl Tape {
                     }
                 }
             }
-            // A view (reshape, eval dropout) into the caller's dx still needs the data moved.
+            // A view (reshape, eval dropout, noise) into the caller's dx still needs the data
+            // moved.
             if first {
-                if let (Some(d), Layer::Reshape(_) | Layer::Dropout { .. }) = (dx, &node.layer) {
+                if let (
+                    Some(d),
+                    Layer::Reshape(_) | Layer::Dropout { .. } | Layer::GaussianNoise { .. },
+                ) = (dx, &node.layer)
+                {
                     if node.mask.is_none() {
                         kernels.push(crate::ops::elementwise::axpby(gpu, 1.0, &gx, 0.0, d)?);
                     }

@@ -99,6 +99,23 @@ impl Digits {
         Ok((part(0..at), part(at..self.len())))
     }
 
+    /// The samples at `indices`, in that order. Panics on an index past the end.
+    pub fn select(&self, indices: &[usize]) -> Digits {
+        let mut pixels = Vec::with_capacity(indices.len() * self.images.image_len());
+        for &i in indices {
+            pixels.extend_from_slice(self.images.image(i));
+        }
+        Digits {
+            images: Images {
+                count: indices.len(),
+                rows: self.images.rows,
+                cols: self.images.cols,
+                pixels,
+            },
+            labels: indices.iter().map(|&i| self.labels[i]).collect(),
+        }
+    }
+
     /// Only the samples labelled `d`, in their original order. Training on one class makes a
     /// small GAN converge fast enough for demos and tests.
     pub fn only_digit(&self, d: u8) -> Result<Digits> {
@@ -366,6 +383,27 @@ pub fn load_dir(dir: &Path) -> Result<Digits> {
         dir,
         format!("{state}; looked for {}", looked_for.join(" or ")),
     ))
+}
+
+/// MNIST's test set from a directory: `t10k-images-idx3-ubyte[.gz]` and
+/// `t10k-labels-idx1-ubyte[.gz]`.
+pub fn load_test_dir(dir: &Path) -> Result<Digits> {
+    let (stem_i, stem_l) = ("t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte");
+    let (Some(images_path), Some(labels_path)) = (find(dir, stem_i), find(dir, stem_l)) else {
+        return Err(data_err(
+            dir,
+            format!("looked for the test set {stem_i}[.gz] + {stem_l}[.gz]"),
+        ));
+    };
+    let images = read_images(&images_path)?;
+    let labels = read_labels(&labels_path)?;
+    if labels.len() != images.count {
+        return Err(data_err(
+            &labels_path,
+            format!("{} labels for {} test images", labels.len(), images.count),
+        ));
+    }
+    Ok(Digits { images, labels })
 }
 
 /// The 10,000 MNIST digits shipped in the repository's `data/mnist`, so examples and tests

@@ -148,7 +148,7 @@ impl ClassifierTrainer {
         };
         let finish = record(gpu, &state, &metrics, &history)?;
         let mut dropped = kernels.clone();
-        dropped.push(optimise(lowered(config.optimizer, config.lr_drop))?);
+        dropped.push(optimise(config.optimizer.lowered(config.lr_drop))?);
         dropped.push(finish.clone());
         kernels.push(optimise(config.optimizer)?);
         kernels.push(finish);
@@ -217,12 +217,4 @@ impl ClassifierTrainer {
     pub fn finish(self) -> Classifier {
         self.judge
     }
-}
-
-/// `opt` with its learning rate times `factor`.
-fn lowered(mut opt: Optimizer, factor: f32) -> Optimizer {
-    match &mut opt {
-        Optimizer::Adam { lr, .. } | Optimizer::Sgd { lr, .. } => *lr *= factor,
-    }
-    opt
 }

@@ -130,7 +130,9 @@ impl TrainerConfig {
         (self.replay_fraction as f64 * self.batch as f64).round() as usize
     }
 
-    pub(crate) fn validate(&self) -> Result<()> {
+    /// Checks every field's range and their combinations; [`Trainer::new`](crate::Trainer::new)
+    /// runs this first, so a configuration can be checked without a GPU.
+    pub fn validate(&self) -> Result<()> {
         if self.batch == 0 {
             return Err(Error::Config("batch must be at least 1".into()));
         }

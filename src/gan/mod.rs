@@ -8,6 +8,7 @@ pub mod mlp;
 mod readback;
 pub mod recipes;
 mod sample;
+pub mod semisup;
 pub mod slanted_land;
 mod trainer;
 

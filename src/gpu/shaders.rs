@@ -51,6 +51,8 @@ shaders! {
     Hinge => "hinge",
     Stabilise => "stabilise",
     Labels => "labels",
+    LogSumExp => "logsumexp",
+    FeatureMatching => "feature_matching",
 }
 
 /// The shared helpers every shader is compiled with.

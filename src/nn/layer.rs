@@ -15,6 +15,9 @@ pub enum Layer {
     Maxout { pieces: usize },
     /// Inverted dropout keeping each value with probability `keep` (identity in eval mode).
     Dropout { keep: f32 },
+    /// Adds N(0, σ²) noise to every value in training mode (identity otherwise); the gradient
+    /// passes through unchanged. Salimans et al. 2016 put it before each of D's dense layers.
+    GaussianNoise { sigma: f32 },
     /// A new shape for the same values; no copy.
     Reshape(Vec<usize>),
     /// 2-D convolution of `[c, h, w]` samples; W is `[out, c, k, k]` as in PyTorch.
@@ -61,7 +64,9 @@ impl Layer {
         let len: usize = input.iter().product();
         match self {
             Layer::Linear { out, .. } => Ok(vec![*out]),
-            Layer::Activation(_) | Layer::Dropout { .. } => Ok(input.to_vec()),
+            Layer::Activation(_) | Layer::Dropout { .. } | Layer::GaussianNoise { .. } => {
+                Ok(input.to_vec())
+            }
             Layer::Maxout { pieces } => {
                 if *pieces == 0 || !len.is_multiple_of(*pieces) {
                     return Err(Error::shape(
@@ -166,6 +171,7 @@ impl Layer {
             Layer::Activation(a) => format!("{a:?}").to_lowercase(),
             Layer::Maxout { pieces } => format!("maxout({pieces})"),
             Layer::Dropout { keep } => format!("dropout(keep {keep})"),
+            Layer::GaussianNoise { sigma } => format!("gaussian_noise(σ {sigma})"),
             Layer::Reshape(s) => format!("reshape({s:?})"),
             Layer::Conv {
                 out,

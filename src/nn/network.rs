@@ -117,6 +117,25 @@ impl Network {
         })
     }
 
+    /// The first `layers` layers as a network of their own that shares this one's parameters
+    /// and statistics (e.g. D up to the features that feature matching compares).
+    pub fn prefix(&self, layers: usize) -> Result<Network> {
+        if layers == 0 || layers > self.model.layers.len() {
+            return Err(Error::shape(
+                &self.label,
+                format!(
+                    "a prefix of {layers} layers of a network of {}",
+                    self.model.layers.len()
+                ),
+            ));
+        }
+        let mut net = self.clone();
+        net.model.layers.truncate(layers);
+        net.first_param.truncate(layers);
+        net.running.truncate(layers);
+        Ok(net)
+    }
+
     /// The model description.
     pub fn model(&self) -> &Sequential {
         &self.model

@@ -79,6 +79,11 @@ impl Sequential {
         self.push(Layer::Dropout { keep })
     }
 
+    /// Gaussian noise of standard deviation `sigma` added in training mode.
+    pub fn gaussian_noise(self, sigma: f32) -> Self {
+        self.push(Layer::GaussianNoise { sigma })
+    }
+
     /// A 2-D convolution without bias (DCGAN style) to `out` channels.
     pub fn conv(self, out: usize, k: usize, stride: usize, pad: usize) -> Self {
         self.push(Layer::Conv {

@@ -4,7 +4,9 @@
 pub mod batchnorm;
 pub mod conv;
 pub mod dense;
+pub mod feature_matching;
 pub mod labels;
+pub mod logsumexp;
 pub mod loss;
 pub mod minibatch_std;
 pub mod optim;

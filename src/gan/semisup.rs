@@ -1,0 +1,471 @@
+//! The semi-supervised GAN of Salimans et al. 2016 (§5): D is a classifier over the K digit
+//! classes plus "fake", with the fake logit fixed at 0, so D(x) = Z/(Z + 1) for
+//! Z = Σ_k exp(l_k(x)). D learns from softmax cross-entropy on a few labelled digits plus the
+//! GAN's real/fake loss on unlabelled and generated ones (BCE on log Z); G learns by feature
+//! matching on D's last hidden layer. Every step is one submission, as in the GAN trainer.
+//!
+//! With `adversarial: false` the same D is trained on the labelled digits alone: the baseline
+//! that shows what the unlabelled digits and G add.
+
+use crate::data::idx::Digits;
+use crate::gpu::Kernel;
+use crate::nn::{Mode, Network, RngSpec, Sequential};
+use crate::ops::data::{gather, gather_labels, record, Gather};
+use crate::ops::feature_matching::feature_matching;
+use crate::ops::loss::{bce_logits, BceOut};
+use crate::ops::rng::{self, Distribution};
+use crate::ops::softmax::{softmax_ce, SoftmaxCeOut};
+use crate::ops::{logsumexp, Clock};
+use crate::reference::rng::draw;
+use crate::tape::{ParamGrads, Tape};
+use crate::{Dataset, Error, Gpu, Optimizer, Result, Tensor};
+
+/// Digit classes (the "fake" class is implicit).
+pub const CLASSES: usize = 10;
+/// Images are 28×28 with pixels in [0, 1].
+const SIDE: usize = 28;
+/// G's latent size; z ~ U(0, 1) as in the paper's MNIST model.
+pub const LATENT: usize = 100;
+
+/// Metric slots: labelled loss and accuracy, unsupervised D loss, D(real), D(fake), G's
+/// feature-matching loss.
+const SLOTS: usize = 6;
+const LAB_LOSS: usize = 0;
+const LAB_ACC: usize = 1;
+const UNSUP_LOSS: usize = 2;
+const D_REAL: usize = 3;
+const D_FAKE: usize = 4;
+const FM_LOSS: usize = 5;
+
+/// RNG streams of the dropout-like noise layers, one per D tape, and of z.
+const STREAM_Z: u32 = 1;
+const STREAM_G: u32 = 16;
+const STREAM_D: u32 = 1024;
+
+/// Images classified per evaluation pass.
+const EVAL_CHUNK: usize = 500;
+
+/// The paper's MNIST discriminator: Gaussian noise (σ 0.3 on the input, 0.5 after) before
+/// each dense layer, ReLU hidden layers of `hidden` units, and K class logits.
+pub fn discriminator(hidden: &[usize]) -> Sequential {
+    let mut d = Sequential::new([1, SIDE, SIDE]).flatten();
+    for (i, &units) in hidden.iter().enumerate() {
+        d = d
+            .gaussian_noise(if i == 0 { 0.3 } else { 0.5 })
+            .linear(units)
+            .relu();
+    }
+    d.gaussian_noise(0.5).linear(CLASSES)
+}
+
+/// Layers of D up to its last hidden layer's ReLU: the features G matches.
+fn feature_layers(d: &Sequential) -> usize {
+    d.layers.len() - 2
+}
+
+/// The paper's MNIST generator (ReLU for its softplus): 100 → 500 → 500 with batch norm,
+/// then 784 sigmoid pixels.
+pub fn generator() -> Sequential {
+    Sequential::new([LATENT])
+        .linear_no_bias(500)
+        .batch_norm()
+        .relu()
+        .linear_no_bias(500)
+        .batch_norm()
+        .relu()
+        .linear(SIDE * SIDE)
+        .sigmoid()
+        .reshape([1, SIDE, SIDE])
+}
+
+/// How the semi-supervised GAN is trained.
+#[derive(Clone, Debug)]
+pub struct SemiConfig {
+    /// Labelled, unlabelled and generated samples per step (each).
+    pub batch: usize,
+    /// Units of D's hidden layers.
+    pub hidden: Vec<usize>,
+    pub d_optimizer: Optimizer,
+    pub g_optimizer: Optimizer,
+    /// From this step on both learning rates are multiplied by `lr_drop`.
+    pub drop_at: Option<u64>,
+    pub lr_drop: f32,
+    pub seed: u64,
+    /// False trains D on the labelled digits alone (no G, no unlabelled digits).
+    pub adversarial: bool,
+    /// Steps whose metrics the GPU keeps for [`SemiTrainer::recent`].
+    pub window: usize,
+}
+
+impl Default for SemiConfig {
+    /// The paper's MNIST settings: batch 100, D 1000-500-250-250-250, Adam 3e-3 (β₁ 0.5).
+    fn default() -> Self {
+        let adam = Optimizer::Adam {
+            lr: 3e-3,
+            beta1: 0.5,
+            beta2: 0.999,
+            eps: 1e-8,
+        };
+        SemiConfig {
+            batch: 100,
+            hidden: vec![1000, 500, 250, 250, 250],
+            d_optimizer: adam,
+            g_optimizer: adam,
+            drop_at: None,
+            lr_drop: 0.1,
+            seed: 1,
+            adversarial: true,
+            window: 50,
+        }
+    }
+}
+
+/// Means over recent steps.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct SemiFigures {
+    /// Cross-entropy and accuracy on the labelled batches.
+    pub labelled_loss: f32,
+    pub labelled_accuracy: f32,
+    /// D's real/fake loss (half real, half fake) and its mean D(x), D(G(z)).
+    pub unsupervised_loss: f32,
+    pub d_real: f32,
+    pub d_fake: f32,
+    /// G's feature-matching loss.
+    pub feature_matching: f32,
+}
+
+/// `per_class` digits of each class drawn from `digits` by `seed`, in class order: the
+/// labelled part of a semi-supervised run. Errors when a class has too few.
+pub fn labelled_subset(digits: &Digits, per_class: usize, seed: u64) -> Result<Digits> {
+    if per_class == 0 {
+        return Err(Error::Config("at least one label per class".into()));
+    }
+    let mut picked = Vec::with_capacity(per_class * CLASSES);
+    for class in 0..CLASSES as u8 {
+        let mut members: Vec<(u32, usize)> = (0..digits.len())
+            .filter(|&i| digits.labels[i] == class)
+            .map(|i| (draw(seed, class as u32, 0x5e, i as u32)[0], i))
+            .collect();
+        if members.len() < per_class {
+            return Err(Error::Config(format!(
+                "{per_class} labels per class asked for, but digit {class} has only {} samples",
+                members.len()
+            )));
+        }
+        // A keyed random order: the same seed always labels the same digits.
+        members.sort_unstable();
+        picked.extend(members[..per_class].iter().map(|&(_, i)| i));
+    }
+    Ok(digits.select(&picked))
+}
+
+/// Trains [`discriminator`] (and [`generator`]) semi-supervised.
+pub struct SemiTrainer {
+    gpu: Gpu,
+    kernels: Vec<Kernel>,
+    dropped: Vec<Kernel>,
+    drop_at: Option<u64>,
+    state: Tensor,
+    history: Tensor,
+    steps: u64,
+    window: usize,
+    d: Network,
+    g: Option<Network>,
+    eval: Tape,
+    _tapes: Vec<Tape>,
+}
+
+impl SemiTrainer {
+    /// Records one step: the labelled and unlabelled digits are each gathered on the GPU
+    /// (`unlabelled` is unused when the config is not adversarial). Nothing is created after
+    /// this returns.
+    pub fn new(
+        gpu: &Gpu,
+        labelled: &Dataset,
+        unlabelled: &Dataset,
+        config: SemiConfig,
+    ) -> Result<SemiTrainer> {
+        let labels = labelled.label_tensor().ok_or_else(|| {
+            Error::Config("the labelled part of a semi-supervised run needs labels".into())
+        })?;
+        for data in [labelled, unlabelled] {
+            if data.shape() != [1, SIDE, SIDE] {
+                return Err(Error::shape(
+                    "semi-supervised GAN",
+                    format!("it reads 1×28×28 digits, not {:?}", data.shape()),
+                ));
+            }
+        }
+        if config.batch == 0 || config.window == 0 || config.hidden.is_empty() {
+            return Err(Error::Config(
+                "batch, window and D's hidden layers must each be at least 1".into(),
+            ));
+        }
+        let (b, seed) = (config.batch, config.seed);
+        let d_model = discriminator(&config.hidden);
+        let features = feature_layers(&d_model);
+        let d = Network::new(gpu, "D", d_model, seed ^ 0xD_0000)?;
+        let state = Tensor::zeros(gpu, &[4], "step counter")?;
+        let metrics = Tensor::zeros(gpu, &[SLOTS], "metrics")?;
+        let history = Tensor::zeros(gpu, &[config.window * (SLOTS + 1)], "metrics history")?;
+        let rng = |stream| RngSpec {
+            seed,
+            stream,
+            clock: Clock::ITERATION,
+        };
+        let batch_of = |data: &Dataset, order_seed| Gather {
+            count: data.count,
+            size: SIDE * SIDE,
+            batch: b,
+            seed: order_seed,
+            scale: data.scale,
+            shift: data.shift,
+            clock: Clock::ITERATION,
+            resize: None,
+        };
+        let mut kernels = Vec::new();
+        let mut tapes = Vec::new();
+
+        // D on the labelled digits: cross-entropy over the K classes.
+        let lab = Tensor::zeros(gpu, &[b, 1, SIDE, SIDE], "labelled batch")?;
+        let lab_labels = Tensor::from_u32(gpu, &vec![0; b], "labelled batch labels")?;
+        let g_lab = batch_of(labelled, seed);
+        kernels.push(gather(gpu, g_lab, &state, &labelled.pixels, &lab)?);
+        kernels.push(gather_labels(gpu, g_lab, &state, labels, &lab_labels)?);
+        let d_lab = d.tape(gpu, &lab, Mode::Train, rng(STREAM_D), &state)?;
+        let grad_lab = Tensor::zeros(gpu, &[b, CLASSES], "dlogits, labelled")?;
+        kernels.extend_from_slice(d_lab.forward());
+        kernels.push(softmax_ce(
+            gpu,
+            d_lab.output(),
+            &lab_labels,
+            &grad_lab,
+            &metrics,
+            SoftmaxCeOut {
+                loss_slot: LAB_LOSS,
+                acc_slot: LAB_ACC,
+                grad_scale: 1.0 / b as f32,
+            },
+        )?);
+        kernels.extend(d_lab.backward(gpu, &grad_lab, ParamGrads::Write, None)?);
+        tapes.push(d_lab);
+
+        let mut g_step = Vec::new();
+        let mut g = None;
+        if config.adversarial {
+            let unl = Tensor::zeros(gpu, &[b, 1, SIDE, SIDE], "unlabelled batch")?;
+            let g_unl = batch_of(unlabelled, seed ^ 0x5EED);
+            kernels.push(gather(gpu, g_unl, &state, &unlabelled.pixels, &unl)?);
+            let z = Tensor::zeros(gpu, &[b, LATENT], "z")?;
+            let uniform = Distribution::Uniform {
+                low: 0.0,
+                high: 1.0,
+            };
+            let clock = Clock::ITERATION;
+            kernels.push(rng::fill(gpu, uniform, seed, STREAM_Z, clock, &state, &z)?);
+            let g_net = Network::new(gpu, "G", generator(), seed ^ 0x6_0000)?;
+            let g_tape = g_net.tape(gpu, &z, Mode::Train, rng(STREAM_G), &state)?;
+            kernels.extend_from_slice(g_tape.forward());
+            // D's real/fake loss: BCE on lse(logits), half on real and half on fake digits.
+            let ones = Tensor::from_slice(gpu, &vec![1.0; b], &[b], "real targets")?;
+            let zeros = Tensor::zeros(gpu, &[b], "fake targets")?;
+            let unsup = [
+                (&unl, &ones, D_REAL, false, 1),
+                (g_tape.output(), &zeros, D_FAKE, true, 2),
+            ];
+            for (x, targets, prob_slot, accumulate, stream) in unsup {
+                let t = d.tape(gpu, x, Mode::Train, rng(STREAM_D + stream), &state)?;
+                let lse = Tensor::zeros(gpu, &[b], "log Z")?;
+                let dlse = Tensor::zeros(gpu, &[b], "dlog Z")?;
+                let dlogits = Tensor::zeros(gpu, &[b, CLASSES], "dlogits, unsupervised")?;
+                kernels.extend_from_slice(t.forward());
+                kernels.push(logsumexp::forward(gpu, t.output(), &lse)?);
+                let out = BceOut {
+                    loss_slot: UNSUP_LOSS,
+                    prob_slot,
+                    accumulate,
+                    grad_scale: 0.5 / b as f32,
+                    sign: 1.0,
+                };
+                kernels.push(bce_logits(gpu, &lse, targets, &dlse, &metrics, out)?);
+                kernels.push(logsumexp::backward(
+                    gpu,
+                    t.output(),
+                    &lse,
+                    &dlse,
+                    &dlogits,
+                    false,
+                )?);
+                kernels.extend(t.backward(gpu, &dlogits, ParamGrads::Accumulate, None)?);
+                tapes.push(t);
+            }
+            // G's step, through the updated D: match the mean features of real digits.
+            let d_features = d.prefix(features)?;
+            let fake_f =
+                d_features.tape(gpu, g_tape.output(), Mode::Train, rng(STREAM_D + 3), &state)?;
+            let real_f = d_features.tape(gpu, &unl, Mode::Train, rng(STREAM_D + 4), &state)?;
+            let grad_f = Tensor::zeros(gpu, fake_f.output().shape(), "dfeatures")?;
+            let grad_x = Tensor::zeros(gpu, g_tape.output().shape(), "dG(z)")?;
+            g_step.extend_from_slice(fake_f.forward());
+            g_step.extend_from_slice(real_f.forward());
+            g_step.extend(feature_matching(
+                gpu,
+                real_f.output(),
+                fake_f.output(),
+                &grad_f,
+                &metrics,
+                FM_LOSS,
+            )?);
+            g_step.extend(fake_f.backward(gpu, &grad_f, ParamGrads::Skip, Some(&grad_x))?);
+            g_step.extend(g_tape.backward(gpu, &grad_x, ParamGrads::Write, None)?);
+            tapes.extend([g_tape, fake_f, real_f]);
+            g = Some(g_net);
+        }
+
+        // Both optimisers, at the configured rates and after the drop.
+        let optimise = |net: &Network, opt: Optimizer| {
+            let p = net.params();
+            opt.step(
+                gpu,
+                Clock::ITERATION,
+                &state,
+                &p.values,
+                &p.grads,
+                &p.m1,
+                &p.m2,
+            )
+        };
+        let finish = record(gpu, &state, &metrics, &history)?;
+        let mut dropped = kernels.clone();
+        kernels.push(optimise(&d, config.d_optimizer)?);
+        dropped.push(optimise(&d, config.d_optimizer.lowered(config.lr_drop))?);
+        if let Some(g_net) = &g {
+            kernels.extend_from_slice(&g_step);
+            dropped.extend(g_step);
+            kernels.push(optimise(g_net, config.g_optimizer)?);
+            dropped.push(optimise(g_net, config.g_optimizer.lowered(config.lr_drop))?);
+        }
+        kernels.push(finish.clone());
+        dropped.push(finish);
+
+        let eval_in = Tensor::zeros(gpu, &[EVAL_CHUNK, 1, SIDE, SIDE], "evaluation batch")?;
+        let eval = d.tape(gpu, &eval_in, Mode::Eval, rng(0), &state)?;
+        Ok(SemiTrainer {
+            gpu: gpu.clone(),
+            kernels,
+            dropped,
+            drop_at: config.drop_at,
+            state,
+            history,
+            steps: 0,
+            window: config.window,
+            d,
+            g,
+            eval,
+            _tapes: tapes,
+        })
+    }
+
+    /// One step: one encoder, one submission, no readback.
+    pub fn step(&mut self) -> Result<()> {
+        let kernels = match self.drop_at {
+            Some(at) if self.steps >= at => &self.dropped,
+            _ => &self.kernels,
+        };
+        self.gpu.run(&kernels.iter().collect::<Vec<_>>())?;
+        self.steps += 1;
+        Ok(())
+    }
+
+    /// Steps run so far.
+    pub fn steps(&self) -> u64 {
+        self.steps
+    }
+
+    /// Means over the last `window` steps (a blocking readback: call it now and then). A
+    /// non-finite figure is [`Error::Diverged`] with its step.
+    pub fn recent(&self) -> Result<SemiFigures> {
+        let state = self.state.read_u32(&self.gpu)?;
+        if state[1] != 0 {
+            return Err(Error::Diverged {
+                step: state[1] as u64,
+                what: "semi-supervised GAN losses".into(),
+                value: f32::NAN,
+            });
+        }
+        let rows = self.history.read(&self.gpu)?;
+        let n = (self.steps as usize).min(self.window);
+        let mut mean = [0.0f64; SLOTS];
+        for row in rows.chunks_exact(SLOTS + 1).take(n) {
+            for (m, &v) in mean.iter_mut().zip(&row[1..]) {
+                *m += v as f64 / n.max(1) as f64;
+            }
+        }
+        let m = mean.map(|v| v as f32);
+        Ok(SemiFigures {
+            labelled_loss: m[LAB_LOSS],
+            labelled_accuracy: m[LAB_ACC],
+            unsupervised_loss: m[UNSUP_LOSS],
+            d_real: m[D_REAL],
+            d_fake: m[D_FAKE],
+            feature_matching: m[FM_LOSS],
+        })
+    }
+
+    /// D's class decisions (arg-max over the K logits, noise off) on `digits`.
+    pub fn predict(&self, digits: &Digits) -> Result<Vec<u8>> {
+        if digits.images.rows != SIDE || digits.images.cols != SIDE {
+            return Err(Error::shape(
+                "semi-supervised GAN",
+                format!(
+                    "it reads 28×28 digits, not {}×{}",
+                    digits.images.rows, digits.images.cols
+                ),
+            ));
+        }
+        let size = SIDE * SIDE;
+        let pixels = digits.images.to_f32(0.0, 1.0);
+        let mut chunk = vec![0.0; EVAL_CHUNK * size];
+        let mut out = Vec::with_capacity(digits.len());
+        let kernels: Vec<&Kernel> = self.eval.forward().iter().collect();
+        for part in pixels.chunks(EVAL_CHUNK * size) {
+            chunk[..part.len()].copy_from_slice(part);
+            chunk[part.len()..].fill(0.0);
+            self.eval.input().write(&self.gpu, &chunk)?;
+            self.gpu.run(&kernels)?;
+            let logits = self.eval.output().read(&self.gpu)?;
+            out.extend(
+                logits
+                    .chunks_exact(CLASSES)
+                    .take(part.len() / size)
+                    .map(|l| {
+                        (0..CLASSES)
+                            .max_by(|&a, &b| l[a].total_cmp(&l[b]))
+                            .unwrap_or(0) as u8
+                    }),
+            );
+        }
+        Ok(out)
+    }
+
+    /// The fraction of `digits` that D classifies wrongly.
+    pub fn test_error(&self, digits: &Digits) -> Result<f64> {
+        let wrong = self
+            .predict(digits)?
+            .iter()
+            .zip(&digits.labels)
+            .filter(|(p, l)| p != l)
+            .count();
+        Ok(wrong as f64 / digits.len().max(1) as f64)
+    }
+
+    /// The classifier (D).
+    pub fn discriminator(&self) -> &Network {
+        &self.d
+    }
+
+    /// The generator, when the run is adversarial.
+    pub fn generator(&self) -> Option<&Network> {
+        self.g.as_ref()
+    }
+}
