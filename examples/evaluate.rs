@@ -22,7 +22,8 @@ use safetensors::{Dtype, SafeTensors};
 #[derive(Parser)]
 #[command(about = "Measure FID, Inception-style score, mode coverage and Parzen log-likelihood")]
 struct Args {
-    /// Checkpoint of dcgan_mnist or gan_mnist_mlp whose generator is judged.
+    /// Checkpoint of dcgan_mnist, gan_mnist_mlp or cgan_mnist whose generator is judged (a
+    /// conditional one draws every class in turn).
     #[arg(long, required_unless_present_any = ["real", "images"])]
     ckpt: Option<PathBuf>,
     /// Judge the real held-out digits instead (the reference row).
@@ -109,8 +110,9 @@ fn run(args: Args) -> Result<()> {
             recipe.name,
             args.n
         );
-        let z = noise(recipe.noise, args.n * recipes::NZ, args.seed);
-        let x = generate_batched(&gpu, &g, &z, recipe.batch)?;
+        // A conditional generator (cgan_mnist's) draws every class in turn.
+        let z = noise(recipe.noise, args.n * recipe.nz(), args.seed);
+        let x = generate_batched(&gpu, &g, &recipe.inputs(&z, &[])?, recipe.batch)?;
         let images = to_judged_pixels(&x, recipe.side, recipe.range);
         let r = judge.judge(&images, !args.no_parzen)?;
         let which = if name == EMA_NETWORK { " G_ema" } else { "" };

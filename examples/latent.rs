@@ -3,8 +3,8 @@
 //!
 //!     cargo run --release --example latent -- --ckpt out/dcgan_mnist/checkpoint.safetensors
 //!
-//! Works with the checkpoints of dcgan_mnist (dcgan28, dcgan64) and gan_mnist_mlp; the
-//! generator, its noise and pixel range are recognised from the checkpoint. Writes to --out:
+//! Works with the checkpoints of dcgan_mnist (dcgan28, dcgan64), gan_mnist_mlp and cgan_mnist;
+//! the generator, its noise and pixel range are recognised from the checkpoint. Writes to --out:
 //!
 //! - `lerp_pair<i>.png`, `slerp_pair<i>.png`: for each pair of random latent vectors, --steps
 //!   images from z0 to z1 inclusive, by linear and by spherical interpolation;
@@ -12,6 +12,10 @@
 //! - `walk.png`: a --steps × --steps grid of G(z + a·u + b·v) for one base z and two random
 //!   orthonormal directions u, v, with a (across, left to right) and b (down, top to bottom)
 //!   evenly spaced in [−radius, +radius]. For uniform noise every z is clamped into the box.
+//!
+//! For a conditional generator every image above has a label (--label, or pair i draws class
+//! i mod classes and the walk class 0), and `labels.png` has --steps rows: one z per row with
+//! each class across, so the style stays and the digit changes.
 
 use std::path::PathBuf;
 use std::time::Instant;
@@ -32,7 +36,7 @@ const MAX_IMAGES: usize = 10_000;
     about = "Draw interpolations and a two-direction walk through a generator's latent space"
 )]
 struct Args {
-    /// Checkpoint of dcgan_mnist or gan_mnist_mlp whose generator is drawn.
+    /// Checkpoint of dcgan_mnist, gan_mnist_mlp or cgan_mnist whose generator is drawn.
     #[arg(long)]
     ckpt: PathBuf,
     /// Output directory.
@@ -51,6 +55,10 @@ struct Args {
     /// standard deviation for normal noise).
     #[arg(long, default_value_t = 2.0, allow_hyphen_values = true)]
     radius: f32,
+    /// Conditional generators only: the class of every interpolation and of the walk
+    /// (default: pair i draws class i mod classes, the walk class 0).
+    #[arg(long)]
+    label: Option<u32>,
 }
 
 fn main() {
@@ -76,23 +84,37 @@ fn run(args: Args) -> Result<()> {
             args.radius
         )));
     }
+    // The checkpoint first: a wrong path fails before the adapter is opened.
+    let ckpt = Checkpoint::open(&args.ckpt)?;
+    let recipe = recipes::identify(&ckpt)?;
+    let classes = recipe.classes;
+    match args.label {
+        Some(_) if classes == 0 => {
+            return Err(Error::Config(format!(
+                "--label needs a conditional generator; this checkpoint's is {}",
+                recipe.name
+            )))
+        }
+        Some(l) if l as usize >= classes => {
+            return Err(Error::Config(format!(
+                "--label {l} is not one of the generator's {classes} classes"
+            )))
+        }
+        _ => {}
+    }
     let interp = pairs.checked_mul(steps).and_then(|n| n.checked_mul(2));
     let total = interp
-        .zip(steps.checked_mul(steps))
+        .zip(steps.checked_mul(steps + classes))
         .and_then(|(a, b)| a.checked_add(b));
     let (interp, total) = match (interp, total) {
         (Some(i), Some(n)) if n <= MAX_IMAGES => (i, n),
         _ => {
             return Err(Error::Config(format!(
                 "--pairs {pairs} and --steps {steps} ask for more than {MAX_IMAGES} images \
-                 (2·pairs·steps + steps²)"
+                 (2·pairs·steps + steps² + steps·classes)"
             )))
         }
     };
-
-    // The checkpoint first: a wrong path fails before the adapter is opened.
-    let ckpt = Checkpoint::open(&args.ckpt)?;
-    let recipe = recipes::identify(&ckpt)?;
     std::fs::create_dir_all(&args.out).map_err(|e| Error::io(&args.out, e))?;
     let gpu = Gpu::new()?;
     println!("adapter: {}", gpu.describe());
@@ -106,25 +128,32 @@ fn run(args: Args) -> Result<()> {
     );
     let start = Instant::now();
 
-    let nz: usize = recipe.generator.input_shape().iter().product();
-    // Two latent vectors per pair, then the walk's base.
-    let zs = noise(recipe.noise, (2 * pairs + 1) * nz, args.seed);
+    let nz = recipe.nz();
+    // Two latent vectors per pair, the walk's base, then the label grid's rows.
+    let zs = noise(recipe.noise, (2 * pairs + 1 + steps) * nz, args.seed);
     let latent = |i: usize| &zs[i * nz..(i + 1) * nz];
     // Directions from isotropic Gaussian draws whatever the noise, so every direction is as
     // likely; taken from indices past the latents', since the same Philox counters would
     // give values tied to them.
-    let raw = noise(Noise::Normal, (2 * pairs + 3) * nz, args.seed);
-    let raw = &raw[(2 * pairs + 1) * nz..];
+    let raw = noise(Noise::Normal, (2 * pairs + 3 + steps) * nz, args.seed);
+    let raw = &raw[(2 * pairs + 1 + steps) * nz..];
     let dirs = gram_schmidt(&[&raw[..nz], &raw[nz..]])?;
     let (u, v) = (&dirs[0], &dirs[1]);
 
     let ts: Vec<f32> = (0..steps).map(|i| i as f32 / (steps - 1) as f32).collect();
     let mut z = Vec::with_capacity(total * nz);
+    // One label per image (used by a conditional generator only).
+    let mut labels = Vec::with_capacity(total);
+    let class = |default: usize| {
+        args.label
+            .unwrap_or(default.checked_rem(classes).unwrap_or(0) as u32)
+    };
     for p in 0..pairs {
         let (z0, z1) = (latent(2 * p), latent(2 * p + 1));
         for interpolate in [lerp, slerp] {
             for &t in &ts {
                 z.extend(interpolate(z0, z1, t)?);
+                labels.push(class(p));
             }
         }
     }
@@ -134,6 +163,14 @@ fn run(args: Args) -> Result<()> {
     for &b in &offsets {
         for &a in &offsets {
             z.extend((0..nz).map(|k| base[k] + a * u[k] + b * v[k]));
+            labels.push(class(0));
+        }
+    }
+    let walked = z.len() / nz;
+    for row in 0..steps * (classes > 0) as usize {
+        for c in 0..classes as u32 {
+            z.extend_from_slice(latent(2 * pairs + 1 + row));
+            labels.push(c);
         }
     }
     // A no-op for normal noise; lerp stays in the box, slerp and the walk may leave it.
@@ -141,7 +178,7 @@ fn run(args: Args) -> Result<()> {
 
     // One call for everything with the training batch as the chunk: batch-norm generators
     // normalise with batch statistics, which should be those of a training-sized batch.
-    let x = generate_batched(&gpu, &g, &z, recipe.batch)?;
+    let x = generate_batched(&gpu, &g, &recipe.inputs(&z, &labels)?, recipe.batch)?;
     let side = recipe.side;
     let per = side * side;
     let save = |name: &str, images: &[f32], cols: usize, what: String| -> Result<()> {
@@ -170,7 +207,7 @@ fn run(args: Args) -> Result<()> {
     )?;
     save(
         "walk.png",
-        &x[interp * per..],
+        &x[interp * per..walked * per],
         steps,
         format!(
             "{steps}×{steps}, z + a·u + b·v for a (across) and b (down) in [{}, {r}], |z| = {:.2}",
@@ -178,6 +215,14 @@ fn run(args: Args) -> Result<()> {
             norm(base)
         ),
     )?;
+    if classes > 0 {
+        save(
+            "labels.png",
+            &x[walked * per..],
+            classes,
+            format!("{steps} rows: one z each, classes 0..{classes} across"),
+        )?;
+    }
     println!(
         "({:.1} s for the images on {})",
         start.elapsed().as_secs_f32(),

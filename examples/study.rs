@@ -346,7 +346,10 @@ fn run(args: Args) -> Result<()> {
         for name in &settings {
             println!("{name:<16} {}", describe(name));
         }
-        println!("collapse: G's Adam lr {} (--collapse-lr)", args.collapse_lr);
+        println!(
+            "collapse: G's Adam lr {:?} (--collapse-lr)",
+            args.collapse_lr
+        );
         return Ok(());
     }
     fs::create_dir_all(&args.out).map_err(|e| Error::io(&args.out, e))?;
@@ -367,7 +370,7 @@ fn run(args: Args) -> Result<()> {
     };
     let header = format!(
         "{} on the {} bundled digits, {} steps, seeds 1–{}, {} samples judged per run, \
-         collapse lr {}; mean ± sample std over the seeds (diverged runs left out); \
+         collapse lr {:?}; mean ± sample std over the seeds (diverged runs left out); \
          s/run: building and training, judging excluded. Adapter: {}.",
         ARCH.name(),
         study.data.len(),

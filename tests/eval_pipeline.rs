@@ -118,3 +118,31 @@ fn metrics_csv_carries_quality_on_measured_steps() {
     save_loss_plot(&png, "t", &history, &[]).unwrap();
     assert_eq!(image::open(&png).unwrap().height(), 480);
 }
+
+#[test]
+fn a_conditional_recipe_appends_a_label_to_each_latent_vector() {
+    let cgan = recipes::by_name("cgan28").unwrap();
+    assert_eq!((cgan.nz(), cgan.classes), (recipes::NZ, 10));
+    let z: Vec<f32> = (0..3 * recipes::NZ).map(|i| i as f32).collect();
+    let width = recipes::NZ + 10;
+    let hot = |input: &[f32], row: usize| -> usize {
+        let labels = &input[row * width + recipes::NZ..(row + 1) * width];
+        assert_eq!(labels.iter().sum::<f32>(), 1.0);
+        labels.iter().position(|&v| v == 1.0).unwrap()
+    };
+    // Every class in turn without labels; the given ones cycled otherwise.
+    let input = cgan.inputs(&z, &[]).unwrap();
+    assert_eq!(input.len(), 3 * width);
+    assert_eq!((hot(&input, 0), hot(&input, 1), hot(&input, 2)), (0, 1, 2));
+    assert_eq!(
+        &input[width..width + recipes::NZ],
+        &z[recipes::NZ..2 * recipes::NZ]
+    );
+    let input = cgan.inputs(&z, &[7, 4]).unwrap();
+    assert_eq!((hot(&input, 0), hot(&input, 1), hot(&input, 2)), (7, 4, 7));
+    assert!(cgan.inputs(&z, &[10]).is_err(), "label past the classes");
+    // An unconditional recipe takes z as it is.
+    let dcgan = recipes::by_name("dcgan28").unwrap();
+    assert_eq!((dcgan.nz(), dcgan.classes), (recipes::NZ, 0));
+    assert_eq!(dcgan.inputs(&z, &[3]).unwrap(), z);
+}

@@ -182,9 +182,9 @@ impl Judge {
         seed: u64,
         with_parzen: bool,
     ) -> Result<Report> {
-        let nz: usize = g.model().input_shape().iter().product();
-        let z = noise(recipe.noise, n * nz, seed);
-        let x = generate_batched(&self.gpu, g, &z, recipe.batch)?;
+        // A conditional generator draws every class in turn.
+        let z = noise(recipe.noise, n * recipe.nz(), seed);
+        let x = generate_batched(&self.gpu, g, &recipe.inputs(&z, &[])?, recipe.batch)?;
         self.judge(
             &to_judged_pixels(&x, recipe.side, recipe.range),
             with_parzen,

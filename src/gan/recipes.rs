@@ -1,6 +1,7 @@
-//! The generators the examples train, so a checkpoint can be told apart and sampled with the
+//! The generators the examples train (cgan_mnist's conditional one too), so a checkpoint can be told apart and sampled with the
 //! right noise, output range and image size.
 
+use crate::gan::conditional::{self, generator_input};
 use crate::gan::dcgan::{self, Arch};
 use crate::gan::{mlp, Noise};
 use crate::io::checkpoint::Checkpoint;
@@ -19,7 +20,34 @@ pub struct Recipe {
     pub side: usize,
     /// The training batch: batch-norm generators are sampled in chunks of it.
     pub batch: usize,
+    /// Classes of a conditional generator (its input is z then a one-hot label); 0 for an
+    /// unconditional one.
+    pub classes: usize,
 }
+
+impl Recipe {
+    /// Size of the latent vector z: G's input less a conditional generator's label.
+    pub fn nz(&self) -> usize {
+        self.generator.input_shape().iter().product::<usize>() - self.classes
+    }
+
+    /// G's input for the latent vectors `z` (whole multiples of [`Recipe::nz`]): `z` itself,
+    /// or for a conditional generator each z with the one-hot of `labels[i % labels.len()]`,
+    /// every class in turn when `labels` is empty.
+    pub fn inputs(&self, z: &[f32], labels: &[u32]) -> Result<Vec<f32>> {
+        let n = z.len() / self.nz();
+        if self.classes == 0 {
+            return Ok(z.to_vec());
+        }
+        let every: Vec<u32> = (0..self.classes as u32).collect();
+        let cycle = if labels.is_empty() { &every } else { labels };
+        let per_row: Vec<u32> = (0..n).map(|i| cycle[i % cycle.len()]).collect();
+        generator_input(z, &per_row, self.classes)
+    }
+}
+
+/// The conditional recipe's classes (cgan_mnist's digits).
+const DIGITS: usize = 10;
 
 /// Every recipe of the examples.
 pub fn all() -> Vec<Recipe> {
@@ -30,6 +58,7 @@ pub fn all() -> Vec<Recipe> {
         range: (-1.0, 1.0),
         side: arch.side(),
         batch: 64,
+        classes: 0,
     };
     vec![
         dcgan(Arch::Dcgan28),
@@ -41,6 +70,16 @@ pub fn all() -> Vec<Recipe> {
             range: (0.0, 1.0),
             side: 28,
             batch: 100,
+            classes: 0,
+        },
+        Recipe {
+            name: "cgan28",
+            generator: conditional::dcgan28_generator(DIGITS),
+            noise: Noise::Normal,
+            range: (-1.0, 1.0),
+            side: 28,
+            batch: 64,
+            classes: DIGITS,
         },
     ]
 }
