@@ -35,7 +35,7 @@ const TRICKS: [(&str, &str); 11] = [
     ("dropout", "D dropout 0.3 before its last layer"),
     ("mbstd", "a minibatch std channel in D"),
     ("replay", "replay_fraction 0.25"),
-    ("ema", "g_ema 0.999, the average judged"),
+    ("ema", "g_ema 1 − 10/steps (0.9 to 0.999), the average judged"),
     ("hinge", "the hinge loss"),
     ("d2", "d_steps 2"),
     ("collapse", "G's Adam lr --collapse-lr, D's unchanged"),
@@ -104,6 +104,12 @@ fn select(only: Option<&[String]>) -> Result<Vec<String>> {
     Ok(chosen)
 }
 
+/// The weight average's decay: it averages about the last tenth of the run (a fixed 0.999
+/// would still hold most of the initial G after a few hundred steps).
+fn ema_decay(steps: usize) -> f32 {
+    (1.0 - 10.0 / steps as f32).clamp(0.9, 0.999)
+}
+
 /// The configuration and D's options of setting `name` (a valid one; the seed is set per run).
 fn plan(name: &str, steps: usize, collapse_lr: f32) -> (TrainerConfig, DOptions) {
     let (mut c, mut d) = (TrainerConfig::dcgan(), DOptions::default());
@@ -118,7 +124,7 @@ fn plan(name: &str, steps: usize, collapse_lr: f32) -> (TrainerConfig, DOptions)
             "dropout" => d.dropout = 0.3,
             "mbstd" => d.minibatch_std = true,
             "replay" => c.replay_fraction = 0.25,
-            "ema" => c.g_ema = Some(0.999),
+            "ema" => c.g_ema = Some(ema_decay(steps)),
             "hinge" => c.loss = GanLoss::Hinge,
             "d2" => c.d_steps = 2,
             "collapse" => {
