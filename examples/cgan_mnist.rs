@@ -9,7 +9,8 @@
 //! row, one fixed z per column), `style_final.png` (one z per row, the classes 0–9 along the
 //! columns), `losses.png`, `metrics.csv`, `accuracy.csv` and `checkpoint.safetensors`. At the
 //! end the project's digit classifier reads 1,000 samples of every class and says how often
-//! it sees the digit G was asked for.
+//! it sees the digit G was asked for. With --g-ema the grids and that figure use a moving
+//! average of G's weights.
 //!
 //! On lavapipe (the CPU Vulkan driver) of a 2-core machine a step takes about 1.2 s, so the
 //! default run takes about an hour there.
@@ -26,7 +27,7 @@ use counterfeit::gan::conditional::{
     self, dcgan28_discriminator, dcgan28_generator, ConditionalConfig, ConditionalTrainer,
 };
 use counterfeit::gan::dcgan::NZ;
-use counterfeit::gan::noise;
+use counterfeit::gan::{noise, EMA_NETWORK};
 use counterfeit::io::{checkpoint::Checkpoint, grid, metrics_log};
 use counterfeit::{Dataset, Error, Gpu, Network, Noise, Optimizer, Result};
 use indicatif::{ProgressBar, ProgressStyle};
@@ -91,6 +92,10 @@ struct Args {
     /// Do not measure class accuracy.
     #[arg(long)]
     no_eval: bool,
+    /// Keep a moving average of G's weights with this decay (e.g. 0.999); grids and class
+    /// accuracy then use it, and the checkpoint holds it as G_ema (--sample uses it too).
+    #[arg(long)]
+    g_ema: Option<f32>,
 }
 
 fn main() {
@@ -140,7 +145,14 @@ fn save_grid(path: &Path, x: &[f32]) -> Result<()> {
 
 fn sample(gpu: &Gpu, ckpt: &Path, args: &Args) -> Result<()> {
     let g = Network::new(gpu, "G", dcgan28_generator(CLASSES), 0)?;
-    Checkpoint::open(ckpt)?.load_network(gpu, "G", &g, false)?;
+    let ckpt_file = Checkpoint::open(ckpt)?;
+    let name = if ckpt_file.has_network(EMA_NETWORK)? {
+        println!("sampling the moving average of G's weights ({EMA_NETWORK})");
+        EMA_NETWORK
+    } else {
+        "G"
+    };
+    ckpt_file.load_network(gpu, name, &g, false)?;
     let classes = args.out.join("classes_sampled.png");
     save_grid(&classes, &class_grid(gpu, &g, args.seed)?)?;
     let style = args.out.join("style_sampled.png");
@@ -254,6 +266,7 @@ fn train(gpu: &Gpu, args: &Args) -> Result<()> {
         seed: args.seed,
         g_optimizer: adam,
         d_optimizer: adam,
+        g_ema: args.g_ema,
         ..ConditionalConfig::dcgan(CLASSES)
     };
     let start = Instant::now();
@@ -333,7 +346,13 @@ fn train(gpu: &Gpu, args: &Args) -> Result<()> {
         if let Some(c) = &classifier {
             if args.eval_every > 0 && step.is_multiple_of(args.eval_every as u64) && step < steps {
                 let t = Instant::now();
-                let a = measure(gpu, gan.generator(), c, PROGRESS_PER_CLASS, args.batch)?;
+                let a = measure(
+                    gpu,
+                    gan.sampling_generator(),
+                    c,
+                    PROGRESS_PER_CLASS,
+                    args.batch,
+                )?;
                 log_accuracy(&args.out, step, &a)?;
                 measuring += t.elapsed().as_secs_f32();
                 bar.suspend(|| {
@@ -360,7 +379,7 @@ fn train(gpu: &Gpu, args: &Args) -> Result<()> {
     save(&mut gan, &args.out, "classes_final.png", &ckpt)?;
     save_grid(
         &args.out.join("style_final.png"),
-        &style_grid(gpu, gan.generator(), args.seed)?,
+        &style_grid(gpu, gan.sampling_generator(), args.seed)?,
     )?;
     if timed > 0 {
         println!(
@@ -375,7 +394,13 @@ fn train(gpu: &Gpu, args: &Args) -> Result<()> {
             FINAL_PER_CLASS * CLASSES
         );
         let t = Instant::now();
-        let a = measure(gpu, gan.generator(), c, FINAL_PER_CLASS, args.batch)?;
+        let a = measure(
+            gpu,
+            gan.sampling_generator(),
+            c,
+            FINAL_PER_CLASS,
+            args.batch,
+        )?;
         log_accuracy(&args.out, gan.steps(), &a)?;
         let per: Vec<String> = a
             .per_class

@@ -35,7 +35,10 @@ const TRICKS: [(&str, &str); 11] = [
     ("dropout", "D dropout 0.3 before its last layer"),
     ("mbstd", "a minibatch std channel in D"),
     ("replay", "replay_fraction 0.25"),
-    ("ema", "g_ema 1 − 10/steps (0.9 to 0.999), the average judged"),
+    (
+        "ema",
+        "g_ema 1 − 10/steps (0.9 to 0.999), the average judged",
+    ),
     ("hinge", "the hinge loss"),
     ("d2", "d_steps 2"),
     ("collapse", "G's Adam lr --collapse-lr, D's unchanged"),

@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::gpu;
+use common::{assert_close, f64s, gpu};
 use counterfeit::data::idx::{Digits, Images};
 use counterfeit::gan::conditional::{self, ConditionalConfig, ConditionalTrainer, LABEL_STREAM};
 use counterfeit::ops::{labels, Clock};
@@ -531,4 +531,77 @@ fn a_tiny_conditional_gan_learns_to_draw_the_asked_class() {
         "{hits} of {} samples show the asked class",
         asked.len()
     );
+}
+
+#[test]
+fn the_weight_average_is_sampled_saved_and_resumed() {
+    let decay = 0.75f32;
+    let with_ema = |seed| {
+        let (g, d) = models(Layout::Maps);
+        let c = ConditionalConfig {
+            g_ema: Some(decay),
+            ..config(seed)
+        };
+        ConditionalTrainer::new(gpu(), g, d, &data(), c).unwrap()
+    };
+    let mut a = with_ema(6);
+    let read = |t: &Tensor| t.read(gpu()).unwrap();
+    let g = a.generator().params().values.clone();
+    let ema = a.ema_generator().unwrap().params().values.clone();
+    let mut want = f64s(&read(&g));
+    assert_eq!(read(&ema), read(&g), "the average starts as G");
+    for step in 1..=3 {
+        a.step().unwrap();
+        for (w, &v) in want.iter_mut().zip(&read(&g)) {
+            *w = decay as f64 * *w + (1.0 - decay as f64) * v as f64;
+        }
+        assert_close(
+            &format!("average, step {step}"),
+            &read(&ema),
+            &want,
+            1e-6,
+            1e-6,
+        );
+    }
+    assert!(std::ptr::eq(
+        a.sampling_generator(),
+        a.ema_generator().unwrap()
+    ));
+    // The fixed-z samples come from the average: the same as G's only if the two agree.
+    let from_ema = a.samples().unwrap();
+    let plain = trainer(Layout::Maps, 6);
+    assert!(plain.ema_generator().is_none());
+
+    // Saved and resumed with the run.
+    let dir = std::env::temp_dir().join(format!("counterfeit-cgan-ema-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("ckpt.safetensors");
+    a.save(&path).unwrap();
+    let mut b = with_ema(6);
+    b.resume(&path).unwrap();
+    assert_eq!(b.samples().unwrap(), from_ema);
+    a.step().unwrap();
+    b.step().unwrap();
+    assert_eq!(
+        read(&b.ema_generator().unwrap().params().values),
+        read(&ema)
+    );
+    // Resuming a checkpoint without an average restarts it from G.
+    let mut p = trainer(Layout::Maps, 6);
+    p.step().unwrap();
+    p.save(&path).unwrap();
+    let mut c = with_ema(6);
+    c.resume(&path).unwrap();
+    let (cg, ce) = (c.generator(), c.ema_generator().unwrap());
+    assert_eq!(read(&ce.params().values), read(&cg.params().values));
+    std::fs::remove_dir_all(&dir).ok();
+    let bad = ConditionalConfig {
+        g_ema: Some(1.0),
+        ..config(1)
+    };
+    let (g, d) = models(Layout::Maps);
+    let err = ConditionalTrainer::new(gpu(), g, d, &data(), bad)
+        .err()
+        .unwrap();
+    assert!(err.to_string().contains("g_ema"), "{err}");
 }

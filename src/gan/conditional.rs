@@ -26,10 +26,12 @@
 //! ```
 
 use crate::gan::dcgan::NZ;
+use crate::gan::ema::{check_decay, Ema, EMA_NETWORK};
 use crate::gan::readback::{self, Readback, StepMetrics, SLOTS};
 use crate::gan::sample::STREAM_SAMPLE;
 use crate::gan::{generate_batched, noise, GLoss, Noise};
 use crate::gpu::Kernel;
+use crate::io::checkpoint::Extras;
 use crate::io::metrics_log::QualityPoint;
 use crate::nn::{Mode, Network, RngSpec, Sequential};
 use crate::ops::concat::{concat_channels, split_channels};
@@ -68,6 +70,10 @@ pub struct ConditionalConfig {
     pub readback_every: usize,
     /// Fixed latent vectors, each drawn for every class by [`ConditionalTrainer::samples`].
     pub sample_count: usize,
+    /// Decay of a moving average of G's weights (e.g. 0.999), as
+    /// [`TrainerConfig::g_ema`](crate::TrainerConfig::g_ema): samples and checkpoints (as
+    /// `G_ema`) then use it. `None` keeps none.
+    pub g_ema: Option<f32>,
 }
 
 impl ConditionalConfig {
@@ -86,6 +92,7 @@ impl ConditionalConfig {
             g_loss: GLoss::NonSaturating,
             readback_every: 10,
             sample_count: 10,
+            g_ema: None,
         }
     }
 
@@ -103,6 +110,9 @@ impl ConditionalConfig {
         at_least("d_steps (k)", self.d_steps, 1)?;
         at_least("readback_every", self.readback_every, 1)?;
         at_least("sample_count", self.sample_count, 1)?;
+        if let Some(decay) = self.g_ema {
+            check_decay(decay)?;
+        }
         if let Noise::Uniform { low, high } = self.noise {
             if low.is_nan() || high.is_nan() || low >= high {
                 return Err(Error::Config(format!(
@@ -265,6 +275,8 @@ pub struct ConditionalTrainer {
     config: ConditionalConfig,
     g: Network,
     d: Network,
+    /// The moving average of G's weights, when kept.
+    ema: Option<Ema>,
     nz: usize,
     kernels: Vec<Kernel>,
     state: Tensor,
@@ -557,6 +569,10 @@ impl ConditionalTrainer {
             &p.m2,
         )?);
         kernels.extend(g_net.constraints(gpu)?);
+        let ema = config
+            .g_ema
+            .map(|decay| Ema::new(gpu, &g_net, decay, &mut kernels))
+            .transpose()?;
         kernels.push(record(gpu, &state, &metrics, &history)?);
         tapes.extend([g_tape, d_g]);
 
@@ -574,7 +590,7 @@ impl ConditionalTrainer {
             &[classes * cols, nz + classes],
             "fixed G input",
         )?;
-        let sampler = g_net.tape(
+        let sampler = ema.as_ref().map_or(&g_net, Ema::network).tape(
             gpu,
             &fixed_input,
             Mode::Generate,
@@ -592,6 +608,7 @@ impl ConditionalTrainer {
             config,
             g: g_net,
             d: d_net,
+            ema,
             nz,
             kernels,
             state,
@@ -637,10 +654,19 @@ impl ConditionalTrainer {
     /// (atomically). Flushes first, so a diverged state is refused rather than saved.
     pub fn save(&mut self, path: &std::path::Path) -> Result<()> {
         self.flush()?;
-        crate::io::checkpoint::save(
+        let weights: Vec<(&str, &Network)> = self
+            .ema
+            .iter()
+            .map(|e| (EMA_NETWORK, e.network()))
+            .collect();
+        crate::io::checkpoint::save_with(
             &self.gpu,
             path,
             &[("G", &self.g), ("D", &self.d)],
+            Extras {
+                weights: &weights,
+                tensors: &[],
+            },
             Some(&self.state),
             self.readback.collected.as_slice(),
             &self.quality,
@@ -655,6 +681,9 @@ impl ConditionalTrainer {
         let ckpt = crate::io::checkpoint::Checkpoint::open(path)?;
         ckpt.load_network(&self.gpu, "G", &self.g, true)?;
         ckpt.load_network(&self.gpu, "D", &self.d, true)?;
+        if let Some(ema) = &self.ema {
+            ema.restore(&self.gpu, &ckpt)?;
+        }
         let state = ckpt.state()?.ok_or_else(|| Error::Data {
             path: path.to_path_buf(),
             message: "has no step counter; it holds networks only and cannot resume training"
@@ -720,6 +749,16 @@ impl ConditionalTrainer {
     /// The generator.
     pub fn generator(&self) -> &Network {
         &self.g
+    }
+
+    /// The moving average of G's weights (`g_ema`), if kept.
+    pub fn ema_generator(&self) -> Option<&Network> {
+        self.ema.as_ref().map(Ema::network)
+    }
+
+    /// The generator to sample and evaluate: the weight average when kept, else G.
+    pub fn sampling_generator(&self) -> &Network {
+        self.ema_generator().unwrap_or(&self.g)
     }
 
     /// The discriminator.

@@ -184,11 +184,7 @@ impl TrainerConfig {
             }
         }
         if let Some(decay) = self.g_ema {
-            if !(decay > 0.0 && decay < 1.0) {
-                return Err(Error::Config(format!(
-                    "g_ema (the moving average's decay) must be in (0, 1), got {decay}"
-                )));
-            }
+            crate::gan::ema::check_decay(decay)?;
         }
         if self.loss == GanLoss::Hinge && self.g_loss == GLoss::Minimax {
             return Err(Error::Config(

@@ -3,6 +3,7 @@
 pub mod conditional;
 mod config;
 pub mod dcgan;
+mod ema;
 pub mod latent;
 pub mod mlp;
 mod readback;
@@ -13,6 +14,7 @@ pub mod slanted_land;
 mod trainer;
 
 pub use config::{GLoss, GanLoss, Noise, TrainerConfig};
+pub use ema::EMA_NETWORK;
 pub use readback::StepMetrics;
 pub use sample::{generate, generate_batched, noise};
-pub use trainer::{StepTensors, Trainer, EMA_NETWORK};
+pub use trainer::{StepTensors, Trainer};

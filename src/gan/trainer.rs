@@ -1,6 +1,7 @@
 //! The trainer: G, D, their optimisers and losses, recorded once into the kernels of one
 //! iteration and replayed with one command encoder and one submission per step.
 
+use crate::gan::ema::{Ema, EMA_NETWORK};
 use crate::gan::readback::{self, Readback, StepMetrics, SLOTS};
 use crate::gan::sample::STREAM_SAMPLE;
 use crate::gan::{GLoss, GanLoss, TrainerConfig};
@@ -9,7 +10,6 @@ use crate::io::checkpoint::Extras;
 use crate::io::metrics_log::QualityPoint;
 use crate::nn::{Mode, Network, RngSpec, Sequential};
 use crate::ops::data::{gather, record, Gather};
-use crate::ops::elementwise::axpby;
 use crate::ops::loss::{bce_logits, hinge_generator, hinge_logits, BceOut};
 use crate::ops::stabilise::{self, Draws, InstanceNoise, Replay};
 use crate::ops::{rng, Clock};
@@ -27,8 +27,6 @@ const STREAM_REPLAY: u32 = 6;
 const STREAM_G: u32 = 16;
 const STREAM_D: u32 = 1024;
 
-/// The checkpoint name of the moving average of G's weights.
-pub const EMA_NETWORK: &str = "G_ema";
 /// The checkpoint name of the replay buffer.
 const REPLAY_TENSOR: &str = "replay";
 
@@ -80,8 +78,8 @@ pub struct Trainer {
     steps: u64,
     sampler: Tape,
     quality: Vec<QualityPoint>,
-    /// The moving average of G's weights and the kernel that copies G into it.
-    ema: Option<(Network, Kernel)>,
+    /// The moving average of G's weights.
+    ema: Option<Ema>,
     replay: Option<Tensor>,
     step_tensors: StepTensors,
     /// Kept alive for the kernels that bind them.
@@ -382,23 +380,10 @@ impl Trainer {
             &p.m2,
         )?);
         kernels.extend(g_net.constraints(gpu)?);
-        // The average starts as G and follows each update: ema = decay·ema + (1 − decay)·θ.
-        let ema = match config.g_ema {
-            Some(decay) => {
-                let ema = g_net.shadow(gpu, EMA_NETWORK)?;
-                let copy = axpby(gpu, 1.0, &p.values, 0.0, &ema.params().values)?;
-                gpu.run(&[&copy])?;
-                kernels.push(axpby(
-                    gpu,
-                    1.0 - decay,
-                    &p.values,
-                    decay,
-                    &ema.params().values,
-                )?);
-                Some((ema, copy))
-            }
-            None => None,
-        };
+        let ema = config
+            .g_ema
+            .map(|decay| Ema::new(gpu, &g_net, decay, &mut kernels))
+            .transpose()?;
         kernels.push(record(gpu, &state, &metrics, &history)?);
         let step_tensors = StepTensors {
             real,
@@ -417,7 +402,7 @@ impl Trainer {
         let mut fixed_shape = vec![n];
         fixed_shape.extend(&nz);
         let fixed_z = Tensor::from_slice(gpu, &fixed, &fixed_shape, "fixed z")?;
-        let sampled = ema.as_ref().map_or(&g_net, |(e, _)| e);
+        let sampled = ema.as_ref().map_or(&g_net, Ema::network);
         let sampler = sampled.tape(
             gpu,
             &fixed_z,
@@ -524,8 +509,11 @@ impl Trainer {
     /// so a diverged state is refused rather than saved.
     pub fn save(&mut self, path: &std::path::Path) -> Result<()> {
         self.flush()?;
-        let weights: Vec<(&str, &Network)> =
-            self.ema.iter().map(|(e, _)| (EMA_NETWORK, e)).collect();
+        let weights: Vec<(&str, &Network)> = self
+            .ema
+            .iter()
+            .map(|e| (EMA_NETWORK, e.network()))
+            .collect();
         let tensors: Vec<(&str, &Tensor)> =
             self.replay.iter().map(|r| (REPLAY_TENSOR, r)).collect();
         crate::io::checkpoint::save_with(
@@ -561,12 +549,8 @@ impl Trainer {
         }
         ckpt.load_network(&self.gpu, "G", &self.g, true)?;
         ckpt.load_network(&self.gpu, "D", &self.d, true)?;
-        if let Some((ema, copy)) = &self.ema {
-            if ckpt.has_network(EMA_NETWORK)? {
-                ckpt.load_network(&self.gpu, EMA_NETWORK, ema, false)?;
-            } else {
-                self.gpu.run(&[copy])?;
-            }
+        if let Some(ema) = &self.ema {
+            ema.restore(&self.gpu, &ckpt)?;
         }
         if let Some(ring) = &self.replay {
             ckpt.load_tensor(&self.gpu, REPLAY_TENSOR, ring)?;
@@ -641,7 +625,7 @@ impl Trainer {
     /// weights (batch-norm running statistics shared with G). It is what [`Trainer::samples`]
     /// draws from and what checkpoints hold as [`EMA_NETWORK`].
     pub fn ema_generator(&self) -> Option<&Network> {
-        self.ema.as_ref().map(|(e, _)| e)
+        self.ema.as_ref().map(Ema::network)
     }
 
     /// The generator to sample and evaluate: the weight average when kept, else G.
