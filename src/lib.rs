@@ -26,6 +26,7 @@ pub mod gpu;
 pub mod io;
 pub mod nn;
 pub mod ops;
+mod recorded_step;
 pub mod reference;
 pub mod tape;
 mod tensor;

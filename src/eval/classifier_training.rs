@@ -3,11 +3,11 @@
 //! one submission per step, as the GAN trainer does.
 
 use crate::eval::classifier::{model, Classifier, CLASSES};
-use crate::gpu::Kernel;
 use crate::nn::{Mode, Network, RngSpec};
 use crate::ops::data::{gather, gather_labels, record, Gather};
 use crate::ops::softmax::{softmax_ce, SoftmaxCeOut};
 use crate::ops::Clock;
+use crate::recorded_step::RecordedStep;
 use crate::tape::{ParamGrads, Tape};
 use crate::{Dataset, Error, Gpu, Optimizer, Result, Tensor};
 
@@ -55,15 +55,8 @@ pub struct BatchFigures {
 
 /// Trains [`model`] on a labelled data set of 28×28 digits with pixels in [0, 1].
 pub struct ClassifierTrainer {
-    gpu: Gpu,
-    /// One step before and after the learning-rate drop: the same kernels but the optimiser.
-    kernels: Vec<Kernel>,
-    dropped: Vec<Kernel>,
-    drop_at: Option<u64>,
-    state: Tensor,
-    history: Tensor,
-    steps: u64,
-    window: usize,
+    /// The step before and after the learning-rate drop: the same kernels but the optimiser.
+    step: RecordedStep,
     judge: Classifier,
     _tape: Tape,
 }
@@ -135,17 +128,7 @@ impl ClassifierTrainer {
         )?);
         kernels.extend(tape.backward(gpu, &grad, ParamGrads::Write, None)?);
         let p = net.params();
-        let optimise = |opt: Optimizer| {
-            opt.step(
-                gpu,
-                Clock::ITERATION,
-                &state,
-                &p.values,
-                &p.grads,
-                &p.m1,
-                &p.m2,
-            )
-        };
+        let optimise = |opt: Optimizer| opt.step_params(gpu, Clock::ITERATION, &state, p);
         let finish = record(gpu, &state, &metrics, &history)?;
         let mut dropped = kernels.clone();
         dropped.push(optimise(config.optimizer.lowered(config.lr_drop))?);
@@ -153,15 +136,16 @@ impl ClassifierTrainer {
         kernels.push(optimise(config.optimizer)?);
         kernels.push(finish);
         let judge = Classifier::new(gpu, net.clone())?;
-        Ok(ClassifierTrainer {
-            gpu: gpu.clone(),
-            kernels,
-            dropped,
-            drop_at: config.drop_at,
+        let step = RecordedStep::new(
+            gpu,
+            (kernels, dropped),
+            config.drop_at,
             state,
             history,
-            steps: 0,
-            window: config.window,
+            config.window,
+        );
+        Ok(ClassifierTrainer {
+            step,
             judge,
             _tape: tape,
         })
@@ -169,42 +153,21 @@ impl ClassifierTrainer {
 
     /// One step: one encoder, one submission, no readback.
     pub fn step(&mut self) -> Result<()> {
-        let kernels = match self.drop_at {
-            Some(at) if self.steps >= at => &self.dropped,
-            _ => &self.kernels,
-        };
-        self.gpu.run(&kernels.iter().collect::<Vec<_>>())?;
-        self.steps += 1;
-        Ok(())
+        self.step.step()
     }
 
     /// Steps run so far.
     pub fn steps(&self) -> u64 {
-        self.steps
+        self.step.steps()
     }
 
     /// Mean loss and accuracy over the last `window` steps (blocking readback: call it now
     /// and then, not every step). A non-finite loss is [`Error::Diverged`] with its step.
     pub fn recent(&self) -> Result<BatchFigures> {
-        let state = self.state.read_u32(&self.gpu)?;
-        if state[1] != 0 {
-            return Err(Error::Diverged {
-                step: state[1] as u64,
-                what: "classifier loss".into(),
-                value: f32::NAN,
-            });
-        }
-        let rows = self.history.read(&self.gpu)?;
-        let n = (self.steps as usize).min(self.window);
-        let (mut loss, mut acc) = (0.0f64, 0.0f64);
-        for row in rows.chunks_exact(SLOTS + 1).take(n) {
-            loss += row[1] as f64;
-            acc += row[2] as f64;
-        }
-        let n = n.max(1) as f64;
+        let m = self.step.recent("classifier loss")?;
         Ok(BatchFigures {
-            loss: (loss / n) as f32,
-            accuracy: (acc / n) as f32,
+            loss: m[0] as f32,
+            accuracy: m[1] as f32,
         })
     }
 

@@ -486,11 +486,7 @@ impl ConditionalTrainer {
             kernels.extend(d_real.backward(gpu, &grad_real, ParamGrads::Write, None)?);
             kernels.extend(d_fake.backward(gpu, &grad_fake, ParamGrads::Accumulate, None)?);
             let p = d_net.params();
-            kernels.push(
-                config
-                    .d_optimizer
-                    .step(gpu, clock, &state, &p.values, &p.grads, &p.m1, &p.m2)?,
-            );
+            kernels.push(config.d_optimizer.step_params(gpu, clock, &state, p)?);
             kernels.extend(d_net.constraints(gpu)?);
             tapes.extend([d_real, d_fake]);
             if let Some((old, ..)) = last.replace((
@@ -559,15 +555,11 @@ impl ConditionalTrainer {
         debug_assert_eq!(g_output_grad.len(), b * channels * spatial);
         kernels.extend(g_tape.backward(gpu, &g_output_grad, ParamGrads::Write, None)?);
         let p = g_net.params();
-        kernels.push(config.g_optimizer.step(
-            gpu,
-            Clock::ITERATION,
-            &state,
-            &p.values,
-            &p.grads,
-            &p.m1,
-            &p.m2,
-        )?);
+        kernels.push(
+            config
+                .g_optimizer
+                .step_params(gpu, Clock::ITERATION, &state, p)?,
+        );
         kernels.extend(g_net.constraints(gpu)?);
         let ema = config
             .g_ema

@@ -16,6 +16,7 @@ use crate::ops::loss::{bce_logits, BceOut};
 use crate::ops::rng::{self, Distribution};
 use crate::ops::softmax::{softmax_ce, SoftmaxCeOut};
 use crate::ops::{logsumexp, Clock};
+use crate::recorded_step::RecordedStep;
 use crate::reference::rng::draw;
 use crate::tape::{ParamGrads, Tape};
 use crate::{Dataset, Error, Gpu, Optimizer, Result, Tensor};
@@ -162,13 +163,7 @@ pub fn labelled_subset(digits: &Digits, per_class: usize, seed: u64) -> Result<D
 /// Trains [`discriminator`] (and [`generator`]) semi-supervised.
 pub struct SemiTrainer {
     gpu: Gpu,
-    kernels: Vec<Kernel>,
-    dropped: Vec<Kernel>,
-    drop_at: Option<u64>,
-    state: Tensor,
-    history: Tensor,
-    steps: u64,
-    window: usize,
+    step: RecordedStep,
     d: Network,
     g: Option<Network>,
     eval: Tape,
@@ -324,16 +319,7 @@ impl SemiTrainer {
 
         // Both optimisers, at the configured rates and after the drop.
         let optimise = |net: &Network, opt: Optimizer| {
-            let p = net.params();
-            opt.step(
-                gpu,
-                Clock::ITERATION,
-                &state,
-                &p.values,
-                &p.grads,
-                &p.m1,
-                &p.m2,
-            )
+            opt.step_params(gpu, Clock::ITERATION, &state, net.params())
         };
         let finish = record(gpu, &state, &metrics, &history)?;
         let mut dropped = kernels.clone();
@@ -350,15 +336,17 @@ impl SemiTrainer {
 
         let eval_in = Tensor::zeros(gpu, &[EVAL_CHUNK, 1, SIDE, SIDE], "evaluation batch")?;
         let eval = d.tape(gpu, &eval_in, Mode::Eval, rng(0), &state)?;
-        Ok(SemiTrainer {
-            gpu: gpu.clone(),
-            kernels,
-            dropped,
-            drop_at: config.drop_at,
+        let step = RecordedStep::new(
+            gpu,
+            (kernels, dropped),
+            config.drop_at,
             state,
             history,
-            steps: 0,
-            window: config.window,
+            config.window,
+        );
+        Ok(SemiTrainer {
+            gpu: gpu.clone(),
+            step,
             d,
             g,
             eval,
@@ -368,47 +356,25 @@ impl SemiTrainer {
 
     /// One step: one encoder, one submission, no readback.
     pub fn step(&mut self) -> Result<()> {
-        let kernels = match self.drop_at {
-            Some(at) if self.steps >= at => &self.dropped,
-            _ => &self.kernels,
-        };
-        self.gpu.run(&kernels.iter().collect::<Vec<_>>())?;
-        self.steps += 1;
-        Ok(())
+        self.step.step()
     }
 
     /// Steps run so far.
     pub fn steps(&self) -> u64 {
-        self.steps
+        self.step.steps()
     }
 
     /// Means over the last `window` steps (a blocking readback: call it now and then). A
     /// non-finite figure is [`Error::Diverged`] with its step.
     pub fn recent(&self) -> Result<SemiFigures> {
-        let state = self.state.read_u32(&self.gpu)?;
-        if state[1] != 0 {
-            return Err(Error::Diverged {
-                step: state[1] as u64,
-                what: "semi-supervised GAN losses".into(),
-                value: f32::NAN,
-            });
-        }
-        let rows = self.history.read(&self.gpu)?;
-        let n = (self.steps as usize).min(self.window);
-        let mut mean = [0.0f64; SLOTS];
-        for row in rows.chunks_exact(SLOTS + 1).take(n) {
-            for (m, &v) in mean.iter_mut().zip(&row[1..]) {
-                *m += v as f64 / n.max(1) as f64;
-            }
-        }
-        let m = mean.map(|v| v as f32);
+        let m = self.step.recent("semi-supervised GAN losses")?;
         Ok(SemiFigures {
-            labelled_loss: m[LAB_LOSS],
-            labelled_accuracy: m[LAB_ACC],
-            unsupervised_loss: m[UNSUP_LOSS],
-            d_real: m[D_REAL],
-            d_fake: m[D_FAKE],
-            feature_matching: m[FM_LOSS],
+            labelled_loss: m[LAB_LOSS] as f32,
+            labelled_accuracy: m[LAB_ACC] as f32,
+            unsupervised_loss: m[UNSUP_LOSS] as f32,
+            d_real: m[D_REAL] as f32,
+            d_fake: m[D_FAKE] as f32,
+            feature_matching: m[FM_LOSS] as f32,
         })
     }
 

@@ -298,11 +298,7 @@ impl Trainer {
             kernels.extend(d_real.backward(gpu, &grad_real, ParamGrads::Write, None)?);
             kernels.extend(d_fake.backward(gpu, &grad_fake, ParamGrads::Accumulate, None)?);
             let p = d_net.params();
-            kernels.push(
-                config
-                    .d_optimizer
-                    .step(gpu, clock, &state, &p.values, &p.grads, &p.m1, &p.m2)?,
-            );
+            kernels.push(config.d_optimizer.step_params(gpu, clock, &state, p)?);
             kernels.extend(d_net.constraints(gpu)?);
             tapes.extend([d_real, d_fake]);
             last_d = Some((real, real_in, fake_in));
@@ -370,15 +366,11 @@ impl Trainer {
         kernels.extend(d_g.backward(gpu, &grad_logit, ParamGrads::Skip, Some(&grad_fake))?);
         kernels.extend(g_tape.backward(gpu, &grad_fake, ParamGrads::Write, None)?);
         let p = g_net.params();
-        kernels.push(config.g_optimizer.step(
-            gpu,
-            Clock::ITERATION,
-            &state,
-            &p.values,
-            &p.grads,
-            &p.m1,
-            &p.m2,
-        )?);
+        kernels.push(
+            config
+                .g_optimizer
+                .step_params(gpu, Clock::ITERATION, &state, p)?,
+        );
         kernels.extend(g_net.constraints(gpu)?);
         let ema = config
             .g_ema

@@ -93,6 +93,17 @@ impl Optimizer {
         }
     }
 
+    /// The step kernel updating a network's parameters from their gradients.
+    pub fn step_params(
+        &self,
+        gpu: &Gpu,
+        clock: Clock,
+        state: &Tensor,
+        p: &crate::nn::ParamSet,
+    ) -> Result<Kernel> {
+        self.step(gpu, clock, state, &p.values, &p.grads, &p.m1, &p.m2)
+    }
+
     /// The step kernel updating `param` from `grad` with moment buffers `m1` (and `m2` for
     /// Adam), all of one length.
     #[allow(clippy::too_many_arguments)]
