@@ -160,6 +160,130 @@ pub fn labelled_subset(digits: &Digits, per_class: usize, seed: u64) -> Result<D
     Ok(digits.select(&picked))
 }
 
+/// A step being recorded: what its kernels share, and the kernels and tapes so far.
+struct Recording {
+    gpu: Gpu,
+    batch: usize,
+    seed: u64,
+    state: Tensor,
+    metrics: Tensor,
+    kernels: Vec<Kernel>,
+    tapes: Vec<Tape>,
+}
+
+impl Recording {
+    /// Noise-layer draws of a D or G tape from its own stream.
+    fn rng(&self, stream: u32) -> RngSpec {
+        RngSpec {
+            seed: self.seed,
+            stream,
+            clock: Clock::ITERATION,
+        }
+    }
+
+    /// A batch of `data` in the per-epoch order that `order_seed` keys.
+    fn gather_spec(&self, data: &Dataset, order_seed: u64) -> Gather {
+        Gather {
+            count: data.count,
+            size: SIDE * SIDE,
+            batch: self.batch,
+            seed: order_seed,
+            scale: data.scale,
+            shift: data.shift,
+            clock: Clock::ITERATION,
+            resize: None,
+        }
+    }
+
+    /// A tensor that each step fills with a batch of `data`.
+    fn gathered(&mut self, data: &Dataset, order_seed: u64, label: &str) -> Result<Tensor> {
+        let x = Tensor::zeros(&self.gpu, &[self.batch, 1, SIDE, SIDE], label)?;
+        let spec = self.gather_spec(data, order_seed);
+        self.kernels
+            .push(gather(&self.gpu, spec, &self.state, &data.pixels, &x)?);
+        Ok(x)
+    }
+
+    /// D's cross-entropy over the K classes on labelled digits; writes D's gradients.
+    fn labelled_loss(&mut self, d: &Network, x: &Tensor, labels: &Tensor) -> Result<()> {
+        let (gpu, b) = (&self.gpu, self.batch);
+        let t = d.tape(gpu, x, Mode::Train, self.rng(STREAM_D), &self.state)?;
+        let grad = Tensor::zeros(gpu, &[b, CLASSES], "dlogits, labelled")?;
+        self.kernels.extend_from_slice(t.forward());
+        let out = SoftmaxCeOut {
+            loss_slot: LAB_LOSS,
+            acc_slot: LAB_ACC,
+            grad_scale: 1.0 / b as f32,
+        };
+        let ce = softmax_ce(gpu, t.output(), labels, &grad, &self.metrics, out)?;
+        self.kernels.push(ce);
+        self.kernels
+            .extend(t.backward(gpu, &grad, ParamGrads::Write, None)?);
+        self.tapes.push(t);
+        Ok(())
+    }
+
+    /// D's real/fake loss, BCE on lse(logits) with weight ½, for a real or a generated
+    /// batch; adds to D's gradients.
+    fn real_fake_loss(&mut self, d: &Network, x: &Tensor, real: bool) -> Result<()> {
+        let (gpu, b) = (&self.gpu, self.batch);
+        let stream = STREAM_D + if real { 1 } else { 2 };
+        let t = d.tape(gpu, x, Mode::Train, self.rng(stream), &self.state)?;
+        let target = if real { 1.0 } else { 0.0 };
+        let targets = Tensor::from_slice(gpu, &vec![target; b], &[b], "real/fake targets")?;
+        let lse = Tensor::zeros(gpu, &[b], "log Z")?;
+        let dlse = Tensor::zeros(gpu, &[b], "dlog Z")?;
+        let dlogits = Tensor::zeros(gpu, &[b, CLASSES], "dlogits, unsupervised")?;
+        let out = BceOut {
+            loss_slot: UNSUP_LOSS,
+            prob_slot: if real { D_REAL } else { D_FAKE },
+            accumulate: !real,
+            grad_scale: 0.5 / b as f32,
+            sign: 1.0,
+        };
+        self.kernels.extend_from_slice(t.forward());
+        self.kernels.extend([
+            logsumexp::forward(gpu, t.output(), &lse)?,
+            bce_logits(gpu, &lse, &targets, &dlse, &self.metrics, out)?,
+            logsumexp::backward(gpu, t.output(), &lse, &dlse, &dlogits, false)?,
+        ]);
+        self.kernels
+            .extend(t.backward(gpu, &dlogits, ParamGrads::Accumulate, None)?);
+        self.tapes.push(t);
+        Ok(())
+    }
+
+    /// G's gradients from matching the mean of `features` (D's first layers) on its samples
+    /// to that on the real batch `real`: the kernels to run after D's update.
+    fn feature_matching_step(
+        &mut self,
+        features: &Network,
+        g_tape: &Tape,
+        real: &Tensor,
+    ) -> Result<Vec<Kernel>> {
+        let gpu = &self.gpu;
+        let fake = g_tape.output();
+        let fake_f = features.tape(gpu, fake, Mode::Train, self.rng(STREAM_D + 3), &self.state)?;
+        let real_f = features.tape(gpu, real, Mode::Train, self.rng(STREAM_D + 4), &self.state)?;
+        let grad_f = Tensor::zeros(gpu, fake_f.output().shape(), "dfeatures")?;
+        let grad_x = Tensor::zeros(gpu, fake.shape(), "dG(z)")?;
+        let mut k = fake_f.forward().to_vec();
+        k.extend_from_slice(real_f.forward());
+        k.extend(feature_matching(
+            gpu,
+            real_f.output(),
+            fake_f.output(),
+            &grad_f,
+            &self.metrics,
+            FM_LOSS,
+        )?);
+        k.extend(fake_f.backward(gpu, &grad_f, ParamGrads::Skip, Some(&grad_x))?);
+        k.extend(g_tape.backward(gpu, &grad_x, ParamGrads::Write, None)?);
+        self.tapes.extend([fake_f, real_f]);
+        Ok(k)
+    }
+}
+
 /// Trains [`discriminator`] (and [`generator`]) semi-supervised.
 pub struct SemiTrainer {
     gpu: Gpu,
@@ -201,121 +325,46 @@ impl SemiTrainer {
         let features = feature_layers(&d_model);
         let d = Network::new(gpu, "D", d_model, seed ^ 0xD_0000)?;
         let state = Tensor::zeros(gpu, &[4], "step counter")?;
-        let metrics = Tensor::zeros(gpu, &[SLOTS], "metrics")?;
         let history = Tensor::zeros(gpu, &[config.window * (SLOTS + 1)], "metrics history")?;
-        let rng = |stream| RngSpec {
-            seed,
-            stream,
-            clock: Clock::ITERATION,
-        };
-        let batch_of = |data: &Dataset, order_seed| Gather {
-            count: data.count,
-            size: SIDE * SIDE,
+        let mut rec = Recording {
+            gpu: gpu.clone(),
             batch: b,
-            seed: order_seed,
-            scale: data.scale,
-            shift: data.shift,
-            clock: Clock::ITERATION,
-            resize: None,
+            seed,
+            state: state.clone(),
+            metrics: Tensor::zeros(gpu, &[SLOTS], "metrics")?,
+            kernels: Vec::new(),
+            tapes: Vec::new(),
         };
-        let mut kernels = Vec::new();
-        let mut tapes = Vec::new();
-
-        // D on the labelled digits: cross-entropy over the K classes.
-        let lab = Tensor::zeros(gpu, &[b, 1, SIDE, SIDE], "labelled batch")?;
+        let lab = rec.gathered(labelled, seed, "labelled batch")?;
         let lab_labels = Tensor::from_u32(gpu, &vec![0; b], "labelled batch labels")?;
-        let g_lab = batch_of(labelled, seed);
-        kernels.push(gather(gpu, g_lab, &state, &labelled.pixels, &lab)?);
-        kernels.push(gather_labels(gpu, g_lab, &state, labels, &lab_labels)?);
-        let d_lab = d.tape(gpu, &lab, Mode::Train, rng(STREAM_D), &state)?;
-        let grad_lab = Tensor::zeros(gpu, &[b, CLASSES], "dlogits, labelled")?;
-        kernels.extend_from_slice(d_lab.forward());
-        kernels.push(softmax_ce(
-            gpu,
-            d_lab.output(),
-            &lab_labels,
-            &grad_lab,
-            &metrics,
-            SoftmaxCeOut {
-                loss_slot: LAB_LOSS,
-                acc_slot: LAB_ACC,
-                grad_scale: 1.0 / b as f32,
-            },
-        )?);
-        kernels.extend(d_lab.backward(gpu, &grad_lab, ParamGrads::Write, None)?);
-        tapes.push(d_lab);
+        let g_lab = rec.gather_spec(labelled, seed);
+        rec.kernels
+            .push(gather_labels(gpu, g_lab, &state, labels, &lab_labels)?);
+        rec.labelled_loss(&d, &lab, &lab_labels)?;
 
         let mut g_step = Vec::new();
         let mut g = None;
         if config.adversarial {
-            let unl = Tensor::zeros(gpu, &[b, 1, SIDE, SIDE], "unlabelled batch")?;
-            let g_unl = batch_of(unlabelled, seed ^ 0x5EED);
-            kernels.push(gather(gpu, g_unl, &state, &unlabelled.pixels, &unl)?);
+            let unl = rec.gathered(unlabelled, seed ^ 0x5EED, "unlabelled batch")?;
             let z = Tensor::zeros(gpu, &[b, LATENT], "z")?;
             let uniform = Distribution::Uniform {
                 low: 0.0,
                 high: 1.0,
             };
             let clock = Clock::ITERATION;
-            kernels.push(rng::fill(gpu, uniform, seed, STREAM_Z, clock, &state, &z)?);
+            rec.kernels
+                .push(rng::fill(gpu, uniform, seed, STREAM_Z, clock, &state, &z)?);
             let g_net = Network::new(gpu, "G", generator(), seed ^ 0x6_0000)?;
-            let g_tape = g_net.tape(gpu, &z, Mode::Train, rng(STREAM_G), &state)?;
-            kernels.extend_from_slice(g_tape.forward());
-            // D's real/fake loss: BCE on lse(logits), half on real and half on fake digits.
-            let ones = Tensor::from_slice(gpu, &vec![1.0; b], &[b], "real targets")?;
-            let zeros = Tensor::zeros(gpu, &[b], "fake targets")?;
-            let unsup = [
-                (&unl, &ones, D_REAL, false, 1),
-                (g_tape.output(), &zeros, D_FAKE, true, 2),
-            ];
-            for (x, targets, prob_slot, accumulate, stream) in unsup {
-                let t = d.tape(gpu, x, Mode::Train, rng(STREAM_D + stream), &state)?;
-                let lse = Tensor::zeros(gpu, &[b], "log Z")?;
-                let dlse = Tensor::zeros(gpu, &[b], "dlog Z")?;
-                let dlogits = Tensor::zeros(gpu, &[b, CLASSES], "dlogits, unsupervised")?;
-                kernels.extend_from_slice(t.forward());
-                kernels.push(logsumexp::forward(gpu, t.output(), &lse)?);
-                let out = BceOut {
-                    loss_slot: UNSUP_LOSS,
-                    prob_slot,
-                    accumulate,
-                    grad_scale: 0.5 / b as f32,
-                    sign: 1.0,
-                };
-                kernels.push(bce_logits(gpu, &lse, targets, &dlse, &metrics, out)?);
-                kernels.push(logsumexp::backward(
-                    gpu,
-                    t.output(),
-                    &lse,
-                    &dlse,
-                    &dlogits,
-                    false,
-                )?);
-                kernels.extend(t.backward(gpu, &dlogits, ParamGrads::Accumulate, None)?);
-                tapes.push(t);
-            }
-            // G's step, through the updated D: match the mean features of real digits.
-            let d_features = d.prefix(features)?;
-            let fake_f =
-                d_features.tape(gpu, g_tape.output(), Mode::Train, rng(STREAM_D + 3), &state)?;
-            let real_f = d_features.tape(gpu, &unl, Mode::Train, rng(STREAM_D + 4), &state)?;
-            let grad_f = Tensor::zeros(gpu, fake_f.output().shape(), "dfeatures")?;
-            let grad_x = Tensor::zeros(gpu, g_tape.output().shape(), "dG(z)")?;
-            g_step.extend_from_slice(fake_f.forward());
-            g_step.extend_from_slice(real_f.forward());
-            g_step.extend(feature_matching(
-                gpu,
-                real_f.output(),
-                fake_f.output(),
-                &grad_f,
-                &metrics,
-                FM_LOSS,
-            )?);
-            g_step.extend(fake_f.backward(gpu, &grad_f, ParamGrads::Skip, Some(&grad_x))?);
-            g_step.extend(g_tape.backward(gpu, &grad_x, ParamGrads::Write, None)?);
-            tapes.extend([g_tape, fake_f, real_f]);
+            let g_tape = g_net.tape(gpu, &z, Mode::Train, rec.rng(STREAM_G), &state)?;
+            rec.kernels.extend_from_slice(g_tape.forward());
+            rec.real_fake_loss(&d, &unl, true)?;
+            rec.real_fake_loss(&d, g_tape.output(), false)?;
+            g_step = rec.feature_matching_step(&d.prefix(features)?, &g_tape, &unl)?;
+            rec.tapes.push(g_tape);
             g = Some(g_net);
         }
+        let metrics = rec.metrics.clone();
+        let (mut kernels, tapes) = (rec.kernels, rec.tapes);
 
         // Both optimisers, at the configured rates and after the drop.
         let optimise = |net: &Network, opt: Optimizer| {
@@ -335,7 +384,12 @@ impl SemiTrainer {
         dropped.push(finish);
 
         let eval_in = Tensor::zeros(gpu, &[EVAL_CHUNK, 1, SIDE, SIDE], "evaluation batch")?;
-        let eval = d.tape(gpu, &eval_in, Mode::Eval, rng(0), &state)?;
+        let no_noise = RngSpec {
+            seed,
+            stream: 0,
+            clock: Clock::ITERATION,
+        };
+        let eval = d.tape(gpu, &eval_in, Mode::Eval, no_noise, &state)?;
         let step = RecordedStep::new(
             gpu,
             (kernels, dropped),
