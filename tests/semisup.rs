@@ -215,6 +215,9 @@ fn a_prefix_shares_its_networks_parameters() {
         full.layer_output(1).unwrap().read(g).unwrap()
     );
     assert!(matches!(net.prefix(0), Err(Error::Shape { .. })));
+    let bad = Sequential::new([3]).gaussian_noise(-0.5);
+    let err = Network::new(g, "noise", bad, 1).err().unwrap();
+    assert!(err.to_string().contains("gaussian_noise"), "{err}");
     assert!(matches!(net.prefix(4), Err(Error::Shape { .. })));
 }
 

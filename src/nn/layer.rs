@@ -64,6 +64,12 @@ impl Layer {
         let len: usize = input.iter().product();
         match self {
             Layer::Linear { out, .. } => Ok(vec![*out]),
+            Layer::GaussianNoise { sigma } if !(*sigma >= 0.0 && sigma.is_finite()) => {
+                Err(Error::shape(
+                    "gaussian_noise",
+                    format!("σ must be finite and ≥ 0, got {sigma}"),
+                ))
+            }
             Layer::Activation(_) | Layer::Dropout { .. } | Layer::GaussianNoise { .. } => {
                 Ok(input.to_vec())
             }
