@@ -25,28 +25,23 @@
 //! # Ok(()) }
 //! ```
 
+use std::path::Path;
+
 use crate::gan::dcgan::NZ;
-use crate::gan::ema::{check_decay, Ema, EMA_NETWORK};
-use crate::gan::readback::{self, Readback, StepMetrics, SLOTS};
-use crate::gan::sample::STREAM_SAMPLE;
-use crate::gan::{generate_batched, noise, GLoss, Noise};
+use crate::gan::ema::check_decay;
+use crate::gan::iteration::Iteration;
+use crate::gan::readback::StepMetrics;
+use crate::gan::runner::GanRunner;
+use crate::gan::{generate_batched, noise, GLoss, GanLoss, Noise};
 use crate::gpu::Kernel;
-use crate::io::checkpoint::Extras;
+use crate::io::checkpoint::Checkpoint;
 use crate::io::metrics_log::QualityPoint;
-use crate::nn::{Mode, Network, RngSpec, Sequential};
+use crate::nn::{Network, Sequential};
 use crate::ops::concat::{concat_channels, split_channels};
-use crate::ops::data::{gather, gather_labels, record, Gather};
+use crate::ops::data::{gather, gather_labels, Gather};
 use crate::ops::labels;
-use crate::ops::loss::{bce_logits, BceOut};
-use crate::ops::{rng, Clock};
-use crate::tape::{ParamGrads, Tape};
 use crate::{Dataset, Error, Gpu, Init, Optimizer, Result, Tensor};
 
-/// RNG streams as [`Trainer`](crate::Trainer) uses them, so a conditional run draws its z,
-/// dropout masks and data order the same way.
-const STREAM_Z: u32 = 1;
-const STREAM_G: u32 = 16;
-const STREAM_D: u32 = 1024;
 /// The Philox stream of the fake labels (one draw per sample and D step, on the step clock).
 pub const LABEL_STREAM: u32 = 2;
 
@@ -271,23 +266,10 @@ struct Views {
 
 /// Trains a conditional GAN; see the module documentation.
 pub struct ConditionalTrainer {
-    gpu: Gpu,
     config: ConditionalConfig,
-    g: Network,
-    d: Network,
-    /// The moving average of G's weights, when kept.
-    ema: Option<Ema>,
+    run: GanRunner,
     nz: usize,
-    kernels: Vec<Kernel>,
-    state: Tensor,
-    history: Tensor,
-    readback: Readback,
-    steps: u64,
-    sampler: Tape,
-    quality: Vec<QualityPoint>,
     views: Views,
-    /// Kept alive for the kernels that bind them.
-    _tapes: Vec<Tape>,
 }
 
 impl ConditionalTrainer {
@@ -353,18 +335,12 @@ impl ConditionalTrainer {
         let seed = config.seed;
         let b = config.batch;
         let k = config.d_steps;
-        let g_net = Network::new(gpu, "G", g, seed ^ 0x6_0000)?;
-        let d_net = Network::new(gpu, "D", d, seed ^ 0xD_0000)?;
-        let state = Tensor::zeros(gpu, &[4], "step counter")?;
-        let metrics = Tensor::zeros(gpu, &[SLOTS], "metrics")?;
-        let rows = config.readback_every;
-        let history = Tensor::zeros(gpu, &[rows * (SLOTS + 1)], "metrics history")?;
-        let ones = Tensor::from_slice(gpu, &vec![1.0; b], &[b, 1], "real targets")?;
-        let zeros = Tensor::zeros(gpu, &[b, 1], "fake targets")?;
+        let mut it = Iteration::new(gpu, (g, d), seed, b, k, GanLoss::Bce)?;
+        let state = it.state.clone();
         let mut real_shape = vec![b];
         real_shape.extend(data.shape());
         let mut d_shape = vec![b];
-        d_shape.extend(d_net.model().input_shape());
+        d_shape.extend(it.d.model().input_shape());
         // Labels as D sees them: maps (or a row) from u32 labels, then next to the images.
         let d_input =
             |labels: &Tensor, images: &Tensor, what: &str| -> Result<(Tensor, Kernel, Kernel)> {
@@ -376,60 +352,30 @@ impl ConditionalTrainer {
                 Ok((input, one_hot, concat))
             };
 
-        let mut kernels = Vec::new();
-        let mut tapes = Vec::new();
-        let mean = BceOut {
-            loss_slot: readback::D_LOSS,
-            prob_slot: readback::D_REAL,
-            accumulate: false,
-            grad_scale: 1.0 / b as f32,
-            sign: 1.0,
-        };
         // k discriminator steps, each on a fresh real batch, fresh z and fresh fake labels.
         let mut last = None;
         for j in 0..k {
-            let clock = Clock {
-                mul: k as u32,
-                add: j as u32,
-            };
-            let z = Tensor::zeros(gpu, &[b, nz], "z")?;
-            kernels.push(rng::fill(
-                gpu,
-                config.noise.distribution(),
-                seed,
-                STREAM_Z,
-                clock,
-                &state,
-                &z,
-            )?);
+            let clock = it.clock(j);
+            let z = it.z(config.noise, &[b, nz], j)?;
             let fake_labels = Tensor::zeros(gpu, &[b], "fake labels")?;
-            kernels.push(labels::draw(
-                gpu,
-                classes,
-                seed,
-                LABEL_STREAM,
-                clock,
-                &state,
-                &fake_labels,
-            )?);
             let one_hot = Tensor::zeros(gpu, &[b, classes], "fake labels one-hot")?;
-            kernels.push(labels::one_hot(gpu, &fake_labels, &one_hot, classes, 1)?);
             let g_input = Tensor::zeros(gpu, &[b, nz + classes], "G input")?;
-            kernels.push(concat_channels(gpu, &z, &one_hot, &g_input, b, 1)?);
-            let g_tape = g_net.tape(
-                gpu,
-                &g_input,
-                Mode::Train,
-                RngSpec {
+            it.kernels.extend([
+                labels::draw(
+                    gpu,
+                    classes,
                     seed,
-                    stream: STREAM_G + j as u32,
+                    LABEL_STREAM,
                     clock,
-                },
-                &state,
-            )?;
-            kernels.extend_from_slice(g_tape.forward());
+                    &state,
+                    &fake_labels,
+                )?,
+                labels::one_hot(gpu, &fake_labels, &one_hot, classes, 1)?,
+                concat_channels(gpu, &z, &one_hot, &g_input, b, 1)?,
+            ]);
+            let g_tape = it.g_forward(&g_input, j)?;
             let (fake_input, maps, cat) = d_input(&fake_labels, g_tape.output(), "fake")?;
-            kernels.extend([maps, cat]);
+            it.kernels.extend([maps, cat]);
 
             let real = Tensor::zeros(gpu, &real_shape, "real batch")?;
             let real_labels = Tensor::zeros(gpu, &[b], "real labels")?;
@@ -446,105 +392,33 @@ impl ConditionalTrainer {
                     .map(|(h, w)| (h, w, data.shape()[1], data.shape()[2])),
             };
             // The same Gather for both, so each label belongs to the image beside it.
-            kernels.push(gather(gpu, gth, &state, &data.pixels, &real)?);
-            kernels.push(gather_labels(gpu, gth, &state, all_labels, &real_labels)?);
             let (real_input, maps, cat) = d_input(&real_labels, &real, "real")?;
-            kernels.extend([maps, cat]);
-
-            let d_rng = |s: u32| RngSpec {
-                seed,
-                stream: STREAM_D + 4 * j as u32 + s,
-                clock,
-            };
-            let d_real = d_net.tape(gpu, &real_input, Mode::Train, d_rng(0), &state)?;
-            let d_fake = d_net.tape(gpu, &fake_input, Mode::Train, d_rng(1), &state)?;
-            let grad_real = Tensor::zeros(gpu, &[b, 1], "dD(x)")?;
-            let grad_fake = Tensor::zeros(gpu, &[b, 1], "dD(G(z))")?;
-            kernels.extend_from_slice(d_real.forward());
-            kernels.extend_from_slice(d_fake.forward());
-            kernels.push(bce_logits(
-                gpu,
-                d_real.output(),
-                &ones,
-                &grad_real,
-                &metrics,
-                mean,
-            )?);
-            let fake_out = BceOut {
-                accumulate: true,
-                prob_slot: readback::D_FAKE,
-                ..mean
-            };
-            kernels.push(bce_logits(
-                gpu,
-                d_fake.output(),
-                &zeros,
-                &grad_fake,
-                &metrics,
-                fake_out,
-            )?);
-            kernels.extend(d_real.backward(gpu, &grad_real, ParamGrads::Write, None)?);
-            kernels.extend(d_fake.backward(gpu, &grad_fake, ParamGrads::Accumulate, None)?);
-            let p = d_net.params();
-            kernels.push(config.d_optimizer.step_params(gpu, clock, &state, p)?);
-            kernels.extend(d_net.constraints(gpu)?);
-            tapes.extend([d_real, d_fake]);
-            if let Some((old, ..)) = last.replace((
-                g_tape,
-                g_input,
-                fake_labels,
-                fake_input,
-                real_labels,
-                real_input,
-            )) {
-                tapes.push(old);
+            it.kernels.extend([
+                gather(gpu, gth, &state, &data.pixels, &real)?,
+                gather_labels(gpu, gth, &state, all_labels, &real_labels)?,
+                maps,
+                cat,
+            ]);
+            let (ones, zeros) = (it.ones.clone(), it.zeros.clone());
+            it.d_update(
+                j,
+                (&real_input, &ones),
+                (&fake_input, &zeros),
+                &config.d_optimizer,
+            )?;
+            let views = (g_input, fake_labels, fake_input, real_labels, real_input);
+            if let Some((old, _)) = last.replace((g_tape, views)) {
+                it.keep(old);
             }
         }
         // The generator step, through the updated D, on the last D step's fakes and labels
         // (G has not changed since, so D's fake input is still current).
-        let (g_tape, g_input, fake_labels, fake_input, real_labels, real_input) =
+        let (g_tape, (g_input, fake_labels, fake_input, real_labels, real_input)) =
             last.expect("k >= 1");
-        let clock = Clock {
-            mul: k as u32,
-            add: k as u32 - 1,
-        };
-        let d_g = d_net.tape(
-            gpu,
-            &fake_input,
-            Mode::Train,
-            RngSpec {
-                seed,
-                stream: STREAM_D - 1,
-                clock,
-            },
-            &state,
-        )?;
-        kernels.extend_from_slice(d_g.forward());
-        let grad_logit = Tensor::zeros(gpu, &[b, 1], "dD(G(z)) for G")?;
-        let (targets, sign) = match config.g_loss {
-            GLoss::NonSaturating => (&ones, 1.0),
-            GLoss::Minimax => (&zeros, -1.0),
-        };
-        let g_loss = BceOut {
-            loss_slot: readback::G_LOSS,
-            prob_slot: readback::D_FAKE_G,
-            accumulate: false,
-            grad_scale: 1.0 / b as f32,
-            sign,
-        };
-        kernels.push(bce_logits(
-            gpu,
-            d_g.output(),
-            targets,
-            &grad_logit,
-            &metrics,
-            g_loss,
-        )?);
-        let d_input_grad = Tensor::zeros(gpu, &d_shape, "dD input for G")?;
-        kernels.extend(d_g.backward(gpu, &grad_logit, ParamGrads::Skip, Some(&d_input_grad))?);
+        let d_input_grad = it.g_loss_gradient(&fake_input, config.g_loss)?;
         // The label channels' gradient stops here: labels are given, not generated.
         let g_output_grad = Tensor::zeros(gpu, g_tape.output().shape(), "dG(z)")?;
-        kernels.extend(split_channels(
+        it.kernels.extend(split_channels(
             gpu,
             &d_input_grad,
             Some(&g_output_grad),
@@ -553,20 +427,7 @@ impl ConditionalTrainer {
             spatial,
         )?);
         debug_assert_eq!(g_output_grad.len(), b * channels * spatial);
-        kernels.extend(g_tape.backward(gpu, &g_output_grad, ParamGrads::Write, None)?);
-        let p = g_net.params();
-        kernels.push(
-            config
-                .g_optimizer
-                .step_params(gpu, Clock::ITERATION, &state, p)?,
-        );
-        kernels.extend(g_net.constraints(gpu)?);
-        let ema = config
-            .g_ema
-            .map(|decay| Ema::new(gpu, &g_net, decay, &mut kernels))
-            .transpose()?;
-        kernels.push(record(gpu, &state, &metrics, &history)?);
-        tapes.extend([g_tape, d_g]);
+        let ema = it.g_update(g_tape, &g_output_grad, &config.g_optimizer, config.g_ema)?;
 
         // Fixed latent vectors for watching progress, each with every class: row c of the
         // samples is class c.
@@ -582,32 +443,12 @@ impl ConditionalTrainer {
             &[classes * cols, nz + classes],
             "fixed G input",
         )?;
-        let sampler = ema.as_ref().map_or(&g_net, Ema::network).tape(
-            gpu,
-            &fixed_input,
-            Mode::Generate,
-            RngSpec {
-                seed,
-                stream: STREAM_SAMPLE,
-                clock: Clock::ITERATION,
-            },
-            &state,
-        )?;
-
+        let what = "conditional training step";
+        let run = it.finish(ema, &fixed_input, config.readback_every, what)?;
         Ok(ConditionalTrainer {
-            gpu: gpu.clone(),
-            readback: Readback::new(gpu, rows),
             config,
-            g: g_net,
-            d: d_net,
-            ema,
+            run,
             nz,
-            kernels,
-            state,
-            history,
-            steps: 0,
-            sampler,
-            quality: Vec::new(),
             views: Views {
                 g_input,
                 fake_labels,
@@ -617,7 +458,6 @@ impl ConditionalTrainer {
                 d_input_grad,
                 g_output_grad,
             },
-            _tapes: tapes,
         })
     }
 
@@ -625,93 +465,54 @@ impl ConditionalTrainer {
     /// steps the logged metrics are copied out and collected asynchronously; a NaN or Inf in
     /// them is returned as [`Error::Diverged`] naming the step.
     pub fn step(&mut self) -> Result<()> {
-        self.steps += 1;
-        self.readback.submit_step(
-            &self.gpu,
-            "conditional training step",
-            &self.kernels,
-            &self.history,
-            &self.state,
-            self.steps,
-            self.config.readback_every as u64,
-        )
+        self.run.step()
     }
 
     /// Waits for the GPU and collects the metrics of every step run so far.
     pub fn flush(&mut self) -> Result<()> {
-        self.readback.flush(&self.gpu, &self.history, &self.state)
+        self.run.flush()
     }
 
     /// Saves G, D, both optimisers' state, the step counter and the metrics history
-    /// (atomically). Flushes first, so a diverged state is refused rather than saved.
-    pub fn save(&mut self, path: &std::path::Path) -> Result<()> {
-        self.flush()?;
-        let weights: Vec<(&str, &Network)> = self
-            .ema
-            .iter()
-            .map(|e| (EMA_NETWORK, e.network()))
-            .collect();
-        crate::io::checkpoint::save_with(
-            &self.gpu,
-            path,
-            &[("G", &self.g), ("D", &self.d)],
-            Extras {
-                weights: &weights,
-                tensors: &[],
-            },
-            Some(&self.state),
-            self.readback.collected.as_slice(),
-            &self.quality,
-        )
+    /// (atomically), and the weight average when kept. Flushes first, so a diverged state
+    /// is refused rather than saved.
+    pub fn save(&mut self, path: &Path) -> Result<()> {
+        self.run.save(path, &[])
     }
 
     /// Continues from a checkpoint written by [`ConditionalTrainer::save`] for the same
     /// models and configuration: parameters, moments and the step counter are restored, so
     /// the noise, the fake labels, the data order and Adam's bias correction pick up exactly
-    /// where they were; so is the metrics history.
-    pub fn resume(&mut self, path: &std::path::Path) -> Result<()> {
-        let ckpt = crate::io::checkpoint::Checkpoint::open(path)?;
-        ckpt.load_network(&self.gpu, "G", &self.g, true)?;
-        ckpt.load_network(&self.gpu, "D", &self.d, true)?;
-        if let Some(ema) = &self.ema {
-            ema.restore(&self.gpu, &ckpt)?;
-        }
-        let state = ckpt.state()?.ok_or_else(|| Error::Data {
-            path: path.to_path_buf(),
-            message: "has no step counter; it holds networks only and cannot resume training"
-                .into(),
-        })?;
-        self.state.write(&self.gpu, bytemuck::cast_slice(&state))?;
-        self.steps = state[0] as u64;
-        self.readback.skip_to(self.steps, ckpt.history()?);
-        self.quality = ckpt.quality()?;
-        self.quality.retain(|q| q.step <= self.steps);
-        Ok(())
+    /// where they were; so is the metrics history. The weight average is restored too, or
+    /// restarted from G when the checkpoint has none.
+    pub fn resume(&mut self, path: &Path) -> Result<()> {
+        let ckpt = Checkpoint::open(path)?;
+        self.run.resume(path, &ckpt, &[])
     }
 
     /// Steps run so far.
     pub fn steps(&self) -> u64 {
-        self.steps
+        self.run.steps
     }
 
     /// The most recent metrics that have reached the CPU.
     pub fn metrics(&self) -> Option<&StepMetrics> {
-        self.readback.collected.last()
+        self.run.metrics()
     }
 
     /// Every step's metrics that have reached the CPU, in order.
     pub fn history(&self) -> &[StepMetrics] {
-        &self.readback.collected
+        self.run.history()
     }
 
     /// Logs a sample-quality measurement, kept with the history (and in checkpoints).
     pub fn add_quality(&mut self, point: QualityPoint) {
-        self.quality.push(point);
+        self.run.quality.push(point);
     }
 
     /// The sample-quality measurements logged so far, in order.
     pub fn quality(&self) -> &[QualityPoint] {
-        &self.quality
+        &self.run.quality
     }
 
     /// Generates from the fixed latent vectors, each with every class (generate mode), and
@@ -719,9 +520,7 @@ impl ConditionalTrainer {
     /// `c`, column `j` latent vector `j` (`noise(config.noise, sample_count · nz, seed)`).
     /// Blocks: for pictures, not for the training loop.
     pub fn samples(&self) -> Result<Vec<f32>> {
-        self.gpu
-            .run(&self.sampler.forward().iter().collect::<Vec<_>>())?;
-        self.sampler.output().read(&self.gpu)
+        self.run.samples()
     }
 
     /// The tensors the last step read and passed back (see [`StepTensors`]).
@@ -740,22 +539,22 @@ impl ConditionalTrainer {
 
     /// The generator.
     pub fn generator(&self) -> &Network {
-        &self.g
+        &self.run.g
     }
 
     /// The moving average of G's weights (`g_ema`), if kept.
     pub fn ema_generator(&self) -> Option<&Network> {
-        self.ema.as_ref().map(Ema::network)
+        self.run.ema_generator()
     }
 
     /// The generator to sample and evaluate: the weight average when kept, else G.
     pub fn sampling_generator(&self) -> &Network {
-        self.ema_generator().unwrap_or(&self.g)
+        self.run.sampling_generator()
     }
 
     /// The discriminator.
     pub fn discriminator(&self) -> &Network {
-        &self.d
+        &self.run.d
     }
 
     /// The configuration.
@@ -770,6 +569,6 @@ impl ConditionalTrainer {
 
     /// Number of dispatches in one iteration.
     pub fn dispatches(&self) -> usize {
-        self.kernels.len()
+        self.run.kernels.len()
     }
 }
