@@ -36,16 +36,25 @@ fn check(
     Ok(())
 }
 
-/// Per-sample BCE of `logits` against `targets`; writes dL/dlogit into `grad`.
-pub fn bce_logits(
+/// Which loss `shaders/gan_loss.wgsl` computes.
+#[derive(Clone, Copy)]
+enum Kind {
+    Bce = 0,
+    HingeD = 1,
+    HingeG = 2,
+}
+
+fn gan_loss(
     gpu: &Gpu,
-    logits: &Tensor,
-    targets: &Tensor,
-    grad: &Tensor,
-    metrics: &Tensor,
+    (logits, targets, grad, metrics): (&Tensor, &Tensor, &Tensor, &Tensor),
     out: BceOut,
+    kind: Kind,
 ) -> Result<Kernel> {
-    check("bce", logits, targets, grad, metrics, out)?;
+    let op = match kind {
+        Kind::Bce => "bce",
+        Kind::HingeD | Kind::HingeG => "hinge",
+    };
+    check(op, logits, targets, grad, metrics, out)?;
     let params = [
         u(logits.len()),
         f(out.grad_scale),
@@ -53,9 +62,10 @@ pub fn bce_logits(
         u(out.loss_slot),
         u(out.prob_slot),
         out.accumulate as u32,
+        kind as u32,
     ];
     gpu.kernel(
-        KernelSpec::new(Shader::Bce, "bce_logits"),
+        KernelSpec::new(Shader::GanLoss, "gan_loss"),
         &[
             Bind::Params(&params),
             Bind::Read(logits),
@@ -67,36 +77,16 @@ pub fn bce_logits(
     )
 }
 
-fn hinge(
+/// Per-sample BCE of `logits` against `targets`; writes dL/dlogit into `grad`.
+pub fn bce_logits(
     gpu: &Gpu,
     logits: &Tensor,
     targets: &Tensor,
     grad: &Tensor,
     metrics: &Tensor,
     out: BceOut,
-    mode: u32,
 ) -> Result<Kernel> {
-    check("hinge", logits, targets, grad, metrics, out)?;
-    let params = [
-        u(logits.len()),
-        f(out.grad_scale),
-        f(out.sign),
-        u(out.loss_slot),
-        u(out.prob_slot),
-        out.accumulate as u32,
-        mode,
-    ];
-    gpu.kernel(
-        KernelSpec::new(Shader::Hinge, "hinge_logits"),
-        &[
-            Bind::Params(&params),
-            Bind::Read(logits),
-            Bind::Read(targets),
-            Bind::Write(grad),
-            Bind::Write(metrics),
-        ],
-        1,
-    )
+    gan_loss(gpu, (logits, targets, grad, metrics), out, Kind::Bce)
 }
 
 /// D's hinge loss per sample, `t·relu(1 − x) + (1 − t)·relu(1 + x)` for target `t` (1 real,
@@ -110,7 +100,7 @@ pub fn hinge_logits(
     metrics: &Tensor,
     out: BceOut,
 ) -> Result<Kernel> {
-    hinge(gpu, logits, targets, grad, metrics, out, 0)
+    gan_loss(gpu, (logits, targets, grad, metrics), out, Kind::HingeD)
 }
 
 /// G's hinge loss, `−logit` per sample; writes dL/dlogit (`−grad_scale`) into `grad`.
@@ -122,6 +112,6 @@ pub fn hinge_generator(
     metrics: &Tensor,
     out: BceOut,
 ) -> Result<Kernel> {
-    // The shader's targets binding is not read in this mode; the logits stand in for it.
-    hinge(gpu, logits, logits, grad, metrics, out, 1)
+    // The shader's targets binding is not read for G; the logits stand in for it.
+    gan_loss(gpu, (logits, logits, grad, metrics), out, Kind::HingeG)
 }

@@ -1,12 +1,16 @@
-// Hinge loss on logits (Lim & Ye 2017; Miyato et al. 2018), fused with its gradient and the
-// batch means that the trainer logs. One workgroup; fixed reduction order, as bce.wgsl.
-//   mode 0 (D), per-sample target t (1 real, 0 fake):
+// The GAN losses on D's logits, each fused with its gradient and the batch means that the
+// trainer logs. One workgroup; fixed reduction order. `kind` picks the loss:
+//   0, binary cross-entropy with a per-sample target t (stable for |x| = 100):
+//     loss_i = max(x,0) − x·t + log(1 + exp(−|x|)),   dL/dx_i = σ(x) − t
+//   1, D's hinge loss (Lim & Ye 2017; Miyato et al. 2018), target t (1 real, 0 fake):
 //     loss_i = t·relu(1 − x) + (1 − t)·relu(1 + x)
-//     dL/dx_i = (−t·[x < 1] + (1 − t)·[x > −1]) · grad_scale   (relu'(0) = 0, as PyTorch: a
-//     logit exactly on its margin gets no gradient)
-//   mode 1 (G): loss_i = −x, dL/dx_i = −grad_scale (targets are bound but not read)
-// `sign` multiplies loss and gradient. metrics[loss_slot] (+)= sign · mean loss;
-// metrics[prob_slot] = mean σ(x), so D(x) and D(G(z)) are logged as with BCE.
+//     dL/dx_i = −t·[x < 1] + (1 − t)·[x > −1]   (relu'(0) = 0, as PyTorch: a logit exactly
+//     on its margin gets no gradient)
+//   2, G's hinge loss: loss_i = −x, dL/dx_i = −1 (targets are bound but not read).
+// Gradients are scaled by grad_scale; `sign` multiplies loss and gradient (−1 with kind 0
+// and target 0 is the minimax generator loss log(1 − D(G(z)))).
+// metrics[loss_slot] (+)= sign · mean loss; metrics[prob_slot] = mean σ(x), so D(x) and
+// D(G(z)) are logged alike for every loss.
 
 struct Params {
     n: u32,
@@ -15,7 +19,7 @@ struct Params {
     loss_slot: u32,
     prob_slot: u32,
     accumulate: u32,
-    mode: u32,
+    kind: u32,
 }
 
 @group(0) @binding(0) var<uniform> p: Params;
@@ -36,20 +40,25 @@ fn sigmoid(x: f32) -> f32 {
 }
 
 @compute @workgroup_size(256)
-fn hinge_logits(@builtin(local_invocation_index) lid: u32) {
+fn gan_loss(@builtin(local_invocation_index) lid: u32) {
     var l = 0.0;
     var s = 0.0;
     for (var i = lid; i < p.n; i = i + 256u) {
         let x = logits[i];
+        let sg = sigmoid(x);
         var li = -x;
         var gi = -1.0;
-        if (p.mode == 0u) {
+        if (p.kind == 0u) {
+            let t = targets[i];
+            li = max(x, 0.0) - x * t + log(1.0 + exp(-abs(x)));
+            gi = sg - t;
+        } else if (p.kind == 1u) {
             let t = targets[i];
             li = t * max(1.0 - x, 0.0) + (1.0 - t) * max(1.0 + x, 0.0);
             gi = -t * select(0.0, 1.0, x < 1.0) + (1.0 - t) * select(0.0, 1.0, x > -1.0);
         }
         l = l + li;
-        s = s + sigmoid(x);
+        s = s + sg;
         grad[i] = p.sign * gi * p.grad_scale;
     }
     loss_part[lid] = l;
