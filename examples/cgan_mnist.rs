@@ -15,11 +15,14 @@
 //! On lavapipe (the CPU Vulkan driver) of a 2-core machine a step takes about 1.2 s, so the
 //! default run takes about 70 minutes there.
 
+mod common;
+
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use clap::Parser;
+use common::TrainingBar;
 use counterfeit::data::idx;
 use counterfeit::eval::classifier::{bundled_weights, Classifier};
 use counterfeit::eval::judge::to_judged_pixels;
@@ -30,7 +33,6 @@ use counterfeit::gan::dcgan::NZ;
 use counterfeit::gan::{noise, EMA_NETWORK};
 use counterfeit::io::{checkpoint::Checkpoint, grid, metrics_log};
 use counterfeit::{Dataset, Error, Gpu, Network, Noise, Optimizer, Result};
-use indicatif::{ProgressBar, ProgressStyle};
 
 /// Steps of the default run.
 const DEFAULT_STEPS: usize = 3500;
@@ -303,15 +305,7 @@ fn train(gpu: &Gpu, args: &Args) -> Result<()> {
         start.elapsed().as_secs_f32()
     );
     let ckpt = args.out.join("checkpoint.safetensors");
-    let bar = ProgressBar::new(steps);
-    bar.set_style(
-        ProgressStyle::with_template("{bar:30} {pos}/{len}  {msg}  [{elapsed} < {eta}]")
-            .expect("valid template"),
-    );
-    bar.set_position(gan.steps());
-    let timer = Instant::now();
-    let mut measuring = 0.0;
-    let mut warned = false;
+    let mut bar = TrainingBar::new(gpu, steps, first, args.batch);
     while gan.steps() < steps {
         if let Err(e) = gan.step() {
             bar.abandon();
@@ -320,51 +314,18 @@ fn train(gpu: &Gpu, args: &Args) -> Result<()> {
             }
             return Err(e);
         }
-        let done = (gan.steps() - first) as f32;
-        let secs = timer.elapsed().as_secs_f32() - measuring;
-        if !warned && done >= 5.0 && gpu.is_cpu() {
-            bar.suspend(|| {
-                println!(
-                    "note: {} runs shaders on the CPU: about {:.1} s/step, so the remaining {} steps take ~{:.0} min. Use --steps to shorten.",
-                    gpu.info().name,
-                    secs / done,
-                    steps - gan.steps(),
-                    secs / done * (steps - gan.steps()) as f32 / 60.0
-                )
-            });
-            warned = true;
-        }
-        if let Some(m) = gan.metrics() {
-            bar.set_message(format!(
-                "D {:.3} G {:.3} D(x) {:.2} D(G(z)) {:.2}  {:.0} img/s",
-                m.d_loss,
-                m.g_loss,
-                m.d_real,
-                m.d_fake,
-                done * args.batch as f32 / secs
-            ));
-        }
-        bar.set_position(gan.steps());
         let step = gan.steps();
+        bar.update(step, gan.metrics());
         if let Some(c) = &classifier {
             if args.eval_every > 0 && step.is_multiple_of(args.eval_every as u64) && step < steps {
-                let t = Instant::now();
-                let a = measure(
-                    gpu,
-                    gan.sampling_generator(),
-                    c,
-                    PROGRESS_PER_CLASS,
-                    args.batch,
-                )?;
+                let g = gan.sampling_generator();
+                let a = bar.pause(|| measure(gpu, g, c, PROGRESS_PER_CLASS, args.batch))?;
                 log_accuracy(&args.out, step, &a)?;
-                measuring += t.elapsed().as_secs_f32();
-                bar.suspend(|| {
-                    println!(
-                        "step {step}: the classifier sees the asked digit in {:.1} % of {} samples",
-                        100.0 * a.overall,
-                        a.n
-                    )
-                });
+                bar.println(&format!(
+                    "step {step}: the classifier sees the asked digit in {:.1} % of {} samples",
+                    100.0 * a.overall,
+                    a.n
+                ));
             }
         }
         if args.sample_every > 0 && step.is_multiple_of(args.sample_every as u64) && step < steps {
@@ -376,21 +337,12 @@ fn train(gpu: &Gpu, args: &Args) -> Result<()> {
             )?;
         }
     }
-    bar.finish();
-    let secs = (timer.elapsed().as_secs_f32() - measuring).max(1e-6);
-    let timed = gan.steps() - first;
+    bar.finish(gan.steps());
     save(&mut gan, &args.out, "classes_final.png", &ckpt)?;
     save_grid(
         &args.out.join("style_final.png"),
         &style_grid(gpu, gan.sampling_generator(), args.seed)?,
     )?;
-    if timed > 0 {
-        println!(
-            "{timed} steps after the first in {secs:.1} s ({:.3} s/step, {:.0} img/s)",
-            secs / timed as f32,
-            (timed as usize * args.batch) as f32 / secs
-        );
-    }
     if let Some(c) = &classifier {
         println!(
             "measuring class accuracy on {} samples ({FINAL_PER_CLASS} per class) ...",

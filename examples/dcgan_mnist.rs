@@ -9,10 +9,13 @@
 //! With --g-ema the grids, the quality measurements and --sample use the moving average of
 //! G's weights (saved in the checkpoint as G_ema).
 
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use clap::Parser;
+use common::TrainingBar;
 use counterfeit::data::idx;
 use counterfeit::eval::judge::judge_for_run as judge;
 use counterfeit::gan::dcgan::{Arch, DOptions, NZ};
@@ -21,7 +24,6 @@ use counterfeit::io::{checkpoint::Checkpoint, grid, metrics_log};
 use counterfeit::{
     Dataset, Error, GanLoss, Gpu, Network, Noise, Optimizer, Result, Trainer, TrainerConfig,
 };
-use indicatif::{ProgressBar, ProgressStyle};
 
 /// Steps of the default run: enough for clear digits of every class at batch 64.
 const DEFAULT_STEPS: usize = 3000;
@@ -276,15 +278,7 @@ fn train(gpu: &Gpu, arch: Arch, args: &Args) -> Result<()> {
         println!("grids and quality measurements use the moving average of G's weights");
     }
     let ckpt = args.out.join("checkpoint.safetensors");
-    let bar = ProgressBar::new(steps as u64);
-    bar.set_style(
-        ProgressStyle::with_template("{bar:30} {pos}/{len}  {msg}  [{elapsed} < {eta}]")
-            .expect("valid template"),
-    );
-    bar.set_position(gan.steps());
-    let timer = Instant::now();
-    let mut judging = 0.0;
-    let mut warned = false;
+    let mut bar = TrainingBar::new(gpu, steps as u64, first, args.batch);
     while gan.steps() < steps as u64 {
         if let Err(e) = gan.step() {
             bar.abandon();
@@ -293,40 +287,14 @@ fn train(gpu: &Gpu, arch: Arch, args: &Args) -> Result<()> {
             }
             return Err(e);
         }
-        let done = (gan.steps() - first) as f32;
-        let secs = timer.elapsed().as_secs_f32() - judging;
-        if !warned && done >= 5.0 && gpu.is_cpu() {
-            let total = secs / done * (steps as f32 - first as f32);
-            bar.suspend(|| {
-                eprintln!(
-                    "note: {} runs shaders on the CPU: about {:.1} s/step, so the remaining {} steps take ~{:.0} min. Use --steps to shorten.",
-                    gpu.info().name,
-                    secs / done,
-                    steps as u64 - first,
-                    total / 60.0
-                )
-            });
-            warned = true;
-        }
-        if let Some(m) = gan.metrics() {
-            bar.set_message(format!(
-                "D {:.3} G {:.3} D(x) {:.2} D(G(z)) {:.2}  {:.0} img/s",
-                m.d_loss,
-                m.g_loss,
-                m.d_real,
-                m.d_fake,
-                done * args.batch as f32 / secs
-            ));
-        }
-        bar.set_position(gan.steps());
+        bar.update(gan.steps(), gan.metrics());
         let step = gan.steps() as usize;
         if let Some(judge) = &judge {
             if args.eval_every > 0 && step.is_multiple_of(args.eval_every) && step < steps {
                 let t = Instant::now();
-                let q = judge.measure(&mut gan, &recipe, args.eval_n, false)?;
-                judging += t.elapsed().as_secs_f32();
+                let q = bar.pause(|| judge.measure(&mut gan, &recipe, args.eval_n, false))?;
                 let secs = t.elapsed().as_secs_f32();
-                bar.suspend(|| println!("step {step}: {} ({secs:.0} s)", q.summary()));
+                bar.println(&format!("step {step}: {} ({secs:.0} s)", q.summary()));
             }
         }
         if args.sample_every > 0 && step.is_multiple_of(args.sample_every) && step < steps {
@@ -339,9 +307,7 @@ fn train(gpu: &Gpu, arch: Arch, args: &Args) -> Result<()> {
             )?;
         }
     }
-    bar.finish();
-    let secs = (timer.elapsed().as_secs_f32() - judging).max(1e-6);
-    let timed = gan.steps() - first;
+    bar.finish(gan.steps());
     if let Some(judge) = &judge {
         println!("measuring the final samples (N = {FINAL_EVAL_N}) ...");
         let t = Instant::now();
@@ -355,13 +321,6 @@ fn train(gpu: &Gpu, arch: Arch, args: &Args) -> Result<()> {
         );
     }
     save(&mut gan, arch, &args.out, "samples_final.png", &ckpt)?;
-    if timed > 0 {
-        println!(
-            "{timed} steps after the first in {secs:.1} s ({:.3} s/step, {:.0} img/s)",
-            secs / timed as f32,
-            (timed as usize * args.batch) as f32 / secs
-        );
-    }
     println!(
         "wrote sample grids, losses.png, metrics.csv and {} to {}",
         ckpt.display(),

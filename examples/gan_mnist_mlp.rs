@@ -3,16 +3,18 @@
 //!
 //!     cargo run --release --example gan_mnist_mlp -- --steps 600 --out out/gan_mnist_mlp
 
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use clap::Parser;
+use common::TrainingBar;
 use counterfeit::data::idx;
 use counterfeit::eval::judge::judge_for_run as judge;
 use counterfeit::gan::{mlp, recipes};
 use counterfeit::io::{grid, metrics_log};
 use counterfeit::{Dataset, Error, Gpu, Optimizer, Trainer, TrainerConfig};
-use indicatif::{ProgressBar, ProgressStyle};
 
 #[derive(Parser)]
 #[command(about = "Train the MLP/maxout GAN of Goodfellow et al. (2014) on MNIST digits")]
@@ -133,31 +135,20 @@ fn run(args: Args) -> counterfeit::Result<()> {
     );
     std::fs::create_dir_all(&args.out).map_err(|e| Error::io(&args.out, e))?;
 
-    let bar = ProgressBar::new(steps as u64);
-    bar.set_style(
-        ProgressStyle::with_template("{bar:30} {pos}/{len} steps  {msg}  [{elapsed} < {eta}]")
-            .expect("valid template"),
-    );
-    let train_start = Instant::now();
-    let mut judging = 0.0;
+    let mut bar = TrainingBar::new(&gpu, steps as u64, 0, BATCH);
     let ckpt = args.out.join("checkpoint.safetensors");
     for step in 1..=steps {
-        gan.step()?;
-        if let Some(m) = gan.metrics() {
-            let rate = (step * BATCH) as f32 / (train_start.elapsed().as_secs_f32() - judging);
-            bar.set_message(format!(
-                "D {:.3}  G {:.3}  D(x) {:.2}  D(G(z)) {:.2}  {:.0} img/s",
-                m.d_loss, m.g_loss, m.d_real, m.d_fake, rate
-            ));
+        if let Err(e) = gan.step() {
+            bar.abandon();
+            return Err(e);
         }
-        bar.set_position(step as u64);
+        bar.update(step as u64, gan.metrics());
         if let Some(judge) = &judge {
             if args.eval_every > 0 && step % args.eval_every == 0 && step < steps {
                 let t = Instant::now();
-                let q = judge.measure(&mut gan, &recipe, args.eval_n, false)?;
-                judging += t.elapsed().as_secs_f32();
+                let q = bar.pause(|| judge.measure(&mut gan, &recipe, args.eval_n, false))?;
                 let secs = t.elapsed().as_secs_f32();
-                bar.suspend(|| println!("step {step}: {} ({secs:.0} s)", q.summary()));
+                bar.println(&format!("step {step}: {} ({secs:.0} s)", q.summary()));
             }
         }
         if args.sample_every > 0 && step % args.sample_every == 0 && step < steps {
@@ -166,12 +157,7 @@ fn run(args: Args) -> counterfeit::Result<()> {
         }
     }
     gan.flush()?;
-    bar.finish();
-    let secs = train_start.elapsed().as_secs_f32() - judging;
-    println!(
-        "{steps} steps in {secs:.1} s ({:.3} s/step)",
-        secs / steps as f32
-    );
+    bar.finish(steps as u64);
     if let Some(judge) = &judge {
         println!("measuring the final samples (N = {FINAL_EVAL_N}) ...");
         let t = Instant::now();
