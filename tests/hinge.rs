@@ -1,6 +1,7 @@
-//! The hinge loss: its kernel against the f64 reference (sizes off the 256-wide workgroup,
-//! batch 1, logits exactly on the margins ±1 and at ±100), the reference against finite
-//! differences, and hinge training on a tiny GAN with its losses checked on a frozen D.
+//! The hinge loss: its kernel (the hinge kinds of `shaders/gan_loss.wgsl`) against the f64
+//! reference (sizes off the 256-wide workgroup, batch 1, logits exactly on the margins ±1 and
+//! at ±100), the reference against finite differences, and hinge training on a tiny GAN with
+//! its losses checked on a frozen D.
 
 mod common;
 

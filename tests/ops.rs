@@ -158,6 +158,7 @@ fn axpby_and_fill() {
     }
 }
 
+/// The BCE kind of `shaders/gan_loss.wgsl`.
 #[test]
 fn bce_on_logits_is_stable_and_matches_reference() {
     let gpu = gpu();
