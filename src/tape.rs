@@ -1,56 +1,14 @@
-//! The tape: the ops of one forward pass with the tensors each saved, and the backward that
-//! walks them in reverse. Both are recorded once into kernels; a step only encodes them.
+//! The tape: a network's forward on given inputs, recorded node by node with each node's
+//! backward rule, and the backward that walks the nodes in reverse routing gradients between
+//! them. Both are recorded once into kernels; a step only encodes them. The tape knows no
+//! layer kind: each kind's kernels live in its file under `src/nn/layers/`.
 
 use crate::gpu::Kernel;
-use crate::nn::{Layer, Mode, Network, RngSpec};
-use crate::ops::conv::{self, ConvGeom};
-use crate::ops::stabilise::{instance_noise, Draws, InstanceNoise};
-use crate::ops::{activation, batchnorm, dropout, gemm, maxout, minibatch_std};
+use crate::nn::graph::Source;
+use crate::nn::layers::{Backward, BackwardFn, Dx, Forward};
+use crate::nn::{Mode, Network, RngSpec};
+use crate::ops::elementwise::{axpby, fill};
 use crate::{Error, Gpu, Result, Tensor};
-
-/// One recorded op: the layer, what it read and wrote, and its parameters' views.
-struct Node {
-    layer: Layer,
-    input: Tensor,
-    output: Tensor,
-    params: Vec<(Tensor, Tensor)>,
-    /// Set for dropout in training mode.
-    mask: Option<dropout::Mask>,
-    /// Batch norm's saved mean and 1/std per channel; minibatch std's per-column mean and σ.
-    stats: Option<Tensor>,
-}
-
-/// A batch-norm layer's view of its input: `[batch, channels, everything else]`.
-fn bn_geom(x: &Tensor) -> batchnorm::BnGeom {
-    let s = x.shape();
-    batchnorm::BnGeom {
-        batch: s[0],
-        channels: s[1],
-        spatial: s[2..].iter().product(),
-    }
-}
-
-/// The convolution geometry of a Conv or ConvTranspose layer on input `x`.
-fn conv_geom(layer: &Layer, x: &Tensor) -> Result<ConvGeom> {
-    let s = x.shape();
-    match *layer {
-        Layer::Conv {
-            out,
-            k,
-            stride,
-            pad,
-            ..
-        } => ConvGeom::conv(s[0], s[1], s[2], s[3], out, k, stride, pad),
-        Layer::ConvTranspose {
-            out,
-            k,
-            stride,
-            pad,
-            output_padding,
-        } => ConvGeom::transposed(s[0], s[1], s[2], s[3], out, k, stride, pad, output_padding),
-        _ => unreachable!("only convolutions have a convolution geometry"),
-    }
-}
 
 /// What a backward pass does with parameter gradients.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -63,154 +21,88 @@ pub enum ParamGrads {
     Accumulate,
 }
 
-/// A network applied to one input tensor.
+/// One recorded op: what it read, its backward rule and its parameters' gradients.
+struct Node {
+    inputs: Vec<Source>,
+    rule: BackwardFn,
+    param_grads: Vec<Tensor>,
+}
+
+/// A network applied to its input tensors.
 pub struct Tape {
     nodes: Vec<Node>,
+    /// Each op's output.
+    values: Vec<Tensor>,
+    /// The tensors given as inputs, and seen with the network's sample shapes.
+    given: Vec<Tensor>,
+    inputs: Vec<Tensor>,
+    outputs: Vec<Source>,
+    output_tensors: Vec<Tensor>,
     forward: Vec<Kernel>,
-    input: Tensor,
-    output: Tensor,
-    state: Tensor,
 }
 
 impl Tape {
     pub(crate) fn record(
         gpu: &Gpu,
         net: &Network,
-        input: &Tensor,
+        given: &[&Tensor],
         mode: Mode,
         rng: RngSpec,
         state: &Tensor,
     ) -> Result<Tape> {
-        let batch = input.shape()[0];
-        let mut x = input.reshape(&with_batch(batch, &net.model.input))?;
-        let mut shape = net.model.input.clone();
-        let mut nodes = Vec::new();
+        let model = net.model();
+        let batch = given[0].shape()[0];
+        let inputs = given
+            .iter()
+            .zip(&model.inputs)
+            .map(|(t, s)| t.reshape(&with_batch(batch, s)))
+            .collect::<Result<Vec<_>>>()?;
+        let mut values: Vec<Tensor> = Vec::with_capacity(model.ops.len());
+        let mut nodes = Vec::with_capacity(model.ops.len());
         let mut forward = Vec::new();
-        for (li, layer) in net.model.layers.iter().enumerate() {
-            let label = format!("{} layer {li} {}", net.label(), layer.name());
-            let first = net.first_param[li];
-            let params: Vec<(Tensor, Tensor)> = (0..layer.param_shapes(&shape).len())
-                .map(|i| (net.params.value(first + i), net.params.grad(first + i)))
-                .collect();
-            shape = layer.output_shape(&shape)?;
-            let out_shape = with_batch(batch, &shape);
-            let mut mask = None;
-            let mut stats = None;
-            let y = match layer {
-                Layer::Reshape(_) => x.reshape(&out_shape)?,
-                Layer::Dropout { .. } | Layer::GaussianNoise { .. } if mode != Mode::Train => {
-                    x.clone()
-                }
-                _ => Tensor::zeros(gpu, &out_shape, &label)?,
+        for (i, op) in model.ops.iter().enumerate() {
+            let label = format!("{} layer {i} {}", net.label(), op.layer.name());
+            let read = |s: &Source| match *s {
+                Source::Input(k) => inputs[k].clone(),
+                Source::Op(j) => values[j].clone(),
             };
-            match layer {
-                Layer::Linear { .. } => {
-                    let bias = params.get(1).map(|p| &p.0);
-                    forward.push(gemm::gemm(
-                        gpu,
-                        &x,
-                        false,
-                        &params[0].0,
-                        true,
-                        bias,
-                        &y,
-                        false,
-                    )?);
-                }
-                Layer::Activation(a) => forward.push(activation::forward(gpu, *a, &x, &y)?),
-                Layer::Maxout { pieces } => forward.push(maxout::forward(gpu, &x, &y, *pieces)?),
-                Layer::Dropout { keep } if mode == Mode::Train => {
-                    let m = dropout::Mask {
-                        keep: *keep,
-                        seed: rng.seed,
-                        stream: rng.stream.wrapping_mul(64).wrapping_add(li as u32),
-                        clock: rng.clock,
-                    };
-                    forward.push(dropout::apply(gpu, m, state, &x, &y)?);
-                    mask = Some(m);
-                }
-                Layer::GaussianNoise { sigma } if mode == Mode::Train => {
-                    let noise = InstanceNoise {
-                        sigma: *sigma,
-                        anneal_steps: 0,
-                    };
-                    let draws = Draws {
-                        seed: rng.seed,
-                        stream: rng.stream.wrapping_mul(64).wrapping_add(li as u32),
-                        clock: rng.clock,
-                    };
-                    forward.push(instance_noise(gpu, noise, draws, state, &x, &y)?);
-                }
-                Layer::Dropout { .. } | Layer::GaussianNoise { .. } | Layer::Reshape(_) => {}
-                Layer::Conv { .. } => {
-                    let g = conv_geom(layer, &x)?;
-                    let bias = params.get(1).map(|p| &p.0);
-                    forward.push(conv::forward(gpu, &g, &x, &params[0].0, bias, &y, false)?);
-                }
-                Layer::ConvTranspose { .. } => {
-                    // The transposed convolution's forward is the convolution's input-grad.
-                    let g = conv_geom(layer, &x)?;
-                    forward.push(conv::input_grad(gpu, &g, &x, &params[0].0, &y, false)?);
-                }
-                Layer::BatchNorm { eps, momentum } => {
-                    let g = bn_geom(&x);
-                    let (gamma, beta) = (&params[0].0, &params[1].0);
-                    let (rm, rv) = net.running[li]
-                        .clone()
-                        .expect("batch norm layers have running statistics");
-                    if mode == Mode::Eval {
-                        forward.extend(batchnorm::eval_forward(
-                            gpu, &g, &x, gamma, beta, &rm, &rv, &y, *eps,
-                        )?);
-                    } else {
-                        let st =
-                            Tensor::zeros(gpu, &[2 * g.channels], &format!("{label} statistics"))?;
-                        // Generating uses batch statistics but must not move the running ones.
-                        let (rm, rv) = if mode == Mode::Generate {
-                            (
-                                Tensor::zeros(gpu, &[g.channels], "scratch")?,
-                                Tensor::zeros(gpu, &[g.channels], "scratch")?,
-                            )
-                        } else {
-                            (rm, rv)
-                        };
-                        forward.extend(batchnorm::train_forward(
-                            gpu, &g, &x, gamma, beta, &y, &st, &rm, &rv, *momentum, *eps,
-                        )?);
-                        stats = Some(st);
-                    }
-                }
-                Layer::MinibatchStd => {
-                    // Batch statistics in every mode, as ProGAN's D uses them.
-                    let g = minibatch_std::MbstdGeom::of_shape(x.shape())?;
-                    let st = Tensor::zeros(gpu, &[g.stats_len()], &format!("{label} statistics"))?;
-                    forward.extend(minibatch_std::forward(
-                        gpu,
-                        &g,
-                        &x,
-                        &y,
-                        &st,
-                        minibatch_std::EPS,
-                    )?);
-                    stats = Some(st);
-                }
-            }
+            let params = net.op_params(i);
+            let f = Forward {
+                gpu,
+                mode,
+                inputs: op.inputs.iter().map(read).collect(),
+                out_shape: with_batch(batch, net.shape_of(Source::Op(i))),
+                params: params.clone(),
+                running: net.running[i].clone(),
+                seed: rng.seed,
+                // Each node draws from its own stream below the tape's.
+                stream: rng.stream.wrapping_mul(64).wrapping_add(i as u32),
+                clock: rng.clock,
+                state,
+                label: &label,
+            };
+            let recorded = op.layer.0.record(&f)?;
+            forward.extend(recorded.kernels);
+            values.push(recorded.output);
             nodes.push(Node {
-                layer: layer.clone(),
-                input: x.clone(),
-                output: y.clone(),
-                params,
-                mask,
-                stats,
+                inputs: op.inputs.clone(),
+                rule: recorded.backward,
+                param_grads: params.into_iter().map(|(_, g)| g).collect(),
             });
-            x = y;
         }
+        let read = |s: &Source| match *s {
+            Source::Input(k) => inputs[k].clone(),
+            Source::Op(j) => values[j].clone(),
+        };
+        let output_tensors = model.outputs.iter().map(read).collect();
         Ok(Tape {
             nodes,
+            values,
+            given: given.iter().map(|&t| t.clone()).collect(),
+            inputs,
+            outputs: model.outputs.clone(),
+            output_tensors,
             forward,
-            input: input.clone(),
-            output: x,
-            state: state.clone(),
         })
     }
 
@@ -219,22 +111,27 @@ impl Tape {
         &self.forward
     }
 
-    /// The network's output tensor (written by the forward kernels).
+    /// The network's (first) output tensor, written by the forward kernels.
     pub fn output(&self) -> &Tensor {
-        &self.output
+        &self.output_tensors[0]
     }
 
-    /// The output of layer `i` (e.g. a classifier's penultimate features), if there is one.
+    /// Every output tensor, in the order the graph lists them.
+    pub fn outputs(&self) -> &[Tensor] {
+        &self.output_tensors
+    }
+
+    /// The output of op `i` (e.g. a classifier's penultimate features), if there is one.
     pub fn layer_output(&self, i: usize) -> Option<&Tensor> {
-        self.nodes.get(i).map(|n| &n.output)
+        self.values.get(i)
     }
 
-    /// The input tensor the tape reads.
+    /// The (first) input tensor the tape reads.
     pub fn input(&self) -> &Tensor {
-        &self.input
+        &self.given[0]
     }
 
-    /// Records the backward pass from `dy` (the loss gradient at the output). Parameter
+    /// Records the backward pass from `dy` (the loss gradient at the only output). Parameter
     /// gradients go to the network's gradient buffer as `grads` says; the input gradient goes
     /// to `dx` when given. Intermediate gradients are allocated here, once.
     pub fn backward(
@@ -244,171 +141,134 @@ impl Tape {
         grads: ParamGrads,
         dx: Option<&Tensor>,
     ) -> Result<Vec<Kernel>> {
+        self.backward_from(gpu, &[dy], grads, &[dx])
+    }
+
+    /// The backward from one gradient per output, with an optional gradient buffer per input.
+    /// A node read by several others gets the sum of their gradients, added in a fixed order
+    /// (so reruns are bit-identical).
+    pub fn backward_from(
+        &self,
+        gpu: &Gpu,
+        dys: &[&Tensor],
+        grads: ParamGrads,
+        dxs: &[Option<&Tensor>],
+    ) -> Result<Vec<Kernel>> {
+        if dys.len() != self.outputs.len() || dxs.len() != self.inputs.len() {
+            return Err(Error::shape(
+                "backward",
+                format!(
+                    "{} output gradients and {} input buffers for a network of {} outputs and {} inputs",
+                    dys.len(),
+                    dxs.len(),
+                    self.outputs.len(),
+                    self.inputs.len()
+                ),
+            ));
+        }
+        // Which nodes need a gradient at their output: those with parameters to train, and
+        // those a wanted input gradient flows through.
+        let mut needed = Vec::with_capacity(self.nodes.len());
+        for node in &self.nodes {
+            let upstream = node.inputs.iter().any(|s| match *s {
+                Source::Input(k) => dxs[k].is_some(),
+                Source::Op(j) => needed[j],
+            });
+            needed.push(upstream || (grads != ParamGrads::Skip && !node.param_grads.is_empty()));
+        }
+        // An input read once has its gradient written straight into the caller's buffer.
+        let mut reads = vec![0usize; self.inputs.len()];
+        for s in self
+            .nodes
+            .iter()
+            .flat_map(|n| &n.inputs)
+            .chain(&self.outputs)
+        {
+            if let Source::Input(k) = *s {
+                reads[k] += 1;
+            }
+        }
+        let mut op_grads: Vec<Vec<Tensor>> = vec![Vec::new(); self.nodes.len()];
+        let mut in_grads: Vec<Vec<Tensor>> = vec![Vec::new(); self.inputs.len()];
+        let mut written = vec![false; self.inputs.len()];
+        for (s, dy) in self.outputs.iter().zip(dys) {
+            match *s {
+                Source::Op(j) => op_grads[j].push(dy.reshape(self.values[j].shape())?),
+                Source::Input(k) => in_grads[k].push(dy.reshape(self.inputs[k].shape())?),
+            }
+        }
         let mut kernels = Vec::new();
-        let mut g_out = dy.reshape(self.output.shape())?;
-        let accumulate = grads == ParamGrads::Accumulate;
         for (i, node) in self.nodes.iter().enumerate().rev() {
-            let first = i == 0;
-            if first && dx.is_none() && (grads == ParamGrads::Skip || node.params.is_empty()) {
-                break;
+            if !needed[i] {
+                continue;
             }
-            // The gradient with respect to this node's input, if anyone needs it.
-            let want_dx = !first || dx.is_some();
-            let gx = match (&node.layer, first, dx) {
-                (Layer::Reshape(_), _, _) => g_out.reshape(node.input.shape())?,
-                (Layer::Dropout { .. }, _, _) if node.mask.is_none() => {
-                    g_out.reshape(node.input.shape())?
+            let Some(gy) = sum(gpu, &op_grads[i], &mut kernels)? else {
+                // Nothing reaches this node: a written gradient is zero.
+                if grads == ParamGrads::Write {
+                    for g in &node.param_grads {
+                        kernels.push(fill(gpu, g, 0.0, dys[0])?);
+                    }
                 }
-                (Layer::GaussianNoise { .. }, _, _) => g_out.reshape(node.input.shape())?,
-                (_, true, Some(d)) => d.reshape(node.input.shape())?,
-                _ => Tensor::zeros(gpu, node.input.shape(), "gradient")?,
+                continue;
             };
-            match &node.layer {
-                Layer::Linear { .. } => {
-                    let (w, dw) = &node.params[0];
-                    if grads != ParamGrads::Skip {
-                        kernels.push(gemm::gemm(
-                            gpu,
-                            &g_out,
-                            true,
-                            &node.input,
-                            false,
-                            None,
-                            dw,
-                            accumulate,
-                        )?);
-                        if let Some((_, db)) = node.params.get(1) {
-                            kernels.push(gemm::sum_rows(gpu, &g_out, db, 1.0, accumulate)?);
-                        }
-                    }
-                    if want_dx {
-                        kernels.push(gemm::gemm(gpu, &g_out, false, w, false, None, &gx, false)?);
-                    }
-                }
-                Layer::Activation(a) => {
-                    let saved = if a.backward_uses_output() {
-                        &node.output
-                    } else {
-                        &node.input
-                    };
-                    kernels.push(activation::backward(gpu, *a, saved, &g_out, &gx)?);
-                }
-                Layer::Maxout { pieces } => {
-                    kernels.push(maxout::backward(gpu, &node.input, &g_out, &gx, *pieces)?)
-                }
-                Layer::Dropout { .. } => {
-                    if let Some(m) = node.mask {
-                        kernels.push(dropout::apply(gpu, m, &self.state, &g_out, &gx)?);
-                    }
-                }
-                Layer::Reshape(_) | Layer::GaussianNoise { .. } => {}
-                Layer::Conv { .. } => {
-                    let g = conv_geom(&node.layer, &node.input)?;
-                    if grads != ParamGrads::Skip {
-                        kernels.push(conv::weight_grad(
-                            gpu,
-                            &g,
-                            &node.input,
-                            &g_out,
-                            &node.params[0].1,
-                            accumulate,
-                        )?);
-                        if let Some((_, db)) = node.params.get(1) {
-                            kernels.push(conv::bias_grad(gpu, &g, &g_out, db, accumulate)?);
-                        }
-                    }
-                    if want_dx {
-                        kernels.push(conv::input_grad(
-                            gpu,
-                            &g,
-                            &g_out,
-                            &node.params[0].0,
-                            &gx,
-                            false,
-                        )?);
-                    }
-                }
-                Layer::ConvTranspose { .. } => {
-                    // Roles swap: the layer's output is the convolution's input.
-                    let g = conv_geom(&node.layer, &node.input)?;
-                    if grads != ParamGrads::Skip {
-                        kernels.push(conv::weight_grad(
-                            gpu,
-                            &g,
-                            &g_out,
-                            &node.input,
-                            &node.params[0].1,
-                            accumulate,
-                        )?);
-                    }
-                    if want_dx {
-                        kernels.push(conv::forward(
-                            gpu,
-                            &g,
-                            &g_out,
-                            &node.params[0].0,
-                            None,
-                            &gx,
-                            false,
-                        )?);
-                    }
-                }
-                Layer::BatchNorm { .. } => {
-                    let stats = node.stats.as_ref().ok_or_else(|| {
-                        Error::shape(
-                            "batch_norm",
-                            "backward through a tape recorded in eval or generate mode",
-                        )
-                    })?;
-                    let pg =
-                        (grads != ParamGrads::Skip).then(|| (&node.params[0].1, &node.params[1].1));
-                    let dx = want_dx.then_some(&gx);
-                    kernels.extend(batchnorm::backward(
-                        gpu,
-                        &bn_geom(&node.input),
-                        &node.input,
-                        &g_out,
-                        &node.params[0].0,
-                        stats,
-                        dx,
-                        pg,
-                        accumulate,
-                    )?);
-                }
-                Layer::MinibatchStd => {
-                    if want_dx {
-                        let stats = node
-                            .stats
-                            .as_ref()
-                            .expect("minibatch std saves its statistics in every mode");
-                        kernels.extend(minibatch_std::backward(
-                            gpu,
-                            &minibatch_std::MbstdGeom::of_shape(node.input.shape())?,
-                            &node.input,
-                            &g_out,
-                            stats,
-                            &gx,
-                            false,
-                        )?);
-                    }
+            let plan = node
+                .inputs
+                .iter()
+                .map(|s| match *s {
+                    Source::Input(k) => match dxs[k] {
+                        Some(d) if reads[k] == 1 => Dx::Into(d.clone()),
+                        Some(_) => Dx::Wanted,
+                        None => Dx::Unwanted,
+                    },
+                    Source::Op(j) if needed[j] => Dx::Wanted,
+                    Source::Op(_) => Dx::Unwanted,
+                })
+                .collect();
+            let mut b = Backward::new(gpu, gy, grads, plan);
+            (node.rule)(&mut b)?;
+            let (ks, input_grads) = b.finish();
+            kernels.extend(ks);
+            for (s, g) in node.inputs.iter().zip(input_grads) {
+                match (*s, g) {
+                    (Source::Op(j), Some(g)) => op_grads[j].push(g),
+                    (Source::Input(k), Some(_)) if reads[k] == 1 => written[k] = true,
+                    (Source::Input(k), Some(g)) => in_grads[k].push(g),
+                    (_, None) => {}
                 }
             }
-            // A view (reshape, eval dropout, noise) into the caller's dx still needs the data
-            // moved.
-            if first {
-                if let (
-                    Some(d),
-                    Layer::Reshape(_) | Layer::Dropout { .. } | Layer::GaussianNoise { .. },
-                ) = (dx, &node.layer)
-                {
-                    if node.mask.is_none() {
-                        kernels.push(crate::ops::elementwise::axpby(gpu, 1.0, &gx, 0.0, d)?);
+        }
+        for (k, dx) in dxs.iter().enumerate() {
+            if let (Some(d), false) = (dx, written[k]) {
+                let d = d.reshape(self.inputs[k].shape())?;
+                match in_grads[k].split_first() {
+                    Some((first, rest)) => {
+                        kernels.push(axpby(gpu, 1.0, first, 0.0, &d)?);
+                        for g in rest {
+                            kernels.push(axpby(gpu, 1.0, g, 1.0, &d)?);
+                        }
                     }
+                    None => kernels.push(fill(gpu, &d, 0.0, dys[0])?),
                 }
             }
-            g_out = gx;
         }
         Ok(kernels)
+    }
+}
+
+/// The sum of a node's incoming gradients in the order they arrived: the one tensor itself,
+/// or a new buffer.
+fn sum(gpu: &Gpu, parts: &[Tensor], kernels: &mut Vec<Kernel>) -> Result<Option<Tensor>> {
+    match parts {
+        [] => Ok(None),
+        [one] => Ok(Some(one.clone())),
+        [first, rest @ ..] => {
+            let total = Tensor::zeros(gpu, first.shape(), "gradient sum")?;
+            kernels.push(axpby(gpu, 1.0, first, 0.0, &total)?);
+            for g in rest {
+                kernels.push(axpby(gpu, 1.0, g, 1.0, &total)?);
+            }
+            Ok(Some(total))
+        }
     }
 }
 

@@ -332,12 +332,12 @@ fn shape_errors_are_errors() {
 
     // The layer: one more channel, or feature; nothing to add it to is an error.
     assert_eq!(
-        Layer::MinibatchStd.output_shape(&[4, 6, 6]).unwrap(),
+        Layer::minibatch_std().output_shape(&[4, 6, 6]).unwrap(),
         vec![5, 6, 6]
     );
-    assert_eq!(Layer::MinibatchStd.output_shape(&[6]).unwrap(), vec![7]);
-    assert!(Layer::MinibatchStd.output_shape(&[]).is_err());
-    assert!(Layer::MinibatchStd.param_shapes(&[4, 6, 6]).is_empty());
+    assert_eq!(Layer::minibatch_std().output_shape(&[6]).unwrap(), vec![7]);
+    assert!(Layer::minibatch_std().output_shape(&[]).is_err());
+    assert!(Layer::minibatch_std().param_shapes(&[4, 6, 6]).is_empty());
 }
 
 // ---------------------------------------------------------------------------------------

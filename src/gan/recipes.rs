@@ -95,7 +95,7 @@ pub fn by_name(name: &str) -> Result<Recipe> {
 /// The recipe whose generator is the one checkpoint `ckpt` holds under `G`.
 pub fn identify(ckpt: &Checkpoint) -> Result<Recipe> {
     for r in all() {
-        if ckpt.describes("G", &r.generator)? {
+        if ckpt.describes("G", r.generator.graph())? {
             return Ok(r);
         }
     }

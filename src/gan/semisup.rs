@@ -61,7 +61,7 @@ pub fn discriminator(hidden: &[usize]) -> Sequential {
 
 /// Layers of D up to its last hidden layer's ReLU: the features G matches.
 fn feature_layers(d: &Sequential) -> usize {
-    d.layers.len() - 2
+    d.layers().count() - 2
 }
 
 /// The paper's MNIST generator (ReLU for its softplus): 100 → 500 → 500 with batch norm,

@@ -12,21 +12,13 @@ use std::path::Path;
 use safetensors::tensor::{Dtype, SafeTensors, TensorView};
 
 use crate::io::metrics_log::QualityPoint;
-use crate::{Error, Gpu, Network, Result, Sequential, StepMetrics, Tensor};
+use crate::nn::Graph;
+use crate::{Error, Gpu, Network, Result, StepMetrics, Tensor};
 
 const FORMAT: &str = "counterfeit-checkpoint-1";
 
 fn describe(net: &Network) -> String {
-    describe_model(net.model())
-}
-
-fn describe_model(model: &Sequential) -> String {
-    let mut s = format!("{:?}", model.input_shape());
-    for l in &model.layers {
-        s.push(' ');
-        s.push_str(&l.name());
-    }
-    s
+    net.model().describe()
 }
 
 /// Columns of the `quality` tensor: step, n, FID, score, classes covered.
@@ -308,8 +300,8 @@ impl Checkpoint {
     }
 
     /// Whether network `name` in this checkpoint has `model`'s input shape and layers.
-    pub fn describes(&self, name: &str, model: &Sequential) -> Result<bool> {
-        Ok(self.meta()?.get(&format!("{name}.layers")) == Some(&describe_model(model)))
+    pub fn describes(&self, name: &str, model: &Graph) -> Result<bool> {
+        Ok(self.meta()?.get(&format!("{name}.layers")) == Some(&model.describe()))
     }
 
     /// The saved step counter, if any.

@@ -1,7 +1,8 @@
-//! A network: its model description and its parameters on the GPU.
+//! A network: its graph and its parameters on the GPU.
 
 use crate::gpu::Kernel;
-use crate::nn::{Layer, ParamSet, Sequential};
+use crate::nn::graph::Source;
+use crate::nn::{Graph, ParamSet};
 use crate::ops::Clock;
 use crate::tape::Tape;
 use crate::{Error, Gpu, Result, Tensor};
@@ -31,69 +32,61 @@ pub struct RngSpec {
 /// parameters (e.g. an eval-mode view of a network in training).
 #[derive(Clone)]
 pub struct Network {
-    pub(crate) model: Sequential,
+    pub(crate) model: Graph,
+    /// The per-sample output shape of each op.
+    pub(crate) shapes: Vec<Vec<usize>>,
     pub(crate) params: ParamSet,
-    /// For each layer, the index of its first parameter.
+    /// For each op, the index of its first parameter.
     pub(crate) first_param: Vec<usize>,
-    /// For each batch-norm layer, its running mean and variance.
+    /// For each op that keeps them, its running mean and variance.
     pub(crate) running: Vec<Option<(Tensor, Tensor)>>,
     label: String,
 }
 
 impl Network {
-    /// Allocates and initialises the parameters of `model`, drawn from `seed`.
-    pub fn new(gpu: &Gpu, label: &str, model: Sequential, seed: u64) -> Result<Network> {
-        let mut shape = model.input.clone();
+    /// Allocates and initialises the parameters of `model` (a [`Sequential`](crate::Sequential)
+    /// or a [`Graph`]), drawn from `seed`.
+    pub fn new(gpu: &Gpu, label: &str, model: impl Into<Graph>, seed: u64) -> Result<Network> {
+        let model = model.into();
+        let shapes = model.op_shapes().map_err(|e| match e {
+            Error::Shape { op, detail } => Error::shape(format!("{label} {op}"), detail),
+            e => e,
+        })?;
         let mut init = Vec::new();
         let mut first_param = Vec::new();
         let mut running = Vec::new();
-        for (li, layer) in model.layers.iter().enumerate() {
+        for (i, op) in model.ops.iter().enumerate() {
             first_param.push(init.len());
-            let fan_in = layer.fan_in(&shape);
-            for (pi, ps) in layer.param_shapes(&shape).into_iter().enumerate() {
+            let kind = &op.layer.0;
+            let input = model.shape_of(&shapes, op.inputs[0]);
+            let fan_in = kind.fan_in(input);
+            let what = format!("{label} layer {} {}", model.op_name(i), kind.name());
+            for (pi, ps) in kind.param_shapes(input).into_iter().enumerate() {
                 let len: usize = ps.iter().product();
                 // Check before drawing: a layer too large for the device must not first fill
                 // the host's memory.
-                let what = if pi == 0 { "weight" } else { "bias" };
-                let bytes = (len as u64).saturating_mul(4);
-                gpu.check_size(
-                    &format!("{label} layer {li} {} {what}", layer.name()),
-                    bytes,
-                )?;
-                let mut values = model
+                let part = if pi == 0 { "weight" } else { "bias" };
+                gpu.check_size(&format!("{what} {part}"), (len as u64).saturating_mul(4))?;
+                let drawn = model
                     .init
                     .draw(seed, init.len() as u32, len, fan_in, pi > 0);
-                if let Layer::BatchNorm { .. } = layer {
-                    // γ starts at 1 (plus N(0, std²) under a normal init, as DCGAN does), β at 0.
-                    values = match (pi, model.init) {
-                        (0, crate::Init::Normal(_)) => values.iter().map(|v| 1.0 + v).collect(),
-                        (0, _) => vec![1.0; len],
-                        _ => vec![0.0; len],
-                    };
-                }
-                init.push((ps, values));
+                init.push((ps, kind.initial(pi, drawn, model.init)));
             }
-            running.push(match layer {
-                Layer::BatchNorm { .. } => {
-                    let c = shape[0];
-                    let name = format!("{label} layer {li} batch_norm running");
-                    Some((
-                        Tensor::zeros(gpu, &[c], &name)?,
-                        Tensor::from_slice(gpu, &vec![1.0; c], &[c], &name)?,
-                    ))
-                }
-                _ => None,
+            running.push(if kind.has_running_stats() {
+                let c = input[0];
+                let name = format!("{label} layer {i} {} running", kind.name());
+                Some((
+                    Tensor::zeros(gpu, &[c], &name)?,
+                    Tensor::from_slice(gpu, &vec![1.0; c], &[c], &name)?,
+                ))
+            } else {
+                None
             });
-            shape = layer.output_shape(&shape).map_err(|e| match e {
-                Error::Shape { op, detail } => {
-                    Error::shape(format!("{label} layer {li} ({op})"), detail)
-                }
-                e => e,
-            })?;
         }
         let params = ParamSet::new(gpu, label, &init)?;
         Ok(Network {
             model,
+            shapes,
             params,
             first_param,
             running,
@@ -117,27 +110,29 @@ impl Network {
         })
     }
 
-    /// The first `layers` layers as a network of their own that shares this one's parameters
-    /// and statistics (e.g. D up to the features that feature matching compares).
-    pub fn prefix(&self, layers: usize) -> Result<Network> {
-        if layers == 0 || layers > self.model.layers.len() {
+    /// The first `ops` ops as a network of their own, whose output is the last of them, sharing
+    /// this one's parameters and statistics (e.g. D up to the features feature matching
+    /// compares).
+    pub fn prefix(&self, ops: usize) -> Result<Network> {
+        if ops == 0 || ops > self.model.ops.len() {
             return Err(Error::shape(
                 &self.label,
                 format!(
-                    "a prefix of {layers} layers of a network of {}",
-                    self.model.layers.len()
+                    "a prefix of {ops} layers of a network of {}",
+                    self.model.ops.len()
                 ),
             ));
         }
         let mut net = self.clone();
-        net.model.layers.truncate(layers);
-        net.first_param.truncate(layers);
-        net.running.truncate(layers);
+        net.model = self.model.prefix(ops);
+        net.shapes.truncate(ops);
+        net.first_param.truncate(ops);
+        net.running.truncate(ops);
         Ok(net)
     }
 
     /// The model description.
-    pub fn model(&self) -> &Sequential {
+    pub fn model(&self) -> &Graph {
         &self.model
     }
 
@@ -151,12 +146,29 @@ impl Network {
         &self.label
     }
 
-    /// The layers.
-    pub fn layers(&self) -> &[Layer] {
-        &self.model.layers
+    /// The layers, in op order.
+    pub fn layers(&self) -> Vec<&crate::nn::Layer> {
+        self.model.ops.iter().map(|op| &op.layer).collect()
     }
 
-    /// The running mean and variance of each batch-norm layer, by layer index.
+    /// The per-sample shape of what `s` holds.
+    pub(crate) fn shape_of(&self, s: Source) -> &[usize] {
+        self.model.shape_of(&self.shapes, s)
+    }
+
+    /// Op `i`'s parameters: each one's value and gradient, views into the flat buffers.
+    pub(crate) fn op_params(&self, i: usize) -> Vec<(Tensor, Tensor)> {
+        let end = self
+            .first_param
+            .get(i + 1)
+            .copied()
+            .unwrap_or(self.params.count());
+        (self.first_param[i]..end)
+            .map(|p| (self.params.value(p), self.params.grad(p)))
+            .collect()
+    }
+
+    /// The running mean and variance of each op that keeps them, by op index.
     pub fn running_stats(&self) -> impl Iterator<Item = (usize, (&Tensor, &Tensor))> {
         self.running
             .iter()
@@ -170,16 +182,17 @@ impl Network {
             return Ok(Vec::new());
         };
         self.model
-            .layers
+            .ops
             .iter()
             .zip(&self.first_param)
-            .filter(|(l, _)| matches!(l, Layer::Linear { .. }))
+            .filter(|(op, _)| op.layer.0.is_dense())
             .map(|(_, &i)| crate::ops::constraint::max_norm(gpu, &self.params.value(i), c))
             .collect()
     }
 
-    /// Records the forward pass on `input` (`[batch, ...input shape]`): allocates every
-    /// activation and builds every kernel now, so running it later creates nothing.
+    /// Records the forward pass on `input` (`[batch, ...input shape]`, the first input):
+    /// allocates every activation and builds every kernel now, so running it later creates
+    /// nothing.
     pub fn tape(
         &self,
         gpu: &Gpu,
@@ -188,20 +201,43 @@ impl Network {
         rng: RngSpec,
         state: &Tensor,
     ) -> Result<Tape> {
-        let sample: usize = self.model.input.iter().product();
-        if input.is_empty()
-            || !input.len().is_multiple_of(sample)
-            || input.len() / input.shape()[0] != sample
-        {
+        self.tape_inputs(gpu, &[input], mode, rng, state)
+    }
+
+    /// As [`Network::tape`] for a network with several inputs, one tensor each.
+    pub fn tape_inputs(
+        &self,
+        gpu: &Gpu,
+        inputs: &[&Tensor],
+        mode: Mode,
+        rng: RngSpec,
+        state: &Tensor,
+    ) -> Result<Tape> {
+        if inputs.len() != self.model.inputs.len() {
             return Err(Error::shape(
                 &self.label,
                 format!(
-                    "input {:?} is not a batch of samples of shape {:?}",
-                    input.shape(),
-                    self.model.input
+                    "{} input tensors for a network of {} inputs",
+                    inputs.len(),
+                    self.model.inputs.len()
                 ),
             ));
         }
-        Tape::record(gpu, self, input, mode, rng, state)
+        for (input, shape) in inputs.iter().zip(&self.model.inputs) {
+            let sample: usize = shape.iter().product();
+            if input.is_empty()
+                || !input.len().is_multiple_of(sample)
+                || input.len() / input.shape()[0] != sample
+            {
+                return Err(Error::shape(
+                    &self.label,
+                    format!(
+                        "input {:?} is not a batch of samples of shape {shape:?}",
+                        input.shape()
+                    ),
+                ));
+            }
+        }
+        Tape::record(gpu, self, inputs, mode, rng, state)
     }
 }

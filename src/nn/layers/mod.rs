@@ -1,0 +1,321 @@
+//! One file per layer kind: its output shape, its parameters and their initialisation, the
+//! kernels its forward records and — in the closure that forward returns — the kernels its
+//! backward records, side by side (micrograd's `_backward` beside its forward). The tape only
+//! routes tensors between nodes; it names no kind.
+//!
+//! Adding a layer touches its shader, its file here (plus one `mod` line), its reference and
+//! its test.
+
+mod activation;
+mod add;
+mod batch_norm;
+mod concat;
+mod conv;
+mod conv_transpose;
+mod dropout;
+mod gaussian_noise;
+mod linear;
+mod maxout;
+mod minibatch_std;
+mod record;
+mod reshape;
+
+use std::fmt;
+use std::sync::Arc;
+
+pub(crate) use record::{Backward, BackwardFn, Dx, Forward, Recorded};
+
+use crate::nn::Init;
+use crate::ops::activation::Activation;
+use crate::Result;
+
+/// What every layer kind tells the network and the tape. Shapes are per sample (no batch).
+pub(crate) trait Kind: fmt::Debug + Send + Sync {
+    /// A short name for errors, summaries and checkpoint descriptions.
+    fn name(&self) -> String;
+
+    /// How many inputs the node reads (1 for every layer; concat and add read 2).
+    fn arity(&self) -> usize {
+        1
+    }
+
+    /// The per-sample output shape for the per-sample input shapes (one per input).
+    fn output_shape(&self, inputs: &[&[usize]]) -> Result<Vec<usize>>;
+
+    /// Shapes of the parameters (weight first), for a single-input layer's input shape.
+    fn param_shapes(&self, _input: &[usize]) -> Vec<Vec<usize>> {
+        Vec::new()
+    }
+
+    /// Inputs feeding each output unit (for initialisation bounds).
+    fn fan_in(&self, input: &[usize]) -> usize {
+        input.iter().product()
+    }
+
+    /// Parameter `index`'s first values, given what `init` drew for it.
+    fn initial(&self, _index: usize, drawn: Vec<f32>, _init: Init) -> Vec<f32> {
+        drawn
+    }
+
+    /// Whether the layer keeps running statistics (mean and variance per channel).
+    fn has_running_stats(&self) -> bool {
+        false
+    }
+
+    /// Whether a network's max-norm constraint applies to its weight (dense layers).
+    fn is_dense(&self) -> bool {
+        false
+    }
+
+    /// Records the forward kernels and returns the output with the layer's backward rule.
+    fn record(&self, f: &Forward<'_>) -> Result<Recorded>;
+}
+
+/// A layer (or join) of a network: one of the kinds under `src/nn/layers/`. Build one with
+/// the constructors below or, more often, the builder methods of
+/// [`Sequential`](crate::Sequential) and [`Node`](crate::nn::Node).
+#[derive(Clone)]
+pub struct Layer(pub(crate) Arc<dyn Kind>);
+
+impl fmt::Debug for Layer {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+impl Layer {
+    fn of(kind: impl Kind + 'static) -> Layer {
+        Layer(Arc::new(kind))
+    }
+
+    /// `y = x·Wᵀ + b` over the flattened sample; W is `[out, in]` as in PyTorch.
+    pub fn linear(out: usize, bias: bool) -> Layer {
+        Layer::of(linear::Linear { out, bias })
+    }
+
+    /// An elementwise nonlinearity.
+    pub fn activation(act: Activation) -> Layer {
+        Layer::of(activation::Act(act))
+    }
+
+    /// Max over `pieces` consecutive features.
+    pub fn maxout(pieces: usize) -> Layer {
+        Layer::of(maxout::Maxout { pieces })
+    }
+
+    /// Inverted dropout keeping each value with probability `keep` (identity outside training).
+    pub fn dropout(keep: f32) -> Layer {
+        Layer::of(dropout::Dropout { keep })
+    }
+
+    /// Adds N(0, σ²) noise to every value in training mode (identity otherwise); the gradient
+    /// passes through unchanged. Salimans et al. 2016 put it before each of D's dense layers.
+    pub fn gaussian_noise(sigma: f32) -> Layer {
+        Layer::of(gaussian_noise::GaussianNoise { sigma })
+    }
+
+    /// A new shape for the same values; no copy.
+    pub fn reshape(shape: Vec<usize>) -> Layer {
+        Layer::of(reshape::Reshape(shape))
+    }
+
+    /// 2-D convolution of `[c, h, w]` samples; W is `[out, c, k, k]` as in PyTorch.
+    pub fn conv(out: usize, k: usize, stride: usize, pad: usize, bias: bool) -> Layer {
+        Layer::of(conv::Conv {
+            out,
+            k,
+            stride,
+            pad,
+            bias,
+        })
+    }
+
+    /// 2-D transposed convolution (the adjoint of conv); W is `[c, out, k, k]` as in PyTorch.
+    /// The output is `(h − 1)·stride − 2·pad + k + output_padding` high (and wide).
+    pub fn conv_transpose(
+        out: usize,
+        k: usize,
+        stride: usize,
+        pad: usize,
+        output_padding: usize,
+    ) -> Layer {
+        Layer::of(conv_transpose::ConvTranspose {
+            out,
+            k,
+            stride,
+            pad,
+            output_padding,
+        })
+    }
+
+    /// Batch normalisation per channel over the batch (and H·W), with learnable scale and
+    /// shift and PyTorch's running statistics.
+    pub fn batch_norm(eps: f32, momentum: f32) -> Layer {
+        Layer::of(batch_norm::BatchNorm { eps, momentum })
+    }
+
+    /// Minibatch standard deviation (Karras et al. 2018): one more channel (or feature)
+    /// holding the mean over positions of the batch's standard deviation.
+    pub fn minibatch_std() -> Layer {
+        Layer::of(minibatch_std::MinibatchStd)
+    }
+
+    /// Channel concatenation of two inputs with the same spatial shape.
+    pub fn concat() -> Layer {
+        Layer::of(concat::Concat)
+    }
+
+    /// `a·x + b·y` of two inputs of the same shape (a residual sum, or a fade-in blend).
+    pub fn add(a: f32, b: f32) -> Layer {
+        Layer::of(add::Add { a, b })
+    }
+
+    /// A short name for errors and summaries.
+    pub fn name(&self) -> String {
+        self.0.name()
+    }
+
+    /// The per-sample output shape of a single-input layer.
+    pub fn output_shape(&self, input: &[usize]) -> Result<Vec<usize>> {
+        self.0.output_shape(&[input])
+    }
+
+    /// Shapes of the layer's parameters (weight first) for a per-sample input shape.
+    pub fn param_shapes(&self, input: &[usize]) -> Vec<Vec<usize>> {
+        self.0.param_shapes(input)
+    }
+}
+
+/// `(c, h, w)` of an image-shaped sample, or an error naming the layer.
+pub(crate) fn chw(layer: &str, input: &[usize]) -> Result<(usize, usize, usize)> {
+    match input {
+        [c, h, w] => Ok((*c, *h, *w)),
+        _ => Err(crate::Error::shape(
+            layer,
+            format!(
+                "needs [channels, height, width] samples, got {input:?}; add .reshape([c, h, w])"
+            ),
+        )),
+    }
+}
+
+/// The builder methods shared by [`Sequential`](crate::Sequential) (which appends to its
+/// chain) and [`Node`](crate::nn::Node) (which starts a new node from this one): each is
+/// `self.push(layer)`.
+macro_rules! layer_builders {
+    () => {
+        /// A dense layer with bias.
+        pub fn linear(self, out: usize) -> Self {
+            self.push($crate::nn::Layer::linear(out, true))
+        }
+
+        /// A dense layer without bias (before batch norm).
+        pub fn linear_no_bias(self, out: usize) -> Self {
+            self.push($crate::nn::Layer::linear(out, false))
+        }
+
+        /// max(0, x).
+        pub fn relu(self) -> Self {
+            self.push($crate::nn::Layer::activation(
+                $crate::ops::activation::Activation::Relu,
+            ))
+        }
+
+        /// max(slope·x, x).
+        pub fn leaky_relu(self, slope: f32) -> Self {
+            self.push($crate::nn::Layer::activation(
+                $crate::ops::activation::Activation::LeakyRelu(slope),
+            ))
+        }
+
+        /// tanh(x).
+        pub fn tanh(self) -> Self {
+            self.push($crate::nn::Layer::activation(
+                $crate::ops::activation::Activation::Tanh,
+            ))
+        }
+
+        /// 1 / (1 + e^−x).
+        pub fn sigmoid(self) -> Self {
+            self.push($crate::nn::Layer::activation(
+                $crate::ops::activation::Activation::Sigmoid,
+            ))
+        }
+
+        /// Maxout over `pieces` consecutive features: put it after `linear(units · pieces)`.
+        pub fn maxout(self, pieces: usize) -> Self {
+            self.push($crate::nn::Layer::maxout(pieces))
+        }
+
+        /// Dropout keeping each value with probability `keep`.
+        pub fn dropout(self, keep: f32) -> Self {
+            self.push($crate::nn::Layer::dropout(keep))
+        }
+
+        /// Gaussian noise of standard deviation `sigma` added in training mode.
+        pub fn gaussian_noise(self, sigma: f32) -> Self {
+            self.push($crate::nn::Layer::gaussian_noise(sigma))
+        }
+
+        /// A 2-D convolution without bias (DCGAN style) to `out` channels.
+        pub fn conv(self, out: usize, k: usize, stride: usize, pad: usize) -> Self {
+            self.push($crate::nn::Layer::conv(out, k, stride, pad, false))
+        }
+
+        /// A 2-D convolution with bias.
+        pub fn conv_bias(self, out: usize, k: usize, stride: usize, pad: usize) -> Self {
+            self.push($crate::nn::Layer::conv(out, k, stride, pad, true))
+        }
+
+        /// A 2-D transposed convolution (no bias) to `out` channels.
+        pub fn conv_transpose(self, out: usize, k: usize, stride: usize, pad: usize) -> Self {
+            self.push($crate::nn::Layer::conv_transpose(out, k, stride, pad, 0))
+        }
+
+        /// A transposed convolution with output padding (one more row and column per unit).
+        pub fn conv_transpose_padded(
+            self,
+            out: usize,
+            k: usize,
+            stride: usize,
+            pad: usize,
+            output_padding: usize,
+        ) -> Self {
+            self.push($crate::nn::Layer::conv_transpose(
+                out,
+                k,
+                stride,
+                pad,
+                output_padding,
+            ))
+        }
+
+        /// Batch normalisation with PyTorch's defaults (eps 1e-5, momentum 0.1).
+        pub fn batch_norm(self) -> Self {
+            self.batch_norm_with(1e-5, 0.1)
+        }
+
+        /// Batch normalisation with its own `eps` and running-statistics `momentum`.
+        pub fn batch_norm_with(self, eps: f32, momentum: f32) -> Self {
+            self.push($crate::nn::Layer::batch_norm(eps, momentum))
+        }
+
+        /// Minibatch standard deviation (ProGAN's D before its last block): appends one
+        /// channel (or feature) holding the batch's mean standard deviation.
+        pub fn minibatch_std(self) -> Self {
+            self.push($crate::nn::Layer::minibatch_std())
+        }
+
+        /// Views each sample with a new shape.
+        pub fn reshape<const N: usize>(self, shape: [usize; N]) -> Self {
+            self.push($crate::nn::Layer::reshape(shape.to_vec()))
+        }
+
+        /// Views each sample as a vector.
+        pub fn flatten(self) -> Self {
+            let len = self.output_shape().map(|s| s.iter().product()).unwrap_or(0);
+            self.push($crate::nn::Layer::reshape(vec![len]))
+        }
+    };
+}
+pub(crate) use layer_builders;

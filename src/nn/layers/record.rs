@@ -1,0 +1,173 @@
+//! What a layer's forward is given and returns, and what its backward rule is given: the
+//! contract between a layer file and the tape.
+
+use crate::gpu::Kernel;
+use crate::nn::Mode;
+use crate::ops::elementwise::axpby;
+use crate::ops::Clock;
+use crate::tape::ParamGrads;
+use crate::{Gpu, Result, Tensor};
+
+/// One node's forward being recorded: its inputs (with the batch axis), its parameters and
+/// where its randomness comes from.
+pub(crate) struct Forward<'a> {
+    pub gpu: &'a Gpu,
+    pub mode: Mode,
+    pub inputs: Vec<Tensor>,
+    /// The output shape, batch first.
+    pub out_shape: Vec<usize>,
+    /// Each parameter's value and gradient, views into the network's flat buffers.
+    pub params: Vec<(Tensor, Tensor)>,
+    /// The running mean and variance, for kinds that keep them.
+    pub running: Option<(Tensor, Tensor)>,
+    /// The node's own random stream, seed and clock (dropout masks, noise).
+    pub seed: u64,
+    pub stream: u32,
+    pub clock: Clock,
+    /// The GPU step counter the random kernels read.
+    pub state: &'a Tensor,
+    /// The node's name in buffer labels and errors.
+    pub label: &'a str,
+}
+
+impl Forward<'_> {
+    /// The (first) input.
+    pub fn x(&self) -> &Tensor {
+        &self.inputs[0]
+    }
+
+    /// A new output tensor.
+    pub fn output(&self) -> Result<Tensor> {
+        Tensor::zeros(self.gpu, &self.out_shape, self.label)
+    }
+
+    /// The parameter value `i`.
+    pub fn param(&self, i: usize) -> &Tensor {
+        &self.params[i].0
+    }
+
+    /// The output as a view of the input (a layer that is the identity here).
+    pub fn identity(&self) -> Result<Tensor> {
+        self.x().reshape(&self.out_shape)
+    }
+}
+
+/// A layer's backward rule: records the kernels that turn the output gradient into parameter
+/// and input gradients. It captures what its forward saved.
+pub(crate) type BackwardFn = Box<dyn Fn(&mut Backward<'_>) -> Result<()> + Send + Sync>;
+
+/// What a recorded forward leaves for the tape.
+pub(crate) struct Recorded {
+    pub output: Tensor,
+    pub kernels: Vec<Kernel>,
+    pub backward: BackwardFn,
+}
+
+impl Recorded {
+    /// A node whose output is `output`, written by `kernels`.
+    pub fn new(output: Tensor, kernels: Vec<Kernel>, backward: BackwardFn) -> Recorded {
+        Recorded {
+            output,
+            kernels,
+            backward,
+        }
+    }
+}
+
+/// Where an input's gradient goes.
+pub(crate) enum Dx {
+    /// Nobody needs it.
+    Unwanted,
+    /// Into this tensor (the caller's buffer).
+    Into(Tensor),
+    /// Into a tensor of the rule's choosing.
+    Wanted,
+    /// Produced.
+    Done(Tensor),
+}
+
+/// One node's backward being recorded.
+pub(crate) struct Backward<'a> {
+    pub gpu: &'a Gpu,
+    /// The gradient of the loss at the node's output.
+    pub gy: Tensor,
+    grads: ParamGrads,
+    dx: Vec<Dx>,
+    kernels: Vec<Kernel>,
+}
+
+impl<'a> Backward<'a> {
+    pub fn new(gpu: &'a Gpu, gy: Tensor, grads: ParamGrads, dx: Vec<Dx>) -> Backward<'a> {
+        Backward {
+            gpu,
+            gy,
+            grads,
+            dx,
+            kernels: Vec::new(),
+        }
+    }
+
+    /// Whether parameter gradients are formed.
+    pub fn params(&self) -> bool {
+        self.grads != ParamGrads::Skip
+    }
+
+    /// Whether parameter gradients add to what the buffer holds.
+    pub fn accumulate(&self) -> bool {
+        self.grads == ParamGrads::Accumulate
+    }
+
+    /// The buffer to write input `i`'s gradient into (shaped like `input`), when wanted.
+    pub fn dx(&mut self, i: usize, input: &Tensor) -> Result<Option<Tensor>> {
+        let t = match &self.dx[i] {
+            Dx::Into(d) => d.reshape(input.shape())?,
+            Dx::Wanted => Tensor::zeros(self.gpu, input.shape(), "gradient")?,
+            Dx::Unwanted | Dx::Done(_) => return Ok(None),
+        };
+        self.dx[i] = Dx::Done(t.clone());
+        Ok(Some(t))
+    }
+
+    /// Input `i`'s gradient is the output gradient seen with `input`'s shape (a view; copied
+    /// only into a caller's buffer).
+    pub fn pass_through(&mut self, i: usize, input: &Tensor) -> Result<()> {
+        self.scaled(i, input, 1.0)
+    }
+
+    /// Input `i`'s gradient is `scale` times the output gradient.
+    pub fn scaled(&mut self, i: usize, input: &Tensor, scale: f32) -> Result<()> {
+        let view = self.gy.reshape(input.shape())?;
+        match &self.dx[i] {
+            Dx::Wanted if scale == 1.0 => self.dx[i] = Dx::Done(view),
+            Dx::Into(_) | Dx::Wanted => {
+                let d = self.dx(i, input)?.expect("wanted");
+                self.kernels.push(axpby(self.gpu, scale, &view, 0.0, &d)?);
+            }
+            Dx::Unwanted | Dx::Done(_) => {}
+        }
+        Ok(())
+    }
+
+    /// Adds a kernel.
+    pub fn push(&mut self, k: Kernel) {
+        self.kernels.push(k);
+    }
+
+    /// Adds kernels.
+    pub fn extend(&mut self, ks: impl IntoIterator<Item = Kernel>) {
+        self.kernels.extend(ks);
+    }
+
+    /// The kernels and each input's gradient (`None` where unwanted).
+    pub fn finish(self) -> (Vec<Kernel>, Vec<Option<Tensor>>) {
+        let grads = self
+            .dx
+            .into_iter()
+            .map(|d| match d {
+                Dx::Done(t) => Some(t),
+                _ => None,
+            })
+            .collect();
+        (self.kernels, grads)
+    }
+}
