@@ -17,7 +17,6 @@ use std::time::Instant;
 use clap::Parser;
 use common::TrainingBar;
 use counterfeit::data::idx;
-use counterfeit::eval::judge::judge_for_run as judge;
 use counterfeit::gan::dcgan::{Arch, DOptions, NZ};
 use counterfeit::gan::{recipes, EMA_NETWORK};
 use counterfeit::io::{checkpoint::Checkpoint, grid, metrics_log};
@@ -245,7 +244,7 @@ fn train(gpu: &Gpu, arch: Arch, args: &Args) -> Result<()> {
         dropout: args.d_dropout,
         minibatch_std: args.minibatch_std,
     })?;
-    let judge = judge(
+    let judge = common::judge_for_run(
         gpu,
         args.no_eval || args.data.is_some() || args.digit.is_some(),
     )?;

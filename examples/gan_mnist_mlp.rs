@@ -11,7 +11,6 @@ use std::time::Instant;
 use clap::Parser;
 use common::TrainingBar;
 use counterfeit::data::idx;
-use counterfeit::eval::judge::judge_for_run as judge;
 use counterfeit::gan::{mlp, recipes};
 use counterfeit::io::{grid, metrics_log};
 use counterfeit::{Dataset, Error, Gpu, Optimizer, Trainer, TrainerConfig};
@@ -109,7 +108,7 @@ fn run(args: Args) -> counterfeit::Result<()> {
     if args.eval_n < 2 {
         return Err(Error::Config("--eval-n must be at least 2".into()));
     }
-    let judge = judge(&gpu, args.no_eval || args.data.is_some())?;
+    let judge = common::judge_for_run(&gpu, args.no_eval || args.data.is_some())?;
     let recipe = recipes::by_name("mlp")?;
     let start = Instant::now();
     let mut gan = Trainer::new(&gpu, g, d, &data, config)?;

@@ -17,7 +17,6 @@ use std::time::Instant;
 
 use clap::Parser;
 use counterfeit::data::idx;
-use counterfeit::eval::judge::judge_for_run;
 use counterfeit::eval::Judge;
 use counterfeit::gan::dcgan::{Arch, DOptions};
 use counterfeit::gan::recipes::{self, Recipe};
@@ -373,7 +372,7 @@ fn run(args: Args) -> Result<()> {
     let gpu = Gpu::new()?;
     println!("adapter: {}", gpu.describe());
     let study = Study {
-        judge: judge_for_run(&gpu, false)?
+        judge: Judge::shipped(&gpu)?
             .ok_or_else(|| Error::Config("the study needs the classifier's weights".into()))?,
         data: Dataset::from_digits(&gpu, &idx::bundled()?, (-1.0, 1.0))?,
         recipe: recipes::by_name(ARCH.name())?,

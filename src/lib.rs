@@ -35,6 +35,10 @@ pub use data::{DataSource, Dataset};
 pub use error::{Error, Result};
 pub use gan::{GLoss, GanLoss, Noise, StepMetrics, Trainer, TrainerConfig};
 pub use gpu::Gpu;
-pub use nn::{Init, Mode, Network, Sequential};
+pub use nn::{Graph, GraphBuilder, Init, Mode, Network, Node, Sequential};
+pub use ops::loss::{bce_with_logits, Loss};
 pub use ops::optim::Optimizer;
 pub use tensor::Tensor;
+/// The wgpu this crate is built on, so a host program needs no second, version-matched
+/// dependency to share its device.
+pub use wgpu;

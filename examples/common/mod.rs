@@ -106,3 +106,24 @@ impl TrainingBar {
         }
     }
 }
+
+/// The judge for a training run: `None`, with a note, when measuring is `off` (a flag, or data
+/// the judge does not know) or the classifier weights are missing.
+#[allow(dead_code)]
+pub fn judge_for_run(
+    gpu: &Gpu,
+    off: bool,
+) -> counterfeit::Result<Option<counterfeit::eval::judge::Judge>> {
+    if off {
+        println!("note: sample quality is not measured (--no-eval, --data or --digit)");
+        return Ok(None);
+    }
+    let judge = counterfeit::eval::judge::Judge::shipped(gpu)?;
+    if judge.is_none() {
+        println!(
+            "note: no classifier weights at {}; sample quality is not measured (train them with the train_classifier example)",
+            counterfeit::eval::classifier::bundled_weights().display()
+        );
+    }
+    Ok(judge)
+}

@@ -227,20 +227,3 @@ pub fn to_judged_pixels(images: &[f32], side: usize, range: (f32, f32)) -> Vec<f
         })
         .collect()
 }
-
-/// The judge for a training example: `None` with a note on stdout when measuring is `off`
-/// (a flag, or data the judge does not know) or the classifier weights are missing.
-pub fn judge_for_run(gpu: &Gpu, off: bool) -> Result<Option<Judge>> {
-    if off {
-        println!("note: sample quality is not measured (--no-eval, --data or --digit)");
-        return Ok(None);
-    }
-    let judge = Judge::shipped(gpu)?;
-    if judge.is_none() {
-        println!(
-            "note: no classifier weights at {}; sample quality is not measured (train them with the train_classifier example)",
-            crate::eval::classifier::bundled_weights().display()
-        );
-    }
-    Ok(judge)
-}

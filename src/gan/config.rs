@@ -121,9 +121,8 @@ impl TrainerConfig {
         }
     }
 
-    /// Largest replay buffer: ring positions are computed in u32 as products of two numbers
-    /// below the capacity.
-    pub const MAX_REPLAY_CAPACITY: usize = 65_535;
+    /// Largest replay buffer (the replay kernel's limit).
+    pub const MAX_REPLAY_CAPACITY: usize = crate::ops::stabilise::MAX_REPLAY_CAPACITY;
 
     /// Samples of D's fake batch that come from the replay buffer.
     pub fn replayed(&self) -> usize {

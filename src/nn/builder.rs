@@ -120,7 +120,7 @@ impl Node {
     }
 
     /// A layer reading this node.
-    pub fn push(self, layer: Layer) -> Node {
+    pub fn push(&self, layer: Layer) -> Node {
         self.join(layer, &[])
     }
 
@@ -154,5 +154,5 @@ impl Node {
         Ok(g.shape_of(&shapes, self.at).to_vec())
     }
 
-    layer_builders!();
+    layer_builders!([&self] self);
 }

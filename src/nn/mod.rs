@@ -10,6 +10,7 @@ pub(crate) mod layers;
 mod network;
 mod params;
 mod sequential;
+mod state_dict;
 
 pub use builder::{GraphBuilder, Node};
 pub use graph::{Graph, Op, Source};

@@ -40,7 +40,7 @@ pub struct Network {
     pub(crate) first_param: Vec<usize>,
     /// For each op that keeps them, its running mean and variance.
     pub(crate) running: Vec<Option<(Tensor, Tensor)>>,
-    label: String,
+    pub(crate) label: String,
 }
 
 impl Network {

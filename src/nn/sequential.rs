@@ -54,7 +54,7 @@ impl Sequential {
         self
     }
 
-    layer_builders!();
+    layer_builders!([self] self);
 
     /// The per-sample input shape.
     pub fn input_shape(&self) -> &[usize] {

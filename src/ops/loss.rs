@@ -115,3 +115,32 @@ pub fn hinge_generator(
     // The shader's targets binding is not read for G; the logits stand in for it.
     gan_loss(gpu, (logits, logits, grad, metrics), out, Kind::HingeG)
 }
+
+/// A loss recorded for a user's own step: its kernels, the batch-mean loss `value` (`[1]`) and
+/// its gradient at the logits `grad`, both on the GPU.
+pub struct Loss {
+    pub kernels: Vec<Kernel>,
+    pub value: Tensor,
+    pub grad: Tensor,
+}
+
+/// The mean binary cross-entropy of `logits` against `targets` (PyTorch's
+/// `BCEWithLogitsLoss`), with its gradient; no metric slots to manage.
+pub fn bce_with_logits(gpu: &Gpu, logits: &Tensor, targets: &Tensor) -> Result<Loss> {
+    let n = logits.len();
+    let grad = Tensor::zeros(gpu, logits.shape(), "dloss/dlogits")?;
+    let means = Tensor::zeros(gpu, &[2], "loss and mean probability")?;
+    let out = BceOut {
+        loss_slot: 0,
+        prob_slot: 1,
+        accumulate: false,
+        grad_scale: 1.0 / n.max(1) as f32,
+        sign: 1.0,
+    };
+    let kernel = bce_logits(gpu, logits, targets, &grad, &means, out)?;
+    Ok(Loss {
+        kernels: vec![kernel],
+        value: means.slice(0, &[1]),
+        grad,
+    })
+}

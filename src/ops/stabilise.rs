@@ -102,6 +102,10 @@ pub fn instance_noise(
 
 /// A replay buffer's layout: a ring of `capacity` samples of `size` values, fed `batch`
 /// fresh samples per step, of which the first `replayed` are swapped for ring samples.
+/// Largest replay buffer: ring positions are computed in u32 as products of two numbers
+/// below the capacity.
+pub const MAX_REPLAY_CAPACITY: usize = 65_535;
+
 #[derive(Clone, Copy, Debug)]
 pub struct Replay {
     pub size: usize,
@@ -117,11 +121,10 @@ impl Replay {
         if self.size == 0 || self.batch == 0 || self.replayed > self.batch {
             return Err(Error::shape(op, format!("{self:?} is not a valid layout")));
         }
-        if self.capacity == 0 || self.capacity > crate::TrainerConfig::MAX_REPLAY_CAPACITY {
+        if self.capacity == 0 || self.capacity > MAX_REPLAY_CAPACITY {
             return Err(Error::Config(format!(
                 "replay capacity must be in 1..={}, got {}",
-                crate::TrainerConfig::MAX_REPLAY_CAPACITY,
-                self.capacity
+                MAX_REPLAY_CAPACITY, self.capacity
             )));
         }
         if fresh.len() != self.batch * self.size || ring.len() != self.capacity * self.size {

@@ -200,88 +200,90 @@ pub(crate) fn chw(layer: &str, input: &[usize]) -> Result<(usize, usize, usize)>
 }
 
 /// The builder methods shared by [`Sequential`](crate::Sequential) (which appends to its
-/// chain) and [`Node`](crate::nn::Node) (which starts a new node from this one): each is
-/// `self.push(layer)`.
+/// chain) and [`Node`](crate::nn::Node) (which starts a new node reading this one, leaving it
+/// usable for a skip): each is `push(layer)`.
 macro_rules! layer_builders {
-    () => {
+    // The receiver (`self` or `&self`) and `self` itself come from the caller: a macro may
+    // only use the `self` it was given.
+    ([$($recv:tt)+] $me:tt) => {
         /// A dense layer with bias.
-        pub fn linear(self, out: usize) -> Self {
-            self.push($crate::nn::Layer::linear(out, true))
+        pub fn linear($($recv)+, out: usize) -> Self {
+            $me.push($crate::nn::Layer::linear(out, true))
         }
 
         /// A dense layer without bias (before batch norm).
-        pub fn linear_no_bias(self, out: usize) -> Self {
-            self.push($crate::nn::Layer::linear(out, false))
+        pub fn linear_no_bias($($recv)+, out: usize) -> Self {
+            $me.push($crate::nn::Layer::linear(out, false))
         }
 
         /// max(0, x).
-        pub fn relu(self) -> Self {
-            self.push($crate::nn::Layer::activation(
+        pub fn relu($($recv)+) -> Self {
+            $me.push($crate::nn::Layer::activation(
                 $crate::ops::activation::Activation::Relu,
             ))
         }
 
         /// max(slope·x, x).
-        pub fn leaky_relu(self, slope: f32) -> Self {
-            self.push($crate::nn::Layer::activation(
+        pub fn leaky_relu($($recv)+, slope: f32) -> Self {
+            $me.push($crate::nn::Layer::activation(
                 $crate::ops::activation::Activation::LeakyRelu(slope),
             ))
         }
 
         /// tanh(x).
-        pub fn tanh(self) -> Self {
-            self.push($crate::nn::Layer::activation(
+        pub fn tanh($($recv)+) -> Self {
+            $me.push($crate::nn::Layer::activation(
                 $crate::ops::activation::Activation::Tanh,
             ))
         }
 
         /// 1 / (1 + e^−x).
-        pub fn sigmoid(self) -> Self {
-            self.push($crate::nn::Layer::activation(
+        pub fn sigmoid($($recv)+) -> Self {
+            $me.push($crate::nn::Layer::activation(
                 $crate::ops::activation::Activation::Sigmoid,
             ))
         }
 
         /// Maxout over `pieces` consecutive features: put it after `linear(units · pieces)`.
-        pub fn maxout(self, pieces: usize) -> Self {
-            self.push($crate::nn::Layer::maxout(pieces))
+        pub fn maxout($($recv)+, pieces: usize) -> Self {
+            $me.push($crate::nn::Layer::maxout(pieces))
         }
 
         /// Dropout keeping each value with probability `keep`.
-        pub fn dropout(self, keep: f32) -> Self {
-            self.push($crate::nn::Layer::dropout(keep))
+        pub fn dropout($($recv)+, keep: f32) -> Self {
+            $me.push($crate::nn::Layer::dropout(keep))
         }
 
         /// Gaussian noise of standard deviation `sigma` added in training mode.
-        pub fn gaussian_noise(self, sigma: f32) -> Self {
-            self.push($crate::nn::Layer::gaussian_noise(sigma))
+        pub fn gaussian_noise($($recv)+, sigma: f32) -> Self {
+            $me.push($crate::nn::Layer::gaussian_noise(sigma))
         }
 
         /// A 2-D convolution without bias (DCGAN style) to `out` channels.
-        pub fn conv(self, out: usize, k: usize, stride: usize, pad: usize) -> Self {
-            self.push($crate::nn::Layer::conv(out, k, stride, pad, false))
+        pub fn conv($($recv)+, out: usize, k: usize, stride: usize, pad: usize) -> Self {
+            $me.push($crate::nn::Layer::conv(out, k, stride, pad, false))
         }
 
         /// A 2-D convolution with bias.
-        pub fn conv_bias(self, out: usize, k: usize, stride: usize, pad: usize) -> Self {
-            self.push($crate::nn::Layer::conv(out, k, stride, pad, true))
+        pub fn conv_bias($($recv)+, out: usize, k: usize, stride: usize, pad: usize) -> Self {
+            $me.push($crate::nn::Layer::conv(out, k, stride, pad, true))
         }
 
         /// A 2-D transposed convolution (no bias) to `out` channels.
-        pub fn conv_transpose(self, out: usize, k: usize, stride: usize, pad: usize) -> Self {
-            self.push($crate::nn::Layer::conv_transpose(out, k, stride, pad, 0))
+        pub fn conv_transpose($($recv)+, out: usize, k: usize, stride: usize, pad: usize) -> Self {
+            $me.push($crate::nn::Layer::conv_transpose(out, k, stride, pad, 0))
         }
 
         /// A transposed convolution with output padding (one more row and column per unit).
         pub fn conv_transpose_padded(
-            self,
+            $($recv)+,
             out: usize,
             k: usize,
             stride: usize,
             pad: usize,
             output_padding: usize,
         ) -> Self {
-            self.push($crate::nn::Layer::conv_transpose(
+            $me.push($crate::nn::Layer::conv_transpose(
                 out,
                 k,
                 stride,
@@ -291,30 +293,30 @@ macro_rules! layer_builders {
         }
 
         /// Batch normalisation with PyTorch's defaults (eps 1e-5, momentum 0.1).
-        pub fn batch_norm(self) -> Self {
-            self.batch_norm_with(1e-5, 0.1)
+        pub fn batch_norm($($recv)+) -> Self {
+            $me.batch_norm_with(1e-5, 0.1)
         }
 
         /// Batch normalisation with its own `eps` and running-statistics `momentum`.
-        pub fn batch_norm_with(self, eps: f32, momentum: f32) -> Self {
-            self.push($crate::nn::Layer::batch_norm(eps, momentum))
+        pub fn batch_norm_with($($recv)+, eps: f32, momentum: f32) -> Self {
+            $me.push($crate::nn::Layer::batch_norm(eps, momentum))
         }
 
         /// Minibatch standard deviation (ProGAN's D before its last block): appends one
         /// channel (or feature) holding the batch's mean standard deviation.
-        pub fn minibatch_std(self) -> Self {
-            self.push($crate::nn::Layer::minibatch_std())
+        pub fn minibatch_std($($recv)+) -> Self {
+            $me.push($crate::nn::Layer::minibatch_std())
         }
 
         /// Views each sample with a new shape.
-        pub fn reshape<const N: usize>(self, shape: [usize; N]) -> Self {
-            self.push($crate::nn::Layer::reshape(shape.to_vec()))
+        pub fn reshape<const N: usize>($($recv)+, shape: [usize; N]) -> Self {
+            $me.push($crate::nn::Layer::reshape(shape.to_vec()))
         }
 
         /// Views each sample as a vector.
-        pub fn flatten(self) -> Self {
-            let len = self.output_shape().map(|s| s.iter().product()).unwrap_or(0);
-            self.push($crate::nn::Layer::reshape(vec![len]))
+        pub fn flatten($($recv)+) -> Self {
+            let len = $me.output_shape().map(|s| s.iter().product()).unwrap_or(0);
+            $me.push($crate::nn::Layer::reshape(vec![len]))
         }
     };
 }
