@@ -62,10 +62,7 @@ impl Tape {
         let mut forward = Vec::new();
         for (i, op) in model.ops.iter().enumerate() {
             let label = format!("{} layer {i} {}", net.label(), op.layer.name());
-            let read = |s: &Source| match *s {
-                Source::Input(k) => inputs[k].clone(),
-                Source::Op(j) => values[j].clone(),
-            };
+            let read = |s: &Source| held(&inputs, &values, *s);
             let params = net.op_params(i);
             let f = Forward {
                 gpu,
@@ -90,10 +87,7 @@ impl Tape {
                 param_grads: params.into_iter().map(|(_, g)| g).collect(),
             });
         }
-        let read = |s: &Source| match *s {
-            Source::Input(k) => inputs[k].clone(),
-            Source::Op(j) => values[j].clone(),
-        };
+        let read = |s: &Source| held(&inputs, &values, *s);
         let output_tensors = model.outputs.iter().map(read).collect();
         Ok(Tape {
             nodes,
@@ -269,6 +263,14 @@ fn sum(gpu: &Gpu, parts: &[Tensor], kernels: &mut Vec<Kernel>) -> Result<Option<
             }
             Ok(Some(total))
         }
+    }
+}
+
+/// The tensor a source holds: an input, or an op's output.
+fn held(inputs: &[Tensor], values: &[Tensor], s: Source) -> Tensor {
+    match s {
+        Source::Input(k) => inputs[k].clone(),
+        Source::Op(j) => values[j].clone(),
     }
 }
 
