@@ -32,7 +32,7 @@ use counterfeit::gan::conditional::{
 use counterfeit::gan::dcgan::NZ;
 use counterfeit::gan::{noise, EMA_NETWORK};
 use counterfeit::io::{checkpoint::Checkpoint, grid, metrics_log};
-use counterfeit::{Dataset, Error, Gpu, Network, Noise, Optimizer, Result};
+use counterfeit::{Dataset, Error, Gpu, Network, Noise, Optimizer, Result, TrainerConfig};
 
 /// Steps of the default run.
 const DEFAULT_STEPS: usize = 3500;
@@ -266,13 +266,17 @@ fn train(gpu: &Gpu, args: &Args) -> Result<()> {
         beta2: 0.999,
         eps: 1e-8,
     };
+    let recipe = ConditionalConfig::dcgan(CLASSES);
     let config = ConditionalConfig {
-        batch: args.batch,
-        seed: args.seed,
-        g_optimizer: adam,
-        d_optimizer: adam,
-        g_ema: (!args.no_g_ema).then_some(args.g_ema),
-        ..ConditionalConfig::dcgan(CLASSES)
+        gan: TrainerConfig {
+            batch: args.batch,
+            seed: args.seed,
+            g_optimizer: adam,
+            d_optimizer: adam,
+            g_ema: (!args.no_g_ema).then_some(args.g_ema),
+            ..recipe.gan
+        },
+        ..recipe
     };
     let start = Instant::now();
     let mut gan = ConditionalTrainer::new(
@@ -387,10 +391,10 @@ fn save(gan: &mut ConditionalTrainer, out: &Path, grid_name: &str, ckpt: &Path) 
     grid::save_grid(
         &out.join(grid_name),
         &x,
-        CLASSES * gan.config().sample_count,
+        CLASSES * gan.config().gan.sample_count,
         SIDE,
         SIDE,
-        gan.config().sample_count,
+        gan.config().gan.sample_count,
         (-1.0, 1.0),
     )?;
     gan.save(ckpt)?;

@@ -291,7 +291,8 @@ fn train(gpu: &Gpu, arch: Arch, args: &Args) -> Result<()> {
         if let Some(judge) = &judge {
             if args.eval_every > 0 && step.is_multiple_of(args.eval_every) && step < steps {
                 let t = Instant::now();
-                let q = bar.pause(|| judge.measure(&mut gan, &recipe, args.eval_n, false))?;
+                let q =
+                    bar.pause(|| common::measure(judge, &mut gan, &recipe, args.eval_n, false))?;
                 let secs = t.elapsed().as_secs_f32();
                 bar.println(&format!("step {step}: {} ({secs:.0} s)", q.summary()));
             }
@@ -310,7 +311,7 @@ fn train(gpu: &Gpu, arch: Arch, args: &Args) -> Result<()> {
     if let Some(judge) = &judge {
         println!("measuring the final samples (N = {FINAL_EVAL_N}) ...");
         let t = Instant::now();
-        let q = judge.measure(&mut gan, &recipe, FINAL_EVAL_N, true)?;
+        let q = common::measure(judge, &mut gan, &recipe, FINAL_EVAL_N, true)?;
         println!(
             "{} at step {}:\n{}\n({:.0} s)",
             arch.name(),

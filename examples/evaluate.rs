@@ -103,7 +103,7 @@ fn run(args: Args) -> Result<()> {
             "G"
         };
         ckpt.load_network(&gpu, name, &g, false)?;
-        let step = ckpt.state()?.map(|s| s[0]).unwrap_or(0);
+        let step = ckpt.state()?.map_or(0, |s| s.iterations);
         println!(
             "{}: {} generator ({name}) at step {step}; drawing {} samples",
             path.display(),

@@ -145,7 +145,8 @@ fn run(args: Args) -> counterfeit::Result<()> {
         if let Some(judge) = &judge {
             if args.eval_every > 0 && step % args.eval_every == 0 && step < steps {
                 let t = Instant::now();
-                let q = bar.pause(|| judge.measure(&mut gan, &recipe, args.eval_n, false))?;
+                let q =
+                    bar.pause(|| common::measure(judge, &mut gan, &recipe, args.eval_n, false))?;
                 let secs = t.elapsed().as_secs_f32();
                 bar.println(&format!("step {step}: {} ({secs:.0} s)", q.summary()));
             }
@@ -160,7 +161,7 @@ fn run(args: Args) -> counterfeit::Result<()> {
     if let Some(judge) = &judge {
         println!("measuring the final samples (N = {FINAL_EVAL_N}) ...");
         let t = Instant::now();
-        let q = judge.measure(&mut gan, &recipe, FINAL_EVAL_N, true)?;
+        let q = common::measure(judge, &mut gan, &recipe, FINAL_EVAL_N, true)?;
         println!(
             "{}\n({:.0} s)",
             q.json(&format!("mlp step {steps}")),

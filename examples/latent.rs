@@ -120,7 +120,7 @@ fn run(args: Args) -> Result<()> {
     println!("adapter: {}", gpu.describe());
     let g = Network::new(&gpu, "G", recipe.generator.clone(), 0)?;
     ckpt.load_network(&gpu, "G", &g, false)?;
-    let step = ckpt.state()?.map(|s| s[0]).unwrap_or(0);
+    let step = ckpt.state()?.map_or(0, |s| s.iterations);
     println!(
         "{}: {} generator at step {step}; drawing {total} images",
         args.ckpt.display(),

@@ -264,7 +264,9 @@ fn run_one(s: &Study, args: &Args, setting: &str, seed: u64, bar: &ProgressBar) 
     let line = match trained {
         Ok(()) => {
             let t = Instant::now();
-            let q = s.judge.measure(&mut gan, &s.recipe, args.eval_n, false)?;
+            let q = s
+                .judge
+                .measure(gan.sampling_generator(), &s.recipe, args.eval_n, false)?;
             (row.fid, row.score) = (q.fid, q.score);
             row.classes = q.coverage.covered as f64;
             let judging = t.elapsed().as_secs_f64();

@@ -9,7 +9,7 @@ use counterfeit::data::idx::{Digits, Images};
 use counterfeit::gan::conditional::{self, ConditionalConfig, ConditionalTrainer, LABEL_STREAM};
 use counterfeit::ops::{labels, Clock};
 use counterfeit::reference::labels as reference;
-use counterfeit::{Dataset, Error, Noise, Optimizer, Sequential, Tensor};
+use counterfeit::{Dataset, Error, GanLoss, Noise, Optimizer, Sequential, Tensor, TrainerConfig};
 
 const CLASSES: usize = 3;
 const SIDE: usize = 6;
@@ -163,17 +163,21 @@ fn models(layout: Layout) -> (Sequential, Sequential) {
 }
 
 fn config(seed: u64) -> ConditionalConfig {
+    let recipe = ConditionalConfig::dcgan(CLASSES);
     ConditionalConfig {
-        batch: 16,
-        seed,
-        noise: Noise::Uniform {
-            low: -1.0,
-            high: 1.0,
+        gan: TrainerConfig {
+            batch: 16,
+            seed,
+            noise: Noise::Uniform {
+                low: -1.0,
+                high: 1.0,
+            },
+            d_steps: 2,
+            readback_every: 7,
+            sample_count: 4,
+            ..recipe.gan
         },
-        d_steps: 2,
-        readback_every: 7,
-        sample_count: 4,
-        ..ConditionalConfig::dcgan(CLASSES)
+        ..recipe
     }
 }
 
@@ -362,6 +366,104 @@ fn resuming_from_a_checkpoint_continues_exactly() {
     std::fs::remove_dir_all(&dir).ok();
 }
 
+/// `config` with every stabiliser of the plain trainer switched on.
+fn stabilised(seed: u64) -> ConditionalConfig {
+    let mut c = config(seed);
+    c.gan = TrainerConfig {
+        loss: GanLoss::Hinge,
+        real_label: 0.9,
+        label_flip: 0.1,
+        instance_noise: 0.1,
+        instance_noise_steps: 20,
+        replay_fraction: 0.5,
+        replay_capacity: 40,
+        g_ema: Some(0.9),
+        ..c.gan
+    };
+    c
+}
+
+#[test]
+fn every_stabiliser_trains_and_resumes_exactly() {
+    let dir = std::env::temp_dir().join(format!("counterfeit-cgan-stab-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("ckpt.safetensors");
+    let new = || {
+        let (g, d) = models(Layout::Maps);
+        ConditionalTrainer::new(gpu(), g, d, &data(), stabilised(8)).unwrap()
+    };
+    let mut a = new();
+    for _ in 0..4 {
+        a.step().unwrap();
+    }
+    a.save(&path).unwrap();
+    for _ in 0..4 {
+        a.step().unwrap();
+    }
+    a.flush().unwrap();
+    let mut b = new();
+    b.resume(&path).unwrap();
+    for _ in 0..4 {
+        b.step().unwrap();
+    }
+    b.flush().unwrap();
+    assert_eq!(losses(&a), losses(&b), "resumed run differs");
+    assert!(losses(&a)
+        .iter()
+        .flatten()
+        .all(|&v| f32::from_bits(v).is_finite()));
+    assert_ne!(
+        losses(&a),
+        run(Layout::Maps, 8, 8).0,
+        "the stabilisers change nothing"
+    );
+
+    // A checkpoint without the replayed labels cannot resume a run that replays.
+    let mut plain = trainer(Layout::Maps, 8);
+    plain.step().unwrap();
+    plain.save(&path).unwrap();
+    let err = new()
+        .resume(&path)
+        .expect_err("no replay buffer in the checkpoint");
+    assert!(err.to_string().contains("replay"), "{err}");
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+#[test]
+fn replayed_fakes_keep_their_label_maps() {
+    // Every fake replayed; the ring holds two batches, so the first batch's slots are
+    // still there after the second step has stored its own.
+    let mut c = config(2);
+    c.gan.d_steps = 1;
+    c.gan.replay_fraction = 1.0;
+    c.gan.replay_capacity = 2 * c.gan.batch;
+    let b = c.gan.batch;
+    let (g, d) = models(Layout::Maps);
+    let mut gan = ConditionalTrainer::new(gpu(), g, d, &data(), c).unwrap();
+    gan.step().unwrap();
+    gan.step().unwrap();
+    let read = |t: &Tensor| t.read(gpu()).unwrap();
+    let fake = read(gan.tensors().fake_input);
+    let (images, maps) = gan.replay_buffer().expect("replay is on");
+    let (images, maps) = (read(images), read(maps));
+    let per = (1 + CLASSES) * SIZE;
+    let mut sources = std::collections::BTreeSet::new();
+    for sample in fake.chunks_exact(per) {
+        let (image, label) = sample.split_at(SIZE);
+        let slot = (0..b)
+            .find(|&s| images[s * SIZE..(s + 1) * SIZE] == *image)
+            .expect("every fake comes from the first batch's slots");
+        assert_eq!(
+            label,
+            &maps[slot * CLASSES * SIZE..(slot + 1) * CLASSES * SIZE],
+            "a replayed fake came without its own label maps"
+        );
+        sources.insert(slot);
+    }
+    assert!(sources.len() > 1, "the draws picked one slot for all");
+    classes_of(&maps, 2 * b, SIZE);
+}
+
 #[test]
 fn user_mistakes_are_errors() {
     let gpu = gpu();
@@ -432,7 +534,7 @@ fn user_mistakes_are_errors() {
         Error::Config(_)
     ));
     let mut empty = config(1);
-    empty.batch = 0;
+    empty.gan.batch = 0;
     assert!(matches!(
         new(g.clone(), d, &data(), empty),
         Error::Config(_)
@@ -494,12 +596,10 @@ fn a_tiny_conditional_gan_learns_to_draw_the_asked_class() {
         beta2: 0.999,
         eps: 1e-8,
     };
-    let cfg = ConditionalConfig {
-        d_steps: 1,
-        g_optimizer: adam,
-        d_optimizer: adam,
-        ..config(3)
-    };
+    let mut cfg = config(3);
+    cfg.gan.d_steps = 1;
+    cfg.gan.g_optimizer = adam;
+    cfg.gan.d_optimizer = adam;
     let mut gan = ConditionalTrainer::new(gpu, g, d, &data, cfg).unwrap();
     for _ in 0..1000 {
         gan.step().unwrap();
@@ -538,10 +638,8 @@ fn the_weight_average_is_sampled_saved_and_resumed() {
     let decay = 0.75f32;
     let with_ema = |seed| {
         let (g, d) = models(Layout::Maps);
-        let c = ConditionalConfig {
-            g_ema: Some(decay),
-            ..config(seed)
-        };
+        let mut c = config(seed);
+        c.gan.g_ema = Some(decay);
         ConditionalTrainer::new(gpu(), g, d, &data(), c).unwrap()
     };
     let mut a = with_ema(6);
@@ -595,10 +693,8 @@ fn the_weight_average_is_sampled_saved_and_resumed() {
     let (cg, ce) = (c.generator(), c.ema_generator().unwrap());
     assert_eq!(read(&ce.params().values), read(&cg.params().values));
     std::fs::remove_dir_all(&dir).ok();
-    let bad = ConditionalConfig {
-        g_ema: Some(1.0),
-        ..config(1)
-    };
+    let mut bad = config(1);
+    bad.gan.g_ema = Some(1.0);
     let (g, d) = models(Layout::Maps);
     let err = ConditionalTrainer::new(gpu(), g, d, &data(), bad)
         .err()

@@ -127,3 +127,17 @@ pub fn judge_for_run(
     }
     Ok(judge)
 }
+
+/// Judges the run's sampling generator now and logs the figures with its history.
+#[allow(dead_code)]
+pub fn measure(
+    judge: &counterfeit::eval::judge::Judge,
+    run: &mut counterfeit::gan::GanRun,
+    recipe: &counterfeit::gan::recipes::Recipe,
+    n: usize,
+    with_parzen: bool,
+) -> counterfeit::Result<counterfeit::eval::judge::Report> {
+    let report = judge.measure(run.sampling_generator(), recipe, n, with_parzen)?;
+    run.add_quality(report.at(run.steps()));
+    Ok(report)
+}

@@ -3,6 +3,8 @@
 use std::path::PathBuf;
 
 use crate::data::idx::{self, Digits};
+use crate::ops::data::Gather;
+use crate::ops::Clock;
 use crate::{Error, Gpu, Result, Tensor};
 
 /// Where MNIST-style digits come from.
@@ -140,5 +142,22 @@ impl Dataset {
     /// [`crate::ops::data::gather_labels`]; `None` when the source had none.
     pub fn label_tensor(&self) -> Option<&Tensor> {
         self.label_tensor.as_ref()
+    }
+
+    /// How a batch of `batch` samples is gathered from this data set on `clock`, in the
+    /// per-epoch order `seed` keys (resized when the data set is).
+    pub(crate) fn gather(&self, batch: usize, seed: u64, clock: Clock) -> Gather {
+        Gather {
+            count: self.count,
+            size: self.shape.iter().product(),
+            batch,
+            seed,
+            scale: self.scale,
+            shift: self.shift,
+            clock,
+            resize: self
+                .stored
+                .map(|(h, w)| (h, w, self.shape[1], self.shape[2])),
+        }
     }
 }

@@ -107,7 +107,7 @@ impl Classifier {
     /// Wraps a trained network of [`model`]'s layers.
     pub fn new(gpu: &Gpu, net: Network) -> Result<Classifier> {
         let input = Tensor::zeros(gpu, &[CHUNK, 1, SIDE, SIDE], "classifier input")?;
-        let state = Tensor::zeros(gpu, &[4], "classifier clock")?;
+        let state = crate::step::StepState::tensor(gpu, "classifier clock")?;
         let rng = RngSpec {
             seed: 0,
             stream: 0,

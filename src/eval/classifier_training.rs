@@ -3,16 +3,16 @@
 //! one submission per step, as the GAN trainer does.
 
 use crate::eval::classifier::{model, Classifier, CLASSES};
-use crate::nn::{Mode, Network, RngSpec};
-use crate::ops::data::{gather, gather_labels, record, Gather};
+use crate::nn::{Mode, Network};
+use crate::ops::data::{gather, gather_labels};
 use crate::ops::softmax::{softmax_ce, SoftmaxCeOut};
 use crate::ops::Clock;
-use crate::recorded_step::RecordedStep;
-use crate::tape::{ParamGrads, Tape};
+use crate::step::{Logged, Recorder, Replayer};
+use crate::tape::ParamGrads;
 use crate::{Dataset, Error, Gpu, Optimizer, Result, Tensor};
 
 /// Metric slots: mean loss and accuracy of each step's batch.
-const SLOTS: usize = 2;
+const SLOTS: [&str; 2] = ["classifier loss", "classifier accuracy"];
 
 /// How the classifier is trained.
 #[derive(Clone, Copy, Debug)]
@@ -56,9 +56,9 @@ pub struct BatchFigures {
 /// Trains [`model`] on a labelled data set of 28×28 digits with pixels in [0, 1].
 pub struct ClassifierTrainer {
     /// The step before and after the learning-rate drop: the same kernels but the optimiser.
-    step: RecordedStep,
+    step: Replayer<Logged>,
+    window: usize,
     judge: Classifier,
-    _tape: Tape,
 }
 
 impl ClassifierTrainer {
@@ -83,75 +83,43 @@ impl ClassifierTrainer {
                 "classifier batch and window must be at least 1".into(),
             ));
         }
-        let b = config.batch;
-        let net = Network::new(gpu, "classifier", m, config.seed)?;
-        let state = Tensor::zeros(gpu, &[4], "classifier step counter")?;
-        let metrics = Tensor::zeros(gpu, &[SLOTS], "classifier metrics")?;
-        let history = Tensor::zeros(gpu, &[config.window * (SLOTS + 1)], "classifier history")?;
+        let (b, seed, it) = (config.batch, config.seed, Clock::ITERATION);
+        let net = Network::new(gpu, "classifier", m, seed)?;
+        let mut rec =
+            Recorder::new(gpu, seed, SLOTS.len())?.lowering_rates(config.drop_at, config.lr_drop);
         let mut shape = vec![b];
         shape.extend(data.shape());
         let images = Tensor::zeros(gpu, &shape, "classifier batch")?;
         let batch_labels = Tensor::from_u32(gpu, &vec![0; b], "classifier batch labels")?;
-        let g = Gather {
-            count: data.count,
-            size: data.shape().iter().product(),
-            batch: b,
-            seed: config.seed,
-            scale: data.scale,
-            shift: data.shift,
-            clock: Clock::ITERATION,
-            resize: None,
-        };
-        let rng = RngSpec {
-            seed: config.seed,
-            stream: 0,
-            clock: Clock::ITERATION,
-        };
-        let tape = net.tape(gpu, &images, Mode::Train, rng, &state)?;
+        let g = data.gather(b, seed, it);
+        let tape = net.tape(gpu, &images, Mode::Train, rec.rng(0, it), &rec.state)?;
         let grad = Tensor::zeros(gpu, &[b, CLASSES], "dlogits")?;
-        let mut kernels = vec![
-            gather(gpu, g, &state, &data.pixels, &images)?,
-            gather_labels(gpu, g, &state, labels, &batch_labels)?,
-        ];
-        kernels.extend_from_slice(tape.forward());
-        kernels.push(softmax_ce(
-            gpu,
-            tape.output(),
-            &batch_labels,
-            &grad,
-            &metrics,
-            SoftmaxCeOut {
-                loss_slot: 0,
-                acc_slot: 1,
-                grad_scale: 1.0 / b as f32,
-            },
-        )?);
-        kernels.extend(tape.backward(gpu, &grad, ParamGrads::Write, None)?);
-        let p = net.params();
-        let optimise = |opt: Optimizer| opt.step_params(gpu, Clock::ITERATION, &state, p);
-        let finish = record(gpu, &state, &metrics, &history)?;
-        let mut dropped = kernels.clone();
-        dropped.push(optimise(config.optimizer.lowered(config.lr_drop))?);
-        dropped.push(finish.clone());
-        kernels.push(optimise(config.optimizer)?);
-        kernels.push(finish);
+        rec.extend([
+            gather(gpu, g, &rec.state, &data.pixels, &images)?,
+            gather_labels(gpu, g, &rec.state, labels, &batch_labels)?,
+        ]);
+        rec.forward(&tape);
+        let out = SoftmaxCeOut {
+            loss_slot: 0,
+            acc_slot: 1,
+            grad_scale: 1.0 / b as f32,
+        };
+        let ce = softmax_ce(gpu, tape.output(), &batch_labels, &grad, &rec.metrics, out)?;
+        rec.push(ce);
+        rec.extend(tape.backward(gpu, &grad, ParamGrads::Write, None)?);
+        rec.optimise(&config.optimizer, it, &net)?;
+        rec.keep(tape);
         let judge = Classifier::new(gpu, net.clone())?;
-        let step = RecordedStep::new(
-            gpu,
-            (kernels, dropped),
-            config.drop_at,
-            state,
-            history,
-            config.window,
-        );
+        let step = rec.finish(config.window, &SLOTS, "classifier step")?;
         Ok(ClassifierTrainer {
             step,
+            window: config.window,
             judge,
-            _tape: tape,
         })
     }
 
-    /// One step: one encoder, one submission, no readback.
+    /// One step: one encoder, one submission; every `window` steps the metrics are copied
+    /// out and collected later without waiting.
     pub fn step(&mut self) -> Result<()> {
         self.step.step()
     }
@@ -161,10 +129,10 @@ impl ClassifierTrainer {
         self.step.steps()
     }
 
-    /// Mean loss and accuracy over the last `window` steps (blocking readback: call it now
+    /// Mean loss and accuracy over the last `window` steps (waits for the GPU: call it now
     /// and then, not every step). A non-finite loss is [`Error::Diverged`] with its step.
-    pub fn recent(&self) -> Result<BatchFigures> {
-        let m = self.step.recent("classifier loss")?;
+    pub fn recent(&mut self) -> Result<BatchFigures> {
+        let m = self.step.recent(self.window)?;
         Ok(BatchFigures {
             loss: m[0] as f32,
             accuracy: m[1] as f32,

@@ -10,8 +10,8 @@ use crate::eval::parzen::{default_sigmas, parzen, ParzenResult};
 use crate::eval::score::inception_score;
 use crate::gan::recipes::Recipe;
 use crate::gan::{generate_batched, noise};
-use crate::io::metrics_log::QualityPoint;
-use crate::{Error, Gpu, Network, Result, Trainer};
+use crate::metrics::QualityPoint;
+use crate::{Error, Gpu, Network, Result};
 
 /// Seed of the latent vectors of [`Judge::measure`].
 const MEASURE_SEED: u64 = 7;
@@ -40,6 +40,17 @@ impl Report {
             "FID {:.2}, score {:.2}, {} classes covered (N = {})",
             self.fid, self.score, self.coverage.covered, self.n
         )
+    }
+
+    /// FID, score and coverage as measured at `step`, for a run's quality log.
+    pub fn at(&self, step: u64) -> QualityPoint {
+        QualityPoint {
+            step,
+            n: self.n,
+            fid: self.fid,
+            score: self.score,
+            classes_covered: self.coverage.covered,
+        }
     }
 
     /// One JSON object with every figure, labelled.
@@ -90,31 +101,17 @@ impl Judge {
         Judge::bundled(gpu).map(Some)
     }
 
-    /// Judges a trainer's generator as it is now (the moving average of its weights when the
-    /// trainer keeps one) on `n` samples from a fixed seed, so measurements along a run are
-    /// comparable, and logs FID, score and coverage with it.
+    /// Judges generator `g` (e.g. a trainer's [`sampling_generator`](crate::gan::GanRun::sampling_generator))
+    /// on `n` samples from a fixed seed, so that measurements along a run are comparable.
+    /// Log the result with the run's `add_quality(report.at(step))`.
     pub fn measure(
         &self,
-        gan: &mut Trainer,
+        g: &Network,
         recipe: &Recipe,
         n: usize,
         with_parzen: bool,
     ) -> Result<Report> {
-        let report = self.judge_generator(
-            gan.sampling_generator(),
-            recipe,
-            n,
-            MEASURE_SEED,
-            with_parzen,
-        )?;
-        gan.add_quality(QualityPoint {
-            step: gan.steps(),
-            n: report.n,
-            fid: report.fid,
-            score: report.score,
-            classes_covered: report.coverage.covered,
-        });
-        Ok(report)
+        self.judge_generator(g, recipe, n, MEASURE_SEED, with_parzen)
     }
 
     /// A judge from a classifier, its training digits and held-out digits.

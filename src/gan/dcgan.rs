@@ -55,7 +55,12 @@ impl Arch {
 
     /// The generator: z [100] → image [1, side, side] in (−1, 1).
     pub fn generator(self) -> Sequential {
-        let g = Sequential::new([NZ]).init(Init::Normal(0.02));
+        self.generator_reading(NZ)
+    }
+
+    /// The generator on an input of `nz` values (a conditional G reads z and a label).
+    pub(crate) fn generator_reading(self, nz: usize) -> Sequential {
+        let g = Sequential::new([nz]).init(Init::Normal(0.02));
         match self {
             Arch::Dcgan28 => g
                 .linear_no_bias(256 * 7 * 7)
@@ -68,7 +73,7 @@ impl Arch {
                 .conv_transpose(1, 4, 2, 1)
                 .tanh(),
             Arch::Dcgan64 => g
-                .reshape([NZ, 1, 1])
+                .reshape([nz, 1, 1])
                 .conv_transpose(512, 4, 1, 0)
                 .batch_norm()
                 .relu()
@@ -88,7 +93,14 @@ impl Arch {
 
     /// The discriminator: image [1, side, side] → one logit.
     pub fn discriminator(self) -> Sequential {
-        finish_discriminator(self.discriminator_body(), self, DOptions::default())
+        self.discriminator_reading(1)
+    }
+
+    /// The discriminator on images of `channels` channels (a conditional D reads label maps
+    /// after the image's).
+    pub(crate) fn discriminator_reading(self, channels: usize) -> Sequential {
+        let body = self.discriminator_body(channels);
+        finish_discriminator(body, self, DOptions::default())
     }
 
     /// The discriminator with optional layers before its last one: minibatch standard
@@ -101,16 +113,16 @@ impl Arch {
             )));
         }
         Ok(finish_discriminator(
-            self.discriminator_body(),
+            self.discriminator_body(1),
             self,
             options,
         ))
     }
 
     /// Every layer of D up to (excluding) dcgan28's flatten and dcgan64's last convolution.
-    fn discriminator_body(self) -> Sequential {
+    fn discriminator_body(self, channels: usize) -> Sequential {
         let side = self.side();
-        let d = Sequential::new([1, side, side]).init(Init::Normal(0.02));
+        let d = Sequential::new([channels, side, side]).init(Init::Normal(0.02));
         match self {
             Arch::Dcgan28 => d
                 .conv(64, 4, 2, 1)

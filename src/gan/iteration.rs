@@ -1,71 +1,56 @@
-//! Recording a GAN iteration, the parts every trainer shares: k D updates on a real and a
-//! fake input each, then G's update through the updated D, the weight average and the
-//! metrics row. What the inputs are (labels, instance noise, replayed fakes) is the
-//! trainer's.
+//! Recording a GAN iteration, the parts every GAN trainer shares: k D updates on a real and a
+//! fake input each (through the configured stabilisers), then G's update through the updated
+//! D, the weight average and the metrics row. What G reads and how its samples reach D
+//! (labels, maps) is the trainer's.
 
 use crate::gan::ema::Ema;
-use crate::gan::readback::{self, Readback, SLOTS};
-use crate::gan::runner::GanRunner;
-use crate::gan::sample::STREAM_SAMPLE;
-use crate::gan::{GLoss, GanLoss, Noise};
-use crate::gpu::Kernel;
-use crate::nn::{Mode, Network, RngSpec, Sequential};
-use crate::ops::data::record;
+use crate::gan::run::GanRun;
+use crate::gan::stabilisers::Stabilisers;
+use crate::gan::{streams, GLoss, GanLoss, TrainerConfig};
+use crate::metrics::{self, GAN_SLOTS};
+use crate::nn::{Graph, Mode, Network};
 use crate::ops::loss::{bce_logits, hinge_generator, hinge_logits, BceOut};
 use crate::ops::{rng, Clock};
+use crate::step::Recorder;
 use crate::tape::{ParamGrads, Tape};
-use crate::{Gpu, Optimizer, Result, Tensor};
+use crate::{Gpu, Result, Tensor};
 
-/// RNG streams: every random use in an iteration draws from its own stream. Dropout masks
-/// use stream·64 + layer of their tape's stream, so the direct streams stay below 16·64.
-pub(crate) const STREAM_Z: u32 = 1;
-const STREAM_G: u32 = 16;
-const STREAM_D: u32 = 1024;
-
-/// An iteration being recorded: the networks, the step counter and metrics its kernels
-/// share, and the kernels and tapes so far.
+/// An iteration being recorded: the networks, the configuration and the step so far.
 pub(crate) struct Iteration {
-    pub(crate) gpu: Gpu,
+    pub(crate) rec: Recorder,
     pub(crate) g: Network,
     pub(crate) d: Network,
-    pub(crate) seed: u64,
-    pub(crate) batch: usize,
-    d_steps: usize,
-    loss: GanLoss,
-    pub(crate) state: Tensor,
-    metrics: Tensor,
+    pub(crate) config: TrainerConfig,
+    pub(crate) stabilisers: Stabilisers,
     /// Targets 1 and 0 for a batch's logits.
-    pub(crate) ones: Tensor,
-    pub(crate) zeros: Tensor,
-    pub(crate) kernels: Vec<Kernel>,
-    tapes: Vec<Tape>,
+    ones: Tensor,
+    zeros: Tensor,
 }
 
 impl Iteration {
-    /// Builds G and D (seeded from `seed`) and the tensors every step shares.
+    /// Builds G and D (seeded from the configuration's seed) and what every step shares;
+    /// `replayed` names the parts of a fake sample a replay buffer keeps, with their shapes.
     pub(crate) fn new(
         gpu: &Gpu,
-        (g, d): (Sequential, Sequential),
-        seed: u64,
-        batch: usize,
-        d_steps: usize,
-        loss: GanLoss,
+        (g, d): (impl Into<Graph>, impl Into<Graph>),
+        config: &TrainerConfig,
+        replayed: &[(&'static str, &[usize])],
     ) -> Result<Iteration> {
-        let b = batch;
+        let (b, seed) = (config.batch, config.seed);
+        let g = Network::new(gpu, "G", g, seed ^ 0x6_0000)?;
+        let d = Network::new(gpu, "D", d, seed ^ 0xD_0000)?;
+        let rec = Recorder::new(gpu, seed, GAN_SLOTS.len())?;
+        let ones = Tensor::from_slice(gpu, &vec![1.0; b], &[b, 1], "real targets")?;
+        let zeros = Tensor::zeros(gpu, &[b, 1], "fake targets")?;
+        let stabilisers = Stabilisers::new(gpu, config, replayed, (&ones, &zeros))?;
         Ok(Iteration {
-            gpu: gpu.clone(),
-            g: Network::new(gpu, "G", g, seed ^ 0x6_0000)?,
-            d: Network::new(gpu, "D", d, seed ^ 0xD_0000)?,
-            seed,
-            batch,
-            d_steps,
-            loss,
-            state: Tensor::zeros(gpu, &[4], "step counter")?,
-            metrics: Tensor::zeros(gpu, &[SLOTS], "metrics")?,
-            ones: Tensor::from_slice(gpu, &vec![1.0; b], &[b, 1], "real targets")?,
-            zeros: Tensor::zeros(gpu, &[b, 1], "fake targets")?,
-            kernels: Vec::new(),
-            tapes: Vec::new(),
+            rec,
+            g,
+            d,
+            config: config.clone(),
+            stabilisers,
+            ones,
+            zeros,
         })
     }
 
@@ -73,196 +58,167 @@ impl Iteration {
     /// its own values.
     pub(crate) fn clock(&self, j: usize) -> Clock {
         Clock {
-            mul: self.d_steps as u32,
+            mul: self.config.d_steps as u32,
             add: j as u32,
         }
     }
 
     /// The clock of the G step: that of the last D step, whose fakes it reuses.
     pub(crate) fn g_clock(&self) -> Clock {
-        self.clock(self.d_steps - 1)
+        self.clock(self.config.d_steps - 1)
     }
 
     /// Fresh latent vectors of `shape` for D step `j`.
-    pub(crate) fn z(&mut self, noise: Noise, shape: &[usize], j: usize) -> Result<Tensor> {
-        let z = Tensor::zeros(&self.gpu, shape, "z")?;
+    pub(crate) fn z(&mut self, shape: &[usize], j: usize) -> Result<Tensor> {
+        let rec = &self.rec;
+        let z = Tensor::zeros(&rec.gpu, shape, "z")?;
+        let dist = self.config.noise.distribution();
         let clock = self.clock(j);
-        let fill = rng::fill(
-            &self.gpu,
-            noise.distribution(),
-            self.seed,
-            STREAM_Z,
-            clock,
-            &self.state,
-            &z,
-        )?;
-        self.kernels.push(fill);
+        let fill = rng::fill(&rec.gpu, dist, rec.seed, streams::Z, clock, &rec.state, &z)?;
+        self.rec.push(fill);
         Ok(z)
     }
 
     /// G in training mode on `input` for D step `j`, its forward recorded.
     pub(crate) fn g_forward(&mut self, input: &Tensor, j: usize) -> Result<Tape> {
-        let rng = RngSpec {
-            seed: self.seed,
-            stream: STREAM_G + j as u32,
-            clock: self.clock(j),
-        };
+        let rng = self.rec.rng(streams::G + j as u32, self.clock(j));
         let tape = self
             .g
-            .tape(&self.gpu, input, Mode::Train, rng, &self.state)?;
-        self.kernels.extend_from_slice(tape.forward());
+            .tape(&self.rec.gpu, input, Mode::Train, rng, &self.rec.state)?;
+        self.rec.forward(&tape);
         Ok(tape)
     }
 
-    /// Keeps a tape alive for as long as the recorded kernels.
-    pub(crate) fn keep(&mut self, tape: Tape) {
-        self.tapes.push(tape);
-    }
-
-    /// D step `j`: D on `real` and on `fake`, the loss against each batch's targets (their
-    /// mean over the batch, summed), both gradients into D's and `optimizer`'s step.
-    pub(crate) fn d_update(
-        &mut self,
-        j: usize,
-        (real, real_targets): (&Tensor, &Tensor),
-        (fake, fake_targets): (&Tensor, &Tensor),
-        optimizer: &Optimizer,
-    ) -> Result<()> {
-        let (gpu, b, clock) = (&self.gpu, self.batch, self.clock(j));
-        let d_rng = |s: u32| RngSpec {
-            seed: self.seed,
-            stream: STREAM_D + 4 * j as u32 + s,
-            clock,
-        };
-        let d_real = self.d.tape(gpu, real, Mode::Train, d_rng(0), &self.state)?;
-        let d_fake = self.d.tape(gpu, fake, Mode::Train, d_rng(1), &self.state)?;
+    /// D step `j` on what D reads of the real and the fake batch: both forwards, the loss
+    /// against the stabilisers' targets (each batch's mean, summed), both gradients into D's
+    /// and the optimiser's step.
+    pub(crate) fn d_update(&mut self, j: usize, real: &Tensor, fake: &Tensor) -> Result<()> {
+        let (gpu, b, clock) = (&self.rec.gpu.clone(), self.config.batch, self.clock(j));
+        let state = &self.rec.state.clone();
+        let d_rng = |s: u32| self.rec.rng(streams::D + 4 * j as u32 + s, clock);
+        let d_real = self.d.tape(gpu, real, Mode::Train, d_rng(0), state)?;
+        let d_fake = self.d.tape(gpu, fake, Mode::Train, d_rng(1), state)?;
         let grad_real = Tensor::zeros(gpu, &[b, 1], "dD(x)")?;
         let grad_fake = Tensor::zeros(gpu, &[b, 1], "dD(G(z))")?;
         let mean = BceOut {
-            loss_slot: readback::D_LOSS,
-            prob_slot: readback::D_REAL,
+            loss_slot: metrics::D_LOSS,
+            prob_slot: metrics::D_REAL,
             accumulate: false,
             grad_scale: 1.0 / b as f32,
             sign: 1.0,
         };
         let fake_out = BceOut {
             accumulate: true,
-            prob_slot: readback::D_FAKE,
+            prob_slot: metrics::D_FAKE,
             ..mean
         };
-        let loss = |logits: &Tensor, targets: &Tensor, grad: &Tensor, out| match self.loss {
-            GanLoss::Bce => bce_logits(gpu, logits, targets, grad, &self.metrics, out),
-            GanLoss::Hinge => hinge_logits(gpu, logits, targets, grad, &self.metrics, out),
+        let m = &self.rec.metrics.clone();
+        let loss = |logits: &Tensor, targets: &Tensor, grad: &Tensor, out| match self.config.loss {
+            GanLoss::Bce => bce_logits(gpu, logits, targets, grad, m, out),
+            GanLoss::Hinge => hinge_logits(gpu, logits, targets, grad, m, out),
         };
-        let mut k = Vec::new();
-        k.extend_from_slice(d_real.forward());
-        k.extend_from_slice(d_fake.forward());
-        k.push(loss(d_real.output(), real_targets, &grad_real, mean)?);
-        k.push(loss(d_fake.output(), fake_targets, &grad_fake, fake_out)?);
-        k.extend(d_real.backward(gpu, &grad_real, ParamGrads::Write, None)?);
-        k.extend(d_fake.backward(gpu, &grad_fake, ParamGrads::Accumulate, None)?);
-        k.push(optimizer.step_params(gpu, clock, &self.state, self.d.params())?);
-        k.extend(self.d.constraints(gpu)?);
-        self.kernels.extend(k);
-        self.tapes.extend([d_real, d_fake]);
+        let (real_targets, fake_targets) = (
+            &self.stabilisers.real_targets,
+            &self.stabilisers.fake_targets,
+        );
+        let k = [
+            loss(d_real.output(), real_targets, &grad_real, mean)?,
+            loss(d_fake.output(), fake_targets, &grad_fake, fake_out)?,
+        ];
+        self.rec.forward(&d_real);
+        self.rec.forward(&d_fake);
+        self.rec.extend(k);
+        self.rec
+            .extend(d_real.backward(gpu, &grad_real, ParamGrads::Write, None)?);
+        self.rec
+            .extend(d_fake.backward(gpu, &grad_fake, ParamGrads::Accumulate, None)?);
+        self.rec
+            .optimise(&self.config.d_optimizer, clock, &self.d)?;
+        self.rec.extend(self.d.constraints(gpu)?);
+        self.rec.keep(d_real);
+        self.rec.keep(d_fake);
         Ok(())
     }
 
     /// G's loss on D's logits for `input` (D as updated, its parameters untouched) and the
     /// gradient of that loss at `input`, which is returned.
-    pub(crate) fn g_loss_gradient(&mut self, input: &Tensor, g_loss: GLoss) -> Result<Tensor> {
-        let (gpu, b) = (&self.gpu, self.batch);
-        let rng = RngSpec {
-            seed: self.seed,
-            stream: STREAM_D - 1,
-            clock: self.g_clock(),
-        };
-        let d_g = self.d.tape(gpu, input, Mode::Train, rng, &self.state)?;
-        self.kernels.extend_from_slice(d_g.forward());
+    pub(crate) fn g_loss_gradient(&mut self, input: &Tensor) -> Result<Tensor> {
+        let (gpu, b) = (&self.rec.gpu.clone(), self.config.batch);
+        let rng = self.rec.rng(streams::D - 1, self.g_clock());
+        let d_g = self.d.tape(gpu, input, Mode::Train, rng, &self.rec.state)?;
+        self.rec.forward(&d_g);
         let grad_logit = Tensor::zeros(gpu, &[b, 1], "dD(G(z)) for G")?;
-        let (targets, sign) = match g_loss {
+        let (targets, sign) = match self.config.g_loss {
             GLoss::NonSaturating => (&self.ones, 1.0),
             GLoss::Minimax => (&self.zeros, -1.0),
         };
         let out = BceOut {
-            loss_slot: readback::G_LOSS,
-            prob_slot: readback::D_FAKE_G,
+            loss_slot: metrics::G_LOSS,
+            prob_slot: metrics::D_FAKE_G,
             accumulate: false,
             grad_scale: 1.0 / b as f32,
             sign,
         };
-        let (logits, metrics) = (d_g.output(), &self.metrics);
-        self.kernels.push(match self.loss {
-            GanLoss::Bce => bce_logits(gpu, logits, targets, &grad_logit, metrics, out)?,
+        let (logits, m) = (d_g.output(), &self.rec.metrics);
+        let loss = match self.config.loss {
+            GanLoss::Bce => bce_logits(gpu, logits, targets, &grad_logit, m, out)?,
             GanLoss::Hinge => {
                 let out = BceOut { sign: 1.0, ..out };
-                hinge_generator(gpu, logits, &grad_logit, metrics, out)?
+                hinge_generator(gpu, logits, &grad_logit, m, out)?
             }
-        });
+        };
+        self.rec.push(loss);
         let grad = Tensor::zeros(gpu, input.shape(), "dD input for G")?;
         let back = d_g.backward(gpu, &grad_logit, ParamGrads::Skip, Some(&grad))?;
-        self.kernels.extend(back);
-        self.tapes.push(d_g);
+        self.rec.extend(back);
+        self.rec.keep(d_g);
         Ok(grad)
     }
 
     /// G's update from the gradient at its output `g_tape` produced, then the weight
-    /// average's when `g_ema` is set.
-    pub(crate) fn g_update(
-        &mut self,
-        g_tape: Tape,
-        grad: &Tensor,
-        optimizer: &Optimizer,
-        g_ema: Option<f32>,
-    ) -> Result<Option<Ema>> {
-        let gpu = &self.gpu;
+    /// average's when the configuration keeps one.
+    pub(crate) fn g_update(&mut self, g_tape: Tape, grad: &Tensor) -> Result<Option<Ema>> {
+        let gpu = &self.rec.gpu.clone();
         let back = g_tape.backward(gpu, grad, ParamGrads::Write, None)?;
-        self.kernels.extend(back);
-        let step = optimizer.step_params(gpu, Clock::ITERATION, &self.state, self.g.params())?;
-        self.kernels.push(step);
-        self.kernels.extend(self.g.constraints(gpu)?);
-        self.tapes.push(g_tape);
-        g_ema
-            .map(|decay| Ema::new(gpu, &self.g, decay, &mut self.kernels))
-            .transpose()
+        self.rec.extend(back);
+        self.rec
+            .optimise(&self.config.g_optimizer, Clock::ITERATION, &self.g)?;
+        self.rec.extend(self.g.constraints(gpu)?);
+        self.rec.keep(g_tape);
+        let Some(decay) = self.config.g_ema else {
+            return Ok(None);
+        };
+        let mut update = Vec::new();
+        let ema = Ema::new(gpu, &self.g, decay, &mut update)?;
+        self.rec.extend(update);
+        Ok(Some(ema))
     }
 
-    /// Ends the recording with the metrics row of a history of `readback_every` rows, and
-    /// hands it to a runner that samples from the weight average (else G) on `fixed_input`.
+    /// Ends the recording with the metrics row, and hands it to a runner that samples from
+    /// the weight average (else G) on `fixed_input`.
     pub(crate) fn finish(
-        mut self,
+        self,
         ema: Option<Ema>,
         fixed_input: &Tensor,
-        readback_every: usize,
         what: &'static str,
-    ) -> Result<GanRunner> {
-        let gpu = &self.gpu;
-        let rows = readback_every;
-        let history = Tensor::zeros(gpu, &[rows * (SLOTS + 1)], "metrics history")?;
-        self.kernels
-            .push(record(gpu, &self.state, &self.metrics, &history)?);
-        let rng = RngSpec {
-            seed: self.seed,
-            stream: STREAM_SAMPLE,
-            clock: Clock::ITERATION,
-        };
+    ) -> Result<GanRun> {
+        let gpu = self.rec.gpu.clone();
+        let rings = self.stabilisers.rings();
+        let kept = rings.iter().map(|r| (r.name, r.ring.clone())).collect();
+        let rng = self.rec.rng(streams::SAMPLE, Clock::ITERATION);
         let sampled = ema.as_ref().map_or(&self.g, Ema::network);
-        let sampler = sampled.tape(gpu, fixed_input, Mode::Generate, rng, &self.state)?;
-        Ok(GanRunner {
-            readback: Readback::new(gpu, rows),
-            gpu: self.gpu,
+        let sampler = sampled.tape(&gpu, fixed_input, Mode::Generate, rng, &self.rec.state)?;
+        let every = self.config.readback_every;
+        let replayer = self.rec.finish(every, &GAN_SLOTS, what)?;
+        Ok(GanRun {
+            gpu,
+            replayer,
             g: self.g,
             d: self.d,
             ema,
-            kernels: self.kernels,
-            what,
-            state: self.state,
-            history,
-            readback_every: rows as u64,
-            steps: 0,
             sampler,
+            tensors: kept,
             quality: Vec::new(),
-            _tapes: self.tapes,
         })
     }
 }

@@ -1,15 +1,13 @@
 //! Drawing samples outside the training loop: z on the CPU from the same Philox stream the
 //! trainer uses for its fixed z, and a generator run in generate mode.
 
+use crate::gan::streams::SAMPLE as STREAM_SAMPLE;
 use crate::gan::Noise;
 use crate::nn::{Mode, Network, RngSpec};
 use crate::ops::rng::Distribution;
 use crate::ops::Clock;
 use crate::reference::rng;
 use crate::{Error, Gpu, Result, Tensor};
-
-/// Philox stream of sampling noise.
-pub(crate) const STREAM_SAMPLE: u32 = 4096;
 
 /// `len` values of `noise` drawn from `seed` (deterministic on every machine).
 pub fn noise(noise: Noise, len: usize, seed: u64) -> Vec<f32> {
@@ -51,7 +49,7 @@ pub fn generate_batched(gpu: &Gpu, g: &Network, z: &[f32], batch: usize) -> Resu
     let mut shape = vec![batch];
     shape.extend(g.model().input_shape());
     let zt = Tensor::zeros(gpu, &shape, "z")?;
-    let state = Tensor::zeros(gpu, &[4], "step counter")?;
+    let state = crate::step::StepState::tensor(gpu, "step counter")?;
     let rng = RngSpec {
         seed: 0,
         stream: STREAM_SAMPLE,

@@ -13,6 +13,7 @@ use safetensors::tensor::{Dtype, SafeTensors, TensorView};
 
 use crate::io::metrics_log::QualityPoint;
 use crate::nn::Graph;
+use crate::step::StepState;
 use crate::{Error, Gpu, Network, Result, StepMetrics, Tensor};
 
 const FORMAT: &str = "counterfeit-checkpoint-1";
@@ -304,11 +305,16 @@ impl Checkpoint {
         Ok(self.meta()?.get(&format!("{name}.layers")) == Some(&model.describe()))
     }
 
-    /// The saved step counter, if any.
-    pub fn state(&self) -> Result<Option<Vec<u32>>> {
+    /// The saved step state, if any.
+    pub fn state(&self) -> Result<Option<StepState>> {
         let st = self.tensors()?;
         match st.tensor("state") {
-            Ok(v) if v.dtype() == Dtype::U32 => Ok(Some(bytemuck::pod_collect_to_vec(v.data()))),
+            Ok(v) if v.dtype() == Dtype::U32 => {
+                let words: Vec<u32> = bytemuck::pod_collect_to_vec(v.data());
+                StepState::from_words(&words)
+                    .map(Some)
+                    .ok_or_else(|| self.error(format!("tensor state has {} words", words.len())))
+            }
             Ok(_) => Err(self.error("tensor state is not U32".into())),
             Err(_) => Ok(None),
         }

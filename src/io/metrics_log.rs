@@ -7,18 +7,8 @@ use std::path::Path;
 use image::{GenericImage, Rgb, RgbImage};
 
 use super::plot::{line_plot, Series, DEFAULT_HEIGHT, DEFAULT_WIDTH};
+pub use crate::metrics::QualityPoint;
 use crate::{Error, Result, StepMetrics};
-
-/// Sample quality measured at one step of a run.
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub struct QualityPoint {
-    pub step: u64,
-    /// Samples the figures were computed from.
-    pub n: usize,
-    pub fid: f64,
-    pub score: f64,
-    pub classes_covered: usize,
-}
 
 /// Writes `step,d_loss,g_loss,d_real,d_fake,d_fake_g,fid,score,classes_covered,eval_n`
 /// rows; the last four are filled on the steps where sample quality was measured.

@@ -25,53 +25,38 @@
 //! # Ok(()) }
 //! ```
 
-use std::path::Path;
+use std::ops::{Deref, DerefMut};
 
-use crate::gan::ema::check_decay;
 use crate::gan::iteration::Iteration;
-use crate::gan::readback::StepMetrics;
-use crate::gan::runner::GanRunner;
-use crate::gan::{noise, GLoss, GanLoss, Noise};
-use crate::gpu::Kernel;
-use crate::io::checkpoint::Checkpoint;
-use crate::io::metrics_log::QualityPoint;
-use crate::nn::{Network, Sequential};
+use crate::gan::run::GanRun;
+use crate::gan::{noise, streams, TrainerConfig};
+use crate::nn::Sequential;
 use crate::ops::concat::{concat_channels, split_channels};
-use crate::ops::data::{gather, gather_labels, Gather};
+use crate::ops::data::{gather, gather_labels};
 use crate::ops::labels;
-use crate::{Dataset, Error, Gpu, Optimizer, Result, Tensor};
+use crate::{Dataset, Error, Gpu, Result, Tensor};
+
+/// The checkpoint names of the replay buffer's images and of their label maps.
+const REPLAY_TENSOR: &str = "replay";
+const REPLAY_LABELS_TENSOR: &str = "replay_labels";
 
 mod networks;
 use networks::d_layout;
 pub use networks::{dcgan28_discriminator, dcgan28_generator, generate, generator_input};
 
 /// The Philox stream of the fake labels (one draw per sample and D step, on the step clock).
-pub const LABEL_STREAM: u32 = 2;
+pub const LABEL_STREAM: u32 = streams::FAKE_LABELS;
 
-/// A conditional trainer's settings: those of [`TrainerConfig`](crate::TrainerConfig) that it
-/// supports, and the number of classes.
+/// A conditional trainer's settings: the number of classes and everything the plain
+/// trainer is configured with, every stabiliser included.
 #[derive(Clone, Debug)]
 pub struct ConditionalConfig {
     /// Number of classes; the data set's labels must all be below it.
     pub classes: usize,
-    /// Samples per batch (real and fake alike).
-    pub batch: usize,
-    /// Seeds the parameters, the noise, the fake labels, dropout masks and the data order.
-    pub seed: u64,
-    pub noise: Noise,
-    pub g_optimizer: Optimizer,
-    pub d_optimizer: Optimizer,
-    /// Discriminator steps per generator step.
-    pub d_steps: usize,
-    pub g_loss: GLoss,
-    /// Metrics reach the CPU every this many steps.
-    pub readback_every: usize,
-    /// Fixed latent vectors, each drawn for every class by [`ConditionalTrainer::samples`].
-    pub sample_count: usize,
-    /// Decay of a moving average of G's weights (e.g. 0.999), as
-    /// [`TrainerConfig::g_ema`](crate::TrainerConfig::g_ema): samples and checkpoints (as
-    /// `G_ema`) then use it. `None` keeps none.
-    pub g_ema: Option<f32>,
+    /// As for [`Trainer`](crate::Trainer); `sample_count` fixed latent vectors are each
+    /// drawn for every class by [`ConditionalTrainer::samples`]. A replay buffer keeps each
+    /// replayed fake's label maps with it (`[replay_capacity, classes, h·w]` more values).
+    pub gan: TrainerConfig,
 }
 
 impl ConditionalConfig {
@@ -81,44 +66,21 @@ impl ConditionalConfig {
     pub fn dcgan(classes: usize) -> Self {
         ConditionalConfig {
             classes,
-            batch: 64,
-            seed: 0,
-            noise: Noise::Normal,
-            g_optimizer: Optimizer::dcgan_adam(),
-            d_optimizer: Optimizer::dcgan_adam(),
-            d_steps: 1,
-            g_loss: GLoss::NonSaturating,
-            readback_every: 10,
-            sample_count: 10,
-            g_ema: None,
+            gan: TrainerConfig {
+                sample_count: 10,
+                ..TrainerConfig::dcgan()
+            },
         }
     }
 
     fn validate(&self) -> Result<()> {
-        let at_least = |name: &str, v: usize, min: usize| {
-            if v < min {
-                return Err(Error::Config(format!(
-                    "{name} must be at least {min}, got {v}"
-                )));
-            }
-            Ok(())
-        };
-        at_least("classes (a condition needs two)", self.classes, 2)?;
-        at_least("batch", self.batch, 1)?;
-        at_least("d_steps (k)", self.d_steps, 1)?;
-        at_least("readback_every", self.readback_every, 1)?;
-        at_least("sample_count", self.sample_count, 1)?;
-        if let Some(decay) = self.g_ema {
-            check_decay(decay)?;
+        if self.classes < 2 {
+            return Err(Error::Config(format!(
+                "classes (a condition needs two) must be at least 2, got {}",
+                self.classes
+            )));
         }
-        if let Noise::Uniform { low, high } = self.noise {
-            if low.is_nan() || high.is_nan() || low >= high {
-                return Err(Error::Config(format!(
-                    "uniform noise needs low < high, got {low}..{high}"
-                )));
-            }
-        }
-        Ok(())
+        self.gan.validate()
     }
 }
 
@@ -154,7 +116,7 @@ struct Views {
 /// Trains a conditional GAN; see the module documentation.
 pub struct ConditionalTrainer {
     config: ConditionalConfig,
-    run: GanRunner,
+    run: GanRun,
     nz: usize,
     views: Views,
 }
@@ -219,93 +181,95 @@ impl ConditionalTrainer {
                 "D must end in a single logit per sample",
             ));
         }
-        let seed = config.seed;
-        let b = config.batch;
-        let k = config.d_steps;
-        let mut it = Iteration::new(gpu, (g, d), seed, b, k, GanLoss::Bce)?;
-        let state = it.state.clone();
+        let gan = &config.gan;
+        let (b, seed) = (gan.batch, gan.seed);
+        let replayed = [
+            (REPLAY_TENSOR, g_out.as_slice()),
+            (REPLAY_LABELS_TENSOR, &[classes, spatial][..]),
+        ];
+        let mut it = Iteration::new(gpu, (g, d), gan, &replayed)?;
+        let state = it.rec.state.clone();
         let mut real_shape = vec![b];
         real_shape.extend(data.shape());
         let mut d_shape = vec![b];
         d_shape.extend(it.d.model().input_shape());
-        // Labels as D sees them: maps (or a row) from u32 labels, then next to the images.
-        let d_input =
-            |labels: &Tensor, images: &Tensor, what: &str| -> Result<(Tensor, Kernel, Kernel)> {
-                let maps =
-                    Tensor::zeros(gpu, &[b, classes, spatial], &format!("{what} label maps"))?;
-                let input = Tensor::zeros(gpu, &d_shape, &format!("D input, {what}"))?;
-                let one_hot = labels::one_hot(gpu, labels, &maps, classes, spatial)?;
-                let concat = concat_channels(gpu, images, &maps, &input, b, spatial)?;
-                Ok((input, one_hot, concat))
-            };
+        // Labels as D sees them: maps (or a row) of the u32 labels, to stand beside images.
+        let maps = |it: &mut Iteration, labels: &Tensor, what: &str| -> Result<Tensor> {
+            let maps = Tensor::zeros(gpu, &[b, classes, spatial], &format!("{what} label maps"))?;
+            it.rec
+                .push(labels::one_hot(gpu, labels, &maps, classes, spatial)?);
+            Ok(maps)
+        };
+        let d_input = |it: &mut Iteration, images: &Tensor, maps: &Tensor, what: &str| {
+            let input = Tensor::zeros(gpu, &d_shape, &format!("D input, {what}"))?;
+            it.rec
+                .push(concat_channels(gpu, images, maps, &input, b, spatial)?);
+            Ok::<_, Error>(input)
+        };
 
         // k discriminator steps, each on a fresh real batch, fresh z and fresh fake labels.
         let mut last = None;
-        for j in 0..k {
+        for j in 0..gan.d_steps {
             let clock = it.clock(j);
-            let z = it.z(config.noise, &[b, nz], j)?;
+            let z = it.z(&[b, nz], j)?;
             let fake_labels = Tensor::zeros(gpu, &[b], "fake labels")?;
             let one_hot = Tensor::zeros(gpu, &[b, classes], "fake labels one-hot")?;
             let g_input = Tensor::zeros(gpu, &[b, nz + classes], "G input")?;
-            it.kernels.extend([
-                labels::draw(
-                    gpu,
-                    classes,
-                    seed,
-                    LABEL_STREAM,
-                    clock,
-                    &state,
-                    &fake_labels,
-                )?,
+            let draw = labels::draw(
+                gpu,
+                classes,
+                seed,
+                LABEL_STREAM,
+                clock,
+                &state,
+                &fake_labels,
+            );
+            it.rec.extend([
+                draw?,
                 labels::one_hot(gpu, &fake_labels, &one_hot, classes, 1)?,
                 concat_channels(gpu, &z, &one_hot, &g_input, b, 1)?,
             ]);
             let g_tape = it.g_forward(&g_input, j)?;
-            let (fake_input, maps, cat) = d_input(&fake_labels, g_tape.output(), "fake")?;
-            it.kernels.extend([maps, cat]);
+            let fake_maps = maps(&mut it, &fake_labels, "fake")?;
 
             let real = Tensor::zeros(gpu, &real_shape, "real batch")?;
             let real_labels = Tensor::zeros(gpu, &[b], "real labels")?;
-            let gth = Gather {
-                count: data.count,
-                size: sample,
-                batch: b,
-                seed,
-                scale: data.scale,
-                shift: data.shift,
-                clock,
-                resize: data
-                    .stored
-                    .map(|(h, w)| (h, w, data.shape()[1], data.shape()[2])),
-            };
             // The same Gather for both, so each label belongs to the image beside it.
-            let (real_input, maps, cat) = d_input(&real_labels, &real, "real")?;
-            it.kernels.extend([
+            let gth = data.gather(b, seed, clock);
+            it.rec.extend([
                 gather(gpu, gth, &state, &data.pixels, &real)?,
                 gather_labels(gpu, gth, &state, all_labels, &real_labels)?,
-                maps,
-                cat,
             ]);
-            let (ones, zeros) = (it.ones.clone(), it.zeros.clone());
-            it.d_update(
-                j,
-                (&real_input, &ones),
-                (&fake_input, &zeros),
-                &config.d_optimizer,
-            )?;
+            let real_maps = maps(&mut it, &real_labels, "real")?;
+            // A replayed fake keeps its label maps; noise goes on the images only.
+            let parts = [g_tape.output(), &fake_maps];
+            let (real_images, fakes) =
+                it.stabilisers.d_inputs(&mut it.rec, clock, &real, &parts)?;
+            let fake_input = d_input(&mut it, &fakes[0], &fakes[1], "fake")?;
+            let real_input = d_input(&mut it, &real_images, &real_maps, "real")?;
+            it.d_update(j, &real_input, &fake_input)?;
             let views = (g_input, fake_labels, fake_input, real_labels, real_input);
-            if let Some((old, _)) = last.replace((g_tape, views)) {
-                it.keep(old);
+            if let Some((old, ..)) = last.replace((g_tape, views, fake_maps, fakes)) {
+                it.rec.keep(old);
             }
         }
         // The generator step, through the updated D, on the last D step's fakes and labels
-        // (G has not changed since, so D's fake input is still current).
-        let (g_tape, (g_input, fake_labels, fake_input, real_labels, real_input)) =
-            last.expect("k >= 1");
-        let d_input_grad = it.g_loss_gradient(&fake_input, config.g_loss)?;
+        // (G has not changed since, so D's fake input is still current unless replayed).
+        let (g_tape, views, fake_maps, fakes) = last.expect("k >= 1");
+        let (g_input, fake_labels, fake_input, real_labels, real_input) = views;
+        let g_clock = it.g_clock();
+        let images = it
+            .stabilisers
+            .g_input(&mut it.rec, g_clock, g_tape.output(), &fakes[0])?;
+        let g_step_input = if it.stabilisers.replays() {
+            d_input(&mut it, &images, &fake_maps, "G step")?
+        } else {
+            fake_input.clone()
+        };
+        let d_input_grad = it.g_loss_gradient(&g_step_input)?;
         // The label channels' gradient stops here: labels are given, not generated.
         let g_output_grad = Tensor::zeros(gpu, g_tape.output().shape(), "dG(z)")?;
-        it.kernels.extend(split_channels(
+        it.rec.extend(split_channels(
             gpu,
             &d_input_grad,
             Some(&g_output_grad),
@@ -314,12 +278,12 @@ impl ConditionalTrainer {
             spatial,
         )?);
         debug_assert_eq!(g_output_grad.len(), b * channels * spatial);
-        let ema = it.g_update(g_tape, &g_output_grad, &config.g_optimizer, config.g_ema)?;
+        let ema = it.g_update(g_tape, &g_output_grad)?;
 
         // Fixed latent vectors for watching progress, each with every class: row c of the
         // samples is class c.
-        let cols = config.sample_count;
-        let fixed = noise(config.noise, cols * nz, seed);
+        let cols = gan.sample_count;
+        let fixed = noise(gan.noise, cols * nz, seed);
         let z: Vec<f32> = (0..classes).flat_map(|_| fixed.iter().copied()).collect();
         let l: Vec<u32> = (0..classes as u32)
             .flat_map(|c| std::iter::repeat_n(c, cols))
@@ -331,7 +295,7 @@ impl ConditionalTrainer {
             "fixed G input",
         )?;
         let what = "conditional training step";
-        let run = it.finish(ema, &fixed_input, config.readback_every, what)?;
+        let run = it.finish(ema, &fixed_input, what)?;
         Ok(ConditionalTrainer {
             config,
             run,
@@ -348,68 +312,6 @@ impl ConditionalTrainer {
         })
     }
 
-    /// Runs one training iteration: one encoder, one submission. Every `readback_every`
-    /// steps the logged metrics are copied out and collected asynchronously; a NaN or Inf in
-    /// them is returned as [`Error::Diverged`] naming the step.
-    pub fn step(&mut self) -> Result<()> {
-        self.run.step()
-    }
-
-    /// Waits for the GPU and collects the metrics of every step run so far.
-    pub fn flush(&mut self) -> Result<()> {
-        self.run.flush()
-    }
-
-    /// Saves G, D, both optimisers' state, the step counter and the metrics history
-    /// (atomically), and the weight average when kept. Flushes first, so a diverged state
-    /// is refused rather than saved.
-    pub fn save(&mut self, path: &Path) -> Result<()> {
-        self.run.save(path, &[])
-    }
-
-    /// Continues from a checkpoint written by [`ConditionalTrainer::save`] for the same
-    /// models and configuration: parameters, moments and the step counter are restored, so
-    /// the noise, the fake labels, the data order and Adam's bias correction pick up exactly
-    /// where they were; so is the metrics history. The weight average is restored too, or
-    /// restarted from G when the checkpoint has none.
-    pub fn resume(&mut self, path: &Path) -> Result<()> {
-        let ckpt = Checkpoint::open(path)?;
-        self.run.resume(path, &ckpt, &[])
-    }
-
-    /// Steps run so far.
-    pub fn steps(&self) -> u64 {
-        self.run.steps
-    }
-
-    /// The most recent metrics that have reached the CPU.
-    pub fn metrics(&self) -> Option<&StepMetrics> {
-        self.run.metrics()
-    }
-
-    /// Every step's metrics that have reached the CPU, in order.
-    pub fn history(&self) -> &[StepMetrics] {
-        self.run.history()
-    }
-
-    /// Logs a sample-quality measurement, kept with the history (and in checkpoints).
-    pub fn add_quality(&mut self, point: QualityPoint) {
-        self.run.quality.push(point);
-    }
-
-    /// The sample-quality measurements logged so far, in order.
-    pub fn quality(&self) -> &[QualityPoint] {
-        &self.run.quality
-    }
-
-    /// Generates from the fixed latent vectors, each with every class (generate mode), and
-    /// returns `[classes × sample_count, ...]`: row `c` (of `sample_count` samples) is class
-    /// `c`, column `j` latent vector `j` (`noise(config.noise, sample_count · nz, seed)`).
-    /// Blocks: for pictures, not for the training loop.
-    pub fn samples(&self) -> Result<Vec<f32>> {
-        self.run.samples()
-    }
-
     /// The tensors the last step read and passed back (see [`StepTensors`]).
     pub fn tensors(&self) -> StepTensors<'_> {
         let v = &self.views;
@@ -424,38 +326,36 @@ impl ConditionalTrainer {
         }
     }
 
-    /// The generator.
-    pub fn generator(&self) -> &Network {
-        &self.run.g
-    }
-
-    /// The moving average of G's weights (`g_ema`), if kept.
-    pub fn ema_generator(&self) -> Option<&Network> {
-        self.run.ema_generator()
-    }
-
-    /// The generator to sample and evaluate: the weight average when kept, else G.
-    pub fn sampling_generator(&self) -> &Network {
-        self.run.sampling_generator()
-    }
-
-    /// The discriminator.
-    pub fn discriminator(&self) -> &Network {
-        &self.run.d
-    }
-
     /// The configuration.
     pub fn config(&self) -> &ConditionalConfig {
         &self.config
+    }
+
+    /// The replay buffer, if kept: the replayed images (`[replay_capacity, ...sample]`) and
+    /// each one's label maps (`[replay_capacity, classes, h·w]`, h·w = 1 for a flat D).
+    pub fn replay_buffer(&self) -> Option<(&Tensor, &Tensor)> {
+        match self.run.tensors.as_slice() {
+            [(_, images), (_, maps)] => Some((images, maps)),
+            _ => None,
+        }
     }
 
     /// Size of z (G's input less the one-hot label).
     pub fn nz(&self) -> usize {
         self.nz
     }
+}
 
-    /// Number of dispatches in one iteration.
-    pub fn dispatches(&self) -> usize {
-        self.run.kernels.len()
+impl Deref for ConditionalTrainer {
+    type Target = GanRun;
+
+    fn deref(&self) -> &GanRun {
+        &self.run
+    }
+}
+
+impl DerefMut for ConditionalTrainer {
+    fn deref_mut(&mut self) -> &mut GanRun {
+        &mut self.run
     }
 }

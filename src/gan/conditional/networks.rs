@@ -1,39 +1,21 @@
 //! The conditional networks: dcgan28 with the label as G's one-hot input and as D's label
 //! maps, and generating from a conditional G.
 
-use crate::gan::dcgan::NZ;
+use crate::gan::dcgan::{Arch, NZ};
 use crate::gan::generate_batched;
 use crate::nn::{Network, Sequential};
-use crate::{Error, Gpu, Init, Result};
+use crate::{Error, Gpu, Result};
 
 /// The conditional dcgan28 generator: `[NZ + classes]` → Linear 256·7·7 → BN → ReLU →
 /// ConvT 128 → BN → ReLU → ConvT 1 → tanh, an image `[1, 28, 28]` in (−1, 1).
 pub fn dcgan28_generator(classes: usize) -> Sequential {
-    Sequential::new([NZ + classes])
-        .init(Init::Normal(0.02))
-        .linear_no_bias(256 * 7 * 7)
-        .reshape([256, 7, 7])
-        .batch_norm()
-        .relu()
-        .conv_transpose(128, 4, 2, 1)
-        .batch_norm()
-        .relu()
-        .conv_transpose(1, 4, 2, 1)
-        .tanh()
+    Arch::Dcgan28.generator_reading(NZ + classes)
 }
 
 /// The conditional dcgan28 discriminator: `[1 + classes, 28, 28]` (the image, then one
 /// label map per class) → conv 64 → LeakyReLU → conv 128 → BN → LeakyReLU → linear 1.
 pub fn dcgan28_discriminator(classes: usize) -> Sequential {
-    Sequential::new([1 + classes, 28, 28])
-        .init(Init::Normal(0.02))
-        .conv(64, 4, 2, 1)
-        .leaky_relu(0.2)
-        .conv(128, 4, 2, 1)
-        .batch_norm()
-        .leaky_relu(0.2)
-        .flatten()
-        .linear(1)
+    Arch::Dcgan28.discriminator_reading(1 + classes)
 }
 
 /// G's input rows `[z_i | one-hot(labels_i)]` for `labels.len()` latent vectors in `z`.

@@ -8,13 +8,14 @@
 //! that shows what the unlabelled digits and G add.
 
 use crate::data::idx::Digits;
+use crate::gan::streams::{D as STREAM_D, G as STREAM_G, Z as STREAM_Z};
 use crate::gpu::Kernel;
 use crate::nn::{Mode, Network, RngSpec, Sequential};
-use crate::ops::data::{gather_labels, record};
+use crate::ops::data::gather_labels;
 use crate::ops::rng::{self, Distribution};
 use crate::ops::Clock;
-use crate::recorded_step::RecordedStep;
 use crate::reference::rng::draw;
+use crate::step::{Logged, Recorder, Replayer};
 use crate::tape::Tape;
 use crate::{Dataset, Error, Gpu, Optimizer, Result, Tensor};
 
@@ -27,18 +28,20 @@ pub const LATENT: usize = 100;
 
 /// Metric slots: labelled loss and accuracy, unsupervised D loss, D(real), D(fake), G's
 /// feature-matching loss.
-const SLOTS: usize = 6;
+const SLOTS: [&str; 6] = [
+    "labelled loss",
+    "labelled accuracy",
+    "unsupervised D loss",
+    "D(x)",
+    "D(G(z))",
+    "feature-matching loss",
+];
 const LAB_LOSS: usize = 0;
 const LAB_ACC: usize = 1;
 const UNSUP_LOSS: usize = 2;
 const D_REAL: usize = 3;
 const D_FAKE: usize = 4;
 const FM_LOSS: usize = 5;
-
-/// RNG streams of the dropout-like noise layers, one per D tape, and of z.
-const STREAM_Z: u32 = 1;
-const STREAM_G: u32 = 16;
-const STREAM_D: u32 = 1024;
 
 /// Images classified per evaluation pass.
 const EVAL_CHUNK: usize = 500;
@@ -163,11 +166,11 @@ use recording::Recording;
 /// Trains [`discriminator`] (and [`generator`]) semi-supervised.
 pub struct SemiTrainer {
     gpu: Gpu,
-    step: RecordedStep,
+    step: Replayer<Logged>,
+    window: usize,
     d: Network,
     g: Option<Network>,
     eval: Tape,
-    _tapes: Vec<Tape>,
 }
 
 impl SemiTrainer {
@@ -200,21 +203,14 @@ impl SemiTrainer {
         let d_model = discriminator(&config.hidden);
         let features = feature_layers(&d_model);
         let d = Network::new(gpu, "D", d_model, seed ^ 0xD_0000)?;
-        let state = Tensor::zeros(gpu, &[4], "step counter")?;
-        let history = Tensor::zeros(gpu, &[config.window * (SLOTS + 1)], "metrics history")?;
-        let mut rec = Recording {
-            gpu: gpu.clone(),
-            batch: b,
-            seed,
-            state: state.clone(),
-            metrics: Tensor::zeros(gpu, &[SLOTS], "metrics")?,
-            kernels: Vec::new(),
-            tapes: Vec::new(),
-        };
+        let rec =
+            Recorder::new(gpu, seed, SLOTS.len())?.lowering_rates(config.drop_at, config.lr_drop);
+        let state = rec.state.clone();
+        let mut rec = Recording { rec, batch: b };
         let lab = rec.gathered(labelled, seed, "labelled batch")?;
         let lab_labels = Tensor::from_u32(gpu, &vec![0; b], "labelled batch labels")?;
         let g_lab = rec.gather_spec(labelled, seed);
-        rec.kernels
+        rec.rec
             .push(gather_labels(gpu, g_lab, &state, labels, &lab_labels)?);
         rec.labelled_loss(&d, &lab, &lab_labels)?;
 
@@ -228,36 +224,25 @@ impl SemiTrainer {
                 high: 1.0,
             };
             let clock = Clock::ITERATION;
-            rec.kernels
+            rec.rec
                 .push(rng::fill(gpu, uniform, seed, STREAM_Z, clock, &state, &z)?);
             let g_net = Network::new(gpu, "G", generator(), seed ^ 0x6_0000)?;
             let g_tape = g_net.tape(gpu, &z, Mode::Train, rec.rng(STREAM_G), &state)?;
-            rec.kernels.extend_from_slice(g_tape.forward());
+            rec.rec.forward(&g_tape);
             rec.real_fake_loss(&d, &unl, true)?;
             rec.real_fake_loss(&d, g_tape.output(), false)?;
             g_step = rec.feature_matching_step(&d.prefix(features)?, &g_tape, &unl)?;
-            rec.tapes.push(g_tape);
+            rec.rec.keep(g_tape);
             g = Some(g_net);
         }
-        let metrics = rec.metrics.clone();
-        let (mut kernels, tapes) = (rec.kernels, rec.tapes);
-
-        // Both optimisers, at the configured rates and after the drop.
-        let optimise = |net: &Network, opt: Optimizer| {
-            opt.step_params(gpu, Clock::ITERATION, &state, net.params())
-        };
-        let finish = record(gpu, &state, &metrics, &history)?;
-        let mut dropped = kernels.clone();
-        kernels.push(optimise(&d, config.d_optimizer)?);
-        dropped.push(optimise(&d, config.d_optimizer.lowered(config.lr_drop))?);
+        // D's update, then G's from the kernels that follow D's (feature matching reads D).
+        let mut rec = rec.rec;
+        rec.optimise(&config.d_optimizer, Clock::ITERATION, &d)?;
         if let Some(g_net) = &g {
-            kernels.extend_from_slice(&g_step);
-            dropped.extend(g_step);
-            kernels.push(optimise(g_net, config.g_optimizer)?);
-            dropped.push(optimise(g_net, config.g_optimizer.lowered(config.lr_drop))?);
+            rec.extend(g_step);
+            rec.optimise(&config.g_optimizer, Clock::ITERATION, g_net)?;
         }
-        kernels.push(finish.clone());
-        dropped.push(finish);
+        let step = rec.finish(config.window, &SLOTS, "semi-supervised GAN step")?;
 
         let eval_in = Tensor::zeros(gpu, &[EVAL_CHUNK, 1, SIDE, SIDE], "evaluation batch")?;
         let no_noise = RngSpec {
@@ -266,25 +251,18 @@ impl SemiTrainer {
             clock: Clock::ITERATION,
         };
         let eval = d.tape(gpu, &eval_in, Mode::Eval, no_noise, &state)?;
-        let step = RecordedStep::new(
-            gpu,
-            (kernels, dropped),
-            config.drop_at,
-            state,
-            history,
-            config.window,
-        );
         Ok(SemiTrainer {
             gpu: gpu.clone(),
             step,
+            window: config.window,
             d,
             g,
             eval,
-            _tapes: tapes,
         })
     }
 
-    /// One step: one encoder, one submission, no readback.
+    /// One step: one encoder, one submission; every `window` steps the metrics are copied
+    /// out and collected later without waiting.
     pub fn step(&mut self) -> Result<()> {
         self.step.step()
     }
@@ -294,10 +272,10 @@ impl SemiTrainer {
         self.step.steps()
     }
 
-    /// Means over the last `window` steps (a blocking readback: call it now and then). A
+    /// Means over the last `window` steps (waits for the GPU: call it now and then). A
     /// non-finite figure is [`Error::Diverged`] with its step.
-    pub fn recent(&self) -> Result<SemiFigures> {
-        let m = self.step.recent("semi-supervised GAN losses")?;
+    pub fn recent(&mut self) -> Result<SemiFigures> {
+        let m = self.step.recent(self.window)?;
         Ok(SemiFigures {
             labelled_loss: m[LAB_LOSS] as f32,
             labelled_accuracy: m[LAB_ACC] as f32,

@@ -8,42 +8,25 @@ use crate::ops::feature_matching::feature_matching;
 use crate::ops::loss::{bce_logits, BceOut};
 use crate::ops::softmax::{softmax_ce, SoftmaxCeOut};
 use crate::ops::{logsumexp, Clock};
+use crate::step::Recorder;
 use crate::tape::{ParamGrads, Tape};
-use crate::{Dataset, Gpu, Result, Tensor};
+use crate::{Dataset, Result, Tensor};
 
-/// A step being recorded: what its kernels share, and the kernels and tapes so far.
+/// A step being recorded: the recorder and the batch size its losses average over.
 pub(super) struct Recording {
-    pub(super) gpu: Gpu,
+    pub(super) rec: Recorder,
     pub(super) batch: usize,
-    pub(super) seed: u64,
-    pub(super) state: Tensor,
-    pub(super) metrics: Tensor,
-    pub(super) kernels: Vec<Kernel>,
-    pub(super) tapes: Vec<Tape>,
 }
 
 impl Recording {
     /// Noise-layer draws of a D or G tape from its own stream.
     pub(super) fn rng(&self, stream: u32) -> RngSpec {
-        RngSpec {
-            seed: self.seed,
-            stream,
-            clock: Clock::ITERATION,
-        }
+        self.rec.rng(stream, Clock::ITERATION)
     }
 
     /// A batch of `data` in the per-epoch order that `order_seed` keys.
     pub(super) fn gather_spec(&self, data: &Dataset, order_seed: u64) -> Gather {
-        Gather {
-            count: data.count,
-            size: SIDE * SIDE,
-            batch: self.batch,
-            seed: order_seed,
-            scale: data.scale,
-            shift: data.shift,
-            clock: Clock::ITERATION,
-            resize: None,
-        }
+        data.gather(self.batch, order_seed, Clock::ITERATION)
     }
 
     /// A tensor that each step fills with a batch of `data`.
@@ -53,38 +36,38 @@ impl Recording {
         order_seed: u64,
         label: &str,
     ) -> Result<Tensor> {
-        let x = Tensor::zeros(&self.gpu, &[self.batch, 1, SIDE, SIDE], label)?;
-        let spec = self.gather_spec(data, order_seed);
-        self.kernels
-            .push(gather(&self.gpu, spec, &self.state, &data.pixels, &x)?);
+        let rec = &mut self.rec;
+        let x = Tensor::zeros(&rec.gpu, &[self.batch, 1, SIDE, SIDE], label)?;
+        let spec = data.gather(self.batch, order_seed, Clock::ITERATION);
+        rec.push(gather(&rec.gpu, spec, &rec.state, &data.pixels, &x)?);
         Ok(x)
     }
 
     /// D's cross-entropy over the K classes on labelled digits; writes D's gradients.
     pub(super) fn labelled_loss(&mut self, d: &Network, x: &Tensor, labels: &Tensor) -> Result<()> {
-        let (gpu, b) = (&self.gpu, self.batch);
-        let t = d.tape(gpu, x, Mode::Train, self.rng(STREAM_D), &self.state)?;
+        let (gpu, b) = (&self.rec.gpu.clone(), self.batch);
+        let t = d.tape(gpu, x, Mode::Train, self.rng(STREAM_D), &self.rec.state)?;
         let grad = Tensor::zeros(gpu, &[b, CLASSES], "dlogits, labelled")?;
-        self.kernels.extend_from_slice(t.forward());
+        self.rec.forward(&t);
         let out = SoftmaxCeOut {
             loss_slot: LAB_LOSS,
             acc_slot: LAB_ACC,
             grad_scale: 1.0 / b as f32,
         };
-        let ce = softmax_ce(gpu, t.output(), labels, &grad, &self.metrics, out)?;
-        self.kernels.push(ce);
-        self.kernels
+        let ce = softmax_ce(gpu, t.output(), labels, &grad, &self.rec.metrics, out)?;
+        self.rec.push(ce);
+        self.rec
             .extend(t.backward(gpu, &grad, ParamGrads::Write, None)?);
-        self.tapes.push(t);
+        self.rec.keep(t);
         Ok(())
     }
 
     /// D's real/fake loss, BCE on lse(logits) with weight ½, for a real or a generated
     /// batch; adds to D's gradients.
     pub(super) fn real_fake_loss(&mut self, d: &Network, x: &Tensor, real: bool) -> Result<()> {
-        let (gpu, b) = (&self.gpu, self.batch);
+        let (gpu, b) = (&self.rec.gpu.clone(), self.batch);
         let stream = STREAM_D + if real { 1 } else { 2 };
-        let t = d.tape(gpu, x, Mode::Train, self.rng(stream), &self.state)?;
+        let t = d.tape(gpu, x, Mode::Train, self.rng(stream), &self.rec.state)?;
         let target = if real { 1.0 } else { 0.0 };
         let targets = Tensor::from_slice(gpu, &vec![target; b], &[b], "real/fake targets")?;
         let lse = Tensor::zeros(gpu, &[b], "log Z")?;
@@ -97,15 +80,16 @@ impl Recording {
             grad_scale: 0.5 / b as f32,
             sign: 1.0,
         };
-        self.kernels.extend_from_slice(t.forward());
-        self.kernels.extend([
+        self.rec.forward(&t);
+        let k = [
             logsumexp::forward(gpu, t.output(), &lse)?,
-            bce_logits(gpu, &lse, &targets, &dlse, &self.metrics, out)?,
+            bce_logits(gpu, &lse, &targets, &dlse, &self.rec.metrics, out)?,
             logsumexp::backward(gpu, t.output(), &lse, &dlse, &dlogits, false)?,
-        ]);
-        self.kernels
+        ];
+        self.rec.extend(k);
+        self.rec
             .extend(t.backward(gpu, &dlogits, ParamGrads::Accumulate, None)?);
-        self.tapes.push(t);
+        self.rec.keep(t);
         Ok(())
     }
 
@@ -117,10 +101,10 @@ impl Recording {
         g_tape: &Tape,
         real: &Tensor,
     ) -> Result<Vec<Kernel>> {
-        let gpu = &self.gpu;
+        let (gpu, state) = (&self.rec.gpu, &self.rec.state);
         let fake = g_tape.output();
-        let fake_f = features.tape(gpu, fake, Mode::Train, self.rng(STREAM_D + 3), &self.state)?;
-        let real_f = features.tape(gpu, real, Mode::Train, self.rng(STREAM_D + 4), &self.state)?;
+        let fake_f = features.tape(gpu, fake, Mode::Train, self.rng(STREAM_D + 3), state)?;
+        let real_f = features.tape(gpu, real, Mode::Train, self.rng(STREAM_D + 4), state)?;
         let grad_f = Tensor::zeros(gpu, fake_f.output().shape(), "dfeatures")?;
         let grad_x = Tensor::zeros(gpu, fake.shape(), "dG(z)")?;
         let mut k = fake_f.forward().to_vec();
@@ -130,12 +114,13 @@ impl Recording {
             real_f.output(),
             fake_f.output(),
             &grad_f,
-            &self.metrics,
+            &self.rec.metrics,
             FM_LOSS,
         )?);
         k.extend(fake_f.backward(gpu, &grad_f, ParamGrads::Skip, Some(&grad_x))?);
         k.extend(g_tape.backward(gpu, &grad_x, ParamGrads::Write, None)?);
-        self.tapes.extend([fake_f, real_f]);
+        self.rec.keep(fake_f);
+        self.rec.keep(real_f);
         Ok(k)
     }
 }

@@ -1,6 +1,7 @@
-//! Asynchronous metric readback: every N steps the GPU's history ring and step counter are
-//! copied into one of a few staging buffers in the step's own encoder and mapped; results are
-//! collected on later steps without ever waiting for the GPU (unless the ring is full).
+//! Asynchronous metric readback: every N steps the GPU's history ring and step state are
+//! copied into one of a few staging buffers in the step's own encoder and mapped; rows are
+//! collected on later steps without ever waiting for the GPU (unless every buffer is in
+//! flight).
 
 use std::sync::atomic::{AtomicU8, Ordering};
 use std::sync::Arc;
@@ -8,41 +9,40 @@ use std::sync::Arc;
 use crate::gpu::Kernel;
 use crate::{Error, Gpu, Result, Tensor};
 
-/// Number of values each iteration logs (see the slot constants).
-pub(crate) const SLOTS: usize = 5;
-pub(crate) const D_LOSS: usize = 0;
-pub(crate) const G_LOSS: usize = 1;
-pub(crate) const D_REAL: usize = 2;
-pub(crate) const D_FAKE: usize = 3;
-pub(crate) const D_FAKE_G: usize = 4;
-const NAMES: [&str; SLOTS] = [
-    "D loss",
-    "G loss",
-    "D(x)",
-    "D(G(z)) in the D step",
-    "D(G(z)) in the G step",
-];
-
 /// Staging buffers in flight at once.
 const RING: usize = 3;
 
-/// The values logged for one training step.
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub struct StepMetrics {
-    /// 1-based step number.
-    pub step: u64,
-    /// D's loss on the real batch plus its loss on the fake batch: BCE(D(x), 1) +
-    /// BCE(D(G(z)), 0) by default, against the smoothed or flipped targets when configured,
-    /// or the hinge loss.
-    pub d_loss: f32,
-    /// The generator's loss.
-    pub g_loss: f32,
-    /// Mean D(x) = σ(logit) on the real batch (σ of the logits under the hinge loss too).
-    pub d_real: f32,
-    /// Mean D(G(z)) in the discriminator step (on its fake batch, replayed samples included).
-    pub d_fake: f32,
-    /// Mean D(G(z)) in the generator step (after D's update).
-    pub d_fake_g: f32,
+/// One step's logged metrics, as a trainer hands them to its user.
+pub(crate) trait Row: Clone {
+    /// The row of 1-based step `step` whose metric slots hold `values`.
+    fn from_slots(step: u64, values: &[f32]) -> Self;
+    fn step(&self) -> u64;
+    /// The metric slots' values, in slot order.
+    fn slots(&self) -> Vec<f32>;
+}
+
+/// A row of any number of slots, for trainers whose rows stay inside the library.
+#[derive(Clone, Debug, PartialEq)]
+pub(crate) struct Logged {
+    pub(crate) step: u64,
+    pub(crate) values: Vec<f32>,
+}
+
+impl Row for Logged {
+    fn from_slots(step: u64, values: &[f32]) -> Self {
+        Logged {
+            step,
+            values: values.to_vec(),
+        }
+    }
+
+    fn step(&self) -> u64 {
+        self.step
+    }
+
+    fn slots(&self) -> Vec<f32> {
+        self.values.clone()
+    }
 }
 
 const IDLE: u8 = 0;
@@ -55,7 +55,9 @@ struct Slot {
     status: Arc<AtomicU8>,
 }
 
-pub(crate) struct Readback {
+pub(crate) struct Readback<M> {
+    /// What each metric slot holds, for divergence errors.
+    names: &'static [&'static str],
     slots: Vec<Slot>,
     /// Order in which slots were submitted.
     queue: std::collections::VecDeque<usize>,
@@ -63,12 +65,13 @@ pub(crate) struct Readback {
     history_bytes: u64,
     rows: usize,
     last_step: u64,
-    pub(crate) collected: Vec<StepMetrics>,
+    pub(crate) collected: Vec<M>,
 }
 
-impl Readback {
-    pub fn new(gpu: &Gpu, rows: usize) -> Readback {
-        let history_bytes = (rows * (SLOTS + 1) * 4) as u64;
+impl<M: Row> Readback<M> {
+    /// Staging for a history ring of `rows` rows of the step and `names.len()` slots.
+    pub(crate) fn new(gpu: &Gpu, rows: usize, names: &'static [&'static str]) -> Readback<M> {
+        let history_bytes = (rows * (names.len() + 1) * 4) as u64;
         let slots = (0..RING)
             .map(|_| Slot {
                 buffer: gpu.device().create_buffer(&wgpu::BufferDescriptor {
@@ -81,6 +84,7 @@ impl Readback {
             })
             .collect();
         Readback {
+            names,
             slots,
             queue: Default::default(),
             next: 0,
@@ -202,32 +206,25 @@ impl Readback {
     }
 
     fn absorb(&mut self, words: &[u32]) -> Option<u64> {
-        let row_len = SLOTS + 1;
+        let row_len = self.names.len() + 1;
         let state = &words[self.rows * row_len..];
         let done = state[0] as u64;
         let rows_in_ring = self.rows;
-        let mut rows: Vec<StepMetrics> = words[..self.rows * row_len]
+        let mut rows: Vec<M> = words[..self.rows * row_len]
             .chunks(row_len)
             .enumerate()
             // Iteration t is written to row t mod rows; a row never written yet reads as
             // iteration 0 and must not pass for step 1.
             .filter(|(i, r)| r[0] as usize % rows_in_ring == *i)
             .map(|(_, r)| {
-                let v = |i: usize| f32::from_bits(r[1 + i]);
-                StepMetrics {
-                    step: r[0] as u64 + 1,
-                    d_loss: v(D_LOSS),
-                    g_loss: v(G_LOSS),
-                    d_real: v(D_REAL),
-                    d_fake: v(D_FAKE),
-                    d_fake_g: v(D_FAKE_G),
-                }
+                let values: &[f32] = bytemuck::cast_slice(&r[1..]);
+                M::from_slots(r[0] as u64 + 1, values)
             })
-            .filter(|m| m.step > self.last_step && m.step <= done)
+            .filter(|m| m.step() > self.last_step && m.step() <= done)
             .collect();
-        rows.sort_by_key(|m| m.step);
+        rows.sort_by_key(M::step);
         if let Some(last) = rows.last() {
-            self.last_step = last.step;
+            self.last_step = last.step();
         }
         self.collected.extend(rows);
         (state[1] != 0).then_some(state[1] as u64)
@@ -295,18 +292,18 @@ impl Readback {
 
     /// Restarts the history at `step` (after resuming from a checkpoint) with the rows
     /// logged before it.
-    pub fn skip_to(&mut self, step: u64, earlier: Vec<StepMetrics>) {
+    pub fn skip_to(&mut self, step: u64, earlier: Vec<M>) {
         self.last_step = step;
         self.collected = earlier;
-        self.collected.retain(|m| m.step <= step);
+        self.collected.retain(|m| m.step() <= step);
     }
 
     /// Names the first non-finite value logged at `step`.
     pub fn describe(&self, step: u64) -> (String, f32) {
-        if let Some(m) = self.collected.iter().find(|m| m.step == step) {
-            let vals = [m.d_loss, m.g_loss, m.d_real, m.d_fake, m.d_fake_g];
+        if let Some(m) = self.collected.iter().find(|m| m.step() == step) {
+            let vals = m.slots();
             if let Some(i) = vals.iter().position(|v| !v.is_finite()) {
-                return (NAMES[i].to_string(), vals[i]);
+                return (self.names[i].to_string(), vals[i]);
             }
         }
         ("a loss".to_string(), f32::NAN)

@@ -1,0 +1,75 @@
+//! What a GAN run logs: every step's losses and D's outputs, and now and then the quality of
+//! its samples. Plain data, shared by the trainers that log them and the files that keep them.
+
+use crate::step::Row;
+
+/// Names of the GAN metric slots, in slot order.
+pub(crate) const GAN_SLOTS: [&str; 5] = [
+    "D loss",
+    "G loss",
+    "D(x)",
+    "D(G(z)) in the D step",
+    "D(G(z)) in the G step",
+];
+pub(crate) const D_LOSS: usize = 0;
+pub(crate) const G_LOSS: usize = 1;
+pub(crate) const D_REAL: usize = 2;
+pub(crate) const D_FAKE: usize = 3;
+pub(crate) const D_FAKE_G: usize = 4;
+
+/// The values logged for one training step.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct StepMetrics {
+    /// 1-based step number.
+    pub step: u64,
+    /// D's loss on the real batch plus its loss on the fake batch: BCE(D(x), 1) +
+    /// BCE(D(G(z)), 0) by default, against the smoothed or flipped targets when configured,
+    /// or the hinge loss.
+    pub d_loss: f32,
+    /// The generator's loss.
+    pub g_loss: f32,
+    /// Mean D(x) = σ(logit) on the real batch (σ of the logits under the hinge loss too).
+    pub d_real: f32,
+    /// Mean D(G(z)) in the discriminator step (on its fake batch, replayed samples included).
+    pub d_fake: f32,
+    /// Mean D(G(z)) in the generator step (after D's update).
+    pub d_fake_g: f32,
+}
+
+impl Row for StepMetrics {
+    fn from_slots(step: u64, v: &[f32]) -> Self {
+        StepMetrics {
+            step,
+            d_loss: v[D_LOSS],
+            g_loss: v[G_LOSS],
+            d_real: v[D_REAL],
+            d_fake: v[D_FAKE],
+            d_fake_g: v[D_FAKE_G],
+        }
+    }
+
+    fn step(&self) -> u64 {
+        self.step
+    }
+
+    fn slots(&self) -> Vec<f32> {
+        vec![
+            self.d_loss,
+            self.g_loss,
+            self.d_real,
+            self.d_fake,
+            self.d_fake_g,
+        ]
+    }
+}
+
+/// Sample quality measured at one step of a run.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct QualityPoint {
+    pub step: u64,
+    /// Samples the figures were computed from.
+    pub n: usize,
+    pub fid: f64,
+    pub score: f64,
+    pub classes_covered: usize,
+}

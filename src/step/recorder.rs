@@ -1,0 +1,130 @@
+//! One training step being recorded: the state and metric slots its kernels share, its
+//! kernels in order, and the tapes they bind.
+
+use crate::gpu::Kernel;
+use crate::nn::{Network, RngSpec};
+use crate::ops::data::record;
+use crate::ops::Clock;
+use crate::step::readback::Row;
+use crate::step::replayer::{Recorded, Replayer};
+use crate::step::StepState;
+use crate::tape::Tape;
+use crate::{Gpu, Optimizer, Result, Tensor};
+
+pub(crate) struct Recorder {
+    pub(crate) gpu: Gpu,
+    /// Seeds every random draw of the step.
+    pub(crate) seed: u64,
+    /// The [`StepState`] every kernel reads.
+    pub(crate) state: Tensor,
+    /// The step's metric slots, which its loss kernels write.
+    pub(crate) metrics: Tensor,
+    kernels: Vec<Kernel>,
+    /// The same step with every optimiser's rate lowered, from the step after `at` on.
+    lowered: Option<Lowered>,
+    tapes: Vec<Tape>,
+}
+
+struct Lowered {
+    at: u64,
+    factor: f32,
+    kernels: Vec<Kernel>,
+}
+
+impl Recorder {
+    /// An empty step of `slots` metric slots, drawing from `seed`.
+    pub(crate) fn new(gpu: &Gpu, seed: u64, slots: usize) -> Result<Recorder> {
+        Ok(Recorder {
+            gpu: gpu.clone(),
+            seed,
+            state: StepState::tensor(gpu, "step state")?,
+            metrics: Tensor::zeros(gpu, &[slots], "metrics")?,
+            kernels: Vec::new(),
+            lowered: None,
+            tapes: Vec::new(),
+        })
+    }
+
+    /// Also records the step with every optimiser's learning rate multiplied by `factor`,
+    /// which replaces it after step `at` (a step schedule); `None` records one step only.
+    pub(crate) fn lowering_rates(mut self, at: Option<u64>, factor: f32) -> Recorder {
+        self.lowered = at.map(|at| Lowered {
+            at,
+            factor,
+            kernels: Vec::new(),
+        });
+        self
+    }
+
+    pub(crate) fn push(&mut self, kernel: Kernel) {
+        if let Some(l) = &mut self.lowered {
+            l.kernels.push(kernel.clone());
+        }
+        self.kernels.push(kernel);
+    }
+
+    pub(crate) fn extend(&mut self, kernels: impl IntoIterator<Item = Kernel>) {
+        for k in kernels {
+            self.push(k);
+        }
+    }
+
+    /// Records `tape`'s forward kernels.
+    pub(crate) fn forward(&mut self, tape: &Tape) {
+        self.extend(tape.forward().iter().cloned());
+    }
+
+    /// Keeps `tape` alive for as long as the recorded kernels.
+    pub(crate) fn keep(&mut self, tape: Tape) {
+        self.tapes.push(tape);
+    }
+
+    /// The draws of a network's noise layers from `stream` on `clock`.
+    pub(crate) fn rng(&self, stream: u32, clock: Clock) -> RngSpec {
+        RngSpec {
+            seed: self.seed,
+            stream,
+            clock,
+        }
+    }
+
+    /// `optimizer`'s step of `net`'s parameters (at the lowered rate in the lowered step).
+    pub(crate) fn optimise(
+        &mut self,
+        optimizer: &Optimizer,
+        clock: Clock,
+        net: &Network,
+    ) -> Result<()> {
+        let (gpu, state, params) = (&self.gpu, &self.state, net.params());
+        if let Some(l) = &mut self.lowered {
+            let lowered = optimizer.lowered(l.factor);
+            l.kernels
+                .push(lowered.step_params(gpu, clock, state, params)?);
+        }
+        let step = optimizer.step_params(gpu, clock, state, params)?;
+        self.kernels.push(step);
+        Ok(())
+    }
+
+    /// Ends the step by logging its metric slots into a history ring of `rows` rows (and
+    /// advancing the step state), and hands it to a replayer that brings the ring back every
+    /// `rows` steps. `names` says what each slot holds; `what` names the step in errors.
+    pub(crate) fn finish<M: Row>(
+        mut self,
+        rows: usize,
+        names: &'static [&'static str],
+        what: &'static str,
+    ) -> Result<Replayer<M>> {
+        let gpu = self.gpu.clone();
+        let history = Tensor::zeros(&gpu, &[rows * (names.len() + 1)], "metrics history")?;
+        self.push(record(&gpu, &self.state, &self.metrics, &history)?);
+        let recorded = Recorded {
+            kernels: self.kernels,
+            lowered: self.lowered.map(|l| (l.at, l.kernels)),
+            tapes: self.tapes,
+            state: self.state,
+            history,
+        };
+        Ok(Replayer::new(&gpu, recorded, rows, names, what))
+    }
+}
