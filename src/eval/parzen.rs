@@ -9,11 +9,17 @@
 
 use std::collections::HashMap;
 
+use crate::gpu::params::shader_params;
 use crate::gpu::shaders::Shader;
 use crate::gpu::{Bind, Kernel, KernelSpec};
 use crate::ops::gemm::gemm;
 use crate::ops::u;
 use crate::{Error, Gpu, Result, Tensor};
+
+shader_params! {
+    /// `parzen.wgsl`'s parameters.
+    pub(crate) struct ParzenParams for Parzen::Params { rows: u32, samples: u32, sigmas: u32 }
+}
 
 /// What [`parzen`] found.
 #[derive(Clone, Debug, PartialEq)]
@@ -271,11 +277,15 @@ impl<'a> Density<'a> {
                 &dots,
                 false,
             )?;
-            let params = [u(rows), u(n), u(sigmas)];
+            let params = ParzenParams {
+                rows: u(rows),
+                samples: u(n),
+                sigmas: u(sigmas),
+            };
             let lse = gpu.kernel_3d(
                 KernelSpec::new(Shader::Parzen, "parzen_lse"),
                 &[
-                    Bind::Params(&params),
+                    Bind::params(&params),
                     Bind::Read(&dots),
                     Bind::Read(&x_norm),
                     Bind::Read(&self.s_norm),

@@ -6,11 +6,12 @@ use std::sync::Arc;
 
 use wgpu::util::DeviceExt;
 
+use crate::gpu::params::ShaderParams;
 use crate::gpu::pipelines::{Access, Pipeline};
 use crate::gpu::shaders::Shader;
 use crate::gpu::Gpu;
 use crate::tensor::Tensor;
-use crate::Result;
+use crate::{Error, Result};
 
 /// Largest workgroup count in one dimension that every backend accepts.
 const MAX_GROUPS: u32 = 65_535;
@@ -39,10 +40,25 @@ impl KernelSpec {
 
 /// One binding of a kernel, in binding order.
 pub(crate) enum Bind<'a> {
-    /// Small parameters (sizes, flags, f32 bits), uploaded once into a uniform buffer.
-    Params(&'a [u32]),
+    /// A parameter block (see [`Bind::params`]), uploaded once into a uniform buffer.
+    Params {
+        bytes: &'a [u8],
+        shader: Shader,
+        name: &'static str,
+    },
     Read(&'a Tensor),
     Write(&'a Tensor),
+}
+
+impl<'a> Bind<'a> {
+    /// The parameter block `p`, a WGSL uniform struct's twin.
+    pub(crate) fn params<P: ShaderParams>(p: &'a P) -> Bind<'a> {
+        Bind::Params {
+            bytes: bytemuck::bytes_of(p),
+            shader: P::SHADER,
+            name: P::STRUCT,
+        }
+    }
 }
 
 /// A recorded dispatch, ready to be encoded any number of times. Cloning shares the
@@ -67,6 +83,38 @@ impl Kernel {
     pub fn label(&self) -> &'static str {
         self.label
     }
+}
+
+/// Errors unless the entry point is one the shader declares and every parameter block is
+/// one of the shader's: a kernel named wrongly fails when it is built, not when it runs.
+fn check_contract(spec: &KernelSpec, binds: &[Bind<'_>]) -> Result<()> {
+    let shader = spec.shader;
+    if !shader.entries().contains(&spec.entry) {
+        return Err(Error::Gpu {
+            context: format!("building kernel {}", spec.entry),
+            message: format!("{}.wgsl has no entry point {}", shader.name(), spec.entry),
+        });
+    }
+    for b in binds {
+        if let Bind::Params {
+            shader: owner,
+            name,
+            ..
+        } = b
+        {
+            if *owner != shader {
+                return Err(Error::Gpu {
+                    context: format!("building kernel {}", spec.entry),
+                    message: format!(
+                        "parameter block {name} belongs to {}.wgsl, not {}.wgsl",
+                        owner.name(),
+                        shader.name()
+                    ),
+                });
+            }
+        }
+    }
+    Ok(())
 }
 
 /// Splits a workgroup count over x and y so no dimension exceeds the 65,535 limit;
@@ -99,10 +147,11 @@ impl Gpu {
         binds: &[Bind<'_>],
         groups: [u32; 3],
     ) -> Result<Kernel> {
+        check_contract(&spec, binds)?;
         let access: Vec<Access> = binds
             .iter()
             .map(|b| match b {
-                Bind::Params(_) => Access::Uniform,
+                Bind::Params { .. } => Access::Uniform,
                 Bind::Read(_) => Access::Read,
                 Bind::Write(_) => Access::ReadWrite,
             })
@@ -119,9 +168,9 @@ impl Gpu {
             let uniforms: Vec<Option<wgpu::Buffer>> = binds
                 .iter()
                 .map(|b| match b {
-                    Bind::Params(words) => {
-                        let mut padded = words.to_vec();
-                        padded.resize(words.len().div_ceil(4).max(1) * 4, 0);
+                    Bind::Params { bytes, .. } => {
+                        let mut padded = bytes.to_vec();
+                        padded.resize(bytes.len().div_ceil(16).max(1) * 16, 0);
                         Some(
                             self.device
                                 .create_buffer_init(&wgpu::util::BufferInitDescriptor {
@@ -141,7 +190,7 @@ impl Gpu {
                 .map(|(i, (b, u))| wgpu::BindGroupEntry {
                     binding: i as u32,
                     resource: match b {
-                        Bind::Params(_) => {
+                        Bind::Params { .. } => {
                             u.as_ref().expect("uniform made above").as_entire_binding()
                         }
                         Bind::Read(t) | Bind::Write(t) => t.binding(),
@@ -174,5 +223,26 @@ impl Gpu {
         }
         self.queue.submit([encoder.finish()]);
         self.wait()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ops::optim::AdamParams;
+
+    #[test]
+    fn a_kernel_naming_what_its_shader_lacks_is_refused() {
+        let adam = AdamParams::default();
+        let ok = KernelSpec::new(Shader::Adam, "adam");
+        assert!(check_contract(&ok, &[Bind::params(&adam)]).is_ok());
+        let typo = KernelSpec::new(Shader::Adam, "adamw");
+        let err = check_contract(&typo, &[]).unwrap_err().to_string();
+        assert!(err.contains("no entry point adamw"), "{err}");
+        let other = KernelSpec::new(Shader::Sgd, "sgd_momentum");
+        let err = check_contract(&other, &[Bind::params(&adam)])
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("belongs to adam.wgsl"), "{err}");
     }
 }

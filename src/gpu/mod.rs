@@ -2,6 +2,7 @@
 
 mod context;
 pub(crate) mod kernel;
+pub(crate) mod params;
 pub(crate) mod pipelines;
 pub mod shaders;
 

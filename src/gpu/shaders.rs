@@ -4,7 +4,7 @@
 //! its own file, so the RNG used by noise, dropout and shuffling is one piece of code.
 
 macro_rules! shaders {
-    ($($variant:ident => $file:literal),* $(,)?) => {
+    ($($variant:ident => $file:literal [$($entry:literal),* $(,)?]),* $(,)?) => {
         /// One WGSL file of `shaders/`.
         #[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
         pub enum Shader { $($variant),* }
@@ -18,6 +18,11 @@ macro_rules! shaders {
                 match self { $(Shader::$variant => $file),* }
             }
 
+            /// The entry points the Rust side may name, which must be the file's all.
+            pub fn entries(self) -> &'static [&'static str] {
+                match self { $(Shader::$variant => &[$($entry),*]),* }
+            }
+
             fn body(self) -> &'static str {
                 match self {
                     $(Shader::$variant => include_str!(concat!("../../shaders/", $file, ".wgsl"))),*
@@ -28,30 +33,30 @@ macro_rules! shaders {
 }
 
 shaders! {
-    Gemm => "gemm",
-    GemmVec4 => "gemm_vec4",
-    Reduce => "reduce",
-    Activation => "activation",
-    Maxout => "maxout",
-    Dropout => "dropout",
-    Elementwise => "elementwise",
-    GanLoss => "gan_loss",
-    Adam => "adam",
-    Sgd => "sgd",
-    Rng => "rng",
-    Data => "data",
-    Metrics => "metrics",
-    Conv => "conv",
-    BatchNorm => "batchnorm",
-    Concat => "concat",
-    MaxNorm => "max_norm",
-    Parzen => "parzen",
-    Softmax => "softmax",
-    MinibatchStd => "minibatch_std",
-    Stabilise => "stabilise",
-    Labels => "labels",
-    LogSumExp => "logsumexp",
-    FeatureMatching => "feature_matching",
+    Gemm => "gemm" ["gemm"],
+    GemmVec4 => "gemm_vec4" ["gemm_nn4", "gemm_nt4"],
+    Reduce => "reduce" ["sum_rows", "sum_all"],
+    Activation => "activation" ["relu_fwd", "leaky_relu_fwd", "tanh_fwd", "sigmoid_fwd", "relu_bwd", "leaky_relu_bwd", "tanh_bwd", "sigmoid_bwd"],
+    Maxout => "maxout" ["maxout_fwd", "maxout_bwd"],
+    Dropout => "dropout" ["dropout"],
+    Elementwise => "elementwise" ["axpby", "fill"],
+    GanLoss => "gan_loss" ["gan_loss"],
+    Adam => "adam" ["adam"],
+    Sgd => "sgd" ["sgd_momentum"],
+    Rng => "rng" ["fill_bits", "fill_uniform", "fill_normal"],
+    Data => "data" ["gather", "gather_resized", "gather_labels"],
+    Metrics => "metrics" ["record"],
+    Conv => "conv" ["conv_fwd", "conv_fwd4", "conv_dx", "conv_dxt", "conv_dxt4", "conv_dw", "conv_db"],
+    BatchNorm => "batchnorm" ["bn_train_forward", "bn_eval_forward", "bn_backward", "bn_train_forward_cols", "bn_eval_forward_cols", "bn_backward_cols"],
+    Concat => "concat" ["concat_channels", "take_channels"],
+    MaxNorm => "max_norm" ["max_norm"],
+    Parzen => "parzen" ["parzen_lse"],
+    Softmax => "softmax" ["softmax_ce", "softmax"],
+    MinibatchStd => "minibatch_std" ["mbstd_columns", "mbstd_finish", "mbstd_grad_sum", "mbstd_backward"],
+    Stabilise => "stabilise" ["flip_targets", "instance_noise", "replay_mix", "replay_store"],
+    Labels => "labels" ["draw_labels", "one_hot"],
+    LogSumExp => "logsumexp" ["lse_forward", "lse_backward"],
+    FeatureMatching => "feature_matching" ["fm_grad", "fm_loss"],
 }
 
 /// The shared helpers every shader is compiled with.

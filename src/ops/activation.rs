@@ -1,9 +1,15 @@
 //! Elementwise activations, forward and backward.
 
-use super::{f, groups_256, same_len, u};
+use super::{groups_256, same_len, u};
+use crate::gpu::params::shader_params;
 use crate::gpu::shaders::Shader;
 use crate::gpu::{Bind, Kernel, KernelSpec};
 use crate::{Gpu, Result, Tensor};
+
+shader_params! {
+    /// `activation.wgsl`'s parameters: the length and the leaky ReLU's slope.
+    pub(crate) struct ActParams for Activation::Params { n: u32, slope: f32 }
+}
 
 /// An elementwise nonlinearity.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -40,10 +46,13 @@ impl Activation {
 /// `y = act(x)`.
 pub fn forward(gpu: &Gpu, act: Activation, x: &Tensor, y: &Tensor) -> Result<Kernel> {
     same_len("activation", x, y)?;
-    let params = [u(x.len()), f(act.slope())];
+    let params = ActParams {
+        n: u(x.len()),
+        slope: act.slope(),
+    };
     gpu.kernel(
         KernelSpec::new(Shader::Activation, act.names().0),
-        &[Bind::Params(&params), Bind::Read(x), Bind::Write(y)],
+        &[Bind::params(&params), Bind::Read(x), Bind::Write(y)],
         groups_256(x.len()),
     )
 }
@@ -58,11 +67,14 @@ pub fn backward(
 ) -> Result<Kernel> {
     same_len("activation backward", saved, dy)?;
     same_len("activation backward", dy, dx)?;
-    let params = [u(dy.len()), f(act.slope())];
+    let params = ActParams {
+        n: u(dy.len()),
+        slope: act.slope(),
+    };
     gpu.kernel(
         KernelSpec::new(Shader::Activation, act.names().1),
         &[
-            Bind::Params(&params),
+            Bind::params(&params),
             Bind::Read(saved),
             Bind::Write(dx),
             Bind::Read(dy),

@@ -17,7 +17,8 @@
 
 use std::cell::Cell;
 
-use super::{f, u};
+use super::u;
+use crate::gpu::params::shader_params;
 use crate::gpu::shaders::Shader;
 use crate::gpu::{Bind, Kernel, KernelSpec};
 use crate::{Error, Gpu, Result, Tensor};
@@ -153,15 +154,27 @@ fn check_len(op: &str, what: &str, t: &Tensor, want: usize, g: &BnGeom) -> Resul
     Ok(())
 }
 
-fn params(g: &BnGeom, flags: u32, momentum: f32, eps: f32) -> [u32; 6] {
-    [
-        u(g.batch),
-        u(g.channels),
-        u(g.spatial),
+shader_params! {
+    /// `batchnorm.wgsl`'s parameters (`flags` for the backward, see the shader).
+    pub(crate) struct BnParams for BatchNorm::Params {
+        batch: u32,
+        channels: u32,
+        spatial: u32,
+        flags: u32,
+        momentum: f32,
+        eps: f32,
+    }
+}
+
+fn params(g: &BnGeom, flags: u32, momentum: f32, eps: f32) -> BnParams {
+    BnParams {
+        batch: u(g.batch),
+        channels: u(g.channels),
+        spatial: u(g.spatial),
         flags,
-        f(momentum),
-        f(eps),
-    ]
+        momentum,
+        eps,
+    }
 }
 
 /// Training forward: writes `y`, `stats` (`[mean_0..mean_C, rstd_0..rstd_C]`) and updates
@@ -196,7 +209,7 @@ pub fn train_forward(
     let k = gpu.kernel(
         plan.spec("bn_train_forward", "bn_train_forward_cols"),
         &[
-            Bind::Params(&p),
+            Bind::params(&p),
             Bind::Read(x),
             Bind::Read(gamma),
             Bind::Read(beta),
@@ -236,7 +249,7 @@ pub fn eval_forward(
     let k = gpu.kernel(
         plan.spec("bn_eval_forward", "bn_eval_forward_cols"),
         &[
-            Bind::Params(&p),
+            Bind::params(&p),
             Bind::Read(x),
             Bind::Read(gamma),
             Bind::Read(beta),
@@ -333,7 +346,7 @@ pub fn backward_into(
     let k = gpu.kernel(
         plan.spec("bn_backward", "bn_backward_cols"),
         &[
-            Bind::Params(&p),
+            Bind::params(&p),
             Bind::Read(x),
             Bind::Read(gamma),
             Bind::Read(dy),

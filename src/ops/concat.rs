@@ -2,9 +2,15 @@
 //! Channel counts come from the tensors' lengths.
 
 use super::{groups_256, u};
+use crate::gpu::params::shader_params;
 use crate::gpu::shaders::Shader;
 use crate::gpu::{Bind, Kernel, KernelSpec};
 use crate::{Error, Gpu, Result, Tensor};
+
+shader_params! {
+    /// `concat.wgsl`'s parameters: the length and the row lengths (see the shader).
+    pub(crate) struct ConcatParams for Concat::Params { n: u32, ra: u32, rb: u32, off: u32 }
+}
 
 /// Channels of `t` when it is `[batch, channels, spatial]`.
 fn channels(op: &str, what: &str, t: &Tensor, batch: usize, spatial: usize) -> Result<usize> {
@@ -58,11 +64,16 @@ pub fn concat_channels(
             ),
         ));
     }
-    let params = [u(out.len()), u(ca * spatial), u(cb * spatial), 0];
+    let params = ConcatParams {
+        n: u(out.len()),
+        ra: u(ca * spatial),
+        rb: u(cb * spatial),
+        off: 0,
+    };
     gpu.kernel(
         KernelSpec::new(Shader::Concat, "concat_channels"),
         &[
-            Bind::Params(&params),
+            Bind::params(&params),
             Bind::Read(a),
             Bind::Read(b),
             Bind::Write(out),
@@ -111,15 +122,15 @@ pub fn split_channels(
         db.zip(cb).map(|(t, ch)| (t, ch, c - ch)),
     ];
     for (dst, ch, first) in parts.into_iter().flatten() {
-        let params = [
-            u(dst.len()),
-            u(ch * spatial),
-            u(c * spatial),
-            u(first * spatial),
-        ];
+        let params = ConcatParams {
+            n: u(dst.len()),
+            ra: u(ch * spatial),
+            rb: u(c * spatial),
+            off: u(first * spatial),
+        };
         kernels.push(gpu.kernel(
             KernelSpec::new(Shader::Concat, "take_channels"),
-            &[Bind::Params(&params), Bind::Read(dout), Bind::Write(dst)],
+            &[Bind::params(&params), Bind::Read(dout), Bind::Write(dst)],
             groups_256(dst.len()),
         )?);
     }

@@ -1,6 +1,7 @@
 //! Batch gathering from a GPU-resident data set, and the end-of-iteration bookkeeping.
 
-use super::{f, groups_256, seed_words, u, Clock};
+use super::{groups_256, seed_words, u, Clock};
+use crate::gpu::params::shader_params;
 use crate::gpu::shaders::Shader;
 use crate::gpu::{Bind, Kernel, KernelSpec};
 use crate::{Error, Gpu, Result, Tensor};
@@ -26,21 +27,46 @@ pub struct Gather {
     pub resize: Option<(usize, usize, usize, usize)>,
 }
 
-/// The `Params` block of `shaders/data.wgsl`, shared by `gather` and `gather_labels`.
-fn params(g: &Gather) -> [u32; 10] {
+shader_params! {
+    /// `data.wgsl`'s parameters, shared by `gather` and `gather_labels`.
+    pub(crate) struct GatherParams for Data::Params {
+        count: u32,
+        size: u32,
+        batch: u32,
+        half_bits: u32,
+        seed_lo: u32,
+        seed_hi: u32,
+        t_mul: u32,
+        t_add: u32,
+        scale: f32,
+        shift: f32,
+    }
+}
+
+shader_params! {
+    /// `gather_resized`'s second block: the stored and the served image size.
+    pub(crate) struct ResizeParams for Data::Resize { src_h: u32, src_w: u32, out_h: u32, out_w: u32 }
+}
+
+shader_params! {
+    /// `metrics.wgsl`'s parameters: slots per row and rows in the history ring.
+    pub(crate) struct RecordParams for Metrics::Params { slots: u32, rows: u32 }
+}
+
+fn params(g: &Gather) -> GatherParams {
     let [lo, hi] = seed_words(g.seed);
-    [
-        u(g.count),
-        u(g.size),
-        u(g.batch),
-        half_bits(g.count),
-        lo,
-        hi,
-        g.clock.mul,
-        g.clock.add,
-        f(g.scale),
-        f(g.shift),
-    ]
+    GatherParams {
+        count: u(g.count),
+        size: u(g.size),
+        batch: u(g.batch),
+        half_bits: half_bits(g.count),
+        seed_lo: lo,
+        seed_hi: hi,
+        t_mul: g.clock.mul,
+        t_add: g.clock.add,
+        scale: g.scale,
+        shift: g.shift,
+    }
 }
 
 /// Writes batch `step` (from the clock) of a per-epoch shuffled pass over `pixels` into `out`.
@@ -67,7 +93,7 @@ pub fn gather(
         None => gpu.kernel(
             KernelSpec::new(Shader::Data, "gather"),
             &[
-                Bind::Params(&params),
+                Bind::params(&params),
                 Bind::Read(state),
                 Bind::Read(pixels),
                 Bind::Write(out),
@@ -84,15 +110,20 @@ pub fn gather(
                     ),
                 ));
             }
-            let resize = [u(sh), u(sw), u(oh), u(ow)];
+            let resize = ResizeParams {
+                src_h: u(sh),
+                src_w: u(sw),
+                out_h: u(oh),
+                out_w: u(ow),
+            };
             gpu.kernel(
                 KernelSpec::new(Shader::Data, "gather_resized"),
                 &[
-                    Bind::Params(&params),
+                    Bind::params(&params),
                     Bind::Read(state),
                     Bind::Read(pixels),
                     Bind::Write(out),
-                    Bind::Params(&resize),
+                    Bind::params(&resize),
                 ],
                 groups_256(out.len()),
             )
@@ -135,7 +166,7 @@ pub fn gather_labels(
     gpu.kernel(
         KernelSpec::new(Shader::Data, "gather_labels"),
         &[
-            Bind::Params(&params(&g)),
+            Bind::params(&params(&g)),
             Bind::Read(state),
             Bind::Read(labels),
             Bind::Write(out),
@@ -154,11 +185,14 @@ pub fn record(gpu: &Gpu, state: &Tensor, metrics: &Tensor, history: &Tensor) -> 
             "history rows must hold the step and every metric",
         ));
     }
-    let params = [u(slots), u(history.len() / (slots + 1))];
+    let params = RecordParams {
+        slots: u(slots),
+        rows: u(history.len() / (slots + 1)),
+    };
     gpu.kernel(
         KernelSpec::new(Shader::Metrics, "record"),
         &[
-            Bind::Params(&params),
+            Bind::params(&params),
             Bind::Write(state),
             Bind::Read(metrics),
             Bind::Write(history),

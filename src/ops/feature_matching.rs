@@ -3,10 +3,16 @@
 //! `(1/F) Σ_j (mean_fake_j − mean_real_j)²`; see `shaders/feature_matching.wgsl`.
 
 use super::gemm::sum_rows;
-use super::{f, groups_256, u};
+use super::{groups_256, u};
+use crate::gpu::params::shader_params;
 use crate::gpu::shaders::Shader;
 use crate::gpu::{Bind, Kernel, KernelSpec};
 use crate::{Error, Gpu, Result, Tensor};
+
+shader_params! {
+    /// `feature_matching.wgsl`'s parameters.
+    pub(crate) struct FmParams for FeatureMatching::Params { rows: u32, features: u32, scale: f32, slot: u32 }
+}
 
 /// Rows and features of a `[rows, ...]` feature batch.
 fn dims(x: &Tensor) -> (usize, usize) {
@@ -55,12 +61,17 @@ pub fn feature_matching(
     let mean_real = Tensor::zeros(gpu, &[features], "mean real features")?;
     let mean_fake = Tensor::zeros(gpu, &[features], "mean fake features")?;
     let scale = 2.0 / (features as f32 * fake_rows as f32);
-    let params = [u(fake_rows), u(features), f(scale), u(slot)];
+    let params = FmParams {
+        rows: u(fake_rows),
+        features: u(features),
+        scale,
+        slot: u(slot),
+    };
     let matched = |entry, out: &Tensor, groups| {
         gpu.kernel(
             KernelSpec::new(Shader::FeatureMatching, entry),
             &[
-                Bind::Params(&params),
+                Bind::params(&params),
                 Bind::Read(&mean_real),
                 Bind::Read(&mean_fake),
                 Bind::Write(out),

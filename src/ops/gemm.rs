@@ -2,10 +2,52 @@
 //! weight-grad, plus the bias-gradient reduction.
 
 use super::u;
+use crate::gpu::params::shader_params;
 use crate::gpu::shaders::Shader;
 use crate::gpu::KernelSpec;
 use crate::gpu::{Bind, Kernel};
 use crate::{Error, Gpu, Result, Tensor};
+
+shader_params! {
+    /// `gemm.wgsl`'s parameters: sizes, the strides of op(A) and op(B), and flags.
+    pub(crate) struct GemmParams for Gemm::Params {
+        m: u32,
+        n: u32,
+        k: u32,
+        a_rs: u32,
+        a_ks: u32,
+        b_ks: u32,
+        b_cs: u32,
+        accumulate: u32,
+        has_bias: u32,
+    }
+}
+
+shader_params! {
+    /// `gemm_vec4.wgsl`'s parameters, the same block as [`GemmParams`].
+    pub(crate) struct Gemm4Params for GemmVec4::Params {
+        m: u32,
+        n: u32,
+        k: u32,
+        a_rs: u32,
+        a_ks: u32,
+        b_ks: u32,
+        b_cs: u32,
+        accumulate: u32,
+        has_bias: u32,
+    }
+}
+
+shader_params! {
+    /// `reduce.wgsl`'s parameters.
+    pub(crate) struct ReduceParams for Reduce::Params {
+        rows: u32,
+        cols: u32,
+        accumulate: u32,
+        scale: f32,
+        slot: u32,
+    }
+}
 
 /// Rows per workgroup, vec4 column groups per lane (general and nn4), columns per lane (nt4):
 /// the constants of the same names in the shaders.
@@ -73,17 +115,17 @@ pub fn gemm(
     // Element (row, kk) of op(a) sits at row·a_rs + kk·a_ks; likewise for b.
     let (a_rs, a_ks) = if trans_a { (1, m) } else { (k, 1) };
     let (b_ks, b_cs) = if trans_b { (1, k) } else { (n, 1) };
-    let params = [
-        u(m),
-        u(n),
-        u(k),
-        u(a_rs),
-        u(a_ks),
-        u(b_ks),
-        u(b_cs),
-        accumulate as u32,
-        bias.is_some() as u32,
-    ];
+    let params = GemmParams {
+        m: u(m),
+        n: u(n),
+        k: u(k),
+        a_rs: u(a_rs),
+        a_ks: u(a_ks),
+        b_ks: u(b_ks),
+        b_cs: u(b_cs),
+        accumulate: accumulate as u32,
+        has_bias: bias.is_some() as u32,
+    };
     // One SIMD batch of lanes per workgroup on a CPU adapter; wider groups on a GPU.
     let wg = if gpu.is_cpu() { 8 } else { 64 };
     let rows = m.div_ceil(TM) as u32;
@@ -112,10 +154,11 @@ pub fn gemm(
     // Unused bindings still need a buffer; `a` serves (it is only read).
     let bias = bias.unwrap_or(a);
     if shader == Shader::GemmVec4 {
+        let params: Gemm4Params = bytemuck::cast(params);
         gpu.kernel_3d(
             spec,
             &[
-                Bind::Params(&params),
+                Bind::params(&params),
                 Bind::Read(a),
                 Bind::Read(b),
                 Bind::Read(bias),
@@ -128,7 +171,7 @@ pub fn gemm(
         gpu.kernel_3d(
             spec,
             &[
-                Bind::Params(&params),
+                Bind::params(&params),
                 Bind::Read(a),
                 Bind::Read(b),
                 Bind::Read(bias),
@@ -180,10 +223,16 @@ pub fn sum_rows(
             ),
         ));
     }
-    let params = [u(rows), u(cols), accumulate as u32, scale.to_bits(), 0];
+    let params = ReduceParams {
+        rows: u(rows),
+        cols: u(cols),
+        accumulate: accumulate as u32,
+        scale,
+        slot: 0,
+    };
     gpu.kernel(
         KernelSpec::new(Shader::Reduce, "sum_rows"),
-        &[Bind::Params(&params), Bind::Read(x), Bind::Write(out)],
+        &[Bind::params(&params), Bind::Read(x), Bind::Write(out)],
         cols.div_ceil(64) as u32,
     )
 }
@@ -203,10 +252,16 @@ pub fn sum_all(
             format!("slot {slot} outside an output of {} values", out.len()),
         ));
     }
-    let params = [1, u(x.len()), accumulate as u32, scale.to_bits(), u(slot)];
+    let params = ReduceParams {
+        rows: 1,
+        cols: u(x.len()),
+        accumulate: accumulate as u32,
+        scale,
+        slot: u(slot),
+    };
     gpu.kernel(
         KernelSpec::new(Shader::Reduce, "sum_all"),
-        &[Bind::Params(&params), Bind::Read(x), Bind::Write(out)],
+        &[Bind::params(&params), Bind::Read(x), Bind::Write(out)],
         1,
     )
 }

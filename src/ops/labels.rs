@@ -3,9 +3,24 @@
 //! channels). Labels are u32 tensors, one per sample, as `ops::data::gather_labels` writes.
 
 use super::{groups_256, seed_words, u, Clock};
+use crate::gpu::params::shader_params;
 use crate::gpu::shaders::Shader;
 use crate::gpu::{Bind, Kernel, KernelSpec};
 use crate::{Error, Gpu, Result, Tensor};
+
+shader_params! {
+    /// `labels.wgsl`'s parameters (`spatial` for `one_hot`, the draws' for `draw_labels`).
+    pub(crate) struct LabelParams for Labels::Params {
+        n: u32,
+        classes: u32,
+        spatial: u32,
+        stream: u32,
+        seed_lo: u32,
+        seed_hi: u32,
+        t_mul: u32,
+        t_add: u32,
+    }
+}
 
 /// Fills u32 `out` with labels uniform on `0..classes`; label `i` uses Philox counter
 /// `(i, step, stream)` and key `seed`, with `step` from the clock (see
@@ -24,19 +39,19 @@ pub fn draw(
         return Err(Error::shape("draw labels", "no labels to draw"));
     }
     let [lo, hi] = seed_words(seed);
-    let params = [
-        u(out.len()),
-        u(classes),
-        0,
+    let params = LabelParams {
+        n: u(out.len()),
+        classes: u(classes),
+        spatial: 0,
         stream,
-        lo,
-        hi,
-        clock.mul,
-        clock.add,
-    ];
+        seed_lo: lo,
+        seed_hi: hi,
+        t_mul: clock.mul,
+        t_add: clock.add,
+    };
     gpu.kernel(
         KernelSpec::new(Shader::Labels, "draw_labels"),
-        &[Bind::Params(&params), Bind::Read(state), Bind::Write(out)],
+        &[Bind::params(&params), Bind::Read(state), Bind::Write(out)],
         groups_256(out.len()),
     )
 }
@@ -70,10 +85,15 @@ pub fn one_hot(
     if out.len() > u32::MAX as usize {
         return Err(Error::shape(op, "out has more than 2^32 values"));
     }
-    let params = [u(out.len()), u(classes), u(spatial), 0, 0, 0, 0, 0];
+    let params = LabelParams {
+        n: u(out.len()),
+        classes: u(classes),
+        spatial: u(spatial),
+        ..LabelParams::default()
+    };
     gpu.kernel(
         KernelSpec::new(Shader::Labels, "one_hot"),
-        &[Bind::Params(&params), Bind::Read(labels), Bind::Write(out)],
+        &[Bind::params(&params), Bind::Read(labels), Bind::Write(out)],
         groups_256(out.len()),
     )
 }

@@ -3,9 +3,15 @@
 //! logit, σ(lse(l)) = Z/(Z + 1).
 
 use super::{groups_256, same_len, u};
+use crate::gpu::params::shader_params;
 use crate::gpu::shaders::Shader;
 use crate::gpu::{Bind, Kernel, KernelSpec};
 use crate::{Error, Gpu, Result, Tensor};
+
+shader_params! {
+    /// `logsumexp.wgsl`'s parameters.
+    pub(crate) struct LseParams for LogSumExp::Params { n: u32, classes: u32, accumulate: u32, _pad: u32 }
+}
 
 /// Rows and classes of `logits` (classes being the last dimension), checked against `lse`.
 fn dims(op: &str, logits: &Tensor, lse: &Tensor) -> Result<(usize, usize)> {
@@ -35,10 +41,14 @@ fn dims(op: &str, logits: &Tensor, lse: &Tensor) -> Result<(usize, usize)> {
 /// `lse[i] = log Σ_j exp(logits[i, j])`, stable for any finite logits.
 pub fn forward(gpu: &Gpu, logits: &Tensor, lse: &Tensor) -> Result<Kernel> {
     let (n, classes) = dims("logsumexp", logits, lse)?;
-    let params = [u(n), u(classes), 0, 0];
+    let params = LseParams {
+        n: u(n),
+        classes: u(classes),
+        ..LseParams::default()
+    };
     gpu.kernel(
         KernelSpec::new(Shader::LogSumExp, "lse_forward"),
-        &[Bind::Params(&params), Bind::Read(logits), Bind::Write(lse)],
+        &[Bind::params(&params), Bind::Read(logits), Bind::Write(lse)],
         groups_256(n),
     )
 }
@@ -55,11 +65,16 @@ pub fn backward(
     let (n, classes) = dims("logsumexp backward", logits, lse)?;
     same_len("logsumexp backward", lse, dlse)?;
     same_len("logsumexp backward", logits, dx)?;
-    let params = [u(n), u(classes), accumulate as u32, 0];
+    let params = LseParams {
+        n: u(n),
+        classes: u(classes),
+        accumulate: accumulate as u32,
+        _pad: 0,
+    };
     gpu.kernel(
         KernelSpec::new(Shader::LogSumExp, "lse_backward"),
         &[
-            Bind::Params(&params),
+            Bind::params(&params),
             Bind::Read(logits),
             Bind::Read(lse),
             Bind::Read(dlse),

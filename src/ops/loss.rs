@@ -1,10 +1,24 @@
 //! Binary cross-entropy and the hinge loss on logits, each fused with its gradient and the
 //! logged batch means.
 
-use super::{f, same_len, u};
+use super::{same_len, u};
+use crate::gpu::params::shader_params;
 use crate::gpu::shaders::Shader;
 use crate::gpu::{Bind, Kernel, KernelSpec};
 use crate::{Error, Gpu, Result, Tensor};
+
+shader_params! {
+    /// `gan_loss.wgsl`'s parameters.
+    pub(crate) struct LossParams for GanLoss::Params {
+        n: u32,
+        grad_scale: f32,
+        sign: f32,
+        loss_slot: u32,
+        prob_slot: u32,
+        accumulate: u32,
+        kind: u32,
+    }
+}
 
 /// Where the loss's batch means go and how its gradient is scaled.
 #[derive(Clone, Copy, Debug)]
@@ -55,19 +69,19 @@ fn gan_loss(
         Kind::HingeD | Kind::HingeG => "hinge",
     };
     check(op, logits, targets, grad, metrics, out)?;
-    let params = [
-        u(logits.len()),
-        f(out.grad_scale),
-        f(out.sign),
-        u(out.loss_slot),
-        u(out.prob_slot),
-        out.accumulate as u32,
-        kind as u32,
-    ];
+    let params = LossParams {
+        n: u(logits.len()),
+        grad_scale: out.grad_scale,
+        sign: out.sign,
+        loss_slot: u(out.loss_slot),
+        prob_slot: u(out.prob_slot),
+        accumulate: out.accumulate as u32,
+        kind: kind as u32,
+    };
     gpu.kernel(
         KernelSpec::new(Shader::GanLoss, "gan_loss"),
         &[
-            Bind::Params(&params),
+            Bind::params(&params),
             Bind::Read(logits),
             Bind::Read(targets),
             Bind::Write(grad),

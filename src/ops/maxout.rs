@@ -1,9 +1,15 @@
 //! Maxout over `pieces` consecutive values.
 
 use super::{groups_256, u};
+use crate::gpu::params::shader_params;
 use crate::gpu::shaders::Shader;
 use crate::gpu::{Bind, Kernel, KernelSpec};
 use crate::{Error, Gpu, Result, Tensor};
+
+shader_params! {
+    /// `maxout.wgsl`'s parameters (`units` is unused).
+    pub(crate) struct MaxoutParams for Maxout::Params { units: u32, total: u32, pieces: u32 }
+}
 
 fn check(x: &Tensor, y: &Tensor, pieces: usize) -> Result<()> {
     if pieces == 0 || x.len() != y.len() * pieces {
@@ -22,10 +28,14 @@ fn check(x: &Tensor, y: &Tensor, pieces: usize) -> Result<()> {
 /// `y[o] = max_j x[o·pieces + j]`.
 pub fn forward(gpu: &Gpu, x: &Tensor, y: &Tensor, pieces: usize) -> Result<Kernel> {
     check(x, y, pieces)?;
-    let params = [0, u(y.len()), u(pieces)];
+    let params = MaxoutParams {
+        units: 0,
+        total: u(y.len()),
+        pieces: u(pieces),
+    };
     gpu.kernel(
         KernelSpec::new(Shader::Maxout, "maxout_fwd"),
-        &[Bind::Params(&params), Bind::Read(x), Bind::Write(y)],
+        &[Bind::params(&params), Bind::Read(x), Bind::Write(y)],
         groups_256(y.len()),
     )
 }
@@ -34,11 +44,15 @@ pub fn forward(gpu: &Gpu, x: &Tensor, y: &Tensor, pieces: usize) -> Result<Kerne
 pub fn backward(gpu: &Gpu, x: &Tensor, dy: &Tensor, dx: &Tensor, pieces: usize) -> Result<Kernel> {
     check(x, dy, pieces)?;
     check(dx, dy, pieces)?;
-    let params = [0, u(dy.len()), u(pieces)];
+    let params = MaxoutParams {
+        units: 0,
+        total: u(dy.len()),
+        pieces: u(pieces),
+    };
     gpu.kernel(
         KernelSpec::new(Shader::Maxout, "maxout_bwd"),
         &[
-            Bind::Params(&params),
+            Bind::params(&params),
             Bind::Read(x),
             Bind::Write(dx),
             Bind::Read(dy),

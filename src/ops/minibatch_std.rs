@@ -14,7 +14,8 @@
 //! Buffers: a tensor that a kernel writes must not share a buffer with one it reads, so `y`,
 //! `stats` and `dx` each have their own.
 
-use super::{f, groups_256, u};
+use super::{groups_256, u};
+use crate::gpu::params::shader_params;
 use crate::gpu::shaders::Shader;
 use crate::gpu::{Bind, Kernel, KernelSpec};
 use crate::{Error, Gpu, Result, Tensor};
@@ -125,8 +126,25 @@ fn check_len(op: &str, what: &str, t: &Tensor, want: usize, g: &MbstdGeom) -> Re
     Ok(())
 }
 
-fn params(g: &MbstdGeom, flags: u32, eps: f32) -> [u32; 5] {
-    [u(g.batch), u(g.columns()), u(g.spatial), flags, f(eps)]
+shader_params! {
+    /// `minibatch_std.wgsl`'s parameters.
+    pub(crate) struct MbstdParams for MinibatchStd::Params {
+        batch: u32,
+        cols: u32,
+        spatial: u32,
+        flags: u32,
+        eps: f32,
+    }
+}
+
+fn params(g: &MbstdGeom, flags: u32, eps: f32) -> MbstdParams {
+    MbstdParams {
+        batch: u(g.batch),
+        cols: u(g.columns()),
+        spatial: u(g.spatial),
+        flags,
+        eps,
+    }
 }
 
 /// Forward: writes `y` (`[N, C + 1, spatial]`) and `stats` ([`MbstdGeom::stats_len`]
@@ -151,7 +169,7 @@ pub fn forward(
     let columns = gpu.kernel(
         KernelSpec::new(Shader::MinibatchStd, "mbstd_columns"),
         &[
-            Bind::Params(&p),
+            Bind::params(&p),
             Bind::Read(x),
             Bind::Write(y),
             Bind::Write(stats),
@@ -160,7 +178,7 @@ pub fn forward(
     )?;
     let finish = gpu.kernel(
         KernelSpec::new(Shader::MinibatchStd, "mbstd_finish"),
-        &[Bind::Params(&p), Bind::Write(stats), Bind::Write(y)],
+        &[Bind::params(&p), Bind::Write(stats), Bind::Write(y)],
         1,
     )?;
     Ok(vec![columns, finish])
@@ -188,13 +206,13 @@ pub fn backward(
     let gsum = Tensor::zeros(gpu, &[1], "minibatch std: Σ dy of the extra channel")?;
     let sum = gpu.kernel(
         KernelSpec::new(Shader::MinibatchStd, "mbstd_grad_sum"),
-        &[Bind::Params(&p), Bind::Read(dy), Bind::Write(&gsum)],
+        &[Bind::params(&p), Bind::Read(dy), Bind::Write(&gsum)],
         1,
     )?;
     let dx_k = gpu.kernel(
         KernelSpec::new(Shader::MinibatchStd, "mbstd_backward"),
         &[
-            Bind::Params(&p),
+            Bind::params(&p),
             Bind::Read(x),
             Bind::Read(dy),
             Bind::Read(stats),

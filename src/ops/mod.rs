@@ -60,10 +60,6 @@ pub(crate) fn same_len(op: &str, a: &Tensor, b: &Tensor) -> Result<()> {
     Ok(())
 }
 
-pub(crate) fn f(x: f32) -> u32 {
-    x.to_bits()
-}
-
 pub(crate) fn u(x: usize) -> u32 {
     x as u32
 }

@@ -1,9 +1,39 @@
 //! Optimiser steps over a network's flat parameter buffer: one dispatch per network.
 
-use super::{f, groups_256, same_len, u, Clock};
+use super::{groups_256, same_len, u, Clock};
+use crate::gpu::params::shader_params;
 use crate::gpu::shaders::Shader;
 use crate::gpu::{Bind, Kernel, KernelSpec};
 use crate::{Error, Gpu, Result, Tensor};
+
+shader_params! {
+    /// `adam.wgsl`'s parameters: the rates, and the clock of the bias correction's step.
+    pub(crate) struct AdamParams for Adam::AdamParams {
+        n: u32,
+        lr: f32,
+        beta1: f32,
+        beta2: f32,
+        eps: f32,
+        t_mul: u32,
+        t_add: u32,
+    }
+}
+
+shader_params! {
+    /// `sgd.wgsl`'s parameters: the rate schedule, the momentum ramp and the clock.
+    pub(crate) struct SgdParams for Sgd::SgdParams {
+        n: u32,
+        lr: f32,
+        decay: f32,
+        min_lr: f32,
+        momentum0: f32,
+        momentum1: f32,
+        ramp_start: u32,
+        ramp_end: u32,
+        t_mul: u32,
+        t_add: u32,
+    }
+}
 
 /// An optimiser and its hyper-parameters.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -129,11 +159,19 @@ impl Optimizer {
                 beta2,
                 eps,
             } => {
-                let params = [n, f(lr), f(beta1), f(beta2), f(eps), clock.mul, clock.add];
+                let params = AdamParams {
+                    n,
+                    lr,
+                    beta1,
+                    beta2,
+                    eps,
+                    t_mul: clock.mul,
+                    t_add: clock.add,
+                };
                 gpu.kernel(
                     KernelSpec::new(Shader::Adam, "adam"),
                     &[
-                        Bind::Params(&params),
+                        Bind::params(&params),
                         Bind::Read(state),
                         Bind::Write(param),
                         Bind::Read(grad),
@@ -152,22 +190,22 @@ impl Optimizer {
                 ramp_start,
                 ramp_end,
             } => {
-                let params = [
+                let params = SgdParams {
                     n,
-                    f(lr),
-                    f(decay),
-                    f(min_lr),
-                    f(momentum0),
-                    f(momentum1),
+                    lr,
+                    decay,
+                    min_lr,
+                    momentum0,
+                    momentum1,
                     ramp_start,
                     ramp_end,
-                    clock.mul,
-                    clock.add,
-                ];
+                    t_mul: clock.mul,
+                    t_add: clock.add,
+                };
                 gpu.kernel(
                     KernelSpec::new(Shader::Sgd, "sgd_momentum"),
                     &[
-                        Bind::Params(&params),
+                        Bind::params(&params),
                         Bind::Read(state),
                         Bind::Write(param),
                         Bind::Read(grad),

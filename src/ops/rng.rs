@@ -1,9 +1,24 @@
 //! Counter-based random fills (Philox 4x32-10) from (seed, step, stream, index).
 
-use super::{f, groups_256, seed_words, u, Clock};
+use super::{groups_256, seed_words, u, Clock};
+use crate::gpu::params::shader_params;
 use crate::gpu::shaders::Shader;
 use crate::gpu::{Bind, Kernel, KernelSpec};
 use crate::{Gpu, Result, Tensor};
+
+shader_params! {
+    /// `rng.wgsl`'s parameters: the draws, and the distribution's two numbers.
+    pub(crate) struct RngParams for Rng::Params {
+        n: u32,
+        seed_lo: u32,
+        seed_hi: u32,
+        stream: u32,
+        t_mul: u32,
+        t_add: u32,
+        a: f32,
+        b: f32,
+    }
+}
 
 /// A distribution to draw from.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -32,19 +47,19 @@ pub fn fill(
         Distribution::Normal { mean, std } => ("fill_normal", mean, std),
     };
     let [lo, hi] = seed_words(seed);
-    let params = [
-        u(out.len()),
-        lo,
-        hi,
+    let params = RngParams {
+        n: u(out.len()),
+        seed_lo: lo,
+        seed_hi: hi,
         stream,
-        clock.mul,
-        clock.add,
-        f(a),
-        f(b),
-    ];
+        t_mul: clock.mul,
+        t_add: clock.add,
+        a,
+        b,
+    };
     gpu.kernel(
         KernelSpec::new(Shader::Rng, entry),
-        &[Bind::Params(&params), Bind::Read(state), Bind::Write(out)],
+        &[Bind::params(&params), Bind::Read(state), Bind::Write(out)],
         groups_256(out.len()),
     )
 }

@@ -1,10 +1,22 @@
 //! Softmax over the last dimension, and softmax cross-entropy against integer labels fused
 //! with its gradient and the batch's mean loss and accuracy (see `shaders/softmax.wgsl`).
 
-use super::{f, groups_256, same_len, u};
+use super::{groups_256, same_len, u};
+use crate::gpu::params::shader_params;
 use crate::gpu::shaders::Shader;
 use crate::gpu::{Bind, Kernel, KernelSpec};
 use crate::{Error, Gpu, Result, Tensor};
+
+shader_params! {
+    /// `softmax.wgsl`'s parameters (`softmax` reads the first two).
+    pub(crate) struct SoftmaxParams for Softmax::Params {
+        n: u32,
+        classes: u32,
+        grad_scale: f32,
+        loss_slot: u32,
+        acc_slot: u32,
+    }
+}
 
 /// Where the loss's batch figures go and how its gradient is scaled.
 #[derive(Clone, Copy, Debug)]
@@ -66,17 +78,17 @@ pub fn softmax_ce(
             "loss and accuracy would share one metric slot",
         ));
     }
-    let params = [
-        u(n),
-        u(classes),
-        f(out.grad_scale),
-        u(out.loss_slot),
-        u(out.acc_slot),
-    ];
+    let params = SoftmaxParams {
+        n: u(n),
+        classes: u(classes),
+        grad_scale: out.grad_scale,
+        loss_slot: u(out.loss_slot),
+        acc_slot: u(out.acc_slot),
+    };
     gpu.kernel(
         KernelSpec::new(Shader::Softmax, "softmax_ce"),
         &[
-            Bind::Params(&params),
+            Bind::params(&params),
             Bind::Read(logits),
             Bind::Read(labels),
             Bind::Write(grad),
@@ -90,11 +102,15 @@ pub fn softmax_ce(
 pub fn softmax(gpu: &Gpu, logits: &Tensor, probs: &Tensor) -> Result<Kernel> {
     let (n, classes) = rows("softmax", logits)?;
     same_len("softmax", logits, probs)?;
-    let params = [u(n), u(classes), 0, 0, 0];
+    let params = SoftmaxParams {
+        n: u(n),
+        classes: u(classes),
+        ..SoftmaxParams::default()
+    };
     gpu.kernel(
         KernelSpec::new(Shader::Softmax, "softmax"),
         &[
-            Bind::Params(&params),
+            Bind::params(&params),
             Bind::Read(logits),
             Bind::Write(probs),
         ],

@@ -3,10 +3,55 @@
 //! Each is built once; a step only encodes it. `src/reference/stabilise.rs` has the CPU
 //! versions.
 
-use super::{f, groups_256, same_len, seed_words, u, Clock};
+use super::{groups_256, same_len, seed_words, u, Clock};
+use crate::gpu::params::shader_params;
 use crate::gpu::shaders::Shader;
 use crate::gpu::{Bind, Kernel, KernelSpec};
 use crate::{Error, Gpu, Result, Tensor};
+
+shader_params! {
+    /// `flip_targets`' parameters: the draws, the flipped fraction and the real target.
+    pub(crate) struct FlipParams for Stabilise::FlipParams {
+        n: u32,
+        seed_lo: u32,
+        seed_hi: u32,
+        stream: u32,
+        t_mul: u32,
+        t_add: u32,
+        fraction: f32,
+        real_label: f32,
+    }
+}
+
+shader_params! {
+    /// `instance_noise`'s parameters: the draws, σ and its annealing steps.
+    pub(crate) struct NoiseParams for Stabilise::NoiseParams {
+        n: u32,
+        seed_lo: u32,
+        seed_hi: u32,
+        stream: u32,
+        t_mul: u32,
+        t_add: u32,
+        sigma: f32,
+        anneal: u32,
+    }
+}
+
+shader_params! {
+    /// The replay kernels' parameters: the ring's layout and the draws.
+    pub(crate) struct ReplayParams for Stabilise::ReplayParams {
+        n: u32,
+        size: u32,
+        batch: u32,
+        capacity: u32,
+        replayed: u32,
+        seed_lo: u32,
+        seed_hi: u32,
+        stream: u32,
+        t_mul: u32,
+        t_add: u32,
+    }
+}
 
 /// Where a kernel's random draws come from: Philox key `seed`, counter `(i, step, stream)`
 /// with `step` from the clock.
@@ -30,20 +75,20 @@ pub fn flip_targets(
 ) -> Result<Kernel> {
     same_len("flip targets", real_t, fake_t)?;
     let [lo, hi] = seed_words(draws.seed);
-    let params = [
-        u(real_t.len()),
-        lo,
-        hi,
-        draws.stream,
-        draws.clock.mul,
-        draws.clock.add,
-        f(fraction),
-        f(real_label),
-    ];
+    let params = FlipParams {
+        n: u(real_t.len()),
+        seed_lo: lo,
+        seed_hi: hi,
+        stream: draws.stream,
+        t_mul: draws.clock.mul,
+        t_add: draws.clock.add,
+        fraction,
+        real_label,
+    };
     gpu.kernel(
         KernelSpec::new(Shader::Stabilise, "flip_targets"),
         &[
-            Bind::Params(&params),
+            Bind::params(&params),
             Bind::Read(state),
             Bind::Write(real_t),
             Bind::Write(fake_t),
@@ -78,20 +123,20 @@ pub fn instance_noise(
         )));
     }
     let [lo, hi] = seed_words(draws.seed);
-    let params = [
-        u(x.len()),
-        lo,
-        hi,
-        draws.stream,
-        draws.clock.mul,
-        draws.clock.add,
-        f(noise.sigma),
-        noise.anneal_steps,
-    ];
+    let params = NoiseParams {
+        n: u(x.len()),
+        seed_lo: lo,
+        seed_hi: hi,
+        stream: draws.stream,
+        t_mul: draws.clock.mul,
+        t_add: draws.clock.add,
+        sigma: noise.sigma,
+        anneal: noise.anneal_steps,
+    };
     gpu.kernel(
         KernelSpec::new(Shader::Stabilise, "instance_noise"),
         &[
-            Bind::Params(&params),
+            Bind::params(&params),
             Bind::Read(state),
             Bind::Read(x),
             Bind::Write(y),
@@ -143,20 +188,20 @@ impl Replay {
         Ok(())
     }
 
-    fn params(&self, n: usize) -> [u32; 10] {
+    fn params(&self, n: usize) -> ReplayParams {
         let [lo, hi] = seed_words(self.draws.seed);
-        [
-            u(n),
-            u(self.size),
-            u(self.batch),
-            u(self.capacity),
-            u(self.replayed),
-            lo,
-            hi,
-            self.draws.stream,
-            self.draws.clock.mul,
-            self.draws.clock.add,
-        ]
+        ReplayParams {
+            n: u(n),
+            size: u(self.size),
+            batch: u(self.batch),
+            capacity: u(self.capacity),
+            replayed: u(self.replayed),
+            seed_lo: lo,
+            seed_hi: hi,
+            stream: self.draws.stream,
+            t_mul: self.draws.clock.mul,
+            t_add: self.draws.clock.add,
+        }
     }
 }
 
@@ -177,7 +222,7 @@ pub fn replay_mix(
     gpu.kernel(
         KernelSpec::new(Shader::Stabilise, "replay_mix"),
         &[
-            Bind::Params(&r.params(n)),
+            Bind::params(&r.params(n)),
             Bind::Read(state),
             Bind::Read(fresh),
             Bind::Read(ring),
@@ -201,7 +246,7 @@ pub fn replay_store(
     gpu.kernel(
         KernelSpec::new(Shader::Stabilise, "replay_store"),
         &[
-            Bind::Params(&r.params(n)),
+            Bind::params(&r.params(n)),
             Bind::Read(state),
             Bind::Read(fresh),
             Bind::Write(ring),

@@ -2,7 +2,25 @@
 //! and transposed conv) and the limits the kernels take.
 
 use super::super::u;
+use crate::gpu::params::shader_params;
 use crate::{Error, Result};
+
+shader_params! {
+    /// `conv.wgsl`'s parameters: the geometry, flags, and `conv_dx`'s channel blocks.
+    pub(crate) struct ConvParams for Conv::Params {
+        batch: u32,
+        c_in: u32,
+        h: u32,
+        w: u32,
+        c_out: u32,
+        out_h: u32,
+        out_w: u32,
+        pad: u32,
+        accumulate: u32,
+        has_bias: u32,
+        blocks: u32,
+    }
+}
 
 /// Largest kernel size the shaders take (their tap loops are unrolled).
 pub const MAX_KERNEL: usize = 16;
@@ -195,19 +213,19 @@ impl ConvGeom {
         2.0 * (self.output_len() * self.c_in * self.k * self.k) as f64
     }
 
-    pub(super) fn params(&self, accumulate: bool, has_bias: bool, blocks: usize) -> [u32; 11] {
-        [
-            u(self.batch),
-            u(self.c_in),
-            u(self.h),
-            u(self.w),
-            u(self.c_out),
-            u(self.out_h),
-            u(self.out_w),
-            u(self.pad),
-            accumulate as u32,
-            has_bias as u32,
-            u(blocks),
-        ]
+    pub(super) fn params(&self, accumulate: bool, has_bias: bool, blocks: usize) -> ConvParams {
+        ConvParams {
+            batch: u(self.batch),
+            c_in: u(self.c_in),
+            h: u(self.h),
+            w: u(self.w),
+            c_out: u(self.c_out),
+            out_h: u(self.out_h),
+            out_w: u(self.out_w),
+            pad: u(self.pad),
+            accumulate: accumulate as u32,
+            has_bias: has_bias as u32,
+            blocks: u(blocks),
+        }
     }
 }

@@ -22,6 +22,8 @@ use crate::gpu::{Bind, Kernel, KernelSpec};
 use crate::{Error, Gpu, Result, Tensor};
 
 mod geom;
+#[cfg(test)]
+pub(crate) use geom::ConvParams;
 pub use geom::{ConvGeom, MAX_KERNEL};
 
 /// Most workgroups in one dimension of a dispatch.
@@ -160,7 +162,7 @@ pub fn forward(
     // Unused bindings still need a buffer; the weight serves.
     let bias = bias.unwrap_or(w);
     let mut binds = vec![
-        Bind::Params(&params),
+        Bind::params(&params),
         Bind::Read(x),
         Bind::Read(w),
         Bind::Read(bias),
@@ -216,7 +218,7 @@ pub fn input_grad(
         .constant("TM", tm as f64);
     // The bias binding is unused; the weight serves.
     let mut binds = vec![
-        Bind::Params(&params),
+        Bind::params(&params),
         Bind::Read(dy),
         Bind::Read(w),
         Bind::Read(w),
@@ -272,7 +274,7 @@ pub fn weight_grad(
     gpu.kernel_3d(
         spec,
         &[
-            Bind::Params(&params),
+            Bind::params(&params),
             Bind::Read(x),
             Bind::Read(dy),
             Bind::Read(dy),
@@ -313,7 +315,7 @@ pub fn bias_grad(
     gpu.kernel(
         spec,
         &[
-            Bind::Params(&params),
+            Bind::params(&params),
             Bind::Read(dy),
             Bind::Read(dy),
             Bind::Read(dy),
