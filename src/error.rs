@@ -10,7 +10,10 @@ pub enum Error {
         "no GPU adapter found{detail}. counterfeit needs a Vulkan, Metal, DX12 or GL driver; \
          on Linux without a GPU install Mesa's software Vulkan driver: `apt-get install mesa-vulkan-drivers`"
     )]
-    NoAdapter { detail: String },
+    NoAdapter {
+        /// Which adapters were looked for, when restricted.
+        detail: String,
+    },
 
     /// The adapter refused to open a device.
     #[error("could not open the GPU device: {0}")]
@@ -22,32 +25,60 @@ pub enum Error {
          use a smaller batch or layer"
     )]
     TooLarge {
+        /// The layer or tensor that needs the buffer.
         layer: String,
+        /// Bytes it needs.
         size: u64,
+        /// The wgpu limit it exceeds.
         limit_name: &'static str,
+        /// The device's value of that limit.
         limit: u64,
     },
 
     /// Shapes that do not fit together.
     #[error("{op}: {detail}")]
-    Shape { op: String, detail: String },
+    Shape {
+        /// The operation, layer or node that checked.
+        op: String,
+        /// The shapes involved and what was expected.
+        detail: String,
+    },
 
     /// A wgpu validation or out-of-memory error caught in an error scope.
     #[error("GPU error while {context}: {message}")]
-    Gpu { context: String, message: String },
+    Gpu {
+        /// What was being done.
+        context: String,
+        /// wgpu's message.
+        message: String,
+    },
 
     /// A loss became NaN or infinite.
     #[error("training diverged at step {step}: {what} is {value}")]
-    Diverged { step: u64, what: String, value: f32 },
+    Diverged {
+        /// The 1-based step whose metrics first held the value.
+        step: u64,
+        /// Which metric.
+        what: String,
+        /// The value (NaN or an infinity).
+        value: f32,
+    },
 
     /// A data file that is not what it claims to be.
     #[error("{path}: {message}")]
-    Data { path: PathBuf, message: String },
+    Data {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong with it.
+        message: String,
+    },
 
     /// A file that could not be read or written.
     #[error("{path}: {source}")]
     Io {
+        /// The file.
         path: PathBuf,
+        /// The operating system's error.
         #[source]
         source: std::io::Error,
     },
@@ -58,7 +89,12 @@ pub enum Error {
 
     /// An image that could not be encoded.
     #[error("could not write image {path}: {message}")]
-    Image { path: PathBuf, message: String },
+    Image {
+        /// The file.
+        path: PathBuf,
+        /// The encoder's message.
+        message: String,
+    },
 }
 
 /// The crate's result type.

@@ -1,3 +1,4 @@
+#![warn(missing_docs)]
 //! counterfeit: generative adversarial networks trained entirely on the GPU.
 //!
 //! Every forward and backward pass is a WGSL compute shader dispatched through wgpu. Networks
@@ -26,7 +27,11 @@ pub mod gpu;
 pub mod io;
 mod metrics;
 pub mod nn;
+// The kernels and their f64 oracles are public so that the tests under `tests/` reach every
+// shader; they are not the user's API, so the documentation leaves them out.
+#[doc(hidden)]
 pub mod ops;
+#[doc(hidden)]
 pub mod reference;
 pub mod step;
 pub mod tape;
@@ -35,11 +40,12 @@ mod tensor;
 pub use data::{DataSource, Dataset};
 pub use error::{Error, Result};
 pub use gan::{GLoss, GanLoss, Noise, Trainer, TrainerConfig};
-pub use gpu::Gpu;
+pub use gpu::{Gpu, Layouts};
 pub use metrics::{QualityPoint, StepMetrics};
 pub use nn::{Graph, GraphBuilder, Init, Mode, Network, Node, Sequential};
 pub use ops::loss::{bce_with_logits, Loss};
 pub use ops::optim::Optimizer;
+pub use ops::Clock;
 pub use tensor::Tensor;
 /// The wgpu this crate is built on, so a host program needs no second, version-matched
 /// dependency to share its device.

@@ -66,10 +66,14 @@ impl Row for StepMetrics {
 /// Sample quality measured at one step of a run.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct QualityPoint {
+    /// The 1-based step measured at.
     pub step: u64,
     /// Samples the figures were computed from.
     pub n: usize,
+    /// Fréchet distance of classifier features to the real digits (lower is better).
     pub fid: f64,
+    /// Inception-style score (higher is better).
     pub score: f64,
+    /// Digit classes among the samples.
     pub classes_covered: usize,
 }

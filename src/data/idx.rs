@@ -34,9 +34,13 @@ const DIR_NAMES: [(&str, &str); 2] = [
 /// A stack of single-channel `u8` images, row-major, image after image.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Images {
+    /// Number of images.
     pub count: usize,
+    /// Rows of each image.
     pub rows: usize,
+    /// Columns of each image.
     pub cols: usize,
+    /// Every image's bytes, row-major, one after another.
     pub pixels: Vec<u8>,
 }
 
@@ -63,7 +67,9 @@ impl Images {
 /// Images with one label per image, as a training set.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Digits {
+    /// The images.
     pub images: Images,
+    /// One label (0–9) per image.
     pub labels: Vec<u8>,
 }
 

@@ -17,12 +17,16 @@ const SLOTS: [&str; 2] = ["classifier loss", "classifier accuracy"];
 /// How the classifier is trained.
 #[derive(Clone, Copy, Debug)]
 pub struct ClassifierConfig {
+    /// Labelled images per step.
     pub batch: usize,
+    /// The optimiser (Adam by default).
     pub optimizer: Optimizer,
     /// From this step on, Adam's learning rate is multiplied by `lr_drop` (a step schedule:
     /// held-out accuracy wanders at a high rate and settles after the drop).
     pub drop_at: Option<u64>,
+    /// The factor the learning rate is multiplied by at `drop_at`.
     pub lr_drop: f32,
+    /// Seeds the weights and the data order.
     pub seed: u64,
     /// Steps whose metrics the GPU keeps for [`ClassifierTrainer::recent`].
     pub window: usize,
@@ -49,7 +53,9 @@ impl Default for ClassifierConfig {
 /// Mean loss and accuracy over recent training batches.
 #[derive(Clone, Copy, Debug)]
 pub struct BatchFigures {
+    /// Mean softmax cross-entropy.
     pub loss: f32,
+    /// Fraction of the batch classified correctly.
     pub accuracy: f32,
 }
 

@@ -8,9 +8,11 @@ use crate::{Error, Result};
 /// A Gaussian fitted to feature vectors.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Gaussian {
+    /// The mean feature vector.
     pub mean: Vec<f64>,
     /// `dim × dim`, row-major.
     pub cov: Vec<f64>,
+    /// Features per sample.
     pub dim: usize,
     /// How many vectors it was fitted to.
     pub count: usize,

@@ -28,6 +28,7 @@ pub struct Report {
     pub fid: f64,
     /// Inception-style score, 1 to 10 (higher is better).
     pub score: f64,
+    /// How many digit classes the samples cover, and how confidently.
     pub coverage: Coverage,
     /// Parzen-window log-likelihood of the held-out digits (nats, higher is better), when asked.
     pub parzen: Option<ParzenResult>,

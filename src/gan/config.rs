@@ -30,7 +30,12 @@ pub enum Noise {
     /// N(0, 1) in every dimension.
     Normal,
     /// U(low, high) in every dimension.
-    Uniform { low: f32, high: f32 },
+    Uniform {
+        /// The lower end.
+        low: f32,
+        /// The upper end.
+        high: f32,
+    },
 }
 
 impl Noise {
@@ -52,8 +57,11 @@ pub struct TrainerConfig {
     pub batch: usize,
     /// Seeds the parameters, the noise, the dropout masks and the data order.
     pub seed: u64,
+    /// The prior of z.
     pub noise: Noise,
+    /// G's optimiser.
     pub g_optimizer: Optimizer,
+    /// D's optimiser.
     pub d_optimizer: Optimizer,
     /// Discriminator steps per generator step (k in Goodfellow et al. 2014).
     pub d_steps: usize,
@@ -62,7 +70,7 @@ pub struct TrainerConfig {
     /// Metrics reach the CPU every this many steps (every step's values are kept on the GPU
     /// meanwhile).
     pub readback_every: usize,
-    /// How many fixed-z samples [`Trainer::samples`](crate::Trainer::samples) draws.
+    /// How many fixed-z samples [`GanRun::samples`](crate::gan::GanRun::samples) draws.
     pub sample_count: usize,
     /// The adversarial loss.
     pub loss: GanLoss,

@@ -53,7 +53,7 @@ impl Arch {
         }
     }
 
-    /// The generator: z [100] → image [1, side, side] in (−1, 1).
+    /// The generator: z `[100]` → image `[1, side, side]` in (−1, 1).
     pub fn generator(self) -> Sequential {
         self.generator_reading(NZ)
     }

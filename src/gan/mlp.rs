@@ -14,7 +14,7 @@ pub fn noise() -> Noise {
     }
 }
 
-/// G: z [100] → 1200 → 1200 → `pixels` in (0, 1).
+/// G: z `[100]` → 1200 → 1200 → `pixels` in (0, 1).
 pub fn generator(pixels: usize) -> Sequential {
     Sequential::new([NZ])
         .init(Init::Uniform(0.05))

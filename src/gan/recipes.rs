@@ -12,7 +12,9 @@ use crate::{Error, Result, Sequential};
 pub struct Recipe {
     /// The example's name for it (`dcgan28`, `dcgan64`, `mlp`).
     pub name: &'static str,
+    /// The generator the recipe trains.
     pub generator: Sequential,
+    /// The prior of its z.
     pub noise: Noise,
     /// The range of G's output pixels.
     pub range: (f32, f32),

@@ -15,6 +15,22 @@ pub const ADAPTER_ENV: &str = "COUNTERFEIT_ADAPTER";
 /// Loop iterations per shader invocation on CPU adapters; see [`Gpu::loop_limit`].
 pub const CPU_LOOP_LIMIT: usize = 65_535;
 
+/// Which kernel layouts a [`Gpu`] builds. Kernels come in two layouts: for GPUs (wide
+/// workgroups, small register tiles) and for CPU adapters such as lavapipe (8-lane
+/// workgroups, full tiles, loops kept below the adapter's loop limit). Both compute the same
+/// values to rounding; the adapter's own kind is the fast one.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Layouts {
+    /// The layouts for the adapter's kind (the default).
+    #[default]
+    Adapter,
+    /// GPU layouts on any adapter: e.g. to test on a CPU adapter what GPUs run. On a CPU
+    /// adapter, a batch-norm shape whose loops would pass its loop limit is an error.
+    Gpu,
+    /// CPU-adapter layouts on any adapter.
+    Cpu,
+}
+
 /// A wgpu device and queue plus what counterfeit needs to know about them.
 ///
 /// Cheap to clone: all clones share the device, queue and pipeline cache.
@@ -24,6 +40,7 @@ pub struct Gpu {
     pub(crate) queue: wgpu::Queue,
     info: wgpu::AdapterInfo,
     pub(crate) pipelines: Arc<Mutex<PipelineCache>>,
+    layouts: Layouts,
 }
 
 impl Gpu {
@@ -127,6 +144,7 @@ impl Gpu {
             queue,
             info,
             pipelines: Arc::new(Mutex::new(PipelineCache::default())),
+            layouts: Layouts::Adapter,
         }
     }
 
@@ -155,6 +173,28 @@ impl Gpu {
     pub fn is_cpu(&self) -> bool {
         self.info.device_type == wgpu::DeviceType::Cpu
             || self.info.name.to_lowercase().contains("llvmpipe")
+    }
+
+    /// The same device building kernels in `layouts`; kernels built before keep theirs.
+    pub fn with_layouts(&self, layouts: Layouts) -> Gpu {
+        Gpu {
+            layouts,
+            ..self.clone()
+        }
+    }
+
+    /// The kernel layouts this handle builds.
+    pub fn layouts(&self) -> Layouts {
+        self.layouts
+    }
+
+    /// Whether kernels are built in the CPU-adapter layouts.
+    pub(crate) fn cpu_layouts(&self) -> bool {
+        match self.layouts {
+            Layouts::Adapter => self.is_cpu(),
+            Layouts::Gpu => false,
+            Layouts::Cpu => true,
+        }
     }
 
     /// The most loop iterations one shader invocation may take on this adapter, if limited.

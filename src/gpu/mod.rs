@@ -4,9 +4,11 @@ mod context;
 pub(crate) mod kernel;
 pub(crate) mod params;
 pub(crate) mod pipelines;
+#[doc(hidden)] // for the shader validation tests
 pub mod shaders;
 
-pub use context::{Gpu, ADAPTER_ENV, CPU_LOOP_LIMIT};
+pub use context::{Gpu, Layouts, ADAPTER_ENV, CPU_LOOP_LIMIT};
 pub use kernel::Kernel;
 pub(crate) use kernel::{Bind, KernelSpec};
+#[doc(hidden)]
 pub use pipelines::Access;

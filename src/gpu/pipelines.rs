@@ -8,8 +8,11 @@ use crate::gpu::shaders::Shader;
 /// How a kernel sees one binding; bindings are numbered in order in group 0.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
 pub enum Access {
+    /// A parameter block.
     Uniform,
+    /// A storage buffer the kernel only reads.
     Read,
+    /// A storage buffer the kernel writes.
     ReadWrite,
 }
 

@@ -7,6 +7,7 @@ macro_rules! shaders {
     ($($variant:ident => $file:literal [$($entry:literal),* $(,)?]),* $(,)?) => {
         /// One WGSL file of `shaders/`.
         #[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
+        #[allow(missing_docs)] // each variant is its file
         pub enum Shader { $($variant),* }
 
         impl Shader {

@@ -43,7 +43,7 @@ pub fn save(
 
 /// What [`save_with`] writes besides the trained networks.
 #[derive(Clone, Copy, Default)]
-pub struct Extras<'a> {
+pub(crate) struct Extras<'a> {
     /// Networks saved without optimiser moments (e.g. `G_ema`); they load with
     /// `moments = false`.
     pub weights: &'a [(&'a str, &'a Network)],
@@ -52,7 +52,7 @@ pub struct Extras<'a> {
 }
 
 /// As [`save`], with networks kept without moments and named tensors.
-pub fn save_with(
+pub(crate) fn save_with(
     gpu: &Gpu,
     path: &Path,
     nets: &[(&str, &Network)],

@@ -12,6 +12,7 @@ use crate::error::{Error, Result};
 
 /// Size of the plots written by [`save_line_plot`].
 pub const DEFAULT_WIDTH: u32 = 800;
+/// Plot height in pixels.
 pub const DEFAULT_HEIGHT: u32 = 480;
 /// Below this the labels no longer fit.
 const MIN_WIDTH: u32 = 240;
@@ -34,8 +35,11 @@ const DIVISIONS: i32 = 4;
 /// One curve: `values[i]` is plotted at `xs[i]`.
 #[derive(Clone, Copy, Debug)]
 pub struct Series<'a> {
+    /// The legend entry.
     pub name: &'a str,
+    /// One value per x.
     pub values: &'a [f32],
+    /// RGB.
     pub color: [u8; 3],
 }
 

@@ -8,7 +8,9 @@ use crate::{Error, Result};
 /// Where a node reads from: a network input or an earlier op.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Source {
+    /// Network input k.
     Input(usize),
+    /// The output of op j.
     Op(usize),
 }
 

@@ -23,8 +23,11 @@ pub enum Mode {
 /// other use in the program, and the step clock.
 #[derive(Clone, Copy, Debug)]
 pub struct RngSpec {
+    /// Seeds every draw.
     pub seed: u64,
+    /// The tape's Philox stream; each layer draws from its own stream below it.
     pub stream: u32,
+    /// How the step of the draws follows the GPU step counter.
     pub clock: Clock,
 }
 

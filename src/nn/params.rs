@@ -9,9 +9,13 @@ use crate::{Gpu, Result, Tensor};
 /// GPU buffers.
 #[derive(Clone)]
 pub struct ParamSet {
+    /// The parameters.
     pub values: Tensor,
+    /// Their gradients, as the last backward left them.
     pub grads: Tensor,
+    /// The optimiser's first moments (SGD's velocity).
     pub m1: Tensor,
+    /// Adam's second moments.
     pub m2: Tensor,
     ranges: Vec<(Range<usize>, Vec<usize>)>,
 }

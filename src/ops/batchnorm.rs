@@ -72,45 +72,51 @@ pub fn with_plan<T>(wg: u32, cols: bool, f: impl FnOnce() -> T) -> T {
     out
 }
 
+fn too_large(op: &str, g: &BnGeom) -> Error {
+    Error::shape(
+        op,
+        format!("{g:?}: a batch this large exceeds the loop limit of shaders on this CPU adapter"),
+    )
+}
+
 impl Plan {
     fn new(op: &str, gpu: &Gpu, g: &BnGeom) -> Result<Plan> {
+        // A CPU adapter leaves every loop of an invocation past its limit: up to 3 passes
+        // over `batch` runs of `per_run` values, each loop's exit test counted.
+        let limit = gpu.loop_limit().unwrap_or(usize::MAX);
+        let cost = |per_run: usize| 3 * g.batch * (per_run + 2) + 64;
         let forced = FORCED.with(|c| c.get());
-        let (wg, cols) = match (forced, gpu.loop_limit()) {
-            (Some(plan), _) => plan,
-            (None, Some(limit)) => {
+        let (wg, cols) = match forced {
+            Some(plan) => plan,
+            None if gpu.cpu_layouts() => {
                 // A CPU adapter runs a workgroup as SIMD batches of 8 lanes and pays for
                 // every barrier: one invocation per channel, streaming through its runs, is
                 // 1.4-1.9x faster than a workgroup per channel at 7x7 and 14x14, and 7x
-                // faster for BN1d. But an invocation must stay below the adapter's loop
-                // limit: up to 3 passes over `batch` runs of `per_run` values, each loop's
-                // exit test counted. Past it, a workgroup per channel shares the runs.
-                let cost = |per_run: usize| 3 * g.batch * (per_run + 2) + 64;
+                // faster for BN1d. Past the loop limit, a workgroup per channel shares the
+                // runs.
                 if cost(g.spatial) < limit {
                     (8, true)
                 } else {
                     let wg = [8u32, 16, 32, 64, 128, 256]
                         .into_iter()
                         .find(|&wg| cost(g.spatial.div_ceil(wg as usize)) < limit)
-                        .ok_or_else(|| {
-                            Error::shape(
-                                op,
-                                format!(
-                                    "{g:?}: a batch this large exceeds the loop limit of shaders on this CPU adapter"
-                                ),
-                            )
-                        })?;
+                        .ok_or_else(|| too_large(op, g))?;
                     (wg, false)
                 }
             }
-            (None, None) if g.spatial == 1 => {
-                // BN1d: neighbouring invocations read neighbouring channels.
-                (64, true)
-            }
-            (None, None) => {
-                // GPUs want enough lanes to cover a sample's run, and coalesced loads.
-                (g.spatial.next_power_of_two().clamp(32, 256) as u32, false)
-            }
+            // BN1d: neighbouring invocations read neighbouring channels.
+            None if g.spatial == 1 => (64, true),
+            // GPUs want enough lanes to cover a sample's run, and coalesced loads.
+            None => (g.spatial.next_power_of_two().clamp(32, 256) as u32, false),
         };
+        let per_run = if cols {
+            g.spatial
+        } else {
+            g.spatial.div_ceil(wg as usize)
+        };
+        if cost(per_run) >= limit {
+            return Err(too_large(op, g));
+        }
         let groups = if cols {
             g.channels.div_ceil(wg as usize) as u32
         } else {

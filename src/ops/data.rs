@@ -132,7 +132,7 @@ pub fn gather(
 }
 
 /// Writes the labels of batch `step` (from the clock) — the same samples `gather` picks with
-/// the same `g` — into u32 `out` [batch].
+/// the same `g` — into u32 `out` `[batch]`.
 ///
 /// `labels` holds one u32 per sample of the data set (e.g. [`crate::Dataset::label_tensor`]);
 /// `g.size`, `g.scale`, `g.shift` and `g.resize` do not matter here.

@@ -127,7 +127,7 @@ pub fn gemm(
         has_bias: bias.is_some() as u32,
     };
     // One SIMD batch of lanes per workgroup on a CPU adapter; wider groups on a GPU.
-    let wg = if gpu.is_cpu() { 8 } else { 64 };
+    let wg = if gpu.cpu_layouts() { 8 } else { 64 };
     let rows = m.div_ceil(TM) as u32;
     let (shader, entry, groups) = match variant(m, n, k, trans_a, trans_b) {
         Variant::Nn4 => (

@@ -133,8 +133,11 @@ pub fn hinge_generator(
 /// A loss recorded for a user's own step: its kernels, the batch-mean loss `value` (`[1]`) and
 /// its gradient at the logits `grad`, both on the GPU.
 pub struct Loss {
+    /// The dispatches that compute both, to record into the step.
     pub kernels: Vec<Kernel>,
+    /// The mean loss, `[1]`.
     pub value: Tensor,
+    /// d loss / d logits, the logits' shape.
     pub grad: Tensor,
 }
 

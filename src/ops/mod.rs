@@ -1,6 +1,6 @@
 //! The Rust side of every op: shape checks, parameters, and the kernels that run it.
 //!
-//! Each function builds [`Kernel`]s once; encoding them is all a training step does.
+//! Each function builds [`Kernel`](crate::gpu::Kernel)s once; encoding them is all a training step does.
 //! Backward rules live next to their forward here; `src/reference` has the CPU versions.
 
 pub mod activation;
@@ -30,7 +30,9 @@ use crate::{Error, Result, Tensor};
 /// Several sub-steps per iteration (k D steps) use `mul = k` and `add = j`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Clock {
+    /// Steps per iteration.
     pub mul: u32,
+    /// This sub-step's index within the iteration.
     pub add: u32,
 }
 

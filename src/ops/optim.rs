@@ -40,21 +40,32 @@ shader_params! {
 pub enum Optimizer {
     /// Adam with PyTorch's bias correction.
     Adam {
+        /// The learning rate.
         lr: f32,
+        /// Decay of the first moment (β₁).
         beta1: f32,
+        /// Decay of the second moment (β₂).
         beta2: f32,
+        /// Added to the second moment's square root.
         eps: f32,
     },
     /// SGD with momentum, an exponential learning-rate decay and a linear momentum ramp
     /// (Goodfellow et al. 2014): lr_t = max(lr / decay^t, min_lr); momentum goes from
     /// `momentum0` to `momentum1` between updates `ramp_start` and `ramp_end`.
     Sgd {
+        /// The first update's learning rate.
         lr: f32,
+        /// The rate is divided by this after each update (1: constant).
         decay: f32,
+        /// The rate never falls below this.
         min_lr: f32,
+        /// Momentum until update `ramp_start`.
         momentum0: f32,
+        /// Momentum from update `ramp_end` on.
         momentum1: f32,
+        /// Where the momentum ramp starts.
         ramp_start: u32,
+        /// Where it ends.
         ramp_end: u32,
     },
 }

@@ -40,7 +40,7 @@ fn rows(op: &str, logits: &Tensor) -> Result<(usize, usize)> {
     }
 }
 
-/// Row-wise softmax cross-entropy of `logits` [n, classes] against u32 `labels` [n]; writes
+/// Row-wise softmax cross-entropy of `logits` `[n, classes]` against u32 `labels` `[n]`; writes
 /// dL/dlogits = (softmax − onehot)·grad_scale into `grad` [n, classes].
 ///
 /// A label ≥ classes marks a row to leave out: it adds 0 to the loss (whose mean still divides

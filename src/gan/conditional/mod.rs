@@ -54,7 +54,7 @@ pub struct ConditionalConfig {
     /// Number of classes; the data set's labels must all be below it.
     pub classes: usize,
     /// As for [`Trainer`](crate::Trainer); `sample_count` fixed latent vectors are each
-    /// drawn for every class by [`ConditionalTrainer::samples`]. A replay buffer keeps each
+    /// drawn for every class by [`GanRun::samples`]. A replay buffer keeps each
     /// replayed fake's label maps with it (`[replay_capacity, classes, h·w]` more values).
     pub gan: TrainerConfig,
 }

@@ -86,11 +86,15 @@ pub struct SemiConfig {
     pub batch: usize,
     /// Units of D's hidden layers.
     pub hidden: Vec<usize>,
+    /// D's optimiser.
     pub d_optimizer: Optimizer,
+    /// G's optimiser.
     pub g_optimizer: Optimizer,
     /// From this step on both learning rates are multiplied by `lr_drop`.
     pub drop_at: Option<u64>,
+    /// The factor both learning rates are multiplied by at `drop_at`.
     pub lr_drop: f32,
+    /// Seeds the weights, the noise, z and the data order.
     pub seed: u64,
     /// False trains D on the labelled digits alone (no G, no unlabelled digits).
     pub adversarial: bool,
@@ -126,10 +130,13 @@ impl Default for SemiConfig {
 pub struct SemiFigures {
     /// Cross-entropy and accuracy on the labelled batches.
     pub labelled_loss: f32,
+    /// Fraction of the labelled batch classified correctly.
     pub labelled_accuracy: f32,
     /// D's real/fake loss (half real, half fake) and its mean D(x), D(G(z)).
     pub unsupervised_loss: f32,
+    /// Mean D(x) on the unlabelled digits.
     pub d_real: f32,
+    /// Mean D(G(z)).
     pub d_fake: f32,
     /// G's feature-matching loss.
     pub feature_matching: f32,

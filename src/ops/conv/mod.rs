@@ -90,7 +90,7 @@ struct Layout {
 
 impl Layout {
     fn of(gpu: &Gpu) -> Layout {
-        if gpu.is_cpu() {
+        if gpu.cpu_layouts() {
             // One 8-wide SIMD batch per workgroup, the full tiles (measured on lavapipe:
             // FMAs per load decide speed, register spills cost little).
             Layout {
@@ -127,7 +127,7 @@ fn thin_window(g: &ConvGeom) -> Option<usize> {
     (size <= XW).then_some(size)
 }
 
-/// y[n,co,oy,ox] = Σ_{ci,ky,kx} x[n,ci,oy·s−p+ky, ox·s−p+kx] · w[co,ci,ky,kx] (+ bias[co])
+/// `y[n,co,oy,ox] = Σ_{ci,ky,kx} x[n,ci,oy·s−p+ky, ox·s−p+kx] · w[co,ci,ky,kx] (+ bias[co])`
 /// [+ y if accumulate]; w is [c_out, c_in, k, k] (PyTorch). Also ConvTranspose2d's
 /// input-grad on the [`ConvGeom::transposed`] geometry.
 pub fn forward(
@@ -174,7 +174,7 @@ pub fn forward(
     gpu.kernel_3d(spec, &binds, groups)
 }
 
-/// dx = ∂/∂x of Σ dy·y: dx[n,ci,iy,ix] = Σ dy[n,co,oy,ox]·w[co,ci,ky,kx] over iy = oy·s−p+ky,
+/// dx = ∂/∂x of Σ dy·y: `dx[n,ci,iy,ix] = Σ dy[n,co,oy,ox]·w[co,ci,ky,kx]` over iy = oy·s−p+ky,
 /// ix = ox·s−p+kx [+ dx if accumulate]. Also ConvTranspose2d's forward on the
 /// [`ConvGeom::transposed`] geometry.
 pub fn input_grad(
@@ -230,7 +230,7 @@ pub fn input_grad(
     gpu.kernel_3d(spec, &binds, groups)
 }
 
-/// dw[co,ci,ky,kx] = Σ_{n,oy,ox} dy[n,co,oy,ox]·x[n,ci,oy·s−p+ky,ox·s−p+kx] [+ dw if accumulate].
+/// `dw[co,ci,ky,kx] = Σ_{n,oy,ox} dy[n,co,oy,ox]·x[n,ci,oy·s−p+ky,ox·s−p+kx]` (+ dw if accumulate).
 /// For ConvTranspose2d on the [`ConvGeom::transposed`] geometry, `x` is its output gradient and
 /// `dy` its input.
 pub fn weight_grad(
@@ -284,7 +284,7 @@ pub fn weight_grad(
     )
 }
 
-/// db[co] = Σ_{n,oy,ox} dy[n,co,oy,ox] [+ db if accumulate], summed in a fixed order.
+/// `db[co] = Σ_{n,oy,ox} dy[n,co,oy,ox]` (+ db if accumulate), summed in a fixed order.
 pub fn bias_grad(
     gpu: &Gpu,
     g: &ConvGeom,
