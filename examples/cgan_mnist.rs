@@ -101,6 +101,8 @@ struct Args {
     /// Keep no moving average: grids and class accuracy use G's last weights.
     #[arg(long)]
     no_g_ema: bool,
+    #[command(flatten)]
+    stabilisers: common::StabiliserArgs,
 }
 
 fn main() {
@@ -267,15 +269,16 @@ fn train(gpu: &Gpu, args: &Args) -> Result<()> {
         eps: 1e-8,
     };
     let recipe = ConditionalConfig::dcgan(CLASSES);
+    let gan = TrainerConfig {
+        batch: args.batch,
+        seed: args.seed,
+        g_optimizer: adam,
+        d_optimizer: adam,
+        g_ema: (!args.no_g_ema).then_some(args.g_ema),
+        ..recipe.gan
+    };
     let config = ConditionalConfig {
-        gan: TrainerConfig {
-            batch: args.batch,
-            seed: args.seed,
-            g_optimizer: adam,
-            d_optimizer: adam,
-            g_ema: (!args.no_g_ema).then_some(args.g_ema),
-            ..recipe.gan
-        },
+        gan: args.stabilisers.apply(gan, args.steps)?,
         ..recipe
     };
     let start = Instant::now();

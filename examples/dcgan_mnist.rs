@@ -20,9 +20,7 @@ use counterfeit::data::idx;
 use counterfeit::gan::dcgan::{Arch, DOptions, NZ};
 use counterfeit::gan::{recipes, EMA_NETWORK};
 use counterfeit::io::{checkpoint::Checkpoint, grid, metrics_log};
-use counterfeit::{
-    Dataset, Error, GanLoss, Gpu, Network, Noise, Optimizer, Result, Trainer, TrainerConfig,
-};
+use counterfeit::{Dataset, Error, Gpu, Network, Noise, Optimizer, Result, Trainer, TrainerConfig};
 
 /// Steps of the default run: enough for clear digits of every class at batch 64.
 const DEFAULT_STEPS: usize = 3000;
@@ -85,55 +83,18 @@ struct Args {
     #[arg(long)]
     no_ema: bool,
 
-    // Stabilisation options (all off by default: plain DCGAN).
-    /// Adversarial loss: bce (non-saturating G loss) or hinge (D: relu(1 − D(x)) +
-    /// relu(1 + D(G(z))), G: −D(G(z))).
-    #[arg(long, default_value = "bce")]
-    loss: String,
-    /// D's target for real digits; below 1 is one-sided label smoothing (e.g. 0.9).
-    #[arg(long, default_value_t = 1.0)]
-    real_label: f32,
-    /// Fraction of D's targets flipped (real ↔ fake) each D step, e.g. 0.05.
-    #[arg(long, default_value_t = 0.0)]
-    label_flip: f32,
-    /// Standard deviation of Gaussian noise added to every image D sees (real and fake),
-    /// falling linearly to 0 over --instance-noise-steps; e.g. 0.1.
-    #[arg(long, default_value_t = 0.0)]
-    instance_noise: f32,
-    /// Steps over which the instance noise falls to 0 [default: the whole run].
-    #[arg(long)]
-    instance_noise_steps: Option<u32>,
-    /// Fraction of D's fake batch replaced by earlier fakes from a replay buffer, e.g. 0.5.
-    #[arg(long, default_value_t = 0.0)]
-    replay_fraction: f32,
-    /// Fakes the replay buffer holds.
-    #[arg(long, default_value_t = 1024)]
-    replay_capacity: usize,
     /// Keep a moving average of G's weights with this decay (e.g. 0.999) and sample,
     /// measure and checkpoint it as well.
     #[arg(long)]
     g_ema: Option<f32>,
-    /// D updates per G update (k of Goodfellow et al. 2014).
-    #[arg(long, default_value_t = 1)]
-    d_steps: usize,
     /// Dropout in D before its last layer, dropping with this probability (e.g. 0.3).
     #[arg(long, default_value_t = 0.0)]
     d_dropout: f32,
     /// A minibatch standard-deviation channel in D before its last layer.
     #[arg(long)]
     minibatch_std: bool,
-}
-
-impl Args {
-    fn gan_loss(&self) -> Result<GanLoss> {
-        match self.loss.as_str() {
-            "bce" => Ok(GanLoss::Bce),
-            "hinge" => Ok(GanLoss::Hinge),
-            other => Err(Error::Config(format!(
-                "unknown --loss {other:?}: use bce or hinge"
-            ))),
-        }
-    }
+    #[command(flatten)]
+    stabilisers: common::StabiliserArgs,
 }
 
 /// Samples of the final measurement.
@@ -220,26 +181,17 @@ fn train(gpu: &Gpu, arch: Arch, args: &Args) -> Result<()> {
         beta2: 0.999,
         eps: 1e-8,
     };
-    let config = TrainerConfig {
+    let recipe = TrainerConfig {
         batch: args.batch,
         seed: args.seed,
         g_optimizer: adam,
         d_optimizer: adam,
         readback_every: 10,
         sample_count: 64,
-        d_steps: args.d_steps,
-        loss: args.gan_loss()?,
-        real_label: args.real_label,
-        label_flip: args.label_flip,
-        instance_noise: args.instance_noise,
-        instance_noise_steps: args
-            .instance_noise_steps
-            .unwrap_or(steps.min(u32::MAX as usize) as u32),
-        replay_fraction: args.replay_fraction,
-        replay_capacity: args.replay_capacity,
         g_ema: args.g_ema,
         ..TrainerConfig::dcgan()
     };
+    let config = args.stabilisers.apply(recipe, steps)?;
     let d = arch.discriminator_with(DOptions {
         dropout: args.d_dropout,
         minibatch_std: args.minibatch_std,
