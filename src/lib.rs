@@ -27,6 +27,7 @@ pub mod io;
 mod metrics;
 pub mod nn;
 pub mod ops;
+pub mod philox;
 pub mod reference;
 pub mod step;
 pub mod tape;
