@@ -31,6 +31,7 @@ pub mod nn;
 // shader; they are not the user's API, so the documentation leaves them out.
 #[doc(hidden)]
 pub mod ops;
+pub mod philox;
 #[doc(hidden)]
 pub mod reference;
 pub mod step;

@@ -11,6 +11,7 @@ use counterfeit::gpu::Kernel;
 use counterfeit::ops::batchnorm::{self, BnGeom};
 use counterfeit::ops::concat;
 use counterfeit::reference::batchnorm as rbn;
+use counterfeit::reference::layout::Layout;
 use counterfeit::{Error, Gpu, Tensor};
 
 const EPS: f32 = 1e-5;
@@ -32,12 +33,27 @@ fn geom(batch: usize, channels: usize, spatial: usize) -> BnGeom {
     }
 }
 
+/// The kernels' geometry and the reference's layout of one problem, each made from the plain
+/// numbers; their sizes must agree.
+fn shapes(batch: usize, channels: usize, spatial: usize) -> (BnGeom, Layout) {
+    let (g, r) = (
+        geom(batch, channels, spatial),
+        Layout::new(batch, channels, spatial),
+    );
+    assert_eq!(
+        (g.len(), g.per_channel()),
+        (r.len(), r.per_channel()),
+        "{g:?}: kernel sizes against the reference's"
+    );
+    (g, r)
+}
+
 fn run(gpu: &Gpu, kernels: &[Kernel]) {
     gpu.run(&kernels.iter().collect::<Vec<_>>()).unwrap();
 }
 
 /// Channel of flat index `i`.
-fn chan(g: &BnGeom, i: usize) -> usize {
+fn chan(g: &Layout, i: usize) -> usize {
     (i / g.spatial) % g.channels
 }
 
@@ -74,7 +90,7 @@ fn reference_backward_matches_finite_differences() {
     // 3, and BN2d over 2 samples of 13×13.
     for (k, &(batch, channels, spatial)) in [(1, 2, 35), (3, 7, 1), (2, 3, 169)].iter().enumerate()
     {
-        let g = geom(batch, channels, spatial);
+        let g = Layout::new(batch, channels, spatial);
         let seed = 10 + k as u64;
         let x = f64s(&normal(g.len(), seed, 1.5));
         let gamma: Vec<f64> = normal(channels, seed + 1, 0.5)
@@ -116,7 +132,7 @@ fn reference_backward_matches_finite_differences() {
 
     // The forward on its own terms: each channel of y has mean β and biased variance
     // γ²·var/(var + eps).
-    let g = geom(2, 3, 169);
+    let g = Layout::new(2, 3, 169);
     let x: Vec<f64> = normal(g.len(), 5, 3.0)
         .iter()
         .map(|&v| v as f64 + 7.0)
@@ -265,7 +281,7 @@ struct Model {
     xhat: Vec<f64>,
 }
 
-fn model(g: &BnGeom, x: &[f32]) -> Model {
+fn model(g: &Layout, x: &[f32]) -> Model {
     let (mean, var) = rbn::moments(&f64s(x), g);
     let rstd: Vec<f64> = var.iter().map(|v| 1.0 / (v + EPS as f64).sqrt()).collect();
     let e: Vec<f64> = (0..g.channels)
@@ -286,7 +302,7 @@ fn model(g: &BnGeom, x: &[f32]) -> Model {
 /// Reference backward plus per-element bounds for (dx, dgamma, dbeta).
 #[allow(clippy::type_complexity)]
 fn backward_want(
-    g: &BnGeom,
+    g: &Layout,
     x: &[f32],
     dy: &[f32],
     gamma: &[f32],
@@ -336,14 +352,15 @@ struct Problem {
     beta: Vec<f32>,
 }
 
-fn problem(g: BnGeom, seed: u64, mag: Magnitude) -> Problem {
+/// `x` of `n` values over `channels` channels, γ and β.
+fn problem(n: usize, channels: usize, seed: u64, mag: Magnitude) -> Problem {
     Problem {
-        x: inputs(g.len(), seed, mag),
-        gamma: normal(g.channels, seed + 1, 0.5)
+        x: inputs(n, seed, mag),
+        gamma: normal(channels, seed + 1, 0.5)
             .iter()
             .map(|v| 1.0 + v)
             .collect(),
-        beta: normal(g.channels, seed + 2, 1.0),
+        beta: normal(channels, seed + 2, 1.0),
     }
 }
 
@@ -366,10 +383,10 @@ fn compare_with_reference(plan: Option<(u32, bool)>, cases: &[(usize, usize, usi
     let gpu = gpu();
     for (k, &(batch, channels, spatial)) in cases.iter().enumerate() {
         for mag in [Magnitude::Unit, Magnitude::Offset] {
-            let g = geom(batch, channels, spatial);
+            let (g, r) = shapes(batch, channels, spatial);
             let tag = format!("{g:?} {mag:?} plan {plan:?}");
             let seed = 100 + 10 * k as u64;
-            let p = problem(g, seed, mag);
+            let p = problem(g.len(), channels, seed, mag);
             let x2 = inputs(g.len(), seed + 5, mag);
             let rm0 = normal(channels, seed + 3, 0.1);
             let rv0 = uniform(channels, seed + 4, 0.5, 2.0);
@@ -389,12 +406,12 @@ fn compare_with_reference(plan: Option<(u32, bool)>, cases: &[(usize, usize, usi
             );
             run(gpu, &ks);
             let (gamma, beta) = (f64s(&p.gamma), f64s(&p.beta));
-            let m = g.per_channel();
-            let (m1, m2) = (model(&g, &p.x), model(&g, &x2));
-            let (y2, _, _) = rbn::forward(&f64s(&x2), &gamma, &beta, &g, EPS as f64);
+            let m = r.per_channel();
+            let (m1, m2) = (model(&r, &p.x), model(&r, &x2));
+            let (y2, _, _) = rbn::forward(&f64s(&x2), &gamma, &beta, &r, EPS as f64);
             let y_bound: Vec<f64> = (0..g.len())
                 .map(|i| {
-                    let c = chan(&g, i);
+                    let c = chan(&r, i);
                     gamma[c].abs() * m2.e[c] * (1.0 + m2.xhat[i].abs())
                         + TWO_M23 * (y2[i].abs() + beta[c].abs())
                 })
@@ -460,12 +477,12 @@ fn compare_with_reference(plan: Option<(u32, bool)>, cases: &[(usize, usize, usi
                 &beta,
                 &f64s(&rm_gpu),
                 &f64s(&rv_gpu),
-                &g,
+                &r,
                 EPS as f64,
             );
             let e_bound: Vec<f64> = (0..g.len())
                 .map(|i| {
-                    let c = chan(&g, i);
+                    let c = chan(&r, i);
                     let scale = gamma[c].abs() / (rv_gpu[c] as f64 + EPS as f64).sqrt();
                     8.0 * TWO_M23
                         * (scale * (p.x[i].abs() as f64 + rm_gpu[c].abs() as f64) + beta[c].abs())
@@ -494,7 +511,7 @@ fn compare_with_reference(plan: Option<(u32, bool)>, cases: &[(usize, usize, usi
             )
             .unwrap();
             run(gpu, &kb);
-            let ((dx, dgamma, dbeta), (bx, bg, bb)) = backward_want(&g, &x2, &dy, &p.gamma);
+            let ((dx, dgamma, dbeta), (bx, bg, bb)) = backward_want(&r, &x2, &dy, &p.gamma);
             check(&format!("{tag} dx"), &dxt.read(gpu).unwrap(), &dx, &bx);
             check(
                 &format!("{tag} dgamma"),
@@ -524,9 +541,9 @@ fn backward_options(plan: Option<(u32, bool)>) {
     for (k, &(batch, channels, spatial)) in
         [(2, 33, 169), (64, 128, 1), (1, 1, 1)].iter().enumerate()
     {
-        let g = geom(batch, channels, spatial);
+        let (g, r) = shapes(batch, channels, spatial);
         let seed = 500 + 10 * k as u64;
-        let p = problem(g, seed, Magnitude::Unit);
+        let p = problem(g.len(), channels, seed, Magnitude::Unit);
         let dy = normal(g.len(), seed + 3, 1.0);
         let (xt, gt, bt, dyt) = (t(&p.x), t(&p.gamma), t(&p.beta), t(&dy));
         let (yt, st, rmt, rvt) = (
@@ -540,7 +557,7 @@ fn backward_options(plan: Option<(u32, bool)>) {
             &batchnorm::train_forward(gpu, &g, &xt, &gt, &bt, &yt, &st, &rmt, &rvt, MOMENTUM, EPS)
                 .unwrap(),
         );
-        let ((dx, dgamma, dbeta), (bx, bg, bb)) = backward_want(&g, &p.x, &dy, &p.gamma);
+        let ((dx, dgamma, dbeta), (bx, bg, bb)) = backward_want(&r, &p.x, &dy, &p.gamma);
         let dx0 = normal(g.len(), seed + 4, 1.0);
         let dg0 = normal(channels, seed + 5, 1.0);
         let db0 = normal(channels, seed + 6, 1.0);
@@ -679,7 +696,7 @@ fn bit_identical(plan: Option<(u32, bool)>) {
     let gpu = gpu();
     for (batch, channels, spatial) in [(64, 128, 49), (64, 33, 1)] {
         let g = geom(batch, channels, spatial);
-        let p = problem(g, 900, Magnitude::Offset);
+        let p = problem(g.len(), channels, 900, Magnitude::Offset);
         let dy = normal(g.len(), 901, 1.0);
         let once = || {
             let (xt, gt, bt, dyt) = (t(&p.x), t(&p.gamma), t(&p.beta), t(&dy));
@@ -937,7 +954,7 @@ fn timing() {
         (64, 256, 16),
     ] {
         let g = geom(batch, channels, spatial);
-        let p = problem(g, 1, Magnitude::Unit);
+        let p = problem(g.len(), channels, 1, Magnitude::Unit);
         let dy = normal(g.len(), 2, 1.0);
         let (xt, gt, bt, dyt) = (t(&p.x), t(&p.gamma), t(&p.beta), t(&dy));
         let (yt, st, rmt, rvt) = (

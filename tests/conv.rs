@@ -1,5 +1,6 @@
-//! The 2-D convolution: (a) the CPU reference against central finite differences and against a
-//! hand-written ConvTranspose2d, (b) every conv kernel (forward, input-grad, weight-grad,
+//! The 2-D convolution: (a) the CPU reference against central finite differences and its
+//! ConvTranspose2d against one written from the definition, (b) the kernels' geometry against
+//! the reference's own output sizes, and every conv kernel (forward, input-grad, weight-grad,
 //! bias-grad) against the reference on awkward geometries — odd sizes, ragged strided edges,
 //! one channel in or out, batch 1, k = 1 and 5, channel counts that are no multiple of any
 //! tile, the four DCGAN layers — with bias, with accumulation, at magnitudes 1 and 1e3, and
@@ -15,10 +16,12 @@ use std::time::Instant;
 
 use common::*;
 use counterfeit::ops::conv::{self, ConvGeom};
+use counterfeit::philox::{draw, to_normal};
 use counterfeit::reference::conv::{
-    conv2d, conv2d_bias_grad, conv2d_input_grad, conv2d_weight_grad,
+    conv2d, conv2d_bias_grad, conv2d_input_grad, conv2d_weight_grad, conv_transpose2d,
+    conv_transpose2d_bias_grad, conv_transpose2d_input_grad, conv_transpose2d_weight_grad, Conv2d,
+    ConvTranspose2d,
 };
-use counterfeit::reference::rng::{draw, to_normal};
 use counterfeit::{Error, Tensor};
 
 // ---------------------------------------------------------------------------------------
@@ -68,7 +71,7 @@ fn reference_gradients_match_finite_differences() {
         (1, 2, 4, 5, 1, 3, 1, 2), // padding wider than half the kernel
     ];
     for (seed, &(batch, c_in, h, w, c_out, k, s, p)) in geoms.iter().enumerate() {
-        let g = ConvGeom::conv(batch, c_in, h, w, c_out, k, s, p).unwrap();
+        let g = Conv2d::new(batch, c_in, h, w, c_out, k, s, p);
         let seed = 100 + 10 * seed as u64;
         let x = normals(seed, g.input_len());
         let wt = normals(seed + 1, g.weight_len());
@@ -88,11 +91,46 @@ fn reference_gradients_match_finite_differences() {
     }
 }
 
+#[test]
+fn reference_transposed_gradients_match_finite_differences() {
+    #[rustfmt::skip]
+    let geoms = [
+        // (batch, c_in, h, w, c_out, k, stride, pad, output_padding)
+        (2, 3, 3, 4, 2, 4, 2, 1, 0), // the DCGAN layer shape
+        (1, 2, 3, 3, 3, 3, 2, 1, 1), // output padding: a last row and column no tap reaches
+        (1, 1, 4, 3, 1, 5, 3, 2, 2), // stride 3, output padding 2
+        (2, 2, 1, 1, 3, 4, 1, 0, 0), // 1x1 → 4x4
+    ];
+    for (seed, &(batch, c_in, h, w, c_out, k, s, p, op)) in geoms.iter().enumerate() {
+        let g = ConvTranspose2d::new(batch, c_in, h, w, c_out, k, s, p, op);
+        let seed = 300 + 10 * seed as u64;
+        let x = normals(seed, g.input_len());
+        let wt = normals(seed + 1, g.weight_len());
+        let b = normals(seed + 2, g.c_out);
+        let r = normals(seed + 3, g.output_len());
+        let tag = format!("{g:?}");
+        let fwd =
+            |x: &[f64], wt: &[f64], b: &[f64]| project(&r, &conv_transpose2d(x, wt, Some(b), &g));
+        let dx = numeric_grad(|x| fwd(x, &wt, &b), &x, FD_STEP);
+        let got = conv_transpose2d_input_grad(&r, &wt, &g);
+        assert_close64(&format!("{tag} dx"), &got, &dx);
+        let dw = numeric_grad(|wt| fwd(&x, wt, &b), &wt, FD_STEP);
+        let got = conv_transpose2d_weight_grad(&x, &r, &g);
+        assert_close64(&format!("{tag} dw"), &got, &dw);
+        let db = numeric_grad(|b| fwd(&x, &wt, b), &b, FD_STEP);
+        assert_close64(
+            &format!("{tag} db"),
+            &conv_transpose2d_bias_grad(&r, &g),
+            &db,
+        );
+    }
+}
+
 /// ConvTranspose2d written from its definition (PyTorch): every input pixel scatters
 /// x·w[ci, co] onto the output at oy = iy·s − p + ky, ox = ix·s − p + kx; the output is
 /// (h−1)·s − 2p + k + output_padding high.
 #[allow(clippy::too_many_arguments)]
-fn conv_transpose2d(
+fn scatter(
     x: &[f64],
     w: &[f64],
     batch: usize,
@@ -134,7 +172,7 @@ fn conv_transpose2d(
 }
 
 #[test]
-fn transposed_geometry_input_grad_is_conv_transpose() {
+fn reference_conv_transpose_matches_its_definition() {
     #[rustfmt::skip]
     let cases = [
         // (batch, c_in, h, w, c_out, k, stride, pad, output_padding)
@@ -145,23 +183,149 @@ fn transposed_geometry_input_grad_is_conv_transpose() {
         (1, 2, 1, 1, 3, 4, 1, 0, 0), // dcgan64's first layer: 1x1 → 4x4
     ];
     for (i, &(batch, c_in, h, w, c_out, k, s, p, op)) in cases.iter().enumerate() {
-        let g = ConvGeom::transposed(batch, c_in, h, w, c_out, k, s, p, op).unwrap();
+        let g = ConvTranspose2d::new(batch, c_in, h, w, c_out, k, s, p, op);
         let x = normals(500 + i as u64, batch * c_in * h * w);
         let wt = normals(600 + i as u64, c_in * c_out * k * k);
-        let (want, oh, ow) = conv_transpose2d(&x, &wt, batch, c_in, h, w, c_out, k, s, p, op);
-        assert_eq!(
-            (g.h, g.w, g.c_in, g.c_out, g.out_h, g.out_w),
-            (oh, ow, c_out, c_in, h, w),
-            "{g:?}"
-        );
-        let got = conv2d_input_grad(&x, &wt, &g);
+        let (want, oh, ow) = scatter(&x, &wt, batch, c_in, h, w, c_out, k, s, p, op);
+        assert_eq!((g.out_h(), g.out_w()), (oh, ow), "{g:?}");
+        let got = conv_transpose2d(&x, &wt, None, &g);
         // Both sides add the same few exact-ish products in different orders.
-        assert_close64(&format!("conv_transpose2d via {g:?}"), &got, &want);
+        assert_close64(&format!("conv_transpose2d {g:?}"), &got, &want);
     }
 }
 
 // ---------------------------------------------------------------------------------------
-// (b) The GPU kernels against the reference.
+// (b) The kernels' geometry against the reference's shapes, and the GPU kernels against the
+// reference.
+
+/// A layer as the kernels see it (`ConvGeom`) and as the reference does (the `Conv2d` the
+/// kernels run), each built from the same plain numbers on its own.
+struct Layer {
+    g: ConvGeom,
+    r: Conv2d,
+}
+
+/// Asserts that the kernels' geometry has the reference's sizes, output sizes included.
+fn assert_same_sizes(g: &ConvGeom, r: &Conv2d) {
+    assert_eq!(
+        (g.batch, g.c_in, g.h, g.w, g.c_out, g.k, g.stride, g.pad),
+        (r.batch, r.c_in, r.h, r.w, r.c_out, r.k, r.stride, r.pad),
+        "{g:?} against the reference's {r:?}"
+    );
+    assert_eq!(
+        (g.out_h, g.out_w),
+        (r.out_h(), r.out_w()),
+        "output size of {g:?} against the reference's {r:?}"
+    );
+    assert_eq!(
+        (g.input_len(), g.weight_len(), g.output_len()),
+        (r.input_len(), r.weight_len(), r.output_len()),
+        "tensor sizes of {g:?} against the reference's {r:?}"
+    );
+}
+
+/// A Conv2d: `ConvGeom::conv` beside the reference's `Conv2d`.
+fn conv_layer(
+    batch: usize,
+    c_in: usize,
+    hw: (usize, usize),
+    c_out: usize,
+    k: usize,
+    s: usize,
+    p: usize,
+) -> Layer {
+    let g = ConvGeom::conv(batch, c_in, hw.0, hw.1, c_out, k, s, p).unwrap();
+    let r = Conv2d::new(batch, c_in, hw.0, hw.1, c_out, k, s, p);
+    assert_same_sizes(&g, &r);
+    Layer { g, r }
+}
+
+/// A ConvTranspose2d: `ConvGeom::transposed` (the convolution the kernels run for it) beside
+/// the reference's `ConvTranspose2d`, whose output size the reference works out, and its
+/// adjoint convolution.
+#[allow(clippy::too_many_arguments)]
+fn transposed_layer(
+    batch: usize,
+    c_in: usize,
+    hw: (usize, usize),
+    c_out: usize,
+    k: usize,
+    s: usize,
+    p: usize,
+    op: usize,
+) -> Layer {
+    let g = ConvGeom::transposed(batch, c_in, hw.0, hw.1, c_out, k, s, p, op).unwrap();
+    let t = ConvTranspose2d::new(batch, c_in, hw.0, hw.1, c_out, k, s, p, op);
+    // The kernels' input is the transposed layer's output, and the other way round.
+    assert_eq!(
+        (g.h, g.w, g.c_in, g.out_h, g.out_w, g.c_out),
+        (t.out_h(), t.out_w(), t.c_out, t.h, t.w, t.c_in),
+        "{g:?} against the reference's {t:?}"
+    );
+    assert_eq!(
+        (g.input_len(), g.weight_len(), g.output_len()),
+        (t.output_len(), t.weight_len(), t.input_len()),
+        "tensor sizes of {g:?} against the reference's {t:?}"
+    );
+    let r = t.adjoint();
+    assert_same_sizes(&g, &r);
+    Layer { g, r }
+}
+
+#[test]
+fn kernel_geometry_sizes_match_the_reference_on_awkward_shapes() {
+    // The output sizes the kernels' geometry works out against the reference's own (the
+    // helpers above assert it), on shapes where floor division, padding and output padding
+    // matter.
+    #[rustfmt::skip]
+    let convs = [
+        // (batch, c_in, (h, w), c_out, k, stride, pad)
+        (1, 1, (7, 7), 1, 3, 2, 0),    // stride 2 on odd sides: 7 → 3
+        (1, 2, (6, 7), 3, 3, 2, 1),    // stride 2 on an even and an odd side: 6 → 3, 7 → 4
+        (2, 3, (13, 13), 5, 4, 2, 1),  // the DCGAN kernel on an odd side: 13 → 6, a row unread
+        (1, 3, (14, 13), 7, 5, 3, 2),  // stride 3, ragged both ways
+        (1, 2, (4, 5), 3, 3, 1, 2),    // padding wider than half the kernel: 4 → 6, 5 → 7
+        (1, 1, (2, 2), 1, 5, 1, 2),    // a kernel larger than the image, fitting the padding
+        (2, 5, (1, 2), 3, 1, 2, 0),    // a stride beyond the image
+        (2, 17, (4, 4), 1, 4, 1, 0),   // 4x4 → 1x1
+        (1, 1, (1, 1), 1, 1, 1, 0),    // the smallest there is
+        (64, 1, (28, 28), 64, 4, 2, 1), // dcgan28's first D layer
+    ];
+    for (b, ci, hw, co, k, s, p) in convs {
+        conv_layer(b, ci, hw, co, k, s, p);
+    }
+    #[rustfmt::skip]
+    let transposed = [
+        // (batch, c_in, (h, w), c_out, k, stride, pad, output_padding)
+        (1, 256, (7, 7), 128, 4, 2, 1, 0), // dcgan28's G: 7 → 14
+        (1, 4, (7, 7), 2, 4, 2, 1, 1),     // output padding 1: 7 → 15
+        (1, 2, (3, 5), 3, 3, 2, 1, 1),     // 3x5 → 6x10
+        (1, 1, (4, 3), 1, 5, 3, 2, 2),     // stride 3, output padding 2: 4x3 → 12x9
+        (1, 1, (2, 3), 1, 1, 3, 0, 2),     // k = 1, stride 3: 2x3 → 6x9, mostly padding
+        (2, 2, (1, 1), 3, 4, 1, 0, 0),     // 1x1 → 4x4
+        (3, 2, (5, 5), 3, 3, 2, 1, 1),     // the tape test's layer: 5 → 10
+    ];
+    for (b, ci, hw, co, k, s, p, op) in transposed {
+        transposed_layer(b, ci, hw, co, k, s, p, op);
+    }
+    // The reference's formulas themselves, on sizes PyTorch gives.
+    let conv = |h, w, k, s, p| {
+        let r = Conv2d::new(1, 1, h, w, 1, k, s, p);
+        (r.out_h(), r.out_w())
+    };
+    assert_eq!(conv(28, 28, 4, 2, 1), (14, 14));
+    assert_eq!(conv(7, 6, 3, 2, 0), (3, 2));
+    assert_eq!(conv(14, 13, 5, 3, 2), (5, 5));
+    assert_eq!(conv(4, 5, 3, 1, 2), (6, 7));
+    let convt = |h, w, k, s, p, op| {
+        let t = ConvTranspose2d::new(1, 1, h, w, 1, k, s, p, op);
+        (t.out_h(), t.out_w())
+    };
+    assert_eq!(convt(7, 7, 4, 2, 1, 0), (14, 14));
+    assert_eq!(convt(7, 7, 4, 2, 1, 1), (15, 15));
+    assert_eq!(convt(4, 3, 5, 3, 2, 2), (12, 9));
+    assert_eq!(convt(1, 1, 4, 1, 0, 0), (4, 4));
+}
 
 /// Serialises the GPU tests of this file. Lavapipe runs a dispatch on worker threads for every
 /// core; a test thread busy with the f64 reference at the same time starves them, and the
@@ -192,7 +356,7 @@ struct Inputs {
     dy: Vec<f32>,
 }
 
-fn inputs(g: &ConvGeom, seed: u64, scale: f32) -> Inputs {
+fn inputs(g: &Conv2d, seed: u64, scale: f32) -> Inputs {
     Inputs {
         x: normal(g.input_len(), seed, scale),
         w: normal(g.weight_len(), seed + 1, scale),
@@ -201,13 +365,14 @@ fn inputs(g: &ConvGeom, seed: u64, scale: f32) -> Inputs {
     }
 }
 
-/// Runs all four kernels on `g` and compares each with the reference. With `accumulate` the
-/// outputs start from random priors that must be added; without, from random garbage that
-/// must be overwritten.
-fn check(g: &ConvGeom, seed: u64, scale: f32, bias: bool, accumulate: bool) {
+/// Runs all four kernels on the layer's geometry and compares each with the reference on its
+/// own shape. With `accumulate` the outputs start from random priors that must be added;
+/// without, from random garbage that must be overwritten.
+fn check(layer: &Layer, seed: u64, scale: f32, bias: bool, accumulate: bool) {
     let gpu = gpu();
-    let inp = inputs(g, seed, scale);
-    let tag = format!("{g:?} scale {scale} bias {bias} accumulate {accumulate}");
+    let (g, r) = (&layer.g, &layer.r);
+    let inp = inputs(r, seed, scale);
+    let tag = format!("{r:?} scale {scale} bias {bias} accumulate {accumulate}");
     let prior = |n: usize, s: u64| normal(n, seed + s, scale * scale);
     let t = |v: &[f32], label: &str| Tensor::from_slice(gpu, v, &[v.len()], label).unwrap();
     let plus_prior = |mut want: Vec<f64>, prior: &[f32]| {
@@ -225,43 +390,43 @@ fn check(g: &ConvGeom, seed: u64, scale: f32, bias: bool, accumulate: bool) {
         t(&inp.dy, "dy"),
     );
     let (x64, w64, b64, dy64) = (f64s(&inp.x), f64s(&inp.w), f64s(&inp.b), f64s(&inp.dy));
-    let taps = g.k * g.k;
+    let taps = r.k * r.k;
 
     // Forward: c_in·k² products per output.
-    let y0 = prior(g.output_len(), 10);
+    let y0 = prior(r.output_len(), 10);
     let y = t(&y0, "y");
     let k = conv::forward(gpu, g, &x, &w, bias.then_some(&b), &y, accumulate).unwrap();
     gpu.run(&[&k]).unwrap();
-    let want = plus_prior(conv2d(&x64, &w64, bias.then_some(&b64[..]), g), &y0);
+    let want = plus_prior(conv2d(&x64, &w64, bias.then_some(&b64[..]), r), &y0);
     assert_close(
         &format!("forward {tag}"),
         &y.read(gpu).unwrap(),
         &want,
-        atol(g.c_in * taps, scale),
+        atol(r.c_in * taps, scale),
         RTOL,
     );
 
     // Input-grad: at most c_out·k² products per input pixel (c_out·⌈k/s⌉² in fact).
-    let dx0 = prior(g.input_len(), 11);
+    let dx0 = prior(r.input_len(), 11);
     let dx = t(&dx0, "dx");
     let k = conv::input_grad(gpu, g, &dy, &w, &dx, accumulate).unwrap();
     gpu.run(&[&k]).unwrap();
-    let want = plus_prior(conv2d_input_grad(&dy64, &w64, g), &dx0);
+    let want = plus_prior(conv2d_input_grad(&dy64, &w64, r), &dx0);
     assert_close(
         &format!("input_grad {tag}"),
         &dx.read(gpu).unwrap(),
         &want,
-        atol(g.c_out * taps, scale),
+        atol(r.c_out * taps, scale),
         RTOL,
     );
 
     // Weight-grad: batch·out_h·out_w products per weight.
-    let pixels = g.batch * g.out_h * g.out_w;
-    let dw0 = prior(g.weight_len(), 12);
+    let pixels = r.batch * r.out_h() * r.out_w();
+    let dw0 = prior(r.weight_len(), 12);
     let dw = t(&dw0, "dw");
     let k = conv::weight_grad(gpu, g, &x, &dy, &dw, accumulate).unwrap();
     gpu.run(&[&k]).unwrap();
-    let want = plus_prior(conv2d_weight_grad(&x64, &dy64, g), &dw0);
+    let want = plus_prior(conv2d_weight_grad(&x64, &dy64, r), &dw0);
     assert_close(
         &format!("weight_grad {tag}"),
         &dw.read(gpu).unwrap(),
@@ -272,11 +437,11 @@ fn check(g: &ConvGeom, seed: u64, scale: f32, bias: bool, accumulate: bool) {
 
     // Bias-grad: batch·out_h·out_w values of size scale and a prior of size scale²; the
     // product bound (scale² per term) covers that for scale ≥ 1.
-    let db0 = prior(g.c_out, 13);
+    let db0 = prior(r.c_out, 13);
     let db = t(&db0, "db");
     let k = conv::bias_grad(gpu, g, &dy, &db, accumulate).unwrap();
     gpu.run(&[&k]).unwrap();
-    let want = plus_prior(conv2d_bias_grad(&dy64, g), &db0);
+    let want = plus_prior(conv2d_bias_grad(&dy64, r), &db0);
     assert_close(
         &format!("bias_grad {tag}"),
         &db.read(gpu).unwrap(),
@@ -286,38 +451,26 @@ fn check(g: &ConvGeom, seed: u64, scale: f32, bias: bool, accumulate: bool) {
     );
 }
 
-fn conv_geom(
-    batch: usize,
-    c_in: usize,
-    hw: (usize, usize),
-    c_out: usize,
-    k: usize,
-    s: usize,
-    p: usize,
-) -> ConvGeom {
-    ConvGeom::conv(batch, c_in, hw.0, hw.1, c_out, k, s, p).unwrap()
-}
-
 #[test]
 fn kernels_match_reference_on_awkward_geometries() {
     let _gpu = serial();
     #[rustfmt::skip]
     let geoms = [
-        conv_geom(2, 3, (5, 7), 7, 3, 1, 1),    // odd non-square, channels 3 → 7
-        conv_geom(1, 7, (13, 13), 3, 4, 2, 1),  // stride 2, ragged edge (13 + 2 − 4 is odd), k = 4 path
-        conv_geom(2, 3, (13, 13), 33, 3, 2, 0), // 33 output channels: a tile and a sliver
-        conv_geom(1, 1, (5, 7), 33, 5, 1, 2),   // one input channel, k = 5, batch 1
-        conv_geom(2, 33, (13, 13), 1, 1, 1, 0), // one output channel, k = 1
-        conv_geom(2, 7, (13, 13), 3, 1, 2, 0),  // k = 1 with stride 2: most input pixels unused
-        conv_geom(1, 3, (14, 13), 7, 5, 3, 2),  // stride 3, ragged in both directions
-        conv_geom(2, 2, (4, 5), 3, 3, 1, 2),    // padding wider than half the kernel
-        conv_geom(1, 1, (1, 1), 1, 1, 1, 0),    // the smallest convolution there is
-        conv_geom(2, 17, (4, 4), 1, 4, 1, 0),   // dcgan64's last D layer: 4x4 → 1x1
-        conv_geom(1, 4, (9, 11), 5, 4, 2, 1),   // 4 input channels: the widest thin input-grad
-        conv_geom(2, 5, (9, 11), 4, 4, 2, 1),   // 5: the first that takes the phase kernel
-        conv_geom(2, 5, (1, 2), 3, 1, 2, 0),    // stride beyond the image: empty input phases
-        conv_geom(2, 6, (7, 9), 5, 2, 2, 0),    // k = 2: weight-grad groups of 4 channels
-        conv_geom(1, 2, (9, 8), 3, 7, 1, 3),    // k = 7: weight-grad groups of 2 kernel rows
+        conv_layer(2, 3, (5, 7), 7, 3, 1, 1),    // odd non-square, channels 3 → 7
+        conv_layer(1, 7, (13, 13), 3, 4, 2, 1),  // stride 2, ragged edge (13 + 2 − 4 is odd), k = 4 path
+        conv_layer(2, 3, (13, 13), 33, 3, 2, 0), // 33 output channels: a tile and a sliver
+        conv_layer(1, 1, (5, 7), 33, 5, 1, 2),   // one input channel, k = 5, batch 1
+        conv_layer(2, 33, (13, 13), 1, 1, 1, 0), // one output channel, k = 1
+        conv_layer(2, 7, (13, 13), 3, 1, 2, 0),  // k = 1 with stride 2: most input pixels unused
+        conv_layer(1, 3, (14, 13), 7, 5, 3, 2),  // stride 3, ragged in both directions
+        conv_layer(2, 2, (4, 5), 3, 3, 1, 2),    // padding wider than half the kernel
+        conv_layer(1, 1, (1, 1), 1, 1, 1, 0),    // the smallest convolution there is
+        conv_layer(2, 17, (4, 4), 1, 4, 1, 0),   // dcgan64's last D layer: 4x4 → 1x1
+        conv_layer(1, 4, (9, 11), 5, 4, 2, 1),   // 4 input channels: the widest thin input-grad
+        conv_layer(2, 5, (9, 11), 4, 4, 2, 1),   // 5: the first that takes the phase kernel
+        conv_layer(2, 5, (1, 2), 3, 1, 2, 0),    // stride beyond the image: empty input phases
+        conv_layer(2, 6, (7, 9), 5, 2, 2, 0),    // k = 2: weight-grad groups of 4 channels
+        conv_layer(1, 2, (9, 8), 3, 7, 1, 3),    // k = 7: weight-grad groups of 2 kernel rows
     ];
     for (i, g) in geoms.iter().enumerate() {
         let seed = 1000 + 100 * i as u64;
@@ -329,8 +482,14 @@ fn kernels_match_reference_on_awkward_geometries() {
 #[test]
 fn kernels_match_reference_at_large_magnitudes() {
     let _gpu = serial();
-    check(&conv_geom(1, 7, (13, 13), 3, 4, 2, 1), 7, 1.0e3, true, true);
-    check(&conv_geom(2, 3, (5, 7), 7, 3, 1, 1), 8, 1.0e3, true, false);
+    check(
+        &conv_layer(1, 7, (13, 13), 3, 4, 2, 1),
+        7,
+        1.0e3,
+        true,
+        true,
+    );
+    check(&conv_layer(2, 3, (5, 7), 7, 3, 1, 1), 8, 1.0e3, true, false);
 }
 
 #[test]
@@ -339,10 +498,10 @@ fn kernels_match_reference_on_dcgan_layers() {
     // The four layers of the dcgan28 networks at batch 2; the transposed ones are run on the
     // geometry whose input-grad is their forward.
     let layers = [
-        ConvGeom::conv(2, 1, 28, 28, 64, 4, 2, 1).unwrap(), // D conv 1 → 64, 28 → 14
-        ConvGeom::conv(2, 64, 14, 14, 128, 4, 2, 1).unwrap(), // D conv 64 → 128, 14 → 7
-        ConvGeom::transposed(2, 256, 7, 7, 128, 4, 2, 1, 0).unwrap(), // G convT 256 → 128, 7 → 14
-        ConvGeom::transposed(2, 128, 14, 14, 1, 4, 2, 1, 0).unwrap(), // G convT 128 → 1, 14 → 28
+        conv_layer(2, 1, (28, 28), 64, 4, 2, 1), // D conv 1 → 64, 28 → 14
+        conv_layer(2, 64, (14, 14), 128, 4, 2, 1), // D conv 64 → 128, 14 → 7
+        transposed_layer(2, 256, (7, 7), 128, 4, 2, 1, 0), // G convT 256 → 128, 7 → 14
+        transposed_layer(2, 128, (14, 14), 1, 4, 2, 1, 0), // G convT 128 → 1, 14 → 28
     ];
     for (i, g) in layers.iter().enumerate() {
         check(g, 90 + i as u64, 1.0, i % 2 == 0, i >= 2);
@@ -354,8 +513,8 @@ fn kernels_match_reference_on_dcgan_layers() {
 fn reruns_are_bit_identical() {
     let _gpu = serial();
     let gpu = gpu();
-    let g = ConvGeom::conv(2, 5, 9, 9, 6, 3, 2, 1).unwrap();
-    let inp = inputs(&g, 5, 1.0);
+    let Layer { g, r } = conv_layer(2, 5, (9, 9), 6, 3, 2, 1);
+    let inp = inputs(&r, 5, 1.0);
     let t = |v: &[f32]| Tensor::from_slice(gpu, v, &[v.len()], "t").unwrap();
     let (x, w, dy) = (t(&inp.x), t(&inp.w), t(&inp.dy));
     let (y, dx, dw) = (

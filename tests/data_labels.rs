@@ -1,6 +1,6 @@
 //! `gather_labels` picks the labels of exactly the samples `gather` picks, following the CPU
-//! reference of the per-epoch permutation (`reference::rng::batch_index`), and a data set made
-//! from labelled digits carries its labels on the GPU.
+//! reference of the per-epoch permutation (`reference::shuffle::batch_index`), and a data set
+//! made from labelled digits carries its labels on the GPU.
 
 mod common;
 
@@ -8,7 +8,7 @@ use common::*;
 use counterfeit::data::idx::{self, Digits, Images};
 use counterfeit::ops::data::{gather, gather_labels, Gather};
 use counterfeit::ops::Clock;
-use counterfeit::reference::rng;
+use counterfeit::reference::shuffle;
 use counterfeit::{Dataset, Error, Tensor};
 
 fn state(step: u32) -> Tensor {
@@ -76,7 +76,8 @@ fn gathered_labels_belong_to_the_gathered_images() {
             let img = images.read(gpu).unwrap();
             let step = it * clock.mul + clock.add;
             for b in 0..batch {
-                let idx = rng::batch_index(step, batch as u32, b as u32, count as u32, 91) as usize;
+                let idx =
+                    shuffle::batch_index(step, batch as u32, b as u32, count as u32, 91) as usize;
                 seen[idx] += 1;
                 assert_eq!(
                     got[b], labels[idx] as u32,

@@ -7,11 +7,11 @@ mod common;
 
 use common::*;
 use counterfeit::nn::{Graph, GraphBuilder, Mode, RngSpec};
-use counterfeit::ops::activation::Activation;
-use counterfeit::ops::batchnorm::BnGeom;
-use counterfeit::ops::conv::ConvGeom;
 use counterfeit::ops::Clock;
-use counterfeit::reference::{batchnorm as bn, conv, dense};
+use counterfeit::reference::batchnorm as bn;
+use counterfeit::reference::conv::{self, Conv2d, ConvTranspose2d};
+use counterfeit::reference::dense::{self, Act};
+use counterfeit::reference::layout::Layout;
 use counterfeit::tape::ParamGrads;
 use counterfeit::{Init, Network, Tensor};
 
@@ -81,29 +81,25 @@ fn check_unet(batch: usize) {
     let p = net.params();
     let w = |i: usize| f64s(&p.read(gpu, i).unwrap());
     let xs = f64s(&x);
-    let g1 = ConvGeom::conv(batch, C, S, S, 3, 3, 2, 1).unwrap();
+    let g1 = Conv2d::new(batch, C, S, S, 3, 3, 2, 1);
     let e1 = conv::conv2d(&xs, &w(0), Some(&w(1)), &g1);
-    let leaky = Activation::LeakyRelu(0.2);
+    let leaky = Act::LeakyRelu(0.2);
     let a1 = dense::activation(leaky, &e1);
-    let g2 = ConvGeom::conv(batch, 3, 5, 5, 4, 3, 2, 1).unwrap();
+    let g2 = Conv2d::new(batch, 3, 5, 5, 4, 3, 2, 1);
     let e2 = conv::conv2d(&a1, &w(2), None, &g2);
-    let bg = BnGeom {
-        batch,
-        channels: 4,
-        spatial: 9,
-    };
+    let bg = Layout::new(batch, 4, 9);
     let (n2, _, _) = bn::forward(&e2, &w(3), &w(4), &bg, 1e-5);
-    let r2 = dense::activation(Activation::Relu, &n2);
-    let gt1 = ConvGeom::transposed(batch, 4, 3, 3, 3, 3, 2, 1, 0).unwrap();
-    let d1 = conv::conv2d_input_grad(&r2, &w(5), &gt1);
+    let r2 = dense::activation(Act::Relu, &n2);
+    let gt1 = ConvTranspose2d::new(batch, 4, 3, 3, 3, 3, 2, 1, 0);
+    let d1 = conv::conv_transpose2d(&r2, &w(5), None, &gt1);
     let s1 = bn::concat_channels(&d1, &a1, batch, 25);
-    let gt2 = ConvGeom::transposed(batch, 6, 5, 5, 2, 3, 2, 1, 0).unwrap();
-    let d2 = conv::conv2d_input_grad(&s1, &w(6), &gt2);
+    let gt2 = ConvTranspose2d::new(batch, 6, 5, 5, 2, 3, 2, 1, 0);
+    let d2 = conv::conv_transpose2d(&s1, &w(6), None, &gt2);
     let res = plus(&scale(&d2, A), &scale(&xs, B));
     let s2 = bn::concat_channels(&res, &xs, batch, S * S);
-    let g3 = ConvGeom::conv(batch, 4, S, S, 1, 3, 1, 1).unwrap();
+    let g3 = Conv2d::new(batch, 4, S, S, 1, 3, 1, 1);
     let o = conv::conv2d(&s2, &w(7), Some(&w(8)), &g3);
-    let y = dense::activation(Activation::Tanh, &o);
+    let y = dense::activation(Act::Tanh, &o);
     // f32 through eight layers of O(1) values: 1e-4 relative.
     assert_close(
         "output",
@@ -120,19 +116,22 @@ fn check_unet(batch: usize) {
         1e-4,
     );
 
-    let d_o = dense::activation_backward(Activation::Tanh, &o, &f64s(&dy));
+    let d_o = dense::activation_backward(Act::Tanh, &o, &f64s(&dy));
     let dw7 = conv::conv2d_weight_grad(&s2, &d_o, &g3);
     let db8 = conv::conv2d_bias_grad(&d_o, &g3);
     let ds2 = conv::conv2d_input_grad(&d_o, &w(7), &g3);
     let (dres, dx_concat) = bn::split_channels(&ds2, C, batch, S * S);
     let dd2 = scale(&dres, A);
     let dx_add = scale(&dres, B);
-    let dw6 = conv::conv2d_weight_grad(&dd2, &s1, &gt2);
-    let ds1 = conv::conv2d(&dd2, &w(6), None, &gt2);
+    let dw6 = conv::conv_transpose2d_weight_grad(&s1, &dd2, &gt2);
+    let ds1 = conv::conv_transpose2d_input_grad(&dd2, &w(6), &gt2);
     let (dd1, da1_skip) = bn::split_channels(&ds1, 3, batch, 25);
-    let dw5 = conv::conv2d_weight_grad(&dd1, &r2, &gt1);
-    let dr2 = plus(&conv::conv2d(&dd1, &w(5), None, &gt1), &f64s(&dr));
-    let dn2 = dense::activation_backward(Activation::Relu, &n2, &dr2);
+    let dw5 = conv::conv_transpose2d_weight_grad(&r2, &dd1, &gt1);
+    let dr2 = plus(
+        &conv::conv_transpose2d_input_grad(&dd1, &w(5), &gt1),
+        &f64s(&dr),
+    );
+    let dn2 = dense::activation_backward(Act::Relu, &n2, &dr2);
     let (de2, dgamma, dbeta) = bn::backward(&e2, &dn2, &w(3), &bg, 1e-5);
     let dw2 = conv::conv2d_weight_grad(&a1, &de2, &g2);
     let da1 = plus(&conv::conv2d_input_grad(&de2, &w(2), &g2), &da1_skip);

@@ -8,11 +8,12 @@ mod common;
 use common::*;
 use counterfeit::gpu::Kernel;
 use counterfeit::nn::{Layer, Mode, RngSpec};
-use counterfeit::ops::conv::ConvGeom;
 use counterfeit::ops::minibatch_std::{self as mbstd, MbstdGeom, EPS};
 use counterfeit::ops::Clock;
+use counterfeit::reference::conv::{self, Conv2d};
+use counterfeit::reference::dense;
+use counterfeit::reference::layout::Layout;
 use counterfeit::reference::minibatch_std as rmb;
-use counterfeit::reference::{conv, dense};
 use counterfeit::tape::ParamGrads;
 use counterfeit::{Error, Gpu, Init, Network, Sequential, Tensor};
 
@@ -111,14 +112,22 @@ fn rel_s(g: &MbstdGeom) -> f64 {
 }
 
 /// Runs forward and backward on the GPU for one problem and checks them against the
-/// reference: the copied channels exactly, s and dx within the error model above.
+/// reference: the copied channels exactly, s and dx within the error model above. The
+/// kernels' geometry and the reference's layout are each made from the shape, and their sizes
+/// must agree.
 fn compare(shape: &[usize], seed: u64, mag: Magnitude) {
     let gpu = gpu();
     let g = MbstdGeom::of_shape(shape).unwrap();
+    let r = Layout::of_shape(shape);
     let tag = format!("{shape:?} {mag:?}");
-    let (k, row) = (g.columns(), g.columns() + g.spatial);
-    let x = inputs(g.input_len(), seed, mag);
-    let dy = normal(g.output_len(), seed + 1, 1.0);
+    assert_eq!(
+        (g.columns(), g.input_len(), g.output_len()),
+        (r.per_sample(), r.len(), rmb::output(&r).len()),
+        "{tag}: kernel sizes against the reference's"
+    );
+    let (k, row) = (r.per_sample(), rmb::output(&r).per_sample());
+    let x = inputs(r.len(), seed, mag);
+    let dy = normal(rmb::output(&r).len(), seed + 1, 1.0);
     let mut out_shape = shape.to_vec();
     out_shape[1] += 1;
     let (xt, yt, st) = (t(&x, shape), zeros(g.output_len()), zeros(g.stats_len()));
@@ -130,22 +139,22 @@ fn compare(shape: &[usize], seed: u64, mag: Magnitude) {
 
     let eps = EPS as f64;
     let x64 = f64s(&x);
-    let s = rmb::feature(&x64, &g, eps);
-    for n in 0..g.batch {
+    let s = rmb::feature(&x64, &r, eps);
+    for n in 0..r.batch {
         assert_eq!(
             &y[n * row..n * row + k],
             &x[n * k..(n + 1) * k],
             "{tag}: sample {n}'s channels are not a copy"
         );
     }
-    let extra: Vec<f32> = (0..g.batch)
+    let extra: Vec<f32> = (0..r.batch)
         .flat_map(|n| y[n * row + k..(n + 1) * row].to_vec())
         .collect();
     let bound = vec![rel_s(&g) * s; extra.len()];
     check(&format!("{tag} s"), &extra, &vec![s; extra.len()], &bound);
     // Saved statistics: σ_j and s (the mean is checked through dx below).
     let saved = st.read(gpu).unwrap();
-    let (mean, sigma) = rmb::column_stats(&x64, &g, eps);
+    let (mean, sigma) = rmb::column_stats(&x64, &r, eps);
     let sb: Vec<f64> = sigma.iter().map(|v| rel_sigma(&g) * v).collect();
     check(&format!("{tag} σ"), &saved[k..2 * k], &sigma, &sb);
     check(
@@ -155,8 +164,8 @@ fn compare(shape: &[usize], seed: u64, mag: Magnitude) {
         &[rel_s(&g) * s],
     );
 
-    let want = rmb::backward(&x64, &f64s(&dy), &g, eps);
-    if g.batch == 1 {
+    let want = rmb::backward(&x64, &f64s(&dy), &r, eps);
+    if r.batch == 1 {
         // Every x equals its column's mean: exactly dy's first channels, and s = sqrt(eps).
         let dy_c: Vec<f32> = dy.chunks(row).flat_map(|r| r[..k].to_vec()).collect();
         assert_eq!(dx, dy_c, "{tag}: dx at batch 1");
@@ -167,19 +176,19 @@ fn compare(shape: &[usize], seed: u64, mag: Magnitude) {
             &extra[..1]
         );
     }
-    let (nf, kf) = (g.batch as f64, k as f64);
-    let dy_extra: Vec<f64> = (0..g.batch)
+    let (nf, kf) = (r.batch as f64, k as f64);
+    let dy_extra: Vec<f64> = (0..r.batch)
         .flat_map(|n| dy[n * row + k..(n + 1) * row].iter().map(|&v| v as f64))
         .collect();
     let gsum: f64 = dy_extra.iter().sum();
-    let g_err = ((g.batch * g.spatial).div_ceil(256) as f64 + 9.0)
+    let g_err = (r.per_channel().div_ceil(256) as f64 + 9.0)
         * U
         * dy_extra.iter().map(|v| v.abs()).sum::<f64>();
     let coef = gsum / (nf * kf);
     let mean_abs: Vec<f64> = (0..k)
-        .map(|j| (0..g.batch).map(|n| x64[n * k + j].abs()).sum::<f64>() / nf)
+        .map(|j| (0..r.batch).map(|n| x64[n * k + j].abs()).sum::<f64>() / nf)
         .collect();
-    let bx: Vec<f64> = (0..g.input_len())
+    let bx: Vec<f64> = (0..r.len())
         .map(|i| {
             let (n, j) = (i / k, i % k);
             let e_mu = 2.0 * U * (mean[j].abs() + nf * (sigma[j] + nf * U * mean_abs[j]));
@@ -395,9 +404,9 @@ fn conv_minibatch_std_discriminator_matches_the_composed_references() {
     let p = net.params();
     let param = |i: usize| f64s(&p.read(gpu, i).unwrap());
     let (wc, wl, bl) = (param(0), param(1), param(2));
-    let gc = ConvGeom::conv(b, 1, 6, 6, 4, 3, 1, 1).unwrap();
+    let gc = Conv2d::new(b, 1, 6, 6, 4, 3, 1, 1);
     let c_out = conv::conv2d(&f64s(&x), &wc, None, &gc); // [b, 4, 6, 6]
-    let gm = geom(b, 4, 36);
+    let gm = Layout::new(b, 4, 36);
     let m_out = rmb::forward(&c_out, &gm, EPS as f64); // [b, 5, 6, 6]
     let y = dense::linear(&m_out, &wl, Some(&bl), b, 180, 1);
     assert_close("output", &out, &y, 1e-4, 1e-4);
@@ -446,7 +455,7 @@ fn dense_minibatch_std_discriminator_matches_the_composed_references() {
     let param = |i: usize| f64s(&p.read(gpu, i).unwrap());
     let (w1, b1, w2, b2) = (param(0), param(1), param(2), param(3));
     let h = dense::linear(&f64s(&x), &w1, Some(&b1), b, 8, 5);
-    let gm = geom(b, 5, 1);
+    let gm = Layout::new(b, 5, 1);
     let m = rmb::forward(&h, &gm, EPS as f64);
     let y = dense::linear(&m, &w2, Some(&b2), b, 6, 1);
     assert_close("output", &out, &y, 1e-4, 1e-4);

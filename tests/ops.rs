@@ -5,13 +5,16 @@
 mod common;
 
 use common::*;
+use counterfeit::data::resize;
 use counterfeit::ops::activation::{self, Activation};
 use counterfeit::ops::data::{gather, Gather};
 use counterfeit::ops::dropout::{self, Mask};
 use counterfeit::ops::loss::{bce_logits, BceOut};
 use counterfeit::ops::rng::{fill, Distribution};
 use counterfeit::ops::{elementwise, maxout, Clock};
-use counterfeit::reference::{dense, loss, optim, rng};
+use counterfeit::philox;
+use counterfeit::reference::dense::{self, Act};
+use counterfeit::reference::{loss, optim, shuffle};
 use counterfeit::{Optimizer, Tensor};
 
 const SIZES: [usize; 5] = [1, 7, 33, 257, 1000];
@@ -28,17 +31,18 @@ fn state(step: u32) -> Tensor {
 #[test]
 fn activations_forward_and_backward() {
     let gpu = gpu();
+    // Each kernel activation beside the reference's own.
     let acts = [
-        Activation::Relu,
-        Activation::LeakyRelu(0.2),
-        Activation::Tanh,
-        Activation::Sigmoid,
+        (Activation::Relu, Act::Relu),
+        (Activation::LeakyRelu(0.2), Act::LeakyRelu(0.2)),
+        (Activation::Tanh, Act::Tanh),
+        (Activation::Sigmoid, Act::Sigmoid),
     ];
     for &n in &SIZES {
         for scale in [1.0f32, 100.0] {
             let x = normal(n, n as u64, scale);
             let dy = normal(n, n as u64 + 1, 1.0);
-            for act in acts {
+            for (act, reference) in acts {
                 let (xt, yt, dyt, dxt) = (t(&x), t(&x), t(&dy), t(&dy));
                 let fwd = activation::forward(gpu, act, &xt, &yt).unwrap();
                 let saved = if act.backward_uses_output() { &yt } else { &xt };
@@ -46,7 +50,7 @@ fn activations_forward_and_backward() {
                 gpu.run(&[&fwd, &bwd]).unwrap();
                 // exp/tanh on the GPU are accurate to a few ulp; 1e-6 absolute covers the
                 // outputs bounded by 1 and 1e-6 relative the unbounded ReLU family.
-                let want_y = dense::activation(act, &f64s(&x));
+                let want_y = dense::activation(reference, &f64s(&x));
                 assert_close(
                     &format!("{act:?} forward n={n} scale={scale}"),
                     &yt.read(gpu).unwrap(),
@@ -54,7 +58,7 @@ fn activations_forward_and_backward() {
                     2e-6,
                     1e-6,
                 );
-                let want_dx = dense::activation_backward(act, &f64s(&x), &f64s(&dy));
+                let want_dx = dense::activation_backward(reference, &f64s(&x), &f64s(&dy));
                 // The backward from the f32 output y loses relative precision when y is
                 // near ±1 (1 − y² cancels): allow 1e-5 absolute.
                 assert_close(
@@ -115,7 +119,7 @@ fn dropout_mask_matches_reference_and_is_shared_by_backward() {
             gpu.run(&[&dropout::apply(gpu, mask, &st, &xt, &yt).unwrap()])
                 .unwrap();
             let keep_mask: Vec<bool> = (0..n as u32)
-                .map(|i| rng::kept(42, step, 3, i, keep))
+                .map(|i| dense::kept(42, step, 3, i, keep))
                 .collect();
             // x/keep in f32 vs f64: one rounding.
             let want = dense::dropout(&f64s(&x), &keep_mask, keep as f64);
@@ -299,7 +303,7 @@ fn rng_bits_and_uniforms_match_reference_bit_for_bit() {
     .unwrap()])
         .unwrap();
     let want: Vec<u32> = (0..n as u32)
-        .map(|i| rng::draw(0x1234_5678_9abc, step, 5, i)[0])
+        .map(|i| philox::draw(0x1234_5678_9abc, step, 5, i)[0])
         .collect();
     assert_eq!(
         out.read_u32(gpu).unwrap(),
@@ -314,7 +318,7 @@ fn rng_bits_and_uniforms_match_reference_bit_for_bit() {
     gpu.run(&[&fill(gpu, dist, 9, 1, clock, &st, &out).unwrap()])
         .unwrap();
     let want: Vec<f32> = (0..n as u32)
-        .map(|i| rng::to_unit(rng::draw(9, step, 1, i)[0]))
+        .map(|i| philox::to_unit(philox::draw(9, step, 1, i)[0]))
         .collect();
     assert_eq!(
         out.read(gpu).unwrap(),
@@ -332,8 +336,8 @@ fn rng_bits_and_uniforms_match_reference_bit_for_bit() {
         .unwrap();
     let want: Vec<f64> = (0..n as u32)
         .map(|i| {
-            let r = rng::draw(9, step, 1, i);
-            rng::to_normal(r[0], r[1])
+            let r = philox::draw(9, step, 1, i);
+            philox::to_normal(r[0], r[1])
         })
         .collect();
     assert_close("normals", &out.read(gpu).unwrap(), &want, 1e-5, 1e-5);
@@ -428,7 +432,7 @@ fn gather_follows_the_reference_permutation() {
         let got = out.read(gpu).unwrap();
         let mut want = Vec::new();
         for b in 0..batch as u32 {
-            let idx = rng::batch_index(step, batch as u32, b, count as u32, 77) as usize;
+            let idx = shuffle::batch_index(step, batch as u32, b, count as u32, 77) as usize;
             seen[idx] += 1;
             want.extend((0..size).map(|p| bytes[idx * size + p] as f64 * 2.0 / 255.0 - 1.0));
         }
@@ -439,6 +443,25 @@ fn gather_follows_the_reference_permutation() {
         seen.iter().all(|&c| (2..=3).contains(&c)),
         "visits {seen:?}"
     );
+}
+
+#[test]
+fn gather_feistel_width_matches_the_reference() {
+    // The kernels' half width against the reference's own search for the smallest one,
+    // around every power of four (where it steps) and at the data set sizes used.
+    let mut counts: Vec<usize> = (0..=300).collect();
+    for e in 2..16u32 {
+        let p = 1usize << (2 * e);
+        counts.extend([p - 1, p, p + 1]);
+    }
+    counts.extend([10_000, 60_000, 70_000, 1 << 31]);
+    for count in counts {
+        assert_eq!(
+            counterfeit::ops::data::half_bits(count),
+            shuffle::half_bits(count as u32),
+            "count {count}"
+        );
+    }
 }
 
 #[test]
@@ -493,12 +516,12 @@ fn gather_with_bilinear_resize_matches_reference() {
             .unwrap();
         let mut want = Vec::new();
         for b in 0..batch as u32 {
-            let idx = rng::batch_index(1, batch as u32, b, count as u32, 3) as usize;
+            let idx = shuffle::batch_index(1, batch as u32, b, count as u32, 3) as usize;
             let img: Vec<f64> = bytes[idx * sh * sw..(idx + 1) * sh * sw]
                 .iter()
                 .map(|&v| v as f64)
                 .collect();
-            want.extend(rng::resize_bilinear(&img, sh, sw, oh, ow));
+            want.extend(resize::bilinear(&img, sh, sw, oh, ow));
         }
         // Byte values up to 255 interpolated in f32: 1e-4 absolute.
         assert_close(

@@ -1,19 +1,20 @@
 //! The CPU reference (`counterfeit::reference`) checked against first principles: every
 //! backward against central finite differences in f64, the optimisers against hand-derived
-//! closed forms, and the RNG against the Random123 known-answer vectors. The shaders are tested
-//! against this reference, so it must be right on its own terms.
+//! closed forms, and the data set's shuffle a bijection. The shaders are tested against this
+//! reference, so it must be right on its own terms. (The CPU Philox it draws from is checked
+//! against the Random123 known-answer vectors beside its code, in `src/philox.rs`.)
 //!
-//! Everything is deterministic: inputs come from the crate's own Philox (`reference::rng`), not
-//! from a random crate.
+//! Everything is deterministic: inputs come from the crate's own Philox (`counterfeit::philox`),
+//! not from a random crate.
 
-use counterfeit::ops::activation::Activation;
+use counterfeit::philox::{draw, to_normal, to_unit};
 use counterfeit::reference::dense::{
-    activation, activation_backward, dropout, gemm, linear, linear_backward, maxout,
-    maxout_backward, sum_rows,
+    activation, activation_backward, dropout, gemm, kept, linear, linear_backward, maxout,
+    maxout_backward, sum_rows, Act,
 };
 use counterfeit::reference::loss::{bce_logits, bce_logits_backward};
 use counterfeit::reference::optim::{adam, sgd, sgd_schedule};
-use counterfeit::reference::rng::{draw, kept, permute, philox, to_normal, to_unit};
+use counterfeit::reference::shuffle::permute;
 
 // Tolerances. Central differences (f(x+h) - f(x-h)) / 2h in f64 have two error sources:
 // truncation, O(h²·f'''/6), about 1e-12 for the smooth functions here with h = 1e-6; and
@@ -189,16 +190,11 @@ fn gemm_transposes_and_sum_rows_match_explicit_loops() {
     assert_close("sum_rows", &s, &want_s, 1e-12, 1e-12);
 }
 
-fn all_activations() -> [Activation; 4] {
-    [
-        Activation::Relu,
-        Activation::LeakyRelu(0.2),
-        Activation::Tanh,
-        Activation::Sigmoid,
-    ]
+fn all_activations() -> [Act; 4] {
+    [Act::Relu, Act::LeakyRelu(0.2), Act::Tanh, Act::Sigmoid]
 }
 
-fn check_activation(act: Activation, x: &[f64], r: &[f64], atol: f64, tag: &str) {
+fn check_activation(act: Act, x: &[f64], r: &[f64], atol: f64, tag: &str) {
     let ana = activation_backward(act, x, r);
     let num = numeric_grad(|x| project(r, &activation(act, x)), x, H);
     assert_close(
@@ -245,13 +241,13 @@ fn saturating_activation_gradients_at_large_magnitudes() {
     // truncation error h²·f'''/6 is ≈ 1e-18: both below 1e-9.
     let x = [-8.0, -6.5, 6.5, 8.0, -3.0, 3.0];
     let r = normals(200, 0, x.len());
-    for act in [Activation::Tanh, Activation::Sigmoid] {
+    for act in [Act::Tanh, Act::Sigmoid] {
         for i in 0..x.len() {
             check_activation(act, &x[i..i + 1], &r[i..i + 1], 1e-9, "large");
         }
         let dx = activation_backward(act, &[8.0], &[1.0])[0];
         let want = match act {
-            Activation::Tanh => 1.0 / 8f64.cosh().powi(2),
+            Act::Tanh => 1.0 / 8f64.cosh().powi(2),
             _ => (-8f64).exp() / (1.0 + (-8f64).exp()).powi(2),
         };
         // 1 - tanh²(8) cancels catastrophically: ≈ eps / 4.5e-7 ≈ 5e-10 relative error is expected.
@@ -502,41 +498,6 @@ fn sgd_schedule_decays_and_ramps() {
 }
 
 #[test]
-fn philox_matches_random123_known_answers() {
-    // kat_vectors from Random123 for philox4x32 with 10 rounds.
-    let cases: [([u32; 4], [u32; 2], [u32; 4]); 3] = [
-        (
-            [0, 0, 0, 0],
-            [0, 0],
-            [0x6627e8d5, 0xe169c58d, 0xbc57ac4c, 0x9b00dbd8],
-        ),
-        (
-            [0xffffffff; 4],
-            [0xffffffff, 0xffffffff],
-            [0x408f276d, 0x41c83b0e, 0xa20bc7c6, 0x6d5451fd],
-        ),
-        (
-            [0x243f6a88, 0x85a308d3, 0x13198a2e, 0x03707344],
-            [0xa4093822, 0x299f31d0],
-            [0xd16cfe09, 0x94fdcceb, 0x5001e420, 0x24126ea1],
-        ),
-    ];
-    for (ctr, key, want) in cases {
-        let got = philox(ctr, key);
-        assert_eq!(
-            got, want,
-            "philox({ctr:08x?}, {key:08x?}) = {got:08x?}, want {want:08x?}"
-        );
-    }
-    // draw() places (i, step, stream, 0) in the counter and the seed's halves in the key.
-    let seed = 0x1234_5678_9abc_def0u64;
-    assert_eq!(
-        draw(seed, 7, 3, 42),
-        philox([42, 7, 3, 0], [0x9abc_def0, 0x1234_5678])
-    );
-}
-
-#[test]
 fn permute_is_bijection_and_varies_by_epoch() {
     for count in [1u32, 2, 7, 100, 1000, 10000] {
         for seed in [0u64, 0xdead_beef_cafe_f00d] {
@@ -638,8 +599,8 @@ fn softmax_ce_is_stable_for_extreme_logits() {
 
 #[test]
 fn minibatch_std_gradient_matches_finite_differences() {
-    use counterfeit::ops::minibatch_std::MbstdGeom;
-    use counterfeit::reference::minibatch_std::{backward, column_stats, feature, forward};
+    use counterfeit::reference::layout::Layout;
+    use counterfeit::reference::minibatch_std::{backward, column_stats, feature, forward, output};
     // ProGAN's eps; the inputs' variances are O(1), so sqrt(var + eps) is smooth here and the
     // bounds above apply. (batch, channels, spatial): image-shaped, dense [N, F], batch 2
     // (var = (a − b)²/4) and batch 1, where every variance is 0 and dx = dy[:, :C].
@@ -648,17 +609,13 @@ fn minibatch_std_gradient_matches_finite_differences() {
         .iter()
         .enumerate()
     {
-        let g = MbstdGeom {
-            batch,
-            channels,
-            spatial,
-        };
+        let g = Layout::new(batch, channels, spatial);
         let seed = 500 + k as u64;
-        let x: Vec<f64> = normals(seed, 0, g.input_len())
+        let x: Vec<f64> = normals(seed, 0, g.len())
             .iter()
             .map(|v| 1.5 * v + 0.5)
             .collect();
-        let r = normals(seed, 1, g.output_len());
+        let r = normals(seed, 1, output(&g).len());
         let ana = backward(&x, &r, &g, eps);
         let num = numeric_grad(|x| project(&r, &forward(x, &g, eps)), &x, H);
         let tag = format!("minibatch std {g:?}");

@@ -7,11 +7,11 @@ mod common;
 
 use common::*;
 use counterfeit::nn::{Mode, RngSpec};
-use counterfeit::ops::activation::Activation;
-use counterfeit::ops::batchnorm::BnGeom;
-use counterfeit::ops::conv::ConvGeom;
 use counterfeit::ops::Clock;
-use counterfeit::reference::{batchnorm as bn, conv, dense};
+use counterfeit::reference::batchnorm as bn;
+use counterfeit::reference::conv::{self, Conv2d, ConvTranspose2d};
+use counterfeit::reference::dense::{self, Act};
+use counterfeit::reference::layout::Layout;
 use counterfeit::tape::ParamGrads;
 use counterfeit::{Init, Network, Sequential, Tensor};
 
@@ -59,16 +59,12 @@ fn conv_bn_network_matches_the_composed_references() {
         param(5),
         param(6),
     );
-    let gt = ConvGeom::transposed(b, c, h, w, 3, 3, 2, 1, 1).unwrap();
-    let t_out = conv::conv2d_input_grad(&f64s(&x), &wt, &gt); // [b, 3, 10, 10]
-    let bg = BnGeom {
-        batch: b,
-        channels: 3,
-        spatial: 100,
-    };
+    let gt = ConvTranspose2d::new(b, c, h, w, 3, 3, 2, 1, 1);
+    let t_out = conv::conv_transpose2d(&f64s(&x), &wt, None, &gt); // [b, 3, 10, 10]
+    let bg = Layout::new(b, 3, 100);
     let (n_out, mean, var) = bn::forward(&t_out, &gamma, &beta, &bg, 1e-5);
-    let a_out = dense::activation(Activation::Relu, &n_out);
-    let gc = ConvGeom::conv(b, 3, 10, 10, 4, 3, 2, 1).unwrap();
+    let a_out = dense::activation(Act::Relu, &n_out);
+    let gc = Conv2d::new(b, 3, 10, 10, 4, 3, 2, 1);
     let c_out = conv::conv2d(&a_out, &wc, Some(&bc), &gc); // [b, 4, 5, 5]
     let y = dense::linear(&c_out, &wl, Some(&bl), b, 100, 2);
     // f32 through five layers with sums of up to 100 terms: 1e-4 relative to O(1) values.
@@ -78,10 +74,10 @@ fn conv_bn_network_matches_the_composed_references() {
     let dwc = conv::conv2d_weight_grad(&a_out, &dc, &gc);
     let dbc = conv::conv2d_bias_grad(&dc, &gc);
     let da = conv::conv2d_input_grad(&dc, &wc, &gc);
-    let dn = dense::activation_backward(Activation::Relu, &n_out, &da);
+    let dn = dense::activation_backward(Act::Relu, &n_out, &da);
     let (dt, dgamma, dbeta) = bn::backward(&t_out, &dn, &gamma, &bg, 1e-5);
-    let dwt = conv::conv2d_weight_grad(&dt, &f64s(&x), &gt);
-    let dx = conv::conv2d(&dt, &wt, None, &gt);
+    let dwt = conv::conv_transpose2d_weight_grad(&f64s(&x), &dt, &gt);
+    let dx = conv::conv_transpose2d_input_grad(&dt, &wt, &gt);
 
     let grads = p.grads.read(gpu).unwrap();
     let parts = p.split(&grads);

@@ -219,7 +219,7 @@ pub fn to_judged_pixels(images: &[f32], side: usize, range: (f32, f32)) -> Vec<f
         .chunks_exact(side * side)
         .flat_map(|img| {
             let src: Vec<f64> = img.iter().map(|&v| unit(v) as f64).collect();
-            crate::reference::rng::resize_bilinear(&src, side, side, SIDE, SIDE)
+            crate::data::resize::bilinear(&src, side, side, SIDE, SIDE)
                 .into_iter()
                 .map(|v| v as f32)
         })

@@ -6,17 +6,17 @@ use crate::gan::Noise;
 use crate::nn::{Mode, Network, RngSpec};
 use crate::ops::rng::Distribution;
 use crate::ops::Clock;
-use crate::reference::rng;
+use crate::philox;
 use crate::{Error, Gpu, Result, Tensor};
 
 /// `len` values of `noise` drawn from `seed` (deterministic on every machine).
 pub fn noise(noise: Noise, len: usize, seed: u64) -> Vec<f32> {
     (0..len as u32)
         .map(|i| {
-            let r = rng::draw(seed, 0, STREAM_SAMPLE, i);
+            let r = philox::draw(seed, 0, STREAM_SAMPLE, i);
             match noise.distribution() {
-                Distribution::Uniform { low, high } => low + (high - low) * rng::to_unit(r[0]),
-                _ => rng::to_normal(r[0], r[1]) as f32,
+                Distribution::Uniform { low, high } => low + (high - low) * philox::to_unit(r[0]),
+                _ => philox::to_normal(r[0], r[1]) as f32,
             }
         })
         .collect()

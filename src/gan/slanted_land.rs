@@ -3,7 +3,7 @@
 //! and 1 is black. One-layer G from a scalar z ~ U(0, 1), one-layer D, log loss, plain SGD.
 
 use crate::gan::{Noise, TrainerConfig};
-use crate::reference::rng;
+use crate::philox;
 use crate::{Init, Optimizer, Sequential};
 
 /// Pixels of one image, row-major: top-left, top-right, bottom-left, bottom-right.
@@ -14,7 +14,7 @@ pub const PIXELS: usize = 4;
 pub fn faces(count: usize, seed: u64) -> Vec<u8> {
     (0..(count * PIXELS) as u32)
         .map(|i| {
-            let jitter = rng::to_unit(rng::draw(seed, 0, 0xFACE, i)[0]) * 0.25;
+            let jitter = philox::to_unit(philox::draw(seed, 0, 0xFACE, i)[0]) * 0.25;
             let v = if matches!(i % 4, 0 | 3) {
                 1.0 - jitter
             } else {
@@ -28,7 +28,7 @@ pub fn faces(count: usize, seed: u64) -> Vec<u8> {
 /// `count` noise images: every pixel uniform in [0, 1].
 pub fn noise_images(count: usize, seed: u64) -> Vec<f32> {
     (0..(count * PIXELS) as u32)
-        .map(|i| rng::to_unit(rng::draw(seed, 0, 0x0015E, i)[0]))
+        .map(|i| philox::to_unit(philox::draw(seed, 0, 0x0015E, i)[0]))
         .collect()
 }
 

@@ -294,7 +294,7 @@ impl Checkpoint {
         Ok(self.tensors()?.tensor(name).is_ok())
     }
 
-    /// Loads the f32 tensor `name` (saved through [`Extras::tensors`]) into `t`, which must
+    /// Loads the f32 tensor `name` (a trainer saves its replay buffers so) into `t`, which must
     /// have its shape.
     pub fn load_tensor(&self, gpu: &Gpu, name: &str, t: &Tensor) -> Result<()> {
         t.write(gpu, &self.floats(name, t.shape())?)

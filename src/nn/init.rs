@@ -1,6 +1,6 @@
 //! Parameter initialisation, drawn on the CPU once from the same Philox stream as the GPU.
 
-use crate::reference::rng;
+use crate::philox;
 
 /// How weights are drawn; biases start at zero except under `PyTorch`.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -27,12 +27,12 @@ impl Init {
         let bound = 1.0 / (fan_in.max(1) as f64).sqrt();
         (0..len as u32)
             .map(|i| {
-                let r = rng::draw(seed, u32::MAX, index, i);
-                let unit = rng::to_unit(r[0]) as f64 * 2.0 - 1.0;
+                let r = philox::draw(seed, u32::MAX, index, i);
+                let unit = philox::to_unit(r[0]) as f64 * 2.0 - 1.0;
                 let v = match (self, is_bias) {
                     (Init::PyTorch, _) => unit * bound,
                     (_, true) => 0.0,
-                    (Init::Normal(std), false) => std as f64 * rng::to_normal(r[0], r[1]),
+                    (Init::Normal(std), false) => std as f64 * philox::to_normal(r[0], r[1]),
                     (Init::Uniform(range), false) => unit * range as f64,
                 };
                 v as f32

@@ -1,26 +1,21 @@
 //! Batch normalisation (training and eval, PyTorch semantics) and channel concatenation, in
-//! f64. `x` is `[batch, channels, spatial]` as described by [`BnGeom`].
+//! f64. `x` is `[batch, channels, spatial]` as described by [`Layout`].
 
-use crate::ops::batchnorm::BnGeom;
-
-/// Index of (sample n, channel c, position s).
-fn at(g: &BnGeom, n: usize, c: usize, s: usize) -> usize {
-    (n * g.channels + c) * g.spatial + s
-}
+use super::layout::Layout;
 
 /// Calls `f(c, index)` for every value of every channel, channel by channel.
-fn each(g: &BnGeom, mut f: impl FnMut(usize, usize)) {
+fn each(g: &Layout, mut f: impl FnMut(usize, usize)) {
     for c in 0..g.channels {
         for n in 0..g.batch {
             for s in 0..g.spatial {
-                f(c, at(g, n, c, s));
+                f(c, g.at(n, c, s));
             }
         }
     }
 }
 
 /// Per-channel batch mean and biased variance (two passes).
-pub fn moments(x: &[f64], g: &BnGeom) -> (Vec<f64>, Vec<f64>) {
+pub fn moments(x: &[f64], g: &Layout) -> (Vec<f64>, Vec<f64>) {
     let m = g.per_channel() as f64;
     let mut mean = vec![0.0; g.channels];
     each(g, |c, i| mean[c] += x[i]);
@@ -37,7 +32,7 @@ pub fn forward(
     x: &[f64],
     gamma: &[f64],
     beta: &[f64],
-    g: &BnGeom,
+    g: &Layout,
     eps: f64,
 ) -> (Vec<f64>, Vec<f64>, Vec<f64>) {
     let (mean, var) = moments(x, g);
@@ -52,7 +47,7 @@ pub fn eval_forward(
     beta: &[f64],
     running_mean: &[f64],
     running_var: &[f64],
-    g: &BnGeom,
+    g: &Layout,
     eps: f64,
 ) -> Vec<f64> {
     normalise(x, gamma, beta, running_mean, running_var, g, eps)
@@ -64,7 +59,7 @@ fn normalise(
     beta: &[f64],
     mean: &[f64],
     var: &[f64],
-    g: &BnGeom,
+    g: &Layout,
     eps: f64,
 ) -> Vec<f64> {
     let mut y = vec![0.0; x.len()];
@@ -80,7 +75,7 @@ pub fn backward(
     x: &[f64],
     dy: &[f64],
     gamma: &[f64],
-    g: &BnGeom,
+    g: &Layout,
     eps: f64,
 ) -> (Vec<f64>, Vec<f64>, Vec<f64>) {
     let m = g.per_channel() as f64;

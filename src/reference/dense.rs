@@ -1,6 +1,17 @@
 //! Matrix multiply, bias, activations, maxout and dropout.
 
-use crate::ops::activation::Activation;
+use crate::philox::{draw, to_unit};
+
+/// An elementwise nonlinearity, the reference's own (the kernels' `Activation` is not used
+/// here, so the two are matched by the tests, not by sharing a type).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Act {
+    Relu,
+    /// `x` for `x > 0`, else `slope·x`.
+    LeakyRelu(f64),
+    Tanh,
+    Sigmoid,
+}
 
 /// `op(a) · op(b)` for row-major `a` (`[m,k]`, or `[k,m]` if `ta`) and `b` (`[k,n]` or `[n,k]`).
 #[allow(clippy::too_many_arguments)]
@@ -63,44 +74,44 @@ pub fn sum_rows(x: &[f64], rows: usize, cols: usize) -> Vec<f64> {
 }
 
 /// The activation applied elementwise.
-pub fn activation(act: Activation, x: &[f64]) -> Vec<f64> {
+pub fn activation(act: Act, x: &[f64]) -> Vec<f64> {
     x.iter()
         .map(|&v| match act {
-            Activation::Relu => v.max(0.0),
-            Activation::LeakyRelu(s) => {
+            Act::Relu => v.max(0.0),
+            Act::LeakyRelu(s) => {
                 if v > 0.0 {
                     v
                 } else {
-                    s as f64 * v
+                    s * v
                 }
             }
-            Activation::Tanh => v.tanh(),
-            Activation::Sigmoid => 1.0 / (1.0 + (-v).exp()),
+            Act::Tanh => v.tanh(),
+            Act::Sigmoid => 1.0 / (1.0 + (-v).exp()),
         })
         .collect()
 }
 
 /// dx of the activation from its input `x` and the upstream `dy`.
-pub fn activation_backward(act: Activation, x: &[f64], dy: &[f64]) -> Vec<f64> {
+pub fn activation_backward(act: Act, x: &[f64], dy: &[f64]) -> Vec<f64> {
     x.iter()
         .zip(dy)
         .map(|(&v, &g)| match act {
-            Activation::Relu => {
+            Act::Relu => {
                 if v > 0.0 {
                     g
                 } else {
                     0.0
                 }
             }
-            Activation::LeakyRelu(s) => {
+            Act::LeakyRelu(s) => {
                 if v > 0.0 {
                     g
                 } else {
-                    s as f64 * g
+                    s * g
                 }
             }
-            Activation::Tanh => g * (1.0 - v.tanh().powi(2)),
-            Activation::Sigmoid => {
+            Act::Tanh => g * (1.0 - v.tanh().powi(2)),
+            Act::Sigmoid => {
                 let s = 1.0 / (1.0 + (-v).exp());
                 g * s * (1.0 - s)
             }
@@ -128,6 +139,12 @@ pub fn maxout_backward(x: &[f64], dy: &[f64], pieces: usize) -> Vec<f64> {
         dx[o * pieces + best] = dy[o];
     }
     dx
+}
+
+/// Whether dropout keeps element `i`: the first Philox word at `(i, step, stream)` as a
+/// uniform in [0, 1) is below `keep`.
+pub fn kept(seed: u64, step: u32, stream: u32, i: u32, keep: f32) -> bool {
+    to_unit(draw(seed, step, stream, i)[0]) < keep
 }
 
 /// Inverted dropout given the keep mask.

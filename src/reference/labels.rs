@@ -1,13 +1,13 @@
 //! Class labels for conditional GANs: the uniform label draw and the one-hot rows / label maps,
 //! exactly as `shaders/labels.wgsl` computes them.
 
-use crate::reference::rng;
+use crate::philox;
 
 /// `n` labels uniform on `0..classes` at `step` of `stream`: label `i` is
 /// `⌊u · classes / 2^32⌋` for `u` the first Philox word of `(i, step, stream, 0)`.
 pub fn draw(seed: u64, step: u32, stream: u32, n: usize, classes: u32) -> Vec<u32> {
     (0..n as u32)
-        .map(|i| ((rng::draw(seed, step, stream, i)[0] as u64 * classes as u64) >> 32) as u32)
+        .map(|i| ((philox::draw(seed, step, stream, i)[0] as u64 * classes as u64) >> 32) as u32)
         .collect()
 }
 

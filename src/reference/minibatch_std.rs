@@ -1,11 +1,16 @@
 //! Minibatch standard deviation (Karras et al. 2018) in f64: `x` `[batch, channels, spatial]`
-//! as described by [`MbstdGeom`], `y` `[batch, channels + 1, spatial]`.
+//! as described by [`Layout`], `y` `[batch, channels + 1, spatial]` (see [`output`]).
 
-use crate::ops::minibatch_std::MbstdGeom;
+use super::layout::Layout;
+
+/// The layout of `y`: one channel more than `x`.
+pub fn output(x: &Layout) -> Layout {
+    Layout::new(x.batch, x.channels + 1, x.spatial)
+}
 
 /// Per column `j = (c, s)`: the batch mean and `σ_j = sqrt(biased var_j + eps)` (two passes).
-pub fn column_stats(x: &[f64], g: &MbstdGeom, eps: f64) -> (Vec<f64>, Vec<f64>) {
-    let (k, m) = (g.columns(), g.batch as f64);
+pub fn column_stats(x: &[f64], g: &Layout, eps: f64) -> (Vec<f64>, Vec<f64>) {
+    let (k, m) = (g.per_sample(), g.batch as f64);
     let mut mean = vec![0.0; k];
     for n in 0..g.batch {
         for j in 0..k {
@@ -24,16 +29,16 @@ pub fn column_stats(x: &[f64], g: &MbstdGeom, eps: f64) -> (Vec<f64>, Vec<f64>) 
 }
 
 /// The feature `s = (1/K)·Σ_j σ_j`.
-pub fn feature(x: &[f64], g: &MbstdGeom, eps: f64) -> f64 {
+pub fn feature(x: &[f64], g: &Layout, eps: f64) -> f64 {
     let (_, sigma) = column_stats(x, g, eps);
-    sigma.iter().sum::<f64>() / g.columns() as f64
+    sigma.iter().sum::<f64>() / g.per_sample() as f64
 }
 
 /// Forward: each sample's channels, then one channel of `s`.
-pub fn forward(x: &[f64], g: &MbstdGeom, eps: f64) -> Vec<f64> {
+pub fn forward(x: &[f64], g: &Layout, eps: f64) -> Vec<f64> {
     let s = feature(x, g, eps);
-    let k = g.columns();
-    let mut y = Vec::with_capacity(g.output_len());
+    let k = g.per_sample();
+    let mut y = Vec::with_capacity(output(g).len());
     for n in 0..g.batch {
         y.extend_from_slice(&x[n * k..(n + 1) * k]);
         y.extend(std::iter::repeat_n(s, g.spatial));
@@ -43,15 +48,15 @@ pub fn forward(x: &[f64], g: &MbstdGeom, eps: f64) -> Vec<f64> {
 
 /// Backward: `dx[n, j] = dy[n, j] + G·(x[n, j] − mean_j)/(N·K·σ_j)` with `G` the sum of the
 /// extra channel's gradient. The mean's own derivative drops out: `Σ_n (x[n, j] − mean_j) = 0`.
-pub fn backward(x: &[f64], dy: &[f64], g: &MbstdGeom, eps: f64) -> Vec<f64> {
+pub fn backward(x: &[f64], dy: &[f64], g: &Layout, eps: f64) -> Vec<f64> {
     let (mean, sigma) = column_stats(x, g, eps);
-    let k = g.columns();
-    let row = k + g.spatial;
+    let k = g.per_sample();
+    let row = output(g).per_sample();
     let gsum: f64 = (0..g.batch)
         .flat_map(|n| &dy[n * row + k..(n + 1) * row])
         .sum();
     let scale = gsum / (g.batch * k) as f64;
-    let mut dx = vec![0.0; g.input_len()];
+    let mut dx = vec![0.0; g.len()];
     for n in 0..g.batch {
         for j in 0..k {
             dx[n * k + j] = dy[n * row + j] + scale * (x[n * k + j] - mean[j]) / sigma[j];

@@ -1,7 +1,7 @@
 //! The stabilisation kernels of `shaders/stabilise.wgsl` on the CPU: flipped targets, annealed
 //! instance noise, the replay buffer's mixing and storing, and G's weight average.
 
-use super::rng::{draw, to_normal, to_unit};
+use crate::philox::{draw, to_normal, to_unit};
 
 /// D's targets at `step`: `(real, fake)`, each flipped (real_label ↔ 0) with probability
 /// `fraction` from words 0 and 1 of Philox at `(i, step, stream)`.

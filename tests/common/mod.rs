@@ -4,7 +4,7 @@
 
 use std::sync::OnceLock;
 
-use counterfeit::reference::rng;
+use counterfeit::philox;
 use counterfeit::Gpu;
 
 /// One device shared by every test of a binary (tests run on threads).
@@ -22,8 +22,8 @@ pub fn gpu() -> &'static Gpu {
 pub fn normal(n: usize, seed: u64, scale: f32) -> Vec<f32> {
     (0..n as u32)
         .map(|i| {
-            let r = rng::draw(seed, 7, 7, i);
-            (rng::to_normal(r[0], r[1]) as f32) * scale
+            let r = philox::draw(seed, 7, 7, i);
+            (philox::to_normal(r[0], r[1]) as f32) * scale
         })
         .collect()
 }
@@ -31,7 +31,7 @@ pub fn normal(n: usize, seed: u64, scale: f32) -> Vec<f32> {
 /// Deterministic uniform values in [lo, hi).
 pub fn uniform(n: usize, seed: u64, lo: f32, hi: f32) -> Vec<f32> {
     (0..n as u32)
-        .map(|i| lo + (hi - lo) * rng::to_unit(rng::draw(seed, 9, 9, i)[0]))
+        .map(|i| lo + (hi - lo) * philox::to_unit(philox::draw(seed, 9, 9, i)[0]))
         .collect()
 }
 

@@ -14,7 +14,7 @@ use crate::nn::{Mode, Network, RngSpec, Sequential};
 use crate::ops::data::gather_labels;
 use crate::ops::rng::{self, Distribution};
 use crate::ops::Clock;
-use crate::reference::rng::draw;
+use crate::philox::draw;
 use crate::step::{Logged, Recorder, Replayer};
 use crate::tape::Tape;
 use crate::{Dataset, Error, Gpu, Optimizer, Result, Tensor};
