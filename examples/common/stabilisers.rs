@@ -1,0 +1,67 @@
+//! The stabiliser flags of the GAN examples.
+
+/// The stabilisers every GAN trainer offers, as flags (all off by default: the plain recipe).
+#[derive(clap::Args)]
+#[command(next_help_heading = "Stabilisation")]
+#[allow(dead_code)]
+pub struct StabiliserArgs {
+    /// Adversarial loss: bce (non-saturating G loss) or hinge (D: relu(1 − D(x)) +
+    /// relu(1 + D(G(z))), G: −D(G(z))).
+    #[arg(long, default_value = "bce")]
+    pub loss: String,
+    /// D's target for real digits; below 1 is one-sided label smoothing (e.g. 0.9).
+    #[arg(long, default_value_t = 1.0)]
+    pub real_label: f32,
+    /// Fraction of D's targets flipped (real ↔ fake) each D step, e.g. 0.05.
+    #[arg(long, default_value_t = 0.0)]
+    pub label_flip: f32,
+    /// Standard deviation of Gaussian noise added to every image D sees (real and fake),
+    /// falling linearly to 0 over --instance-noise-steps; e.g. 0.1.
+    #[arg(long, default_value_t = 0.0)]
+    pub instance_noise: f32,
+    /// Steps over which the instance noise falls to 0 [default: the whole run].
+    #[arg(long)]
+    pub instance_noise_steps: Option<u32>,
+    /// Fraction of D's fake batch replaced by earlier fakes from a replay buffer, e.g. 0.5.
+    #[arg(long, default_value_t = 0.0)]
+    pub replay_fraction: f32,
+    /// Fakes the replay buffer holds.
+    #[arg(long, default_value_t = 1024)]
+    pub replay_capacity: usize,
+    /// D updates per G update (k of Goodfellow et al. 2014).
+    #[arg(long, default_value_t = 1)]
+    pub d_steps: usize,
+}
+
+#[allow(dead_code)]
+impl StabiliserArgs {
+    /// `config` with these stabilisers, for a run of `steps` steps.
+    pub fn apply(
+        &self,
+        config: counterfeit::TrainerConfig,
+        steps: usize,
+    ) -> counterfeit::Result<counterfeit::TrainerConfig> {
+        let loss = match self.loss.as_str() {
+            "bce" => counterfeit::GanLoss::Bce,
+            "hinge" => counterfeit::GanLoss::Hinge,
+            other => {
+                return Err(counterfeit::Error::Config(format!(
+                    "unknown --loss {other:?}: use bce or hinge"
+                )))
+            }
+        };
+        Ok(counterfeit::TrainerConfig {
+            d_steps: self.d_steps,
+            loss,
+            real_label: self.real_label,
+            label_flip: self.label_flip,
+            instance_noise: self.instance_noise,
+            instance_noise_steps: self
+                .instance_noise_steps
+                .unwrap_or(steps.min(u32::MAX as usize) as u32),
+            replay_fraction: self.replay_fraction,
+            replay_capacity: self.replay_capacity,
+            ..config
+        })
+    }
+}
