@@ -15,7 +15,10 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use clap::Parser;
-use common::TrainingBar;
+use common::{
+    check_flag, open_resume, prepare_out, Cadence, Finish, Interrupt, TrainingBar, CHECKPOINT,
+    INTERRUPTED_EXIT,
+};
 use counterfeit::data::idx;
 use counterfeit::gan::dcgan::{Arch, DOptions, NZ};
 use counterfeit::gan::{recipes, EMA_NETWORK};
@@ -63,6 +66,13 @@ struct Args {
     /// Continue training from a checkpoint written by an earlier run with the same settings.
     #[arg(long)]
     resume: Option<PathBuf>,
+    /// Start afresh even though --out holds another run's checkpoint (it is replaced).
+    #[arg(long)]
+    overwrite: bool,
+    /// Also write a checkpoint every this many minutes of training (0: only every
+    /// --sample-every steps), so a stopped or crashed run loses little.
+    #[arg(long, default_value_t = 10.0)]
+    checkpoint_every: f64,
     /// Do not train: write a grid of --n samples from this checkpoint's generator.
     #[arg(long)]
     sample: Option<PathBuf>,
@@ -100,30 +110,103 @@ struct Args {
 /// Samples of the final measurement.
 const FINAL_EVAL_N: usize = 10_000;
 
+impl Args {
+    /// Every flag's range, checked before anything is loaded.
+    fn check(&self) -> Result<()> {
+        check_flag(
+            "--arch",
+            &self.arch,
+            Arch::parse(&self.arch).is_ok(),
+            "dcgan28 or dcgan64",
+        )?;
+        check_flag("--batch", self.batch, self.batch >= 1, "at least 1")?;
+        check_flag(
+            "--lr",
+            self.lr,
+            self.lr.is_finite() && self.lr > 0.0,
+            "a positive number",
+        )?;
+        check_flag("--n", self.n, self.n >= 1, "at least 1")?;
+        check_flag("--eval-n", self.eval_n, self.eval_n >= 1, "at least 1")?;
+        if let Some(d) = self.digit {
+            check_flag("--digit", d, d <= 9, "a digit, 0 to 9")?;
+        }
+        if let Some(decay) = self.g_ema {
+            check_flag(
+                "--g-ema",
+                decay,
+                decay > 0.0 && decay < 1.0,
+                "a decay in (0, 1)",
+            )?;
+        }
+        let p = self.d_dropout;
+        check_flag(
+            "--d-dropout",
+            p,
+            (0.0..1.0).contains(&p),
+            "a probability in [0, 1)",
+        )?;
+        let m = self.checkpoint_every;
+        check_flag(
+            "--checkpoint-every",
+            m,
+            m.is_finite() && m >= 0.0,
+            "minutes, at least 0",
+        )?;
+        self.stabilisers.check()
+    }
+
+    /// The flags that make the run what it is, as checkpoints keep them.
+    fn settings(&self) -> Vec<(String, String)> {
+        let mut s: Vec<(String, String)> = [
+            ("--arch", self.arch.clone()),
+            ("--batch", self.batch.to_string()),
+            ("--lr", self.lr.to_string()),
+            ("--seed", self.seed.to_string()),
+            ("--digit", format!("{:?}", self.digit)),
+            ("--g-ema", format!("{:?}", self.g_ema)),
+            ("--d-dropout", self.d_dropout.to_string()),
+            ("--minibatch-std", self.minibatch_std.to_string()),
+        ]
+        .map(|(k, v)| (k.to_string(), v))
+        .to_vec();
+        s.extend(self.stabilisers.settings());
+        s
+    }
+}
+
 fn main() {
-    if let Err(e) = run(Args::parse()) {
-        eprintln!("error: {e}");
-        std::process::exit(1);
+    let launched = Instant::now();
+    match run(Args::parse(), launched) {
+        Ok(Finish::Done) => {}
+        Ok(Finish::Interrupted) => std::process::exit(INTERRUPTED_EXIT),
+        Err(e) => {
+            eprintln!("error: {e}");
+            std::process::exit(1);
+        }
     }
 }
 
-fn run(args: Args) -> Result<()> {
+fn run(args: Args, launched: Instant) -> Result<Finish> {
+    args.check()?;
     let arch = Arch::parse(&args.arch)?;
-    let gpu = Gpu::new()?;
-    println!("adapter: {}", gpu.describe());
-    std::fs::create_dir_all(&args.out).map_err(|e| Error::io(&args.out, e))?;
     match &args.sample {
-        Some(ckpt) => sample(&gpu, arch, ckpt, &args),
-        None => train(&gpu, arch, &args),
+        Some(ckpt) => sample(arch, ckpt, &args).map(|()| Finish::Done),
+        None => train(arch, &args, launched),
     }
 }
 
-fn sample(gpu: &Gpu, arch: Arch, ckpt: &Path, args: &Args) -> Result<()> {
-    if args.n == 0 {
-        return Err(Error::Config("--n must be at least 1".into()));
+fn sample(arch: Arch, ckpt: &Path, args: &Args) -> Result<()> {
+    let ckpt_file = Checkpoint::open(ckpt).map_err(|e| Error::Config(format!("--sample {e}")))?;
+    if args.out.is_file() {
+        return Err(Error::Config(format!(
+            "--out {}: is a file, not a folder",
+            args.out.display()
+        )));
     }
+    let gpu = &Gpu::new()?;
+    println!("adapter: {}", gpu.describe());
     let g = Network::new(gpu, "G", arch.generator(), 0)?;
-    let ckpt_file = Checkpoint::open(ckpt)?;
     let name = if !args.no_ema && ckpt_file.has_network(EMA_NETWORK)? {
         println!("sampling the moving average of G's weights ({EMA_NETWORK}; --no-ema for G)");
         EMA_NETWORK
@@ -153,7 +236,7 @@ fn sample(gpu: &Gpu, arch: Arch, ckpt: &Path, args: &Args) -> Result<()> {
     Ok(())
 }
 
-fn train(gpu: &Gpu, arch: Arch, args: &Args) -> Result<()> {
+fn train(arch: Arch, args: &Args, launched: Instant) -> Result<Finish> {
     let mut digits = match &args.data {
         Some(dir) => idx::load_dir(dir)?,
         None => idx::bundled()?,
@@ -161,19 +244,27 @@ fn train(gpu: &Gpu, arch: Arch, args: &Args) -> Result<()> {
     if let Some(d) = args.digit {
         digits = digits.only_digit(d)?;
     }
-    let mut data = Dataset::from_digits(gpu, &digits, (-1.0, 1.0))?;
-    if arch.side() != digits.images.rows || arch.side() != digits.images.cols {
-        data = data.resized(arch.side(), arch.side())?;
-    }
     let steps = match (args.steps, args.epochs) {
         (Some(s), _) => s,
-        (None, Some(e)) => e * data.len().div_ceil(args.batch),
+        (None, Some(e)) => e * digits.len().div_ceil(args.batch),
         (None, None) => DEFAULT_STEPS,
     };
     if steps == 0 {
         return Err(Error::Config(
             "--steps/--epochs must give at least one step".into(),
         ));
+    }
+    // Everything a user can get wrong is checked before the slow parts (the GPU, the judge).
+    prepare_out(&args.out, args.resume.is_some(), args.overwrite)?;
+    if let Some(path) = &args.resume {
+        open_resume(path, &args.settings(), steps as u64)?;
+    }
+    let interrupt = Interrupt::install();
+    let gpu = &Gpu::new()?;
+    println!("adapter: {}", gpu.describe());
+    let mut data = Dataset::from_digits(gpu, &digits, (-1.0, 1.0))?;
+    if arch.side() != digits.images.rows || arch.side() != digits.images.cols {
+        data = data.resized(arch.side(), arch.side())?;
     }
     let adam = Optimizer::Adam {
         lr: args.lr,
@@ -201,17 +292,11 @@ fn train(gpu: &Gpu, arch: Arch, args: &Args) -> Result<()> {
         args.no_eval || args.data.is_some() || args.digit.is_some(),
     )?;
     let recipe = recipes::by_name(arch.name())?;
-    let start = Instant::now();
     let mut gan = Trainer::new(gpu, arch.generator(), d, &data, config)?;
+    gan.set_notes(args.settings());
     if let Some(ckpt) = &args.resume {
         gan.resume(ckpt)?;
         println!("resumed from {} at step {}", ckpt.display(), gan.steps());
-    }
-    if gan.steps() >= steps as u64 {
-        return Err(Error::Config(format!(
-            "the checkpoint is at step {}, past --steps {steps}",
-            gan.steps()
-        )));
     }
     gan.step()?;
     gpu.wait()?;
@@ -223,12 +308,13 @@ fn train(gpu: &Gpu, arch: Arch, args: &Args) -> Result<()> {
         data.len(),
         args.batch,
         gan.dispatches(),
-        start.elapsed().as_secs_f32()
+        launched.elapsed().as_secs_f32()
     );
     if args.g_ema.is_some() {
         println!("grids and quality measurements use the moving average of G's weights");
     }
-    let ckpt = args.out.join("checkpoint.safetensors");
+    let ckpt = args.out.join(CHECKPOINT);
+    let mut cadence = Cadence::minutes(args.checkpoint_every);
     let mut bar = TrainingBar::new(gpu, steps as u64, first, args.batch);
     while gan.steps() < steps as u64 {
         if let Err(e) = gan.step() {
@@ -249,7 +335,8 @@ fn train(gpu: &Gpu, arch: Arch, args: &Args) -> Result<()> {
                 bar.println(&format!("step {step}: {} ({secs:.0} s)", q.summary()));
             }
         }
-        if args.sample_every > 0 && step.is_multiple_of(args.sample_every) && step < steps {
+        if interrupt.requested() {
+            bar.abandon();
             save(
                 &mut gan,
                 arch,
@@ -257,6 +344,25 @@ fn train(gpu: &Gpu, arch: Arch, args: &Args) -> Result<()> {
                 &format!("samples_{step:06}.png"),
                 &ckpt,
             )?;
+            println!(
+                "stopped at step {step} of {steps}: wrote {}; continue with --resume {}",
+                ckpt.display(),
+                ckpt.display()
+            );
+            return Ok(Finish::Interrupted);
+        }
+        let on_step = args.sample_every > 0 && step.is_multiple_of(args.sample_every);
+        if (on_step || cadence.due()) && step < steps {
+            bar.pause(|| {
+                save(
+                    &mut gan,
+                    arch,
+                    &args.out,
+                    &format!("samples_{step:06}.png"),
+                    &ckpt,
+                )
+            })?;
+            cadence.saved();
         }
     }
     bar.finish(gan.steps());
@@ -278,7 +384,7 @@ fn train(gpu: &Gpu, arch: Arch, args: &Args) -> Result<()> {
         ckpt.display(),
         args.out.display()
     );
-    Ok(())
+    Ok(Finish::Done)
 }
 
 /// Grid, checkpoint, CSV and plot; the checkpoint only after the metrics proved finite.

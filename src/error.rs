@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 
 /// What went wrong, with the context needed to fix it.
-#[derive(Debug, thiserror::Error)]
+#[derive(thiserror::Error)]
 pub enum Error {
     /// No adapter matched (or none exists at all).
     #[error(
@@ -95,6 +95,14 @@ pub enum Error {
         /// The encoder's message.
         message: String,
     },
+}
+
+/// The message, as `Display` gives it: `fn main() -> counterfeit::Result<()>` prints an error
+/// with `Debug`, and a user should read a sentence there, not the enum's fields.
+impl std::fmt::Debug for Error {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        std::fmt::Display::fmt(self, f)
+    }
 }
 
 /// The crate's result type.

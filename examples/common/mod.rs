@@ -1,19 +1,31 @@
 //! What the GAN training examples share: the progress of a training loop, the stabiliser
 //! flags, and judging a run's samples.
 
+// Each example uses a part of what is here.
+#![allow(dead_code, unused_imports)]
+
+mod interrupt;
 mod progress;
+mod run_folder;
 mod stabilisers;
 
-#[allow(unused_imports)]
+pub use interrupt::{Cadence, Interrupt, INTERRUPTED_EXIT};
 pub use progress::TrainingBar;
-#[allow(unused_imports)]
+pub use run_folder::{check_flag, open_resume, prepare_out, CHECKPOINT};
 pub use stabilisers::StabiliserArgs;
 
 use counterfeit::Gpu;
 
+/// How a training run ended.
+pub enum Finish {
+    /// Every step ran.
+    Done,
+    /// A signal stopped it after saving; the process exits with [`INTERRUPTED_EXIT`].
+    Interrupted,
+}
+
 /// The judge for a training run: `None`, with a note, when measuring is `off` (a flag, or data
 /// the judge does not know) or the classifier weights are missing.
-#[allow(dead_code)]
 pub fn judge_for_run(
     gpu: &Gpu,
     off: bool,
@@ -33,7 +45,6 @@ pub fn judge_for_run(
 }
 
 /// Judges the run's sampling generator now and logs the figures with its history.
-#[allow(dead_code)]
 pub fn measure(
     judge: &counterfeit::eval::judge::Judge,
     run: &mut counterfeit::gan::GanRun,

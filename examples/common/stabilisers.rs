@@ -3,7 +3,6 @@
 /// The stabilisers every GAN trainer offers, as flags (all off by default: the plain recipe).
 #[derive(clap::Args)]
 #[command(next_help_heading = "Stabilisation")]
-#[allow(dead_code)]
 pub struct StabiliserArgs {
     /// Adversarial loss: bce (non-saturating G loss) or hinge (D: relu(1 − D(x)) +
     /// relu(1 + D(G(z))), G: −D(G(z))).
@@ -33,8 +32,65 @@ pub struct StabiliserArgs {
     pub d_steps: usize,
 }
 
-#[allow(dead_code)]
 impl StabiliserArgs {
+    /// Each flag's range, named as the user typed it.
+    pub fn check(&self) -> counterfeit::Result<()> {
+        use super::check_flag;
+        let unit = |v: f32| (0.0..=1.0).contains(&v);
+        check_flag(
+            "--loss",
+            &self.loss,
+            ["bce", "hinge"].contains(&self.loss.as_str()),
+            "bce or hinge",
+        )?;
+        check_flag(
+            "--real-label",
+            self.real_label,
+            self.real_label > 0.0 && self.real_label <= 1.0,
+            "in (0, 1]",
+        )?;
+        check_flag(
+            "--label-flip",
+            self.label_flip,
+            unit(self.label_flip),
+            "in [0, 1]",
+        )?;
+        check_flag(
+            "--instance-noise",
+            self.instance_noise,
+            self.instance_noise.is_finite() && self.instance_noise >= 0.0,
+            "a standard deviation, at least 0",
+        )?;
+        check_flag(
+            "--replay-fraction",
+            self.replay_fraction,
+            unit(self.replay_fraction),
+            "in [0, 1]",
+        )?;
+        check_flag(
+            "--replay-capacity",
+            self.replay_capacity,
+            (1..=counterfeit::TrainerConfig::MAX_REPLAY_CAPACITY).contains(&self.replay_capacity),
+            &format!("in 1..={}", counterfeit::TrainerConfig::MAX_REPLAY_CAPACITY),
+        )?;
+        check_flag("--d-steps", self.d_steps, self.d_steps >= 1, "at least 1")
+    }
+
+    /// The flags that make a run what it is, with their values, for checkpoints to keep.
+    pub fn settings(&self) -> Vec<(String, String)> {
+        [
+            ("--loss", self.loss.clone()),
+            ("--real-label", self.real_label.to_string()),
+            ("--label-flip", self.label_flip.to_string()),
+            ("--instance-noise", self.instance_noise.to_string()),
+            ("--replay-fraction", self.replay_fraction.to_string()),
+            ("--replay-capacity", self.replay_capacity.to_string()),
+            ("--d-steps", self.d_steps.to_string()),
+        ]
+        .map(|(k, v)| (k.to_string(), v))
+        .to_vec()
+    }
+
     /// `config` with these stabilisers, for a run of `steps` steps.
     pub fn apply(
         &self,

@@ -219,6 +219,7 @@ impl Iteration {
             sampler,
             tensors: kept,
             quality: Vec::new(),
+            notes: Vec::new(),
         })
     }
 }

@@ -27,6 +27,8 @@ pub struct GanRun {
     /// Training state besides the networks that checkpoints keep (replay buffers), by name.
     pub(crate) tensors: Vec<(&'static str, Tensor)>,
     pub(crate) quality: Vec<QualityPoint>,
+    /// Text that checkpoints keep, by key.
+    pub(crate) notes: Vec<(String, String)>,
 }
 
 impl GanRun {
@@ -69,6 +71,7 @@ impl GanRun {
             Extras {
                 weights: &weights,
                 tensors: &tensors,
+                notes: &self.notes,
             },
             Some(self.replayer.state()),
             self.replayer.collected(),
@@ -114,6 +117,13 @@ impl GanRun {
         self.quality = ckpt.quality()?;
         self.quality.retain(|q| q.step <= steps);
         Ok(())
+    }
+
+    /// Text for checkpoints to keep from now on (e.g. the settings of the run, to compare
+    /// when it is resumed); [`Checkpoint::notes`](crate::io::checkpoint::Checkpoint::notes)
+    /// reads it back.
+    pub fn set_notes(&mut self, notes: Vec<(String, String)>) {
+        self.notes = notes;
     }
 
     /// Steps run so far.

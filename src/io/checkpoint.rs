@@ -4,7 +4,8 @@
 //! average of G's weights, `G_ema`), named f32 tensors (the replay buffer), the step counter, the per-step metrics
 //! logged so far (`history`, so a resumed run's CSV and plot cover the whole run), and the
 //! models' layer lists as metadata so a checkpoint is never loaded into the wrong model.
-//! Writes are atomic (temporary file, then rename).
+//! Writes are atomic (a temporary file flushed to the disk, then a rename), and create
+//! missing folders.
 
 use std::collections::HashMap;
 use std::path::Path;
@@ -28,6 +29,9 @@ const QUALITY_COLS: usize = 5;
 /// Columns of the `history` tensor: the step (exact in f32 below 2^24) and the five metrics.
 const HISTORY_COLS: usize = 6;
 
+/// Metadata keys of the notes start with this.
+const NOTE: &str = "note.";
+
 /// Saves networks (parameters and optimiser moments) and, when given, the GPU step counter
 /// and the metrics history.
 pub fn save(
@@ -49,6 +53,8 @@ pub(crate) struct Extras<'a> {
     pub weights: &'a [(&'a str, &'a Network)],
     /// Plain f32 tensors by name (e.g. the replay buffer), for [`Checkpoint::load_tensor`].
     pub tensors: &'a [(&'a str, &'a Tensor)],
+    /// Text kept in the metadata, for [`Checkpoint::notes`].
+    pub notes: &'a [(String, String)],
 }
 
 /// As [`save`], with networks kept without moments and named tensors.
@@ -64,21 +70,21 @@ pub(crate) fn save_with(
     let mut all: Vec<(&str, &Network, bool)> =
         nets.iter().map(|&(n, net)| (n, net, true)).collect();
     all.extend(extras.weights.iter().map(|&(n, net)| (n, net, false)));
-    write(gpu, path, &all, extras.tensors, state, history, quality)
+    write(gpu, path, &all, extras, state, history, quality)
 }
 
 /// Saves networks' parameters and batch-norm statistics only: a third of the size, for
 /// shipping trained weights; such a file loads with `moments = false`.
 pub fn save_weights(gpu: &Gpu, path: &Path, nets: &[(&str, &Network)]) -> Result<()> {
     let all: Vec<(&str, &Network, bool)> = nets.iter().map(|&(n, net)| (n, net, false)).collect();
-    write(gpu, path, &all, &[], None, &[], &[])
+    write(gpu, path, &all, Extras::default(), None, &[], &[])
 }
 
 fn write(
     gpu: &Gpu,
     path: &Path,
     nets: &[(&str, &Network, bool)],
-    tensors: &[(&str, &Tensor)],
+    extras: Extras<'_>,
     state: Option<&Tensor>,
     history: &[StepMetrics],
     quality: &[QualityPoint],
@@ -86,6 +92,10 @@ fn write(
     let mut owned: Vec<(String, Vec<usize>, Dtype, Vec<u8>)> = Vec::new();
     let mut meta = HashMap::new();
     meta.insert("format".to_string(), FORMAT.to_string());
+    for (key, value) in extras.notes {
+        meta.insert(format!("{NOTE}{key}"), value.clone());
+    }
+    let tensors = extras.tensors;
     for &(name, net, moments) in nets {
         meta.insert(format!("{name}.layers"), describe(net));
         let p = net.params();
@@ -188,9 +198,7 @@ fn write(
         path: path.to_path_buf(),
         message: e.to_string(),
     })?;
-    let tmp = path.with_extension("safetensors.tmp");
-    std::fs::write(&tmp, bytes).map_err(|e| Error::io(&tmp, e))?;
-    std::fs::rename(&tmp, path).map_err(|e| Error::io(path, e))
+    super::atomic::write_atomic(path, &bytes)
 }
 
 /// A checkpoint read into memory.
@@ -254,10 +262,14 @@ impl Checkpoint {
     pub fn load_network(&self, gpu: &Gpu, name: &str, net: &Network, moments: bool) -> Result<()> {
         let saved = self.meta()?.get(&format!("{name}.layers")).cloned();
         let want = describe(net);
-        if saved.as_deref() != Some(want.as_str()) {
-            return Err(self.error(format!(
-                "holds {name} = {saved:?}, but the model is {want:?}"
-            )));
+        match saved {
+            None => return Err(self.error(format!("holds no network {name}"))),
+            Some(saved) if saved != want => {
+                return Err(self.error(format!(
+                    "holds another {name}: its layers are `{saved}`, but the model is `{want}`"
+                )))
+            }
+            Some(_) => {}
         }
         let p = net.params();
         let kinds: &[(&str, &Tensor)] = if moments {
@@ -282,6 +294,18 @@ impl Checkpoint {
             )?;
         }
         Ok(())
+    }
+
+    /// The notes saved with the checkpoint (see [`GanRun::set_notes`](crate::gan::GanRun::set_notes)),
+    /// sorted by key.
+    pub fn notes(&self) -> Result<Vec<(String, String)>> {
+        let mut notes: Vec<(String, String)> = self
+            .meta()?
+            .into_iter()
+            .filter_map(|(k, v)| k.strip_prefix(NOTE).map(|k| (k.to_string(), v)))
+            .collect();
+        notes.sort();
+        Ok(notes)
     }
 
     /// Whether the checkpoint holds a network called `name`.

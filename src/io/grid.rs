@@ -1,7 +1,7 @@
 //! Sample grids: a batch of generated images tiled into one grayscale PNG, the quickest way
 //! to see whether a GAN is learning.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use image::{GrayImage, Luma};
 
@@ -137,15 +137,8 @@ fn grid_image_checked(
     Ok(grid)
 }
 
-/// `path` with `.tmp` appended to its full file name (`a/b.png` → `a/b.png.tmp`).
-fn tmp_path(path: &Path) -> PathBuf {
-    let mut s = path.as_os_str().to_owned();
-    s.push(".tmp");
-    PathBuf::from(s)
-}
-
-/// Encodes raw pixels as PNG and replaces `path` with them atomically: the bytes go to
-/// `path.tmp` first, then a rename, so readers see either the old file or the new one.
+/// Encodes raw pixels as PNG and replaces `path` with them atomically, so readers see either
+/// the old file or the new one.
 pub(crate) fn write_png_atomic(
     path: &Path,
     pixels: &[u8],
@@ -161,12 +154,7 @@ pub(crate) fn write_png_atomic(
             path: path.to_path_buf(),
             message: e.to_string(),
         })?;
-    let tmp = tmp_path(path);
-    std::fs::write(&tmp, &png).map_err(|e| Error::io(&tmp, e))?;
-    std::fs::rename(&tmp, path).map_err(|e| {
-        let _ = std::fs::remove_file(&tmp);
-        Error::io(path, e)
-    })
+    super::atomic::write_atomic(path, &png)
 }
 
 #[cfg(test)]
@@ -185,7 +173,7 @@ mod tests {
             -1.0, 0.0, 1.0, 5.0,
         ];
         save_grid(&path, &images, 3, 2, 2, 2, (-1.0, 1.0)).unwrap();
-        assert!(!tmp_path(&path).exists());
+        assert!(!dir.join("grid.png.tmp").exists());
 
         let img = image::open(&path).unwrap().to_luma8();
         // 2x2 pixels upscaled by 28 to 56x56 tiles; 2 columns, 2 rows, 2-px borders.

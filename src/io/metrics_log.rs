@@ -33,9 +33,7 @@ pub fn save_csv(path: &Path, history: &[StepMetrics], quality: &[QualityPoint]) 
             None => s.push_str(",,,,\n"),
         }
     }
-    let tmp = path.with_extension("csv.tmp");
-    std::fs::write(&tmp, s).map_err(|e| Error::io(&tmp, e))?;
-    std::fs::rename(&tmp, path).map_err(|e| Error::io(path, e))
+    super::atomic::write_atomic(path, s.as_bytes())
 }
 
 /// Plots D loss, G loss, D(x) and D(G(z)) against the step; below them, when sample quality

@@ -1,0 +1,239 @@
+//! The front door as a user meets it: `dcgan_mnist` run as a child process. Ctrl-C saves a
+//! checkpoint that resumes bit-exactly; a second Ctrl-C stops at once; a fresh run refuses a
+//! folder holding another run; a resumed run refuses other settings; mistakes are refused by
+//! flag name before the GPU is even opened (the order of events, not a wall time).
+//!
+//! The example binary is the one `cargo test` builds beside the test binaries.
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::Duration;
+
+fn example(name: &str) -> PathBuf {
+    let exe = std::env::current_exe().expect("test binary path");
+    let dir = exe
+        .parent()
+        .and_then(Path::parent)
+        .expect("target profile folder");
+    let bin = dir.join("examples").join(name);
+    assert!(
+        bin.exists(),
+        "{} is missing: `cargo test` builds the examples before running this test",
+        bin.display()
+    );
+    bin
+}
+
+fn scratch(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("counterfeit-cli-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    dir
+}
+
+/// A short dcgan28 run's flags: batch 8, no quality measurement, no periodic grids.
+fn dcgan(out: &Path, steps: usize) -> Command {
+    dcgan_batch(out, steps, 8)
+}
+
+fn dcgan_batch(out: &Path, steps: usize, batch: usize) -> Command {
+    let mut c = Command::new(example("dcgan_mnist"));
+    c.args(["--no-eval", "--sample-every", "0", "--batch"])
+        .arg(batch.to_string())
+        .arg("--steps")
+        .arg(steps.to_string())
+        .arg("--out")
+        .arg(out);
+    c
+}
+
+fn text(o: &Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
+}
+
+/// A running example whose output is collected as it comes (a full or closed pipe would
+/// stall or kill it).
+struct Running {
+    child: Child,
+    output: std::thread::JoinHandle<String>,
+}
+
+impl Running {
+    /// The exit code and everything the run printed.
+    fn finish(mut self) -> (Option<i32>, String) {
+        let status = self.child.wait().expect("wait for the example");
+        (status.code(), self.output.join().expect("output reader"))
+    }
+}
+
+/// Starts `cmd` and waits until it has finished its first training step.
+fn started(mut cmd: Command) -> Running {
+    let mut child = cmd
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run the example");
+    let (first, first_seen) = std::sync::mpsc::channel();
+    let stdout = BufReader::new(child.stdout.take().expect("stdout"));
+    let stderr = BufReader::new(child.stderr.take().expect("stderr"));
+    let errors = std::thread::spawn(move || {
+        stderr
+            .lines()
+            .map_while(|l| l.ok())
+            .collect::<Vec<_>>()
+            .join("\n")
+    });
+    let output = std::thread::spawn(move || {
+        let mut lines = Vec::new();
+        for line in stdout.lines().map_while(|l| l.ok()) {
+            if line.contains("first step after") {
+                let _ = first.send(());
+            }
+            lines.push(line);
+        }
+        format!(
+            "{}\n{}",
+            lines.join("\n"),
+            errors.join().unwrap_or_default()
+        )
+    });
+    let running = Running { child, output };
+    if first_seen.recv_timeout(Duration::from_secs(120)).is_err() {
+        let (code, said) = running.finish();
+        panic!("the run ended ({code:?}) before its first step: {said}");
+    }
+    running
+}
+
+fn signal(run: &Running, sig: &str) {
+    let ok = Command::new("kill")
+        .args([sig, &run.child.id().to_string()])
+        .status()
+        .expect("kill");
+    assert!(ok.success());
+}
+
+fn step_of(ckpt: &Path) -> usize {
+    let c = counterfeit::io::checkpoint::Checkpoint::open(ckpt).unwrap();
+    c.state()
+        .unwrap()
+        .expect("a training checkpoint")
+        .iterations as usize
+}
+
+#[test]
+fn ctrl_c_saves_a_checkpoint_that_resumes_bit_exactly() {
+    let stopped = scratch("stopped");
+    let run = started(dcgan(&stopped, 10_000));
+    std::thread::sleep(Duration::from_millis(1500));
+    signal(&run, "-INT");
+    let (code, said) = run.finish();
+    assert_eq!(code, Some(130), "{said}");
+    assert!(said.contains("continue with --resume"), "{said}");
+    let ckpt = stopped.join("checkpoint.safetensors");
+    let at = step_of(&ckpt);
+    assert!(at >= 1);
+    for f in ["metrics.csv", "losses.png"] {
+        assert!(stopped.join(f).exists(), "{f} not written on the way out");
+    }
+
+    // The stopped run continued to step at + 3 equals a run that never stopped.
+    let target = at + 3;
+    let resumed = dcgan(&stopped, target)
+        .arg("--resume")
+        .arg(&ckpt)
+        .output()
+        .unwrap();
+    assert!(resumed.status.success(), "{}", text(&resumed));
+    let straight_dir = scratch("straight");
+    let straight = dcgan(&straight_dir, target).output().unwrap();
+    assert!(straight.status.success(), "{}", text(&straight));
+    let csv = |d: &Path| std::fs::read_to_string(d.join("metrics.csv")).unwrap();
+    assert_eq!(csv(&stopped).lines().count(), target + 1);
+    assert_eq!(csv(&stopped), csv(&straight_dir), "the resumed run differs");
+
+    // A second Ctrl-C does not wait for the save.
+    let again = scratch("again");
+    let run = started(dcgan(&again, 10_000));
+    signal(&run, "-INT");
+    std::thread::sleep(Duration::from_millis(20));
+    signal(&run, "-INT");
+    let (code, said) = run.finish();
+    assert_eq!(code, Some(130), "{said}");
+    assert!(said.contains("stopped at once"), "{said}");
+    for d in [stopped, straight_dir, again] {
+        std::fs::remove_dir_all(d).ok();
+    }
+}
+
+#[test]
+fn folders_settings_and_flags_are_checked_before_the_gpu_is_opened() {
+    let dir = scratch("checks");
+    let ran = dcgan(&dir, 2).output().unwrap();
+    assert!(ran.status.success(), "{}", text(&ran));
+    let ckpt = dir.join("checkpoint.safetensors");
+    let refused = |cmd: &mut Command, needles: &[&str]| {
+        let out = cmd.output().unwrap();
+        let said = text(&out);
+        assert_eq!(out.status.code(), Some(1), "{said}");
+        for n in needles {
+            assert!(said.contains(n), "{n:?} not in {said}");
+        }
+        assert!(
+            !said.contains("adapter:"),
+            "the GPU was opened first: {said}"
+        );
+    };
+    // A fresh run into a folder that holds a run.
+    refused(
+        &mut dcgan(&dir, 4),
+        &["already holds a run", "--resume", "--overwrite"],
+    );
+    // Resuming with other settings, or already at the asked step.
+    refused(
+        dcgan_batch(&dir, 4, 16).arg("--resume").arg(&ckpt),
+        &["--batch 8", "--batch 16"],
+    );
+    refused(
+        dcgan(&dir, 2).arg("--resume").arg(&ckpt),
+        &["already at step 2"],
+    );
+    // Files that are not what the flag needs.
+    refused(
+        dcgan(&scratch("x"), 4)
+            .arg("--resume")
+            .arg(dir.join("losses.png")),
+        &["--resume", "losses.png"],
+    );
+    refused(
+        dcgan(&scratch("y"), 4)
+            .arg("--resume")
+            .arg(dir.join("nothing.safetensors")),
+        &["--resume", "nothing.safetensors"],
+    );
+    refused(
+        &mut dcgan(&dir.join("metrics.csv"), 4),
+        &["--out", "not a folder"],
+    );
+    // Values out of range, named as typed.
+    for (flag, value) in [
+        ("--eval-n", "0"),
+        ("--lr", "nan"),
+        ("--real-label", "5"),
+        ("--label-flip", "2"),
+        ("--g-ema", "1"),
+    ] {
+        refused(dcgan(&scratch("z"), 4).args([flag, value]), &[flag]);
+    }
+    // A mistyped flag gets a suggestion.
+    let out = Command::new(example("dcgan_mnist"))
+        .args(["--step", "3"])
+        .output()
+        .unwrap();
+    assert!(text(&out).contains("--steps"), "{}", text(&out));
+    std::fs::remove_dir_all(&dir).ok();
+}
