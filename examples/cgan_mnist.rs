@@ -22,7 +22,10 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use clap::Parser;
-use common::TrainingBar;
+use common::{
+    check_flag, open_resume, prepare_out, Cadence, Finish, Interrupt, TrainingBar, CHECKPOINT,
+    INTERRUPTED_EXIT,
+};
 use counterfeit::data::idx;
 use counterfeit::eval::classifier::{bundled_weights, Classifier};
 use counterfeit::eval::judge::to_judged_pixels;
@@ -81,6 +84,13 @@ struct Args {
     /// Continue training from a checkpoint written by an earlier run with the same settings.
     #[arg(long)]
     resume: Option<PathBuf>,
+    /// Start afresh even though --out holds another run's checkpoint (it is replaced).
+    #[arg(long)]
+    overwrite: bool,
+    /// Also write a checkpoint every this many minutes of training (0: only every
+    /// --sample-every steps), so a stopped or crashed run loses little.
+    #[arg(long, default_value_t = 10.0)]
+    checkpoint_every: f64,
     /// Do not train: write the class and style grids from this checkpoint's generator.
     #[arg(long)]
     sample: Option<PathBuf>,
@@ -88,9 +98,10 @@ struct Args {
     /// MNIST); the 10,000 bundled digits when absent. Accuracy is then not measured.
     #[arg(long)]
     data: Option<PathBuf>,
-    /// Weights of the digit classifier that measures class accuracy.
-    #[arg(long, default_value_os_t = bundled_weights())]
-    classifier: PathBuf,
+    /// Weights of the digit classifier that measures class accuracy [default: the crate's
+    /// models/mnist_classifier.safetensors].
+    #[arg(long)]
+    classifier: Option<PathBuf>,
     /// Do not measure class accuracy.
     #[arg(long)]
     no_eval: bool,
@@ -105,20 +116,66 @@ struct Args {
     stabilisers: common::StabiliserArgs,
 }
 
-fn main() {
-    if let Err(e) = run(Args::parse()) {
-        eprintln!("error: {e}");
-        std::process::exit(1);
+impl Args {
+    /// Every flag's range, checked before anything is loaded.
+    fn check(&self) -> Result<()> {
+        check_flag("--steps", self.steps, self.steps >= 1, "at least 1")?;
+        check_flag("--batch", self.batch, self.batch >= 1, "at least 1")?;
+        check_flag(
+            "--lr",
+            self.lr,
+            self.lr.is_finite() && self.lr > 0.0,
+            "a positive number",
+        )?;
+        let d = self.g_ema;
+        check_flag("--g-ema", d, d > 0.0 && d < 1.0, "a decay in (0, 1)")?;
+        let m = self.checkpoint_every;
+        check_flag(
+            "--checkpoint-every",
+            m,
+            m.is_finite() && m >= 0.0,
+            "minutes, at least 0",
+        )?;
+        self.stabilisers.check()
+    }
+
+    /// The flags that make the run what it is, as checkpoints keep them.
+    fn settings(&self) -> Vec<(String, String)> {
+        let g_ema = (!self.no_g_ema).then_some(self.g_ema);
+        let mut s: Vec<(String, String)> = [
+            ("--batch", self.batch.to_string()),
+            ("--lr", self.lr.to_string()),
+            ("--seed", self.seed.to_string()),
+            ("--g-ema", format!("{g_ema:?}")),
+        ]
+        .map(|(k, v)| (k.to_string(), v))
+        .to_vec();
+        s.extend(self.stabilisers.settings());
+        s
+    }
+
+    fn classifier(&self) -> PathBuf {
+        self.classifier.clone().unwrap_or_else(bundled_weights)
     }
 }
 
-fn run(args: Args) -> Result<()> {
-    let gpu = Gpu::new()?;
-    println!("adapter: {}", gpu.describe());
-    std::fs::create_dir_all(&args.out).map_err(|e| Error::io(&args.out, e))?;
+fn main() {
+    let launched = Instant::now();
+    match run(Args::parse(), launched) {
+        Ok(Finish::Done) => {}
+        Ok(Finish::Interrupted) => std::process::exit(INTERRUPTED_EXIT),
+        Err(e) => {
+            eprintln!("error: {e}");
+            std::process::exit(1);
+        }
+    }
+}
+
+fn run(args: Args, launched: Instant) -> Result<Finish> {
+    args.check()?;
     match &args.sample {
-        Some(ckpt) => sample(&gpu, ckpt, &args),
-        None => train(&gpu, &args),
+        Some(ckpt) => sample(ckpt, &args).map(|()| Finish::Done),
+        None => train(&args, launched),
     }
 }
 
@@ -150,9 +207,17 @@ fn save_grid(path: &Path, x: &[f32]) -> Result<()> {
     grid::save_grid(path, x, CLASSES * CLASSES, SIDE, SIDE, CLASSES, (-1.0, 1.0))
 }
 
-fn sample(gpu: &Gpu, ckpt: &Path, args: &Args) -> Result<()> {
+fn sample(ckpt: &Path, args: &Args) -> Result<()> {
+    let ckpt_file = Checkpoint::open(ckpt).map_err(|e| Error::Config(format!("--sample {e}")))?;
+    if args.out.is_file() {
+        return Err(Error::Config(format!(
+            "--out {}: is a file, not a folder",
+            args.out.display()
+        )));
+    }
+    let gpu = &Gpu::new()?;
+    println!("adapter: {}", gpu.describe());
     let g = Network::new(gpu, "G", dcgan28_generator(CLASSES), 0)?;
-    let ckpt_file = Checkpoint::open(ckpt)?;
     let name = if ckpt_file.has_network(EMA_NETWORK)? {
         println!("sampling the moving average of G's weights ({EMA_NETWORK})");
         EMA_NETWORK
@@ -234,11 +299,19 @@ fn log_accuracy(out: &Path, step: u64, a: &Accuracy) -> Result<()> {
         .map_err(|e| Error::io(&path, e))
 }
 
-fn train(gpu: &Gpu, args: &Args) -> Result<()> {
+fn train(args: &Args, launched: Instant) -> Result<Finish> {
     let digits = match &args.data {
         Some(dir) => idx::load_dir(dir)?,
         None => idx::bundled()?,
     };
+    // Everything a user can get wrong is checked before the slow parts (the GPU, the judge).
+    prepare_out(&args.out, args.resume.is_some(), args.overwrite)?;
+    if let Some(path) = &args.resume {
+        open_resume(path, &args.settings(), args.steps as u64)?;
+    }
+    let interrupt = Interrupt::install();
+    let gpu = &Gpu::new()?;
+    println!("adapter: {}", gpu.describe());
     let data = Dataset::from_digits(gpu, &digits, (-1.0, 1.0))?;
     if args.resume.is_none() {
         // A fresh run starts a fresh accuracy log; a resumed one appends to its own.
@@ -247,20 +320,17 @@ fn train(gpu: &Gpu, args: &Args) -> Result<()> {
             std::fs::remove_file(&log).map_err(|e| Error::io(&log, e))?;
         }
     }
-    if args.steps == 0 {
-        return Err(Error::Config("--steps must be at least 1".into()));
-    }
     let classifier = if args.no_eval || args.data.is_some() {
         println!("note: class accuracy is not measured (--no-eval or --data)");
         None
-    } else if !args.classifier.exists() {
+    } else if !args.classifier().exists() {
         println!(
             "note: no classifier weights at {}; class accuracy is not measured (train them with the train_classifier example)",
-            args.classifier.display()
+            args.classifier().display()
         );
         None
     } else {
-        Some(Classifier::load(gpu, &args.classifier)?)
+        Some(Classifier::load(gpu, &args.classifier())?)
     };
     let adam = Optimizer::Adam {
         lr: args.lr,
@@ -281,7 +351,6 @@ fn train(gpu: &Gpu, args: &Args) -> Result<()> {
         gan: args.stabilisers.apply(gan, args.steps)?,
         ..recipe
     };
-    let start = Instant::now();
     let mut gan = ConditionalTrainer::new(
         gpu,
         dcgan28_generator(CLASSES),
@@ -289,17 +358,12 @@ fn train(gpu: &Gpu, args: &Args) -> Result<()> {
         &data,
         config,
     )?;
+    gan.set_notes(args.settings());
     if let Some(ckpt) = &args.resume {
         gan.resume(ckpt)?;
         println!("resumed from {} at step {}", ckpt.display(), gan.steps());
     }
     let steps = args.steps as u64;
-    if gan.steps() >= steps {
-        return Err(Error::Config(format!(
-            "the checkpoint is at step {}, past --steps {steps}",
-            gan.steps()
-        )));
-    }
     gan.step()?;
     gpu.wait()?;
     // Speeds below count the steps after this first one (which includes start-up work).
@@ -309,9 +373,10 @@ fn train(gpu: &Gpu, args: &Args) -> Result<()> {
         data.len(),
         args.batch,
         gan.dispatches(),
-        start.elapsed().as_secs_f32()
+        launched.elapsed().as_secs_f32()
     );
-    let ckpt = args.out.join("checkpoint.safetensors");
+    let ckpt = args.out.join(CHECKPOINT);
+    let mut cadence = Cadence::minutes(args.checkpoint_every);
     let mut bar = TrainingBar::new(gpu, steps, first, args.batch);
     while gan.steps() < steps {
         if let Err(e) = gan.step() {
@@ -335,13 +400,21 @@ fn train(gpu: &Gpu, args: &Args) -> Result<()> {
                 ));
             }
         }
-        if args.sample_every > 0 && step.is_multiple_of(args.sample_every as u64) && step < steps {
-            save(
-                &mut gan,
-                &args.out,
-                &format!("classes_{step:06}.png"),
-                &ckpt,
-            )?;
+        let grid = format!("classes_{step:06}.png");
+        if interrupt.requested() {
+            bar.abandon();
+            save(&mut gan, &args.out, &grid, &ckpt)?;
+            println!(
+                "stopped at step {step} of {steps}: wrote {}; continue with --resume {}",
+                ckpt.display(),
+                ckpt.display()
+            );
+            return Ok(Finish::Interrupted);
+        }
+        let on_step = args.sample_every > 0 && step.is_multiple_of(args.sample_every as u64);
+        if (on_step || cadence.due()) && step < steps {
+            bar.pause(|| save(&mut gan, &args.out, &grid, &ckpt))?;
+            cadence.saved();
         }
     }
     bar.finish(gan.steps());
@@ -384,7 +457,7 @@ fn train(gpu: &Gpu, args: &Args) -> Result<()> {
         ckpt.display(),
         args.out.display()
     );
-    Ok(())
+    Ok(Finish::Done)
 }
 
 /// Class grid, checkpoint, CSV and plot; the checkpoint only after the metrics proved finite.
