@@ -1,4 +1,4 @@
-//! One DCGAN training iteration, timed as `bench/ARCH.md` prescribes: median wall time over
+//! One DCGAN training iteration, timed as `docs/BENCHMARKS.md` prescribes: median wall time over
 //! 20 iterations after 5 warm-up iterations, each ended by reading the two losses back.
 //! Prints a table and one JSON line per network and batch with the PyTorch peer's keys.
 //!

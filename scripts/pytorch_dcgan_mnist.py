@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """The dcgan_mnist recipe in PyTorch, to judge counterfeit's samples step for step.
 
-dcgan28 (bench/ARCH.md), the 10,000 bundled digits in [-1, 1], batch 64, Adam 2e-4
+dcgan28 (docs/BENCHMARKS.md), the 10,000 bundled digits in [-1, 1], batch 64, Adam 2e-4
 (beta 0.5, 0.999), non-saturating G loss, one D and one G update per step, weights N(0, 0.02).
 At each step of --save-at it writes --n samples (generated in batches of 64 in train mode,
 as counterfeit samples with batch statistics) to OUT/pytorch_step_<step>.safetensors as one

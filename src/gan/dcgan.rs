@@ -1,4 +1,4 @@
-//! The benchmark DCGAN networks of `bench/ARCH.md`: dcgan28 (MNIST 28×28) and dcgan64 (the
+//! The benchmark DCGAN networks of `docs/BENCHMARKS.md`: dcgan28 (MNIST 28×28) and dcgan64 (the
 //! PyTorch examples/dcgan network with one channel), initialised N(0, 0.02).
 
 use crate::{Error, Init, Result, Sequential};
@@ -145,7 +145,7 @@ impl Arch {
         }
     }
 
-    /// FLOP per training iteration at batch `b`, counted as `bench/ARCH.md` defines it:
+    /// FLOP per training iteration at batch `b`, counted as `docs/BENCHMARKS.md` defines it:
     /// 2·B·(3·F_G − F_G1 + 9·F_D − 2·F_D1) over forward multiply-adds per image.
     pub fn flop_per_iter(self, b: usize) -> f64 {
         let (g, g1, d, d1) = match self {

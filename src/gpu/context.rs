@@ -122,23 +122,25 @@ impl Gpu {
             info.backend,
             info.device_type
         );
+        // wgpu's default handler panics on any validation error; we catch errors in scopes
+        // where we create things, and anything that escapes is logged rather than aborting.
+        device.on_uncaptured_error(Arc::new(|e: wgpu::Error| {
+            log::error!("counterfeit: uncaptured GPU error: {e}");
+        }));
         Ok(Self::wrap(device, queue, info))
     }
 
     /// Wraps a device and queue that a host program already owns, so counterfeit can train
     /// and sample inside another wgpu program; tensors expose their buffers for the host's
     /// own passes. `info` describes the adapter (from `Adapter::get_info`).
+    ///
+    /// The host's uncaptured-error handler is left as it is: counterfeit catches the errors of
+    /// what it creates in error scopes and returns them as [`Error`](crate::Error)s.
     pub fn from_device(device: wgpu::Device, queue: wgpu::Queue, info: wgpu::AdapterInfo) -> Gpu {
         Self::wrap(device, queue, info)
     }
 
     fn wrap(device: wgpu::Device, queue: wgpu::Queue, info: wgpu::AdapterInfo) -> Gpu {
-        // wgpu's default handler panics on any validation error; we catch errors in scopes
-        // where we create things, and anything that escapes is logged rather than aborting
-        // the host program.
-        device.on_uncaptured_error(Arc::new(|e: wgpu::Error| {
-            log::error!("counterfeit: uncaptured GPU error: {e}");
-        }));
         Gpu {
             device,
             queue,

@@ -8,9 +8,23 @@ use counterfeit::philox;
 use counterfeit::Gpu;
 
 /// One device shared by every test of a binary (tests run on threads).
+/// Gives Mesa a private runtime folder when the environment has none, so that a headless
+/// test run is not strewn with its "XDG_RUNTIME_DIR is invalid or not set" lines.
+pub fn quiet_runtime_dir() {
+    if std::env::var_os("XDG_RUNTIME_DIR").is_none() {
+        let dir = std::env::temp_dir().join(format!("counterfeit-xdg-{}", std::process::id()));
+        if std::fs::create_dir_all(&dir).is_ok() {
+            use std::os::unix::fs::PermissionsExt;
+            let _ = std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o700));
+            std::env::set_var("XDG_RUNTIME_DIR", &dir);
+        }
+    }
+}
+
 pub fn gpu() -> &'static Gpu {
     static GPU: OnceLock<Gpu> = OnceLock::new();
     GPU.get_or_init(|| {
+        quiet_runtime_dir();
         let gpu = Gpu::new()
             .expect("a GPU adapter (on Linux without a GPU: apt-get install mesa-vulkan-drivers)");
         eprintln!("adapter: {}", gpu.describe());
