@@ -63,7 +63,30 @@ fn main() {
 
 fn run(args: Args) -> Result<()> {
     if args.n < 2 {
-        return Err(Error::Config("--n must be at least 2".into()));
+        return Err(Error::Config(format!("--n {}: must be at least 2", args.n)));
+    }
+    // The files and flags first: loading the judge takes a while.
+    let range = parse_range(&args.range)?;
+    let ckpt = match &args.ckpt {
+        Some(path) => {
+            let ckpt = Checkpoint::open(path).map_err(|e| Error::Config(format!("--ckpt {e}")))?;
+            let recipe =
+                recipes::identify(&ckpt).map_err(|e| Error::Config(format!("--ckpt {e}")))?;
+            Some((path, ckpt, recipe))
+        }
+        None => None,
+    };
+    let images = match &args.images {
+        Some(path) => Some((path, read_images(path)?)),
+        None => None,
+    };
+    if let Some(path) = &args.classifier {
+        if !path.is_file() {
+            return Err(Error::Config(format!(
+                "--classifier {}: no such file",
+                path.display()
+            )));
+        }
     }
     let gpu = Gpu::new()?;
     println!("adapter: {}", gpu.describe());
@@ -79,9 +102,8 @@ fn run(args: Args) -> Result<()> {
     let (label, report) = if args.real {
         let r = judge.real_reference(!args.no_parzen)?;
         ("real held-out digits".to_string(), r)
-    } else if let Some(path) = &args.images {
-        let (x, side) = read_images(path)?;
-        let images = to_judged_pixels(&x, side, parse_range(&args.range)?);
+    } else if let Some((path, (x, side))) = images {
+        let images = to_judged_pixels(&x, side, range);
         println!(
             "{}: {} images of {side}×{side}",
             path.display(),
@@ -90,12 +112,7 @@ fn run(args: Args) -> Result<()> {
         let r = judge.judge(&images, !args.no_parzen)?;
         (path.display().to_string(), r)
     } else {
-        let path = args
-            .ckpt
-            .as_ref()
-            .expect("clap requires --ckpt without --real");
-        let ckpt = Checkpoint::open(path)?;
-        let recipe = recipes::identify(&ckpt)?;
+        let (path, ckpt, recipe) = ckpt.expect("clap requires --ckpt without --real");
         let g = Network::new(&gpu, "G", recipe.generator.clone(), 0)?;
         let name = if !args.no_ema && ckpt.has_network(EMA_NETWORK)? {
             EMA_NETWORK
