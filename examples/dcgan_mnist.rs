@@ -88,6 +88,9 @@ struct Args {
     /// Do not measure sample quality.
     #[arg(long)]
     no_eval: bool,
+    /// Also print the final measurement as one JSON line.
+    #[arg(long)]
+    json: bool,
     /// With --sample: use the trained G even when the checkpoint holds the moving average
     /// of its weights (G_ema, which is used by default).
     #[arg(long)]
@@ -370,13 +373,12 @@ fn train(arch: Arch, args: &Args, launched: Instant) -> Result<Finish> {
         println!("measuring the final samples (N = {FINAL_EVAL_N}) ...");
         let t = Instant::now();
         let q = common::measure(judge, &mut gan, &recipe, FINAL_EVAL_N, true)?;
-        println!(
-            "{} at step {}:\n{}\n({:.0} s)",
-            arch.name(),
-            gan.steps(),
-            q.json(&format!("{} step {}", arch.name(), gan.steps())),
-            t.elapsed().as_secs_f32()
-        );
+        let label = format!("{} step {}", arch.name(), gan.steps());
+        print!("{}", q.table(&label));
+        if args.json {
+            println!("{}", q.json(&label));
+        }
+        println!("({:.0} s)", t.elapsed().as_secs_f32());
     }
     save(&mut gan, arch, &args.out, "samples_final.png", &ckpt)?;
     println!(

@@ -13,7 +13,7 @@ use std::time::Instant;
 
 use clap::Parser;
 use counterfeit::eval::judge::to_judged_pixels;
-use counterfeit::eval::{Classifier, Judge, Report};
+use counterfeit::eval::{Classifier, Judge};
 use counterfeit::gan::{generate_batched, noise, recipes, EMA_NETWORK};
 use counterfeit::io::checkpoint::Checkpoint;
 use counterfeit::{Error, Gpu, Network, Result};
@@ -135,7 +135,7 @@ fn run(args: Args) -> Result<()> {
         let which = if name == EMA_NETWORK { " G_ema" } else { "" };
         (format!("{}{which} step {step}", recipe.name), r)
     };
-    print_table(&label, &report);
+    print!("{}", report.table(&label));
     println!("{}", report.json(&label));
     println!(
         "({:.1} s on {})",
@@ -180,25 +180,4 @@ fn parse_range(s: &str) -> Result<(f32, f32)> {
         return Err(bad());
     }
     Ok((lo, hi))
-}
-
-fn print_table(label: &str, r: &Report) {
-    println!("{label}, N = {}", r.n);
-    println!("  FID (classifier features)   {:>10.3}", r.fid);
-    println!("  Inception-style score       {:>10.3}   (max 10)", r.score);
-    println!(
-        "  classes covered             {:>10}   (≥ half their share)",
-        r.coverage.covered
-    );
-    println!(
-        "  mean confidence             {:>10.3}",
-        r.coverage.mean_confidence
-    );
-    println!("  class histogram             {:?}", r.coverage.histogram);
-    if let Some(p) = &r.parzen {
-        println!(
-            "  Parzen log-likelihood       {:>10.1} ± {:.1} nats   (σ = {:.3})",
-            p.mean, p.std_err, p.sigma
-        );
-    }
 }

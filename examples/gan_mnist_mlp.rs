@@ -49,6 +49,9 @@ struct Args {
     /// Do not measure sample quality.
     #[arg(long)]
     no_eval: bool,
+    /// Also print the final measurement as one JSON line.
+    #[arg(long)]
+    json: bool,
 }
 
 /// Samples of the final measurement.
@@ -162,11 +165,12 @@ fn run(args: Args) -> counterfeit::Result<()> {
         println!("measuring the final samples (N = {FINAL_EVAL_N}) ...");
         let t = Instant::now();
         let q = common::measure(judge, &mut gan, &recipe, FINAL_EVAL_N, true)?;
-        println!(
-            "{}\n({:.0} s)",
-            q.json(&format!("mlp step {steps}")),
-            t.elapsed().as_secs_f32()
-        );
+        let label = format!("mlp step {steps}");
+        print!("{}", q.table(&label));
+        if args.json {
+            println!("{}", q.json(&label));
+        }
+        println!("({:.0} s)", t.elapsed().as_secs_f32());
     }
     let last = args.out.join("samples_final.png");
     save(&mut gan, &last, &args.out, &ckpt, side)?;

@@ -54,6 +54,33 @@ impl Report {
         }
     }
 
+    /// Every figure as a small table, one per line, headed by `label`.
+    pub fn table(&self, label: &str) -> String {
+        let c = &self.coverage;
+        let mut t = format!("{label}, N = {}\n", self.n);
+        t += &format!("  FID (classifier features)   {:>10.3}\n", self.fid);
+        t += &format!(
+            "  Inception-style score       {:>10.3}   (max 10)\n",
+            self.score
+        );
+        t += &format!(
+            "  classes covered             {:>10}   (≥ half their share)\n",
+            c.covered
+        );
+        t += &format!(
+            "  mean confidence             {:>10.3}\n",
+            c.mean_confidence
+        );
+        t += &format!("  class histogram             {:?}\n", c.histogram);
+        if let Some(p) = &self.parzen {
+            t += &format!(
+                "  Parzen log-likelihood       {:>10.1} ± {:.1} nats   (σ = {:.3})\n",
+                p.mean, p.std_err, p.sigma
+            );
+        }
+        t
+    }
+
     /// One JSON object with every figure, labelled.
     pub fn json(&self, label: &str) -> String {
         let parzen = match &self.parzen {
