@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use clap::Parser;
-use common::TrainingBar;
+use common::{check_flag, prepare_out, Finish, Interrupt, TrainingBar, INTERRUPTED_EXIT};
 use counterfeit::data::idx;
 use counterfeit::gan::{mlp, recipes};
 use counterfeit::io::{grid, metrics_log};
@@ -60,28 +60,42 @@ const FINAL_EVAL_N: usize = 10_000;
 const BATCH: usize = 100;
 
 fn main() {
-    if let Err(e) = run(Args::parse()) {
-        eprintln!("error: {e}");
-        std::process::exit(1);
+    match run(Args::parse()) {
+        Ok(Finish::Done) => {}
+        Ok(Finish::Interrupted) => std::process::exit(INTERRUPTED_EXIT),
+        Err(e) => {
+            eprintln!("error: {e}");
+            std::process::exit(1);
+        }
     }
 }
 
-fn run(args: Args) -> counterfeit::Result<()> {
-    let gpu = Gpu::new()?;
-    println!("adapter: {}", gpu.describe());
+fn run(args: Args) -> counterfeit::Result<Finish> {
     let digits = match &args.data {
         Some(dir) => idx::load_dir(dir)?,
         None => idx::bundled()?,
     };
-    let data = Dataset::from_digits(&gpu, &digits, (0.0, 1.0))?;
     let steps = args
         .steps
-        .unwrap_or(args.epochs * data.len().div_ceil(BATCH));
+        .unwrap_or(args.epochs * digits.len().div_ceil(BATCH));
     if steps == 0 {
         return Err(Error::Config(
             "--steps/--epochs must give at least one step".into(),
         ));
     }
+    // Flags and the output folder before the slow parts (the GPU, the judge).
+    check_flag(
+        "--lr",
+        args.lr,
+        args.lr.is_finite() && args.lr > 0.0,
+        "a positive number",
+    )?;
+    check_flag("--eval-n", args.eval_n, args.eval_n >= 2, "at least 2")?;
+    prepare_out(&args.out, false, true)?;
+    let interrupt = Interrupt::install();
+    let gpu = Gpu::new()?;
+    println!("adapter: {}", gpu.describe());
+    let data = Dataset::from_digits(&gpu, &digits, (0.0, 1.0))?;
     let side = data.shape()[1];
     let pixels = data.shape().iter().product::<usize>();
 
@@ -108,9 +122,6 @@ fn run(args: Args) -> counterfeit::Result<()> {
         sample_count: 100,
         ..TrainerConfig::dcgan()
     };
-    if args.eval_n < 2 {
-        return Err(Error::Config("--eval-n must be at least 2".into()));
-    }
     let judge = common::judge_for_run(&gpu, args.no_eval || args.data.is_some())?;
     let recipe = recipes::by_name("mlp")?;
     let start = Instant::now();
@@ -135,7 +146,6 @@ fn run(args: Args) -> counterfeit::Result<()> {
         gan.dispatches(),
         start.elapsed().as_secs_f32()
     );
-    std::fs::create_dir_all(&args.out).map_err(|e| Error::io(&args.out, e))?;
 
     let mut bar = TrainingBar::new(&gpu, steps as u64, 0, BATCH);
     let ckpt = args.out.join("checkpoint.safetensors");
@@ -153,6 +163,16 @@ fn run(args: Args) -> counterfeit::Result<()> {
                 let secs = t.elapsed().as_secs_f32();
                 bar.println(&format!("step {step}: {} ({secs:.0} s)", q.summary()));
             }
+        }
+        if interrupt.requested() {
+            bar.abandon();
+            let grid = args.out.join(format!("samples_{step:06}.png"));
+            save(&mut gan, &grid, &args.out, &ckpt, side)?;
+            println!(
+                "stopped at step {step} of {steps}: wrote {}",
+                ckpt.display()
+            );
+            return Ok(Finish::Interrupted);
         }
         if args.sample_every > 0 && step % args.sample_every == 0 && step < steps {
             let grid = args.out.join(format!("samples_{step:06}.png"));
@@ -179,7 +199,7 @@ fn run(args: Args) -> counterfeit::Result<()> {
         last.display(),
         ckpt.display()
     );
-    Ok(())
+    Ok(Finish::Done)
 }
 
 /// Grid, checkpoint, CSV and loss plot.
