@@ -1,6 +1,7 @@
 //! What the GAN training examples share: the progress of a training loop, the stabiliser
 //! flags, and judging a run's samples.
 
+mod pace;
 mod progress;
 mod stabilisers;
 
