@@ -9,9 +9,15 @@
 //! - `lerp_pair<i>.png`, `slerp_pair<i>.png`: for each pair of random latent vectors, --steps
 //!   images from z0 to z1 inclusive, by linear and by spherical interpolation;
 //! - `interpolations.png`: all those strips as rows, pair by pair, lerp then slerp;
-//! - `walk.png`: a --steps × --steps grid of G(z + a·u + b·v) for one base z and two random
-//!   orthonormal directions u, v, with a (across, left to right) and b (down, top to bottom)
-//!   evenly spaced in [−radius, +radius]. For uniform noise every z is clamped into the box.
+//! - `walk.png`: a --steps × --steps grid around one base z, turned along great circles
+//!   towards two random directions u, v orthogonal to it (keeping |z|): by a across (left to
+//!   right) and b down (top to bottom), both evenly spaced in [−angle, +angle], for a total
+//!   turn of √(a² + b²). At the default 90° the middle of each edge is a quarter turn from z,
+//!   as unrelated to it as a new random latent vector, so the digit changes across the grid;
+//!   a straight step of a few units, z + a·u + b·v, hardly turns a z of norm ≈ √100 = 10 and
+//!   shows one digit throughout. For uniform noise every z is clamped into the box. The run
+//!   prints how much neighbouring images and the grid's corners differ, next to two random
+//!   samples.
 //!
 //! For a conditional generator every image above has a label (--label, or pair i draws class
 //! i mod classes and the walk class 0), and `labels.png` has --steps rows: one z per row with
@@ -21,7 +27,7 @@ use std::path::PathBuf;
 use std::time::Instant;
 
 use clap::Parser;
-use counterfeit::gan::latent::{clamp_to_support, gram_schmidt, lerp, slerp};
+use counterfeit::gan::latent::{clamp_to_support, gram_schmidt, lerp, slerp, turn};
 use counterfeit::gan::{generate_batched, noise, recipes};
 use counterfeit::io::checkpoint::Checkpoint;
 use counterfeit::io::grid::save_grid;
@@ -51,10 +57,9 @@ struct Args {
     /// Images per interpolation, endpoints included; also the side of the walk grid.
     #[arg(long, default_value_t = 10)]
     steps: usize,
-    /// The walk goes from −radius to +radius along each unit direction (in units of the noise's
-    /// standard deviation for normal noise).
-    #[arg(long, default_value_t = 2.0, allow_hyphen_values = true)]
-    radius: f32,
+    /// The walk turns z by −angle to +angle degrees towards each of its two directions.
+    #[arg(long, default_value_t = 90.0, allow_hyphen_values = true)]
+    angle: f32,
     /// Conditional generators only: the class of every interpolation and of the walk
     /// (default: pair i draws class i mod classes, the walk class 0).
     #[arg(long)]
@@ -78,10 +83,10 @@ fn run(args: Args) -> Result<()> {
             "--steps must be at least 2 (both endpoints are drawn)".into(),
         ));
     }
-    if !(args.radius.is_finite() && args.radius > 0.0) {
+    if !(args.angle.is_finite() && args.angle > 0.0 && args.angle <= 180.0) {
         return Err(Error::Config(format!(
-            "--radius must be a positive number, not {}",
-            args.radius
+            "--angle must be a number of degrees in (0, 180], not {}",
+            args.angle
         )));
     }
     // The checkpoint first: a wrong path fails before the adapter is opened.
@@ -137,8 +142,9 @@ fn run(args: Args) -> Result<()> {
     // give values tied to them.
     let raw = noise(Noise::Normal, (2 * pairs + 3 + steps) * nz, args.seed);
     let raw = &raw[(2 * pairs + 1 + steps) * nz..];
-    let dirs = gram_schmidt(&[&raw[..nz], &raw[nz..]])?;
-    let (u, v) = (&dirs[0], &dirs[1]);
+    let base = latent(2 * pairs);
+    let dirs = gram_schmidt(&[base, &raw[..nz], &raw[nz..]])?;
+    let (u, v) = (&dirs[1], &dirs[2]);
 
     let ts: Vec<f32> = (0..steps).map(|i| i as f32 / (steps - 1) as f32).collect();
     let mut z = Vec::with_capacity(total * nz);
@@ -157,12 +163,11 @@ fn run(args: Args) -> Result<()> {
             }
         }
     }
-    let base = latent(2 * pairs);
-    let r = args.radius;
+    let r = args.angle.to_radians();
     let offsets: Vec<f32> = ts.iter().map(|t| -r + 2.0 * r * t).collect();
     for &b in &offsets {
         for &a in &offsets {
-            z.extend((0..nz).map(|k| base[k] + a * u[k] + b * v[k]));
+            z.extend(turn(base, u, v, a, b)?);
             labels.push(class(0));
         }
     }
@@ -210,11 +215,29 @@ fn run(args: Args) -> Result<()> {
         &x[interp * per..walked * per],
         steps,
         format!(
-            "{steps}×{steps}, z + a·u + b·v for a (across) and b (down) in [{}, {r}], |z| = {:.2}",
-            -r,
+            "{steps}×{steps}, z turned by a (across) and b (down) in [−{0}°, {0}°], |z| = {1:.2}",
+            args.angle,
             norm(base)
         ),
     )?;
+    let walk = &x[interp * per..walked * per];
+    let ends: Vec<f32> = (0..pairs)
+        .flat_map(|p| {
+            let (a, b) = (2 * p * steps, (2 * p + 1) * steps - 1);
+            x[a * per..(a + 1) * per]
+                .iter()
+                .chain(&x[b * per..(b + 1) * per])
+        })
+        .copied()
+        .collect();
+    let spread = WalkSpread::measure(walk, steps, per, recipe.range);
+    println!(
+        "walk: neighbouring images differ by {:.2}, opposite corners by {:.2}; two random \
+         samples by {:.2} (root-mean-square pixel difference)",
+        spread.neighbours,
+        spread.corners,
+        mean_distance(&ends, per, recipe.range)
+    );
     if classes > 0 {
         save(
             "labels.png",
@@ -233,4 +256,58 @@ fn run(args: Args) -> Result<()> {
 
 fn norm(v: &[f32]) -> f32 {
     v.iter().map(|x| x * x).sum::<f32>().sqrt()
+}
+
+/// How much a walk grid changes: between neighbouring tiles and between opposite corners.
+struct WalkSpread {
+    neighbours: f32,
+    corners: f32,
+}
+
+impl WalkSpread {
+    /// For a `side`×`side` grid of images of `per` values in `range`.
+    fn measure(grid: &[f32], side: usize, per: usize, range: (f32, f32)) -> WalkSpread {
+        let tile = |r: usize, c: usize| &grid[(r * side + c) * per..(r * side + c + 1) * per];
+        let mut near = Vec::new();
+        for r in 0..side {
+            for c in 0..side {
+                if c + 1 < side {
+                    near.push(rms(tile(r, c), tile(r, c + 1), range));
+                }
+                if r + 1 < side {
+                    near.push(rms(tile(r, c), tile(r + 1, c), range));
+                }
+            }
+        }
+        let last = side - 1;
+        WalkSpread {
+            neighbours: near.iter().sum::<f32>() / near.len() as f32,
+            corners: (rms(tile(0, 0), tile(last, last), range)
+                + rms(tile(0, last), tile(last, 0), range))
+                / 2.0,
+        }
+    }
+}
+
+/// The mean of [`rms`] over every pair of the images in `images` (`per` values each).
+fn mean_distance(images: &[f32], per: usize, range: (f32, f32)) -> f32 {
+    let all: Vec<&[f32]> = images.chunks_exact(per).collect();
+    let mut d = Vec::new();
+    for (i, a) in all.iter().enumerate() {
+        for b in &all[i + 1..] {
+            d.push(rms(a, b, range));
+        }
+    }
+    d.iter().sum::<f32>() / d.len().max(1) as f32
+}
+
+/// The root-mean-square difference of two images, with `range` mapped to 0..1.
+fn rms(a: &[f32], b: &[f32], range: (f32, f32)) -> f32 {
+    let scale = 1.0 / (range.1 - range.0);
+    let sum: f32 = a
+        .iter()
+        .zip(b)
+        .map(|(x, y)| ((x - y) * scale).powi(2))
+        .sum();
+    (sum / a.len() as f32).sqrt()
 }

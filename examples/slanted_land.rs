@@ -50,6 +50,11 @@ fn text(img: &[f32]) -> [String; 2] {
 }
 
 fn run(args: Args) -> counterfeit::Result<()> {
+    if args.steps == 0 {
+        return Err(counterfeit::Error::Config(
+            "--steps 0: must be at least 1 (a run of no steps would overwrite the pictures)".into(),
+        ));
+    }
     let gpu = Gpu::new()?;
     println!("adapter: {}", gpu.describe());
     let faces = sl::faces(64, args.seed);
@@ -112,7 +117,8 @@ fn run(args: Args) -> counterfeit::Result<()> {
     all.extend(generated.iter().take(32).copied());
     let ink: Vec<f32> = all.iter().map(|v| 1.0 - v).collect();
     let pic = args.out.join("faces_noise_generated.png");
-    grid::save_grid(&pic, &ink, 24, 2, 2, 8, (0.0, 1.0))?;
+    // Faces are black and white to their edges: wide gray gaps show where each one ends.
+    grid::save_grid_framed(&pic, &ink, 24, 2, 2, 8, (0.0, 1.0), grid::Frame::WIDE)?;
 
     // Errors per epoch (64 faces = 8 steps).
     let hist = gan.history();

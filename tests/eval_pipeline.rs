@@ -119,6 +119,68 @@ fn metrics_csv_carries_quality_on_measured_steps() {
     assert_eq!(image::open(&png).unwrap().height(), 480);
 }
 
+/// Rows of `img` that hold at least one pixel of colour `c`.
+fn rows_with(img: &image::RgbImage, c: [u8; 3]) -> Vec<u32> {
+    (0..img.height())
+        .filter(|&y| (0..img.width()).any(|x| img.get_pixel(x, y).0 == c))
+        .collect()
+}
+
+#[test]
+fn the_loss_plot_gives_probabilities_their_own_axis() {
+    // Losses up to 5 and probabilities in 0..1, as a diverging run would log them.
+    let history: Vec<StepMetrics> = (1..=300)
+        .map(|s| StepMetrics {
+            step: s,
+            d_loss: 0.2 + s as f32 / 60.0,
+            g_loss: 0.7,
+            d_real: 0.9,
+            d_fake: 0.1 + s as f32 / 1000.0,
+            d_fake_g: 0.1,
+        })
+        .collect();
+    let (red, green) = ([200, 40, 40], [40, 160, 60]);
+    let fid_colour = [120, 40, 160];
+    let point = |step: u64, fid: f64| QualityPoint {
+        step,
+        n: 500,
+        fid,
+        score: 3.0,
+        classes_covered: 10,
+    };
+    let png = temp("panels.png");
+    save_loss_plot(&png, "t", &history, &[]).unwrap();
+    let img = image::open(&png).unwrap().to_rgb8();
+    assert_eq!(img.dimensions(), (800, 480));
+    let (losses, probs) = (rows_with(&img, red), rows_with(&img, green));
+    assert!(!losses.is_empty() && !probs.is_empty());
+    assert!(
+        losses.last() < probs.first(),
+        "D(x) is drawn in a panel below the losses: rows {:?}.. vs {:?}..",
+        losses.last(),
+        probs.first()
+    );
+
+    // Measured once: the FID is written out, not drawn as a lone dot.
+    save_loss_plot(&png, "t", &history, &[point(300, 42.0)]).unwrap();
+    let img = image::open(&png).unwrap().to_rgb8();
+    assert_eq!(img.dimensions(), (800, 720));
+    assert!(rows_with(&img, fid_colour).is_empty(), "one FID is text");
+    save_loss_plot(&png, "t", &history, &[point(150, 60.0), point(300, 42.0)]).unwrap();
+    let img = image::open(&png).unwrap().to_rgb8();
+    assert_eq!(img.dimensions(), (800, 720));
+    let curve = rows_with(&img, fid_colour);
+    assert!(
+        curve.iter().all(|&y| y >= 480),
+        "the FID curve is below the losses"
+    );
+    assert!(
+        curve.len() > 20,
+        "two FIDs are a curve: {} rows",
+        curve.len()
+    );
+}
+
 #[test]
 fn a_conditional_recipe_appends_a_label_to_each_latent_vector() {
     let cgan = recipes::by_name("cgan28").unwrap();

@@ -5,6 +5,7 @@
 #![allow(dead_code, unused_imports)]
 
 mod interrupt;
+mod pace;
 mod progress;
 mod run_folder;
 mod stabilisers;

@@ -1,15 +1,23 @@
-//! The progress bar of a training loop.
+//! The progress of a training loop: a bar on a terminal, plain lines in a log.
 
+use std::io::IsTerminal;
 use std::time::Instant;
 
 use counterfeit::gan::StepMetrics;
 use counterfeit::Gpu;
 use indicatif::{ProgressBar, ProgressStyle};
 
-/// A progress bar over training steps that shows the losses and the speed. The speed leaves
-/// out the steps before `first` (start-up, or a resumed run's) and the time spent in
-/// [`TrainingBar::pause`]; on an adapter that runs shaders on the CPU it says after a few
-/// steps how long the rest will take.
+use super::pace::{duration, Cadence, Pace};
+
+/// Where stderr is not a terminal (piped, redirected, under nohup) the bar is not drawn, so a
+/// plain line is printed instead at least this often.
+const PLAIN_EVERY_SECONDS: f32 = 30.0;
+
+/// A progress bar over training steps that shows the losses, the speed and the time left.
+/// The speed leaves out the steps before `first` (start-up, or a resumed run's) and the time
+/// spent in [`TrainingBar::pause`]; on an adapter that runs shaders on the CPU it says after
+/// a few steps how long the rest will take. When stderr is not a terminal the same figures
+/// go to stderr as plain lines every so many steps or seconds.
 pub struct TrainingBar {
     bar: ProgressBar,
     adapter: Option<String>,
@@ -18,6 +26,11 @@ pub struct TrainingBar {
     batch: usize,
     timer: Instant,
     paused: f32,
+    pace: Pace,
+    /// The latest metrics as text, kept for updates that bring none.
+    losses: String,
+    /// Set when plain lines stand in for the bar.
+    plain: Option<Cadence>,
 }
 
 impl TrainingBar {
@@ -25,10 +38,11 @@ impl TrainingBar {
     pub fn new(gpu: &Gpu, steps: u64, first: u64, batch: usize) -> TrainingBar {
         let bar = ProgressBar::new(steps);
         bar.set_style(
-            ProgressStyle::with_template("{bar:30} {pos}/{len}  {msg}  [{elapsed} < {eta}]")
-                .expect("valid template"),
+            ProgressStyle::with_template("{bar:30} {pos}/{len}  {msg}").expect("valid template"),
         );
         bar.set_position(first);
+        let plain = (!std::io::stderr().is_terminal())
+            .then(|| Cadence::new(first, steps, PLAIN_EVERY_SECONDS));
         TrainingBar {
             bar,
             adapter: gpu.is_cpu().then(|| gpu.info().name.clone()),
@@ -37,6 +51,9 @@ impl TrainingBar {
             batch,
             timer: Instant::now(),
             paused: 0.0,
+            pace: Pace::new(first),
+            losses: String::new(),
+            plain,
         }
     }
 
@@ -45,32 +62,60 @@ impl TrainingBar {
         (self.timer.elapsed().as_secs_f32() - self.paused).max(1e-6)
     }
 
-    /// Moves the bar to `step` and shows the latest metrics and the speed.
+    /// Moves the bar to `step` and shows the latest metrics, the speed and the time left.
     pub fn update(&mut self, step: u64, metrics: Option<&StepMetrics>) {
         let done = step.saturating_sub(self.first) as f32;
         let secs = self.seconds();
+        self.pace.record(step, secs);
         if done >= 5.0 {
             if let Some(name) = self.adapter.take() {
                 let left = self.steps.saturating_sub(step);
                 let per_step = secs / done;
                 self.println(&format!(
                     "note: {name} runs shaders on the CPU: about {per_step:.1} s/step, so the \
-                     remaining {left} steps take ~{:.0} min. Use --steps to shorten.",
-                    per_step * left as f32 / 60.0
+                     remaining {left} steps take ~{}. Use --steps to shorten.",
+                    duration(per_step * left as f32)
                 ));
             }
         }
         if let Some(m) = metrics {
-            self.bar.set_message(format!(
-                "D {:.3} G {:.3} D(x) {:.2} D(G(z)) {:.2}  {:.0} img/s",
-                m.d_loss,
-                m.g_loss,
-                m.d_real,
-                m.d_fake,
-                done * self.batch as f32 / secs
-            ));
+            self.losses = format!(
+                "D {:.3} G {:.3} D(x) {:.2} D(G(z)) {:.2}",
+                m.d_loss, m.g_loss, m.d_real, m.d_fake
+            );
         }
+        // The first steps are queued faster than they run: no speed until the pace has one.
+        let pace = self
+            .pace
+            .seconds_per_step()
+            .zip(self.pace.seconds_left(self.steps));
+        let (speed, per_step, left) = match pace {
+            Some((per_step, left)) => (
+                format!("{:.0} img/s", self.batch as f32 / per_step),
+                format!(" ({per_step:.2} s/step)"),
+                format!("{} left", duration(left)),
+            ),
+            None => (
+                "measuring speed".into(),
+                String::new(),
+                "time left unknown".into(),
+            ),
+        };
+        // The metrics reach the CPU a few steps late: nothing to show before that.
+        let losses = match self.losses.as_str() {
+            "" => String::new(),
+            l => format!("{l}  "),
+        };
+        let wall = self.timer.elapsed().as_secs_f32();
+        self.bar
+            .set_message(format!("{losses}{speed}  [{}, {left}]", duration(wall)));
         self.bar.set_position(step);
+        if self.plain.as_mut().is_some_and(|c| c.due(step, wall)) {
+            eprintln!(
+                "step {step}/{}  {losses}{speed}{per_step}  {left}",
+                self.steps
+            );
+        }
     }
 
     /// Runs `work` (a measurement, say) outside the speed's clock.

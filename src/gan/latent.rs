@@ -1,6 +1,6 @@
 //! Paths through a generator's latent space: linear and spherical interpolation between two
-//! latent vectors, Gram–Schmidt for orthonormal walking directions, and clamping back into
-//! the noise's support. Plain CPU maths on `f32` slices, computed in `f64`.
+//! latent vectors, Gram–Schmidt for orthonormal walking directions, turning a latent vector
+//! along them, and clamping back into the noise's support. Plain CPU maths on `f32` slices, computed in `f64`.
 
 use crate::gan::Noise;
 use crate::{Error, Result};
@@ -106,6 +106,29 @@ pub fn gram_schmidt(vectors: &[&[f32]]) -> Result<Vec<Vec<f32>>> {
     Ok(basis
         .into_iter()
         .map(|b| b.into_iter().map(|x| x as f32).collect())
+        .collect())
+}
+
+/// `z` turned by the angle `√(a² + b²)` (radians) towards the direction `a·u + b·v`, along a
+/// great circle, keeping its norm: `cos θ·z + sin θ·|z|·(a·u + b·v)/θ`. A walk over a grid of
+/// (a, b) stays as typical as `z` for Gaussian noise however far it goes, where `z + a·u + b·v`
+/// would leave the shell that nearly all latent vectors lie on, and changes the image as
+/// much at `π/2` as drawing a new latent vector would. `u` and `v` are orthonormal and
+/// orthogonal to `z` (the last two of [`gram_schmidt`]`(&[z, u, v])`).
+pub fn turn(z: &[f32], u: &[f32], v: &[f32], a: f32, b: f32) -> Result<Vec<f32>> {
+    same_len("turn", z, u)?;
+    same_len("turn", z, v)?;
+    let (a, b) = (f64::from(a), f64::from(b));
+    let theta = a.hypot(b);
+    if theta == 0.0 {
+        return Ok(z.to_vec());
+    }
+    let (cos, along) = (theta.cos(), theta.sin() * norm(z) / theta);
+    Ok(z.iter()
+        .zip(u.iter().zip(v))
+        .map(|(&x, (&p, &q))| {
+            (cos * f64::from(x) + along * (a * f64::from(p) + b * f64::from(q))) as f32
+        })
         .collect())
 }
 
@@ -225,6 +248,33 @@ mod tests {
         assert!(gram_schmidt(&[&z0, &z1[..50]]).is_err());
         assert!(slerp(&z0, &z1[..99], 0.5).is_err());
         assert!(lerp(&z0, &z1[..99], 0.5).is_err());
+    }
+
+    #[test]
+    fn turning_keeps_the_norm_and_reaches_the_directions_at_a_right_angle() {
+        let (z, raw) = pair();
+        let w = noise(Noise::Normal, z.len(), 9);
+        let dirs = gram_schmidt(&[&z, &raw, &w]).unwrap();
+        let (u, v) = (&dirs[1], &dirs[2]);
+        let n = norm(&z);
+        assert_eq!(turn(&z, u, v, 0.0, 0.0).unwrap(), z);
+        let right = std::f32::consts::FRAC_PI_2;
+        let scaled_u: Vec<f32> = u.iter().map(|&x| x * n as f32).collect();
+        assert!(close(&turn(&z, u, v, right, 0.0).unwrap(), &scaled_u, 1e-4));
+        let back: Vec<f32> = z.iter().map(|&x| -x).collect();
+        assert!(close(
+            &turn(&z, u, v, 0.0, 2.0 * right).unwrap(),
+            &back,
+            1e-4
+        ));
+        for (a, b) in [(0.3, -0.4), (-1.0, 1.0), (0.05, 0.0)] {
+            let t = turn(&z, u, v, a, b).unwrap();
+            assert!((norm(&t) - n).abs() < 1e-4 * n, "norm kept at ({a}, {b})");
+            // The angle to z is √(a² + b²).
+            let angle = (dot(&t, &z) / (n * n)).clamp(-1.0, 1.0).acos();
+            assert!((angle - f64::from(a).hypot(f64::from(b))).abs() < 1e-4);
+        }
+        assert!(turn(&z, &u[1..], v, 0.1, 0.1).is_err());
     }
 
     #[test]

@@ -14,6 +14,29 @@ pub const BORDER_VALUE: u8 = 64;
 /// Tiles are upscaled by an integer factor until their short side reaches this many pixels,
 /// so 28x28 digits and 2x2 toy images alike are visible without a zoomable viewer.
 pub const MIN_TILE_SIDE: usize = 56;
+/// The lines between and around the tiles of a grid.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Frame {
+    /// Width in output pixels.
+    pub width: usize,
+    /// Gray level.
+    pub value: u8,
+}
+
+impl Frame {
+    /// [`BORDER`] pixels of [`BORDER_VALUE`]: thin dark lines around white-on-black digits.
+    pub const THIN: Frame = Frame {
+        width: BORDER,
+        value: BORDER_VALUE,
+    };
+    /// Wide mid-gray gaps, for tiles that span black to white edge to edge (images of a few
+    /// pixels), against which a thin dark line disappears.
+    pub const WIDE: Frame = Frame {
+        width: 12,
+        value: 150,
+    };
+}
+
 /// Refuse grids above this many pixels (1 GiB): a wrong `count` should fail, not exhaust memory.
 const MAX_PIXELS: usize = 1 << 30;
 
@@ -30,7 +53,7 @@ pub fn grid_image(
     cols: usize,
     range: (f32, f32),
 ) -> Result<GrayImage> {
-    grid_image_checked(images, count, height, width, cols, range)
+    grid_image_checked(images, count, height, width, cols, range, Frame::THIN)
         .map_err(|detail| Error::shape("grid_image", detail))
 }
 
@@ -45,13 +68,27 @@ pub fn save_grid(
     cols: usize,
     range: (f32, f32),
 ) -> Result<()> {
-    let grid =
-        grid_image_checked(images, count, height, width, cols, range).map_err(|message| {
-            Error::Image {
-                path: path.to_path_buf(),
-                message,
-            }
-        })?;
+    save_grid_framed(path, images, count, height, width, cols, range, Frame::THIN)
+}
+
+/// [`save_grid`] with the tiles separated by `frame`.
+#[allow(clippy::too_many_arguments)]
+pub fn save_grid_framed(
+    path: &Path,
+    images: &[f32],
+    count: usize,
+    height: usize,
+    width: usize,
+    cols: usize,
+    range: (f32, f32),
+    frame: Frame,
+) -> Result<()> {
+    let grid = grid_image_checked(images, count, height, width, cols, range, frame).map_err(
+        |message| Error::Image {
+            path: path.to_path_buf(),
+            message,
+        },
+    )?;
     write_png_atomic(
         path,
         grid.as_raw(),
@@ -69,6 +106,7 @@ fn grid_image_checked(
     width: usize,
     cols: usize,
     range: (f32, f32),
+    frame: Frame,
 ) -> std::result::Result<GrayImage, String> {
     if count == 0 {
         return Err("cannot tile zero images".into());
@@ -98,9 +136,10 @@ fn grid_image_checked(
     let rows = count.div_ceil(cols);
     let scale = MIN_TILE_SIDE.div_ceil(height.min(width)).max(1);
     let (tile_h, tile_w) = (height * scale, width * scale);
+    let border = frame.width;
     let size = |n: usize, tile: usize| {
-        n.checked_mul(tile + BORDER)
-            .and_then(|v| v.checked_add(BORDER))
+        n.checked_mul(tile + border)
+            .and_then(|v| v.checked_add(border))
     };
     let (out_w, out_h) = match (size(cols, tile_w), size(rows, tile_h)) {
         (Some(w), Some(h)) if w.checked_mul(h).is_some_and(|p| p <= MAX_PIXELS) => (w, h),
@@ -112,11 +151,11 @@ fn grid_image_checked(
         }
     };
 
-    let mut grid = GrayImage::from_pixel(out_w as u32, out_h as u32, Luma([BORDER_VALUE]));
+    let mut grid = GrayImage::from_pixel(out_w as u32, out_h as u32, Luma([frame.value]));
     let inv = 255.0 / (hi - lo);
     for (i, img) in images.chunks_exact(height * width).enumerate() {
-        let x0 = BORDER + (i % cols) * (tile_w + BORDER);
-        let y0 = BORDER + (i / cols) * (tile_h + BORDER);
+        let x0 = border + (i % cols) * (tile_w + border);
+        let y0 = border + (i / cols) * (tile_h + border);
         for (y, row) in img.chunks_exact(width).enumerate() {
             for (x, &v) in row.iter().enumerate() {
                 let level = if v.is_nan() {
@@ -188,6 +227,38 @@ mod tests {
         assert_eq!(img.get_pixel(x0 + 55, y0 + 55)[0], 255);
         // The unused fourth cell stays border-gray.
         assert_eq!(img.get_pixel(x0 + 58 + 20, y0 + 20)[0], BORDER_VALUE);
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn a_wide_frame_separates_tiles_that_fill_their_cells() {
+        let dir = std::env::temp_dir().join(format!("counterfeit-frame-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("framed.png");
+        // Two 2x2 checkerboards side by side: their edges are black and white alike.
+        let images = [0.0, 1.0, 1.0, 0.0, 1.0, 0.0, 0.0, 1.0];
+        save_grid_framed(&path, &images, 2, 2, 2, 2, (0.0, 1.0), Frame::WIDE).unwrap();
+        let img = image::open(&path).unwrap().to_luma8();
+        let w = Frame::WIDE.width as u32;
+        assert_eq!(img.dimensions(), (2 * 56 + 3 * w, 56 + 2 * w));
+        // Every pixel of the gap between the tiles is the frame's gray, neither black nor
+        // white like the tiles' edges on both sides of it.
+        for x in w + 56..2 * w + 56 {
+            for y in 0..img.height() {
+                assert_eq!(img.get_pixel(x, y)[0], Frame::WIDE.value, "({x}, {y})");
+            }
+        }
+        assert_eq!(
+            img.get_pixel(w + 55, w)[0],
+            255,
+            "first tile's top-right pixel"
+        );
+        assert_eq!(
+            img.get_pixel(2 * w + 56, w)[0],
+            255,
+            "second tile's top-left pixel"
+        );
+        assert!(![0, 255].contains(&Frame::WIDE.value));
         std::fs::remove_dir_all(&dir).unwrap();
     }
 

@@ -6,7 +6,9 @@ use std::path::Path;
 
 use image::{GenericImage, Rgb, RgbImage};
 
-use super::plot::{line_plot, Series, DEFAULT_HEIGHT, DEFAULT_WIDTH};
+use super::plot::{
+    line_plot, line_plot_in, text_panel, Series, YRange, DEFAULT_HEIGHT, DEFAULT_WIDTH,
+};
 pub use crate::metrics::QualityPoint;
 use crate::{Error, Result, StepMetrics};
 
@@ -36,8 +38,13 @@ pub fn save_csv(path: &Path, history: &[StepMetrics], quality: &[QualityPoint]) 
     super::atomic::write_atomic(path, s.as_bytes())
 }
 
-/// Plots D loss, G loss, D(x) and D(G(z)) against the step; below them, when sample quality
-/// was measured, FID and the Inception-style score.
+/// Height of the losses' panel; D's probabilities fill the rest of [`DEFAULT_HEIGHT`] below.
+const LOSSES_HEIGHT: u32 = DEFAULT_HEIGHT * 3 / 5;
+
+/// Plots D and G loss against the step and, below them on an axis of their own from 0 to 1,
+/// D(x) and D(G(z)); below those, when sample quality was measured, FID and the
+/// Inception-style score (as numbers when measured once). The picture is
+/// [`DEFAULT_WIDTH`]x[`DEFAULT_HEIGHT`], half as tall again with the quality panels.
 pub fn save_loss_plot(
     path: &Path,
     title: &str,
@@ -66,6 +73,15 @@ pub fn save_loss_plot(
                 values: &g,
                 color: [40, 90, 200],
             },
+        ],
+        &xs,
+        DEFAULT_WIDTH,
+        LOSSES_HEIGHT,
+    )?;
+    let probabilities = line_plot_in(
+        "D's outputs",
+        "step",
+        &[
             Series {
                 name: "D(x)",
                 values: &dx,
@@ -78,42 +94,43 @@ pub fn save_loss_plot(
             },
         ],
         &xs,
+        YRange::Fixed(0.0, 1.0),
         DEFAULT_WIDTH,
-        DEFAULT_HEIGHT,
+        DEFAULT_HEIGHT - LOSSES_HEIGHT,
     )?;
-    let img = if quality.is_empty() {
-        losses
-    } else {
+    let height = DEFAULT_HEIGHT
+        + if quality.is_empty() {
+            0
+        } else {
+            DEFAULT_HEIGHT / 2
+        };
+    let mut all = RgbImage::from_pixel(DEFAULT_WIDTH, height, Rgb([255, 255, 255]));
+    let place = |all: &mut RgbImage, img: &RgbImage, x: u32, y: u32| {
+        all.copy_from(img, x, y).map_err(|e| Error::Image {
+            path: path.to_path_buf(),
+            message: e.to_string(),
+        })
+    };
+    place(&mut all, &losses, 0, 0)?;
+    place(&mut all, &probabilities, 0, LOSSES_HEIGHT)?;
+    if let Some(last) = quality.last() {
         let qx: Vec<f32> = quality.iter().map(|q| q.step as f32).collect();
         let fid: Vec<f32> = quality.iter().map(|q| q.fid as f32).collect();
         let score: Vec<f32> = quality.iter().map(|q| q.score as f32).collect();
-        let half = DEFAULT_WIDTH / 2;
+        let (w, h) = (DEFAULT_WIDTH / 2, DEFAULT_HEIGHT / 2);
         let panel = |name: &str, values: &[f32], color: [u8; 3]| {
-            line_plot(
-                &format!("{name} (N = {})", quality[quality.len() - 1].n),
-                "step",
-                &[Series {
-                    name,
-                    values,
-                    color,
-                }],
-                &qx,
-                half,
-                DEFAULT_HEIGHT / 2,
-            )
+            let title = format!("{name} (N = {})", last.n);
+            if let [value] = values {
+                let at = format!("at step {}", last.step);
+                return text_panel(&title, &format!("{value:.2}"), &at, w, h);
+            }
+            let series = [Series {
+                name,
+                values,
+                color,
+            }];
+            line_plot(&title, "step", &series, &qx, w, h)
         };
-        let mut all = RgbImage::from_pixel(
-            DEFAULT_WIDTH,
-            DEFAULT_HEIGHT + DEFAULT_HEIGHT / 2,
-            Rgb([255, 255, 255]),
-        );
-        let place = |all: &mut RgbImage, img: &RgbImage, x: u32, y: u32| {
-            all.copy_from(img, x, y).map_err(|e| Error::Image {
-                path: path.to_path_buf(),
-                message: e.to_string(),
-            })
-        };
-        place(&mut all, &losses, 0, 0)?;
         place(
             &mut all,
             &panel("FID", &fid, [120, 40, 160])?,
@@ -123,16 +140,15 @@ pub fn save_loss_plot(
         place(
             &mut all,
             &panel("score", &score, [20, 140, 140])?,
-            half,
+            w,
             DEFAULT_HEIGHT,
         )?;
-        all
-    };
+    }
     super::grid::write_png_atomic(
         path,
-        img.as_raw(),
-        img.width(),
-        img.height(),
+        all.as_raw(),
+        all.width(),
+        all.height(),
         image::ExtendedColorType::Rgb8,
     )
 }
