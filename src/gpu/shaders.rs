@@ -58,6 +58,7 @@ shaders! {
     Labels => "labels" ["draw_labels", "one_hot"],
     LogSumExp => "logsumexp" ["lse_forward", "lse_backward"],
     FeatureMatching => "feature_matching" ["fm_grad", "fm_loss"],
+    Resample => "resample" ["upsample_fwd", "upsample_bwd", "avgpool_fwd", "avgpool_bwd"],
 }
 
 /// The shared helpers every shader is compiled with.

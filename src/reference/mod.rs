@@ -18,6 +18,7 @@ pub mod loss;
 pub mod minibatch_std;
 pub mod optim;
 pub mod parzen;
+pub mod resample;
 pub mod shuffle;
 pub mod softmax;
 pub mod stabilise;

@@ -8,6 +8,7 @@
 
 mod activation;
 mod add;
+mod avg_pool;
 mod batch_norm;
 mod concat;
 mod conv;
@@ -19,6 +20,7 @@ mod maxout;
 mod minibatch_std;
 mod record;
 mod reshape;
+mod upsample;
 
 use std::fmt;
 use std::sync::Arc;
@@ -160,6 +162,16 @@ impl Layer {
         Layer::of(minibatch_std::MinibatchStd)
     }
 
+    /// Nearest-neighbour up-sampling by 2 in height and width.
+    pub fn upsample() -> Layer {
+        Layer::of(upsample::Upsample)
+    }
+
+    /// 2×2 average pooling with stride 2 (an odd last row or column dropped).
+    pub fn avg_pool() -> Layer {
+        Layer::of(avg_pool::AvgPool)
+    }
+
     /// Channel concatenation of two inputs with the same spatial shape.
     pub fn concat() -> Layer {
         Layer::of(concat::Concat)
@@ -257,6 +269,16 @@ macro_rules! layer_builders {
         /// Gaussian noise of standard deviation `sigma` added in training mode.
         pub fn gaussian_noise($($recv)+, sigma: f32) -> Self {
             $me.push($crate::nn::Layer::gaussian_noise(sigma))
+        }
+
+        /// Nearest-neighbour up-sampling by 2: `[c, h, w]` → `[c, 2h, 2w]`.
+        pub fn upsample($($recv)+) -> Self {
+            $me.push($crate::nn::Layer::upsample())
+        }
+
+        /// 2×2 average pooling with stride 2: `[c, h, w]` → `[c, h/2, w/2]`.
+        pub fn avg_pool($($recv)+) -> Self {
+            $me.push($crate::nn::Layer::avg_pool())
         }
 
         /// A 2-D convolution without bias (DCGAN style) to `out` channels.
