@@ -19,6 +19,7 @@ pub mod loss;
 pub mod maxout;
 pub mod minibatch_std;
 pub mod optim;
+pub mod pixel_norm;
 pub mod resample;
 pub mod rng;
 pub mod softmax;

@@ -18,6 +18,7 @@ pub mod loss;
 pub mod minibatch_std;
 pub mod optim;
 pub mod parzen;
+pub mod pixel_norm;
 pub mod resample;
 pub mod shuffle;
 pub mod softmax;

@@ -18,6 +18,7 @@ mod gaussian_noise;
 mod linear;
 mod maxout;
 mod minibatch_std;
+mod pixel_norm;
 mod record;
 mod reshape;
 mod upsample;
@@ -172,6 +173,12 @@ impl Layer {
         Layer::of(avg_pool::AvgPool)
     }
 
+    /// Pixelwise feature normalisation: each position's channels divided by their root mean
+    /// square (plus `eps`).
+    pub fn pixel_norm(eps: f32) -> Layer {
+        Layer::of(pixel_norm::PixelNorm { eps })
+    }
+
     /// Channel concatenation of two inputs with the same spatial shape.
     pub fn concat() -> Layer {
         Layer::of(concat::Concat)
@@ -279,6 +286,11 @@ macro_rules! layer_builders {
         /// 2×2 average pooling with stride 2: `[c, h, w]` → `[c, h/2, w/2]`.
         pub fn avg_pool($($recv)+) -> Self {
             $me.push($crate::nn::Layer::avg_pool())
+        }
+
+        /// Pixelwise feature normalisation with the paper's eps of 1e-8.
+        pub fn pixel_norm($($recv)+) -> Self {
+            $me.push($crate::nn::Layer::pixel_norm(1e-8))
         }
 
         /// A 2-D convolution without bias (DCGAN style) to `out` channels.
