@@ -71,6 +71,7 @@ impl Tape {
                 out_shape: with_batch(batch, net.shape_of(Source::Op(i))),
                 params: params.clone(),
                 running: net.running[i].clone(),
+                weight_scale: net.weight_scale(i),
                 seed: rng.seed,
                 // Each node draws from its own stream below the tape's.
                 stream: rng.stream.wrapping_mul(64).wrapping_add(i as u32),

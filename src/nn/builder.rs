@@ -79,6 +79,13 @@ impl GraphBuilder {
         self
     }
 
+    /// The equalised learning rate on every dense and convolution weight (see
+    /// `Sequential::equalized_lr`).
+    pub fn equalized_lr(&self) -> &Self {
+        self.graph.borrow_mut().equalized = true;
+        self
+    }
+
     /// The finished graph, its shapes checked. Nodes of another builder, no input or no
     /// output are errors.
     pub fn build(&self) -> Result<Graph> {

@@ -40,6 +40,8 @@ pub struct Graph {
     pub(crate) outputs: Vec<Source>,
     pub(crate) init: Init,
     pub(crate) max_norm: Option<f32>,
+    /// Whether dense and convolution weights use the equalised learning rate.
+    pub(crate) equalized: bool,
     /// A builder mistake reported when the graph is built (nodes of two graphs joined).
     pub(crate) misuse: Option<String>,
 }
@@ -52,6 +54,7 @@ impl Graph {
             outputs: Vec::new(),
             init: Init::PyTorch,
             max_norm: None,
+            equalized: false,
             misuse: None,
         }
     }
@@ -154,6 +157,9 @@ impl Graph {
                 ins.join(","),
                 outs.join(",")
             ));
+        }
+        if self.equalized {
+            s.push_str(" equalized_lr");
         }
         s
     }

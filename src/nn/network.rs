@@ -2,7 +2,7 @@
 
 use crate::gpu::Kernel;
 use crate::nn::graph::Source;
-use crate::nn::{Graph, ParamSet};
+use crate::nn::{Graph, Init, ParamSet};
 use crate::ops::Clock;
 use crate::tape::Tape;
 use crate::{Error, Gpu, Result, Tensor};
@@ -70,9 +70,13 @@ impl Network {
                 // the host's memory.
                 let part = if pi == 0 { "weight" } else { "bias" };
                 gpu.check_size(&format!("{what} {part}"), (len as u64).saturating_mul(4))?;
-                let drawn = model
-                    .init
-                    .draw(seed, init.len() as u32, len, fan_in, pi > 0);
+                // An equalised weight is stored at unit variance; its scale is applied in use.
+                let weight_init = if model.equalized && kind.scales_weight() && pi == 0 {
+                    Init::Normal(1.0)
+                } else {
+                    model.init
+                };
+                let drawn = weight_init.draw(seed, init.len() as u32, len, fan_in, pi > 0);
                 init.push((ps, kind.initial(pi, drawn, model.init)));
             }
             running.push(if kind.has_running_stats() {
@@ -160,6 +164,17 @@ impl Network {
     }
 
     /// Op `i`'s parameters: each one's value and gradient, views into the flat buffers.
+    /// The factor op `i`'s weight is used at: He's constant √(2 / fan-in) under an equalised
+    /// learning rate (Karras et al. 2018), else none.
+    pub(crate) fn weight_scale(&self, i: usize) -> Option<f32> {
+        let op = &self.model.ops[i];
+        let kind = &op.layer.0;
+        (self.model.equalized && kind.scales_weight()).then(|| {
+            let input = self.model.shape_of(&self.shapes, op.inputs[0]);
+            (2.0 / kind.fan_in(input).max(1) as f64).sqrt() as f32
+        })
+    }
+
     pub(crate) fn op_params(&self, i: usize) -> Vec<(Tensor, Tensor)> {
         let end = self
             .first_param

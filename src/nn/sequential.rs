@@ -54,6 +54,14 @@ impl Sequential {
         self
     }
 
+    /// The equalised learning rate of progressive growing (Karras et al. 2018): every dense
+    /// and convolution weight is drawn from N(0, 1) and used at √(2 / fan-in) times its
+    /// value, so that Adam's steps move every layer alike.
+    pub fn equalized_lr(mut self) -> Self {
+        self.graph.equalized = true;
+        self
+    }
+
     layer_builders!([self] self);
 
     /// The per-sample input shape.

@@ -1,7 +1,7 @@
 //! 2-D convolution of `[c, h, w]` samples, W `[out, c, k, k]` as in PyTorch: an implicit
 //! GEMM forward, input-grad and weight-grad (the transposed convolution reuses all three).
 
-use super::{chw, Backward, Forward, Kind, Recorded};
+use super::{chw, Backward, Forward, Kind, Recorded, Weight};
 use crate::ops::conv::{bias_grad, forward, input_grad, weight_grad, ConvGeom};
 use crate::Result;
 
@@ -51,26 +51,32 @@ impl Kind for Conv {
         input[0] * self.k * self.k
     }
 
+    fn scales_weight(&self) -> bool {
+        true
+    }
+
     fn record(&self, f: &Forward<'_>) -> Result<Recorded> {
         let (x, y) = (f.x().clone(), f.output()?);
         let g = self.geom(x.shape()[0], &x.shape()[1..])?;
         let bias = f.params.get(1).map(|p| &p.0);
-        let k = forward(f.gpu, &g, &x, f.param(0), bias, &y, false)?;
-        let (w, dw) = f.params[0].clone();
+        let mut kernels = Vec::new();
+        let w = Weight::new(f, &mut kernels)?;
+        kernels.push(forward(f.gpu, &g, &x, &w.used, bias, &y, false)?);
         let db = f.params.get(1).map(|p| p.1.clone());
         let rule = move |b: &mut Backward<'_>| {
             let (gpu, gy, acc) = (b.gpu, b.gy.clone(), b.accumulate());
             if b.params() {
-                b.push(weight_grad(gpu, &g, &x, &gy, &dw, acc)?);
+                b.push(weight_grad(gpu, &g, &x, &gy, &w.grad, w.accumulates(acc))?);
+                w.finish(b, acc)?;
                 if let Some(db) = &db {
                     b.push(bias_grad(gpu, &g, &gy, db, acc)?);
                 }
             }
             if let Some(dx) = b.dx(0, &x)? {
-                b.push(input_grad(gpu, &g, &gy, &w, &dx, false)?);
+                b.push(input_grad(gpu, &g, &gy, &w.used, &dx, false)?);
             }
             Ok(())
         };
-        Ok(Recorded::new(y, vec![k], Box::new(rule)))
+        Ok(Recorded::new(y, kernels, Box::new(rule)))
     }
 }

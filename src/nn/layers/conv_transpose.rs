@@ -1,7 +1,7 @@
 //! 2-D transposed convolution (the adjoint of conv), W `[c, out, k, k]` as in PyTorch. Its
 //! forward is the convolution's input-grad and its input-grad the convolution's forward.
 
-use super::{chw, Backward, Forward, Kind, Recorded};
+use super::{chw, Backward, Forward, Kind, Recorded, Weight};
 use crate::ops::conv::{forward, input_grad, weight_grad, ConvGeom};
 use crate::Result;
 
@@ -54,22 +54,28 @@ impl Kind for ConvTranspose {
         self.out * self.k * self.k
     }
 
+    fn scales_weight(&self) -> bool {
+        true
+    }
+
     fn record(&self, f: &Forward<'_>) -> Result<Recorded> {
         let (x, y) = (f.x().clone(), f.output()?);
         let g = self.geom(x.shape()[0], &x.shape()[1..])?;
-        let k = input_grad(f.gpu, &g, &x, f.param(0), &y, false)?;
-        let (w, dw) = f.params[0].clone();
+        let mut kernels = Vec::new();
+        let w = Weight::new(f, &mut kernels)?;
+        kernels.push(input_grad(f.gpu, &g, &x, &w.used, &y, false)?);
         // Roles swap: the layer's output is the convolution's input.
         let rule = move |b: &mut Backward<'_>| {
             let (gpu, gy, acc) = (b.gpu, b.gy.clone(), b.accumulate());
             if b.params() {
-                b.push(weight_grad(gpu, &g, &gy, &x, &dw, acc)?);
+                b.push(weight_grad(gpu, &g, &gy, &x, &w.grad, w.accumulates(acc))?);
+                w.finish(b, acc)?;
             }
             if let Some(dx) = b.dx(0, &x)? {
-                b.push(forward(gpu, &g, &gy, &w, None, &dx, false)?);
+                b.push(forward(gpu, &g, &gy, &w.used, None, &dx, false)?);
             }
             Ok(())
         };
-        Ok(Recorded::new(y, vec![k], Box::new(rule)))
+        Ok(Recorded::new(y, kernels, Box::new(rule)))
     }
 }

@@ -1,7 +1,7 @@
 //! Linear: `y = x·Wᵀ + b` over the flattened sample, W `[out, in]` as in PyTorch. Forward,
 //! input-grad and weight-grad are the one GEMM kernel with different transposes.
 
-use super::{Backward, Forward, Kind, Recorded};
+use super::{Backward, Forward, Kind, Recorded, Weight};
 use crate::ops::gemm::{gemm, sum_rows};
 use crate::Result;
 
@@ -32,25 +32,32 @@ impl Kind for Linear {
         true
     }
 
+    fn scales_weight(&self) -> bool {
+        true
+    }
+
     fn record(&self, f: &Forward<'_>) -> Result<Recorded> {
         let (x, y) = (f.x().clone(), f.output()?);
         let bias = f.params.get(1).map(|p| &p.0);
-        let k = gemm(f.gpu, &x, false, f.param(0), true, bias, &y, false)?;
-        let (w, dw) = f.params[0].clone();
+        let mut kernels = Vec::new();
+        let w = Weight::new(f, &mut kernels)?;
+        kernels.push(gemm(f.gpu, &x, false, &w.used, true, bias, &y, false)?);
         let db = f.params.get(1).map(|p| p.1.clone());
         let backward = move |b: &mut Backward<'_>| {
             let (gpu, gy, acc) = (b.gpu, b.gy.clone(), b.accumulate());
             if b.params() {
-                b.push(gemm(gpu, &gy, true, &x, false, None, &dw, acc)?);
+                let into = w.accumulates(acc);
+                b.push(gemm(gpu, &gy, true, &x, false, None, &w.grad, into)?);
+                w.finish(b, acc)?;
                 if let Some(db) = &db {
                     b.push(sum_rows(gpu, &gy, db, 1.0, acc)?);
                 }
             }
             if let Some(dx) = b.dx(0, &x)? {
-                b.push(gemm(gpu, &gy, false, &w, false, None, &dx, false)?);
+                b.push(gemm(gpu, &gy, false, &w.used, false, None, &dx, false)?);
             }
             Ok(())
         };
-        Ok(Recorded::new(y, vec![k], Box::new(backward)))
+        Ok(Recorded::new(y, kernels, Box::new(backward)))
     }
 }

@@ -14,6 +14,7 @@ mod concat;
 mod conv;
 mod conv_transpose;
 mod dropout;
+mod equalized;
 mod gaussian_noise;
 mod linear;
 mod maxout;
@@ -26,6 +27,7 @@ mod upsample;
 use std::fmt;
 use std::sync::Arc;
 
+pub(crate) use equalized::Weight;
 pub(crate) use record::{Backward, BackwardFn, Dx, Forward, Recorded};
 
 use crate::nn::Init;
@@ -62,6 +64,12 @@ pub(crate) trait Kind: fmt::Debug + Send + Sync {
 
     /// Whether the layer keeps running statistics (mean and variance per channel).
     fn has_running_stats(&self) -> bool {
+        false
+    }
+
+    /// Whether the layer's first parameter is a weight that an equalised learning rate
+    /// scales (dense and convolution layers; not batch norm's γ).
+    fn scales_weight(&self) -> bool {
         false
     }
 

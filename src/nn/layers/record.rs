@@ -20,6 +20,8 @@ pub(crate) struct Forward<'a> {
     pub params: Vec<(Tensor, Tensor)>,
     /// The running mean and variance, for kinds that keep them.
     pub running: Option<(Tensor, Tensor)>,
+    /// The factor the weight is used at (an equalised learning rate), when not 1.
+    pub weight_scale: Option<f32>,
     /// The node's own random stream, seed and clock (dropout masks, noise).
     pub seed: u64,
     pub stream: u32,
