@@ -95,6 +95,7 @@ mod tests {
             twin::<maxout::MaxoutParams>(),
             twin::<minibatch_std::MbstdParams>(),
             twin::<crate::eval::parzen::ParzenParams>(),
+            twin::<fade::FadeParams>(),
             twin::<pixel_norm::PixelNormParams>(),
             twin::<resample::ResampleParams>(),
             twin::<rng::RngParams>(),

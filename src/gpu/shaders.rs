@@ -58,6 +58,7 @@ shaders! {
     Labels => "labels" ["draw_labels", "one_hot"],
     LogSumExp => "logsumexp" ["lse_forward", "lse_backward"],
     FeatureMatching => "feature_matching" ["fm_grad", "fm_loss"],
+    Fade => "fade" ["fade_fwd", "fade_grad"],
     PixelNorm => "pixel_norm" ["pixel_norm_fwd", "pixel_norm_bwd"],
     Resample => "resample" ["upsample_fwd", "upsample_bwd", "avgpool_fwd", "avgpool_bwd"],
 }

@@ -146,6 +146,13 @@ impl Node {
         self.join(Layer::add(a, b), &[other])
     }
 
+    /// Progressive growing's fade-in from `old` to this node (same shape): `α·self + (1 −
+    /// α)·old`, α rising linearly from 0 at iteration `start` to 1 `steps` iterations later,
+    /// read from the step counter each step.
+    pub fn fade(&self, old: &Node, start: u32, steps: u32) -> Node {
+        self.join(Layer::fade(start, steps), &[old])
+    }
+
     /// Names this node's parameters (`"<name>.weight"`) instead of its op index.
     pub fn named(self, name: &str) -> Node {
         if let Source::Op(i) = self.at {

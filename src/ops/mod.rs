@@ -11,6 +11,7 @@ pub mod conv;
 pub mod data;
 pub mod dropout;
 pub mod elementwise;
+pub mod fade;
 pub mod feature_matching;
 pub mod gemm;
 pub mod labels;

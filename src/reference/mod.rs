@@ -10,6 +10,7 @@
 pub mod batchnorm;
 pub mod conv;
 pub mod dense;
+pub mod fade;
 pub mod feature_matching;
 pub mod labels;
 pub mod layout;

@@ -15,6 +15,7 @@ mod conv;
 mod conv_transpose;
 mod dropout;
 mod equalized;
+mod fade;
 mod gaussian_noise;
 mod linear;
 mod maxout;
@@ -192,9 +193,15 @@ impl Layer {
         Layer::of(concat::Concat)
     }
 
-    /// `a·x + b·y` of two inputs of the same shape (a residual sum, or a fade-in blend).
+    /// `a·x + b·y` of two inputs of the same shape (a residual sum, or a fixed blend).
     pub fn add(a: f32, b: f32) -> Layer {
         Layer::of(add::Add { a, b })
+    }
+
+    /// Progressive growing's fade-in of two inputs of the same shape, `α·new + (1 − α)·old`,
+    /// α rising from 0 at iteration `start` to 1 over `steps` iterations of the step counter.
+    pub fn fade(start: u32, steps: u32) -> Layer {
+        Layer::of(fade::Fade(crate::ops::fade::Ramp { start, steps }))
     }
 
     /// A short name for errors and summaries.
