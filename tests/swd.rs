@@ -182,3 +182,28 @@ fn held_out_digits_are_far_closer_to_training_digits_than_noise_is() {
         );
     }
 }
+
+/// The time of the SWD of 10,000 images against 10,000 (the bundled digits against noise) at
+/// `SWD_PATCHES` patches per image (default 16): `cargo test --release --test swd -- --ignored`.
+#[test]
+#[ignore]
+fn time_of_10000_images() {
+    let gpu = gpu();
+    let digits = counterfeit::data::idx::bundled()
+        .unwrap()
+        .images
+        .to_f32(0.0, 1.0);
+    let noise = uniform(digits.len(), 4, 0.0, 1.0);
+    let patches = std::env::var("SWD_PATCHES").map_or(16, |v| v.parse().unwrap());
+    let opts = SwdOptions {
+        patches_per_image: patches,
+        ..SwdOptions::default()
+    };
+    let start = std::time::Instant::now();
+    let r = swd(gpu, &noise, &digits, 28, &opts).unwrap();
+    eprintln!(
+        "{patches} patches per image: {:.1} s on {}: {r:?}",
+        start.elapsed().as_secs_f64(),
+        gpu.info().name
+    );
+}
