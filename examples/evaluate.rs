@@ -55,9 +55,9 @@ struct Args {
     /// Skip the sliced Wasserstein distance to the training digits.
     #[arg(long)]
     no_swd: bool,
-    /// Patches per image and pyramid level of the SWD (the paper: 128; the time grows a
-    /// little faster than linearly with it: about a minute for 10,000 images at 4 on a CPU
-    /// adapter).
+    /// Patches per image and pyramid level of the SWD (the paper: 128). The sort's time
+    /// grows as n·log²n in the patch count: on a CPU adapter 10,000 images take several
+    /// minutes even at 4; --no-swd skips it.
     #[arg(long, default_value_t = 4)]
     swd_patches: usize,
     /// Classifier weights [default: the shipped models/mnist_classifier.safetensors].
