@@ -8,6 +8,7 @@ use crate::eval::coverage::Coverage;
 use crate::eval::frechet::{frechet_distance, Gaussian};
 use crate::eval::parzen::{default_sigmas, parzen, ParzenResult};
 use crate::eval::score::inception_score;
+use crate::eval::swd::{swd, SwdOptions, SwdReport};
 use crate::gan::recipes::Recipe;
 use crate::gan::{generate_batched, noise};
 use crate::metrics::QualityPoint;
@@ -32,6 +33,9 @@ pub struct Report {
     pub coverage: Coverage,
     /// Parzen-window log-likelihood of the held-out digits (nats, higher is better), when asked.
     pub parzen: Option<ParzenResult>,
+    /// Sliced Wasserstein distance to the real training digits (×10³, lower is better),
+    /// when asked (see [`Judge::swd`]).
+    pub swd: Option<SwdReport>,
 }
 
 impl Report {
@@ -78,6 +82,12 @@ impl Report {
                 p.mean, p.std_err, p.sigma
             );
         }
+        if let Some(s) = &self.swd {
+            t += &format!(
+                "  SWD ×10³ (28/14/7 px, mean) {:>10.2} {:.2} {:.2}, {:.2}   ({} patches per level)\n",
+                s.per_level[0], s.per_level[1], s.per_level[2], s.mean, s.patches
+            );
+        }
         t
     }
 
@@ -90,8 +100,20 @@ impl Report {
             ),
             None => String::new(),
         };
+        let swd = match &self.swd {
+            Some(s) => format!(
+                ",\"swd\":{:?},\"swd_mean\":{:.4},\"swd_patches\":{}",
+                s.per_level
+                    .iter()
+                    .map(|v| (v * 1e4).round() / 1e4)
+                    .collect::<Vec<_>>(),
+                s.mean,
+                s.patches
+            ),
+            None => String::new(),
+        };
         format!(
-            "{{\"label\":\"{}\",\"n\":{},\"fid\":{:.4},\"score\":{:.4},\"classes_covered\":{},\"mean_confidence\":{:.4},\"histogram\":{:?}{parzen}}}",
+            "{{\"label\":\"{}\",\"n\":{},\"fid\":{:.4},\"score\":{:.4},\"classes_covered\":{},\"mean_confidence\":{:.4},\"histogram\":{:?}{parzen}{swd}}}",
             label.replace('"', "'"),
             self.n,
             self.fid,
@@ -194,7 +216,20 @@ impl Judge {
             score: inception_score(&out.probs, CLASSES)?,
             coverage: Coverage::from_probs(&out.probs, CLASSES)?,
             parzen,
+            swd: None,
         })
+    }
+
+    /// The sliced Wasserstein distance of `images` (`[n, 28·28]`, pixels in [0, 1]) to the
+    /// real training digits (the first 9,000 bundled ones); record it in [`Report::swd`].
+    pub fn swd(&self, images: &[f32], options: &SwdOptions) -> Result<SwdReport> {
+        let real = [self.train.as_slice(), &self.validation].concat();
+        swd(&self.gpu, images, &real, SIDE, options)
+    }
+
+    /// The held-out real digits (`[n, 28·28]`, pixels in [0, 1]), the reference row's images.
+    pub fn held_out(&self) -> &[f32] {
+        &self.held_out
     }
 
     /// Every figure for `n` samples of generator `g` trained by `recipe`, from latent vectors

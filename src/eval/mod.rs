@@ -1,6 +1,7 @@
 //! Sample quality in numbers: a digit classifier trained by counterfeit, and the metrics
 //! computed from its outputs (Fréchet distance of features, the Inception-style score,
-//! mode coverage) and from pixels (Parzen-window log-likelihood).
+//! mode coverage) and from pixels (Parzen-window log-likelihood, the sliced Wasserstein
+//! distance of Laplacian-pyramid patches).
 
 pub mod classifier;
 pub mod classifier_training;
@@ -8,7 +9,9 @@ pub mod coverage;
 pub mod frechet;
 pub mod judge;
 pub mod parzen;
+pub mod pyramid;
 pub mod score;
+pub mod swd;
 
 pub use classifier::{Classifier, Outputs};
 pub use classifier_training::{ClassifierConfig, ClassifierTrainer};

@@ -99,6 +99,8 @@ mod tests {
             twin::<pixel_norm::PixelNormParams>(),
             twin::<resample::ResampleParams>(),
             twin::<rng::RngParams>(),
+            twin::<sort::SortParams>(),
+            twin::<crate::eval::swd::SwdParams>(),
             twin::<softmax::SoftmaxParams>(),
             twin::<stabilise::FlipParams>(),
             twin::<stabilise::NoiseParams>(),

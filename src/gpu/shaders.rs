@@ -61,6 +61,8 @@ shaders! {
     Fade => "fade" ["fade_fwd", "fade_grad"],
     PixelNorm => "pixel_norm" ["pixel_norm_fwd", "pixel_norm_bwd"],
     Resample => "resample" ["upsample_fwd", "upsample_bwd", "avgpool_fwd", "avgpool_bwd"],
+    Sort => "sort" ["bitonic_step"],
+    Swd => "swd" ["abs_diff_rows"],
 }
 
 /// The shared helpers every shader is compiled with.

@@ -24,6 +24,7 @@ pub mod pixel_norm;
 pub mod resample;
 pub mod rng;
 pub mod softmax;
+pub mod sort;
 pub mod stabilise;
 
 use crate::{Error, Result, Tensor};

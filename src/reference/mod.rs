@@ -24,3 +24,4 @@ pub mod resample;
 pub mod shuffle;
 pub mod softmax;
 pub mod stabilise;
+pub mod swd;
