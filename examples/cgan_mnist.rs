@@ -23,8 +23,8 @@ use std::time::Instant;
 
 use clap::Parser;
 use common::{
-    check_flag, open_resume, prepare_out, Cadence, Finish, Interrupt, TrainingBar, CHECKPOINT,
-    INTERRUPTED_EXIT,
+    check_flag, exit_with, open_resume, out_folder, prepare_out, Cadence, Finish, Interrupt,
+    TrainingBar, CHECKPOINT,
 };
 use counterfeit::data::idx;
 use counterfeit::eval::classifier::{bundled_weights, Classifier};
@@ -161,14 +161,7 @@ impl Args {
 
 fn main() {
     let launched = Instant::now();
-    match run(Args::parse(), launched) {
-        Ok(Finish::Done) => {}
-        Ok(Finish::Interrupted) => std::process::exit(INTERRUPTED_EXIT),
-        Err(e) => {
-            eprintln!("error: {e}");
-            std::process::exit(1);
-        }
-    }
+    exit_with(run(Args::parse(), launched))
 }
 
 fn run(args: Args, launched: Instant) -> Result<Finish> {
@@ -209,12 +202,7 @@ fn save_grid(path: &Path, x: &[f32]) -> Result<()> {
 
 fn sample(ckpt: &Path, args: &Args) -> Result<()> {
     let ckpt_file = Checkpoint::open(ckpt).map_err(|e| Error::Config(format!("--sample {e}")))?;
-    if args.out.is_file() {
-        return Err(Error::Config(format!(
-            "--out {}: is a file, not a folder",
-            args.out.display()
-        )));
-    }
+    out_folder(&args.out)?;
     let gpu = &Gpu::new()?;
     println!("adapter: {}", gpu.describe());
     let g = Network::new(gpu, "G", dcgan28_generator(CLASSES), 0)?;

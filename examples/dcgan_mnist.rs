@@ -16,8 +16,8 @@ use std::time::Instant;
 
 use clap::Parser;
 use common::{
-    check_flag, open_resume, prepare_out, Cadence, Finish, Interrupt, TrainingBar, CHECKPOINT,
-    INTERRUPTED_EXIT,
+    check_flag, exit_with, open_resume, out_folder, prepare_out, Cadence, Finish, Interrupt,
+    TrainingBar, CHECKPOINT,
 };
 use counterfeit::data::idx;
 use counterfeit::gan::dcgan::{Arch, DOptions, NZ};
@@ -180,14 +180,7 @@ impl Args {
 
 fn main() {
     let launched = Instant::now();
-    match run(Args::parse(), launched) {
-        Ok(Finish::Done) => {}
-        Ok(Finish::Interrupted) => std::process::exit(INTERRUPTED_EXIT),
-        Err(e) => {
-            eprintln!("error: {e}");
-            std::process::exit(1);
-        }
-    }
+    exit_with(run(Args::parse(), launched))
 }
 
 fn run(args: Args, launched: Instant) -> Result<Finish> {
@@ -201,12 +194,7 @@ fn run(args: Args, launched: Instant) -> Result<Finish> {
 
 fn sample(arch: Arch, ckpt: &Path, args: &Args) -> Result<()> {
     let ckpt_file = Checkpoint::open(ckpt).map_err(|e| Error::Config(format!("--sample {e}")))?;
-    if args.out.is_file() {
-        return Err(Error::Config(format!(
-            "--out {}: is a file, not a folder",
-            args.out.display()
-        )));
-    }
+    out_folder(&args.out)?;
     let gpu = &Gpu::new()?;
     println!("adapter: {}", gpu.describe());
     let g = Network::new(gpu, "G", arch.generator(), 0)?;

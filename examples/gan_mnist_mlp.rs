@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use clap::Parser;
-use common::{check_flag, prepare_out, Finish, Interrupt, TrainingBar, INTERRUPTED_EXIT};
+use common::{check_flag, exit_with, prepare_out, Finish, Interrupt, TrainingBar};
 use counterfeit::data::idx;
 use counterfeit::gan::{mlp, recipes};
 use counterfeit::io::{grid, metrics_log};
@@ -60,14 +60,7 @@ const FINAL_EVAL_N: usize = 10_000;
 const BATCH: usize = 100;
 
 fn main() {
-    match run(Args::parse()) {
-        Ok(Finish::Done) => {}
-        Ok(Finish::Interrupted) => std::process::exit(INTERRUPTED_EXIT),
-        Err(e) => {
-            eprintln!("error: {e}");
-            std::process::exit(1);
-        }
-    }
+    exit_with(run(Args::parse()))
 }
 
 fn run(args: Args) -> counterfeit::Result<Finish> {

@@ -12,7 +12,7 @@ mod stabilisers;
 
 pub use interrupt::{Cadence, Interrupt, INTERRUPTED_EXIT};
 pub use progress::TrainingBar;
-pub use run_folder::{check_flag, open_resume, prepare_out, CHECKPOINT};
+pub use run_folder::{check_flag, open_resume, out_folder, prepare_out, CHECKPOINT};
 pub use stabilisers::StabiliserArgs;
 
 use counterfeit::Gpu;
@@ -23,6 +23,19 @@ pub enum Finish {
     Done,
     /// A signal stopped it after saving; the process exits with [`INTERRUPTED_EXIT`].
     Interrupted,
+}
+
+/// Ends the process as a run ended: 0, [`INTERRUPTED_EXIT`] after a stop, or 1 with the
+/// error's sentence.
+pub fn exit_with(outcome: counterfeit::Result<Finish>) -> ! {
+    match outcome {
+        Ok(Finish::Done) => std::process::exit(0),
+        Ok(Finish::Interrupted) => std::process::exit(INTERRUPTED_EXIT),
+        Err(e) => {
+            eprintln!("error: {e}");
+            std::process::exit(1);
+        }
+    }
 }
 
 /// The judge for a training run: `None`, with a note, when measuring is `off` (a flag, or data

@@ -12,12 +12,7 @@ pub const CHECKPOINT: &str = "checkpoint.safetensors";
 /// Checks `--out`: a file there is an error, and a fresh run (not `resuming`) into a folder
 /// that holds another run's checkpoint is refused unless `overwrite`. Creates the folder.
 pub fn prepare_out(out: &Path, resuming: bool, overwrite: bool) -> Result<()> {
-    if out.is_file() {
-        return Err(Error::Config(format!(
-            "--out {}: is a file, not a folder",
-            out.display()
-        )));
-    }
+    out_folder(out)?;
     let ckpt = out.join(CHECKPOINT);
     if !resuming && !overwrite && ckpt.exists() {
         let at = Checkpoint::open(&ckpt)
@@ -32,6 +27,17 @@ pub fn prepare_out(out: &Path, resuming: bool, overwrite: bool) -> Result<()> {
         )));
     }
     std::fs::create_dir_all(out).map_err(|e| Error::io(out, e))
+}
+
+/// Errors when `--out` names a file (the folder itself is made when first written to).
+pub fn out_folder(out: &Path) -> Result<()> {
+    if out.is_file() {
+        return Err(Error::Config(format!(
+            "--out {}: is a file, not a folder",
+            out.display()
+        )));
+    }
+    Ok(())
 }
 
 /// Opens the checkpoint of `--resume`, refusing one whose run had other `settings` (flags and
