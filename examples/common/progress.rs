@@ -31,6 +31,8 @@ pub struct TrainingBar {
     losses: String,
     /// Set when plain lines stand in for the bar.
     plain: Option<Cadence>,
+    /// Where a growing run stands (stage, fade), shown before the losses.
+    stage: String,
 }
 
 impl TrainingBar {
@@ -54,7 +56,13 @@ impl TrainingBar {
             pace: Pace::new(first),
             losses: String::new(),
             plain,
+            stage: String::new(),
         }
+    }
+
+    /// Shows `stage` (e.g. a growing run's resolution and fade-in) before the losses.
+    pub fn set_stage(&mut self, stage: String) {
+        self.stage = stage;
     }
 
     /// Training seconds since the bar started, paused time left out.
@@ -105,6 +113,10 @@ impl TrainingBar {
         let losses = match self.losses.as_str() {
             "" => String::new(),
             l => format!("{l}  "),
+        };
+        let losses = match self.stage.as_str() {
+            "" => losses,
+            s => format!("{s}  {losses}"),
         };
         let wall = self.timer.elapsed().as_secs_f32();
         self.bar

@@ -16,7 +16,9 @@ pub enum DataSource {
     Dir(PathBuf),
 }
 
-/// Images (one byte per value) uploaded once, with the range their bytes map to.
+/// Images (one byte per value) uploaded once, with the range their bytes map to. Clones
+/// share the GPU buffers.
+#[derive(Clone)]
 pub struct Dataset {
     pub(crate) pixels: Tensor,
     pub(crate) count: usize,

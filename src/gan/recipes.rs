@@ -5,7 +5,8 @@ use crate::gan::conditional::{self, generator_input};
 use crate::gan::dcgan::{self, Arch};
 use crate::gan::{mlp, Noise};
 use crate::io::checkpoint::Checkpoint;
-use crate::{Error, Result, Sequential};
+use crate::nn::Graph;
+use crate::{Error, Result};
 
 /// A generator as an example trains it.
 #[derive(Clone, Debug)]
@@ -13,7 +14,7 @@ pub struct Recipe {
     /// The example's name for it (`dcgan28`, `dcgan64`, `mlp`).
     pub name: &'static str,
     /// The generator the recipe trains.
-    pub generator: Sequential,
+    pub generator: Graph,
     /// The prior of its z.
     pub noise: Noise,
     /// The range of G's output pixels.
@@ -55,7 +56,7 @@ const DIGITS: usize = 10;
 pub fn all() -> Vec<Recipe> {
     let dcgan = |arch: Arch| Recipe {
         name: arch.name(),
-        generator: arch.generator(),
+        generator: arch.generator().into(),
         noise: Noise::Normal,
         range: (-1.0, 1.0),
         side: arch.side(),
@@ -67,7 +68,7 @@ pub fn all() -> Vec<Recipe> {
         dcgan(Arch::Dcgan64),
         Recipe {
             name: "mlp",
-            generator: mlp::generator(28 * 28),
+            generator: mlp::generator(28 * 28).into(),
             noise: mlp::noise(),
             range: (0.0, 1.0),
             side: 28,
@@ -76,7 +77,7 @@ pub fn all() -> Vec<Recipe> {
         },
         Recipe {
             name: "cgan28",
-            generator: conditional::dcgan28_generator(DIGITS),
+            generator: conditional::dcgan28_generator(DIGITS).into(),
             noise: Noise::Normal,
             range: (-1.0, 1.0),
             side: 28,
@@ -97,7 +98,7 @@ pub fn by_name(name: &str) -> Result<Recipe> {
 /// The recipe whose generator is the one checkpoint `ckpt` holds under `G`.
 pub fn identify(ckpt: &Checkpoint) -> Result<Recipe> {
     for r in all() {
-        if ckpt.describes("G", r.generator.graph())? {
+        if ckpt.describes("G", &r.generator)? {
             return Ok(r);
         }
     }

@@ -34,6 +34,18 @@ pub fn generate(gpu: &Gpu, g: &Network, z: &[f32]) -> Result<Vec<f32>> {
 /// many samples are asked for. A last partial chunk is topped up with the first latent
 /// vectors (real draws, so its statistics stay representative) and the extra rows dropped.
 pub fn generate_batched(gpu: &Gpu, g: &Network, z: &[f32], batch: usize) -> Result<Vec<f32>> {
+    generate_at(gpu, g, z, batch, 0)
+}
+
+/// [`generate_batched`] as the generator runs after `iterations` training steps: layers that
+/// read the step counter (a fade-in's α) see that step.
+pub fn generate_at(
+    gpu: &Gpu,
+    g: &Network,
+    z: &[f32],
+    batch: usize,
+    iterations: u32,
+) -> Result<Vec<f32>> {
     let nz: usize = g.model().input_shape().iter().product();
     if z.is_empty() || !z.len().is_multiple_of(nz) || batch == 0 {
         return Err(Error::shape(
@@ -50,6 +62,11 @@ pub fn generate_batched(gpu: &Gpu, g: &Network, z: &[f32], batch: usize) -> Resu
     shape.extend(g.model().input_shape());
     let zt = Tensor::zeros(gpu, &shape, "z")?;
     let state = crate::step::StepState::tensor(gpu, "step counter")?;
+    let at = crate::step::StepState {
+        iterations,
+        ..Default::default()
+    };
+    at.write(gpu, &state)?;
     let rng = RngSpec {
         seed: 0,
         stream: STREAM_SAMPLE,

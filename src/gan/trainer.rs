@@ -6,8 +6,9 @@ use std::ops::{Deref, DerefMut};
 use crate::gan::iteration::Iteration;
 use crate::gan::run::GanRun;
 use crate::gan::TrainerConfig;
-use crate::nn::Sequential;
+use crate::nn::Graph;
 use crate::ops::data::gather;
+use crate::step::Recorder;
 use crate::{Dataset, Error, Gpu, Result, Tensor};
 
 /// The checkpoint name of the replay buffer.
@@ -22,7 +23,8 @@ pub struct StepTensors {
     pub real: Tensor,
     /// G's fresh samples.
     pub fakes: Tensor,
-    /// What D read as the real batch: `real` plus instance noise.
+    /// What D read as the real batch: `real` (at a growing network's stage resolution)
+    /// plus instance noise.
     pub d_real_input: Tensor,
     /// What D read as the fake batch: `fakes` with replayed samples, plus instance noise.
     pub d_fake_input: Tensor,
@@ -41,20 +43,50 @@ pub struct Trainer {
     step_tensors: StepTensors,
 }
 
+/// What D reads of the gathered real batch, and from which iteration the optimisers count
+/// their updates: the plain trainer shows the batch as gathered and counts from 0; a growing
+/// network shows it at the stage's resolution and counts from the stage's start.
+pub(crate) struct Staging<'a> {
+    /// The per-sample shape of what D reads.
+    pub(crate) real_shape: Vec<usize>,
+    /// Records the kernels that turn a gathered batch into what D reads.
+    pub(crate) view: &'a dyn Fn(&mut Recorder, &Tensor) -> Result<Tensor>,
+    /// The iteration the optimisers count from.
+    pub(crate) optimisers_from: u32,
+}
+
 impl Trainer {
-    /// Builds both networks and records a whole training iteration. Nothing is created after
-    /// this returns.
+    /// Builds both networks (a [`Sequential`](crate::Sequential) or a
+    /// [`Graph`](crate::nn::Graph) each) and records a whole training iteration. Nothing is
+    /// created after this returns.
     pub fn new(
         gpu: &Gpu,
-        g: Sequential,
-        d: Sequential,
+        g: impl Into<Graph>,
+        d: impl Into<Graph>,
         data: &Dataset,
         config: TrainerConfig,
+    ) -> Result<Trainer> {
+        let as_gathered = Staging {
+            real_shape: data.shape().to_vec(),
+            view: &|_, real| Ok(real.clone()),
+            optimisers_from: 0,
+        };
+        Trainer::staged(gpu, g.into(), d.into(), data, config, &as_gathered)
+    }
+
+    /// [`Trainer::new`] with D reading the real batch through `staging`.
+    pub(crate) fn staged(
+        gpu: &Gpu,
+        g: Graph,
+        d: Graph,
+        data: &Dataset,
+        config: TrainerConfig,
+        staging: &Staging,
     ) -> Result<Trainer> {
         config.validate()?;
         let g_out: usize = g.output_shape()?.iter().product();
         let d_in: usize = d.input_shape().iter().product();
-        let sample: usize = data.shape().iter().product();
+        let sample: usize = staging.real_shape.iter().product();
         if g_out != d_in || sample != d_in {
             return Err(Error::shape(
                 "trainer",
@@ -62,7 +94,7 @@ impl Trainer {
                     "G makes samples of {:?}, D reads {:?} and the data holds {:?}; all three must have the same size",
                     g.output_shape()?,
                     d.input_shape(),
-                    data.shape()
+                    staging.real_shape
                 ),
             ));
         }
@@ -76,11 +108,12 @@ impl Trainer {
         let g_sample_shape = g.output_shape()?;
         let replayed = [(REPLAY_TENSOR, g_sample_shape.as_slice())];
         let mut it = Iteration::new(gpu, (g, d), &config, &replayed)?;
+        it.rec.count_updates_from(staging.optimisers_from);
         let nz = it.g.model().input_shape().to_vec();
         let mut z_shape = vec![b];
         z_shape.extend(&nz);
-        let mut real_shape = vec![b];
-        real_shape.extend(data.shape());
+        let mut gathered_shape = vec![b];
+        gathered_shape.extend(data.shape());
 
         // k discriminator steps, each on a fresh real batch and fresh z.
         let mut last = None;
@@ -88,13 +121,14 @@ impl Trainer {
             let clock = it.clock(j);
             let z = it.z(&z_shape, j)?;
             let g_tape = it.g_forward(&z, j)?;
-            let real = Tensor::zeros(gpu, &real_shape, "real batch")?;
+            let real = Tensor::zeros(gpu, &gathered_shape, "real batch")?;
             let gth = data.gather(b, config.seed, clock);
             let rec = &mut it.rec;
             rec.push(gather(gpu, gth, &rec.state, &data.pixels, &real)?);
+            let shown = (staging.view)(rec, &real)?;
             let (real_in, fakes) =
                 it.stabilisers
-                    .d_inputs(&mut it.rec, clock, &real, &[g_tape.output()])?;
+                    .d_inputs(&mut it.rec, clock, &shown, &[g_tape.output()])?;
             let fake_in = fakes.into_iter().next().expect("one part");
             it.d_update(j, &real_in, &fake_in)?;
             if let Some((old, ..)) = last.replace((g_tape, real, real_in, fake_in)) {

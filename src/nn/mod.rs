@@ -4,6 +4,7 @@
 //! in its own file under `layers/`.
 
 mod builder;
+mod carry;
 pub(crate) mod graph;
 mod init;
 pub(crate) mod layers;

@@ -176,14 +176,19 @@ impl Network {
     }
 
     pub(crate) fn op_params(&self, i: usize) -> Vec<(Tensor, Tensor)> {
+        self.op_param_indices(i)
+            .map(|p| (self.params.value(p), self.params.grad(p)))
+            .collect()
+    }
+
+    /// The indices (in [`ParamSet`]) of op `i`'s parameters.
+    pub(crate) fn op_param_indices(&self, i: usize) -> std::ops::Range<usize> {
         let end = self
             .first_param
             .get(i + 1)
             .copied()
             .unwrap_or(self.params.count());
-        (self.first_param[i]..end)
-            .map(|p| (self.params.value(p), self.params.grad(p)))
-            .collect()
+        self.first_param[i]..end
     }
 
     /// The running mean and variance of each op that keeps them, by op index.

@@ -95,6 +95,11 @@ impl ParamSet {
         flat
     }
 
+    /// Where parameter `i` lies in the flat buffers.
+    pub(crate) fn range(&self, i: usize) -> Range<usize> {
+        self.ranges[i].0.clone()
+    }
+
     /// Shape of parameter `i`.
     pub fn shape(&self, i: usize) -> &[usize] {
         &self.ranges[i].1

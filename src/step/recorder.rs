@@ -23,6 +23,9 @@ pub(crate) struct Recorder {
     /// The same step with every optimiser's rate lowered, from the step after `at` on.
     lowered: Option<Lowered>,
     tapes: Vec<Tape>,
+    /// The iteration the optimisers count their updates from (Adam's bias correction, SGD's
+    /// schedules): 0, or where a grown network's stage began.
+    optimiser_origin: u32,
 }
 
 struct Lowered {
@@ -42,6 +45,7 @@ impl Recorder {
             kernels: Vec::new(),
             lowered: None,
             tapes: Vec::new(),
+            optimiser_origin: 0,
         })
     }
 
@@ -54,6 +58,12 @@ impl Recorder {
             kernels: Vec::new(),
         });
         self
+    }
+
+    /// Makes the optimisers count their updates from iteration `origin`, as freshly built
+    /// optimisers would at that step (progressive growing restarts them at each stage).
+    pub(crate) fn count_updates_from(&mut self, origin: u32) {
+        self.optimiser_origin = origin;
     }
 
     pub(crate) fn push(&mut self, kernel: Kernel) {
@@ -96,6 +106,14 @@ impl Recorder {
         net: &Network,
     ) -> Result<()> {
         let (gpu, state, params) = (&self.gpu, &self.state, net.params());
+        // The kernels compute the count as state·mul + add in wrapping u32 arithmetic, so a
+        // later origin is a subtraction folded into `add`.
+        let clock = Clock {
+            mul: clock.mul,
+            add: clock
+                .add
+                .wrapping_sub(clock.mul.wrapping_mul(self.optimiser_origin)),
+        };
         if let Some(l) = &mut self.lowered {
             let lowered = optimizer.lowered(l.factor);
             l.kernels
