@@ -23,6 +23,7 @@ use counterfeit::data::idx;
 use counterfeit::eval::judge::{to_judged_pixels, Judge, Report};
 use counterfeit::gan::progressive::{ProGan, ProgressiveTrainer, Schedule};
 use counterfeit::gan::{GanLoss, EMA_NETWORK};
+use counterfeit::io::plot::Mark;
 use counterfeit::io::{checkpoint::Checkpoint, grid, metrics_log};
 use counterfeit::{Dataset, Error, Gpu, Network, Noise, Optimizer, Result, TrainerConfig};
 
@@ -45,19 +46,19 @@ struct Args {
     #[arg(long)]
     data: Option<PathBuf>,
     /// Steps at 7×7, and steady steps after each fade-in at 14×14 and 28×28.
-    #[arg(long, default_value_t = 1000)]
+    #[arg(long, default_value_t = 600)]
     stage_steps: u64,
     /// Steps over which each new block's α rises from 0 to 1.
-    #[arg(long, default_value_t = 1000)]
+    #[arg(long, default_value_t = 600)]
     fade_steps: u64,
     /// Training steps in all [default: the schedule, 3 × --stage-steps + 2 × --fade-steps].
     #[arg(long)]
     steps: Option<u64>,
     /// Channels of the blocks at 7, 14 and 28 pixels (G and D alike).
-    #[arg(long, value_delimiter = ',', default_values_t = [128, 64, 32])]
+    #[arg(long, value_delimiter = ',', default_values_t = [64, 32, 16])]
     channels: Vec<usize>,
     /// Batch size.
-    #[arg(long, default_value_t = 64)]
+    #[arg(long, default_value_t = 32)]
     batch: usize,
     /// Adam learning rate for both networks (β = 0, 0.99, as in the paper).
     #[arg(long, default_value_t = 1e-3)]
@@ -143,7 +144,7 @@ impl Args {
             "--channels",
             format!("{c:?}"),
             c.len() == 3 && c.iter().all(|&n| n >= 1),
-            "three channel counts of at least 1, for 7, 14 and 28 pixels (e.g. 128,64,32)",
+            "three channel counts of at least 1, for 7, 14 and 28 pixels (e.g. 64,32,16)",
         )?;
         check_flag(
             "--batch",
@@ -451,10 +452,26 @@ fn save(gan: &mut ProgressiveTrainer, out: &Path, grid_name: &str, ckpt: &Path) 
     save_grid(gan, &out.join(grid_name))?;
     gan.save(ckpt)?;
     metrics_log::save_csv(&out.join("metrics.csv"), gan.history(), gan.quality())?;
-    metrics_log::save_loss_plot(
+    // Where each stage begins and where its fade-in ends.
+    let (s, spec) = (gan.schedule(), gan.spec());
+    let mut labels = Vec::new();
+    for k in 1..spec.stages() {
+        let side = spec.side(k);
+        labels.push((s.stage_start(k), format!("{side}x{side} fades in")));
+        labels.push((s.stage_start(k) + s.fade_steps, format!("{side}x{side}")));
+    }
+    let marks: Vec<Mark> = labels
+        .iter()
+        .map(|(x, label)| Mark {
+            x: *x as f32,
+            label,
+        })
+        .collect();
+    metrics_log::save_loss_plot_marked(
         &out.join("losses.png"),
         "progressive GAN on MNIST",
         gan.history(),
         gan.quality(),
+        &marks,
     )
 }

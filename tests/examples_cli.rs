@@ -237,3 +237,62 @@ fn folders_settings_and_flags_are_checked_before_the_gpu_is_opened() {
     assert!(text(&out).contains("--steps"), "{}", text(&out));
     std::fs::remove_dir_all(&dir).ok();
 }
+
+/// A tiny progressive run's flags: 2 steps per stage and per fade-in (10 in all), narrow
+/// networks, batch 4, no quality measurement.
+fn progan(out: &Path, fade: u64) -> Command {
+    let mut c = Command::new(example("progan_mnist"));
+    c.args(["--fade-steps", &fade.to_string()]);
+    c.args([
+        "--no-eval",
+        "--sample-every",
+        "0",
+        "--stage-steps",
+        "2",
+        "--channels",
+        "4,3,2",
+        "--batch",
+        "4",
+        "--out",
+    ])
+    .arg(out);
+    c
+}
+
+#[test]
+fn progan_grows_writes_every_stage_and_samples_its_checkpoint() {
+    let out = scratch("progan");
+    let o = progan(&out, 2).output().unwrap();
+    assert!(o.status.success(), "{}", text(&o));
+    for f in [
+        "stage_7px.png",
+        "stage_14px.png",
+        "stage_28px.png",
+        "samples_final.png",
+        "losses.png",
+        "metrics.csv",
+        "checkpoint.safetensors",
+    ] {
+        assert!(out.join(f).exists(), "{f} missing: {}", text(&o));
+    }
+    // Every stage's grid is the same size: the small ones are up-sampled to 28×28.
+    let dims = |f: &str| image::image_dimensions(out.join(f)).unwrap();
+    assert_eq!(dims("stage_7px.png"), dims("stage_28px.png"));
+    let csv = std::fs::read_to_string(out.join("metrics.csv")).unwrap();
+    assert_eq!(csv.lines().count(), 1 + 10, "a row per step");
+    let ckpt = out.join("checkpoint.safetensors");
+    assert_eq!(step_of(&ckpt), 10);
+
+    // The grown generator samples; another schedule cannot continue the run.
+    let mut sample = progan(&out, 2);
+    sample.arg("--sample").arg(&ckpt);
+    let o = sample.output().unwrap();
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(out.join("sampled.png").exists());
+    let mut other = progan(&out, 3);
+    other.args(["--steps", "20", "--resume"]).arg(&ckpt);
+    let o = other.output().unwrap();
+    assert!(!o.status.success());
+    assert!(text(&o).contains("--fade-steps"), "{}", text(&o));
+    let _ = std::fs::remove_dir_all(&out);
+}

@@ -3,6 +3,7 @@
 
 use crate::gan::conditional::{self, generator_input};
 use crate::gan::dcgan::{self, Arch};
+use crate::gan::progressive::ProGan;
 use crate::gan::{mlp, Noise};
 use crate::io::checkpoint::Checkpoint;
 use crate::nn::Graph;
@@ -11,7 +12,7 @@ use crate::{Error, Result};
 /// A generator as an example trains it.
 #[derive(Clone, Debug)]
 pub struct Recipe {
-    /// The example's name for it (`dcgan28`, `dcgan64`, `mlp`).
+    /// The example's name for it (`dcgan28`, `dcgan64`, `mlp`, `progan28`, `cgan28`).
     pub name: &'static str,
     /// The generator the recipe trains.
     pub generator: Graph,
@@ -73,6 +74,17 @@ pub fn all() -> Vec<Recipe> {
             range: (0.0, 1.0),
             side: 28,
             batch: 100,
+            classes: 0,
+        },
+        Recipe {
+            name: "progan28",
+            generator: ProGan::mnist()
+                .generator(2, None)
+                .expect("the digits' progressive network builds"),
+            noise: Noise::Normal,
+            range: (-1.0, 1.0),
+            side: 28,
+            batch: 32,
             classes: 0,
         },
         Recipe {

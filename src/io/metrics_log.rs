@@ -7,7 +7,7 @@ use std::path::Path;
 use image::{GenericImage, Rgb, RgbImage};
 
 use super::plot::{
-    line_plot, line_plot_in, text_panel, Series, YRange, DEFAULT_HEIGHT, DEFAULT_WIDTH,
+    line_plot, line_plot_marked, text_panel, Mark, Series, YRange, DEFAULT_HEIGHT, DEFAULT_WIDTH,
 };
 pub use crate::metrics::QualityPoint;
 use crate::{Error, Result, StepMetrics};
@@ -51,6 +51,18 @@ pub fn save_loss_plot(
     history: &[StepMetrics],
     quality: &[QualityPoint],
 ) -> Result<()> {
+    save_loss_plot_marked(path, title, history, quality, &[])
+}
+
+/// [`save_loss_plot`] with `marks` (e.g. where a growing network's stages begin) across the
+/// losses' and D's outputs' panels.
+pub fn save_loss_plot_marked(
+    path: &Path,
+    title: &str,
+    history: &[StepMetrics],
+    quality: &[QualityPoint],
+    marks: &[Mark],
+) -> Result<()> {
     let xs: Vec<f32> = history.iter().map(|m| m.step as f32).collect();
     let col = |f: fn(&StepMetrics) -> f32| history.iter().map(f).collect::<Vec<f32>>();
     let (d, g, dx, dgz) = (
@@ -59,7 +71,7 @@ pub fn save_loss_plot(
         col(|m| m.d_real),
         col(|m| m.d_fake),
     );
-    let losses = line_plot(
+    let losses = line_plot_marked(
         title,
         "step",
         &[
@@ -75,10 +87,12 @@ pub fn save_loss_plot(
             },
         ],
         &xs,
+        YRange::Data,
+        marks,
         DEFAULT_WIDTH,
         LOSSES_HEIGHT,
     )?;
-    let probabilities = line_plot_in(
+    let probabilities = line_plot_marked(
         "D's outputs",
         "step",
         &[
@@ -95,6 +109,7 @@ pub fn save_loss_plot(
         ],
         &xs,
         YRange::Fixed(0.0, 1.0),
+        marks,
         DEFAULT_WIDTH,
         DEFAULT_HEIGHT - LOSSES_HEIGHT,
     )?;

@@ -51,6 +51,18 @@ pub struct Series<'a> {
     pub color: [u8; 3],
 }
 
+/// A labelled step drawn as a dashed vertical line across the plot (a stage boundary).
+#[derive(Clone, Copy, Debug)]
+pub struct Mark<'a> {
+    /// Where on the x axis.
+    pub x: f32,
+    /// Written beside the line, at the top.
+    pub label: &'a str,
+}
+
+/// Colour of the marks.
+const MARK: Rgb<u8> = Rgb([120, 120, 120]);
+
 /// What the y axis spans.
 #[derive(Clone, Copy, Debug, Default, PartialEq)]
 pub enum YRange {
@@ -78,6 +90,7 @@ pub fn save_line_plot(
         series,
         xs,
         YRange::Data,
+        &[],
         DEFAULT_WIDTH,
         DEFAULT_HEIGHT,
     )
@@ -120,7 +133,22 @@ pub fn line_plot_in(
     width: u32,
     height: u32,
 ) -> Result<RgbImage> {
-    draw(title, x_label, series, xs, y, width, height)
+    line_plot_marked(title, x_label, series, xs, y, &[], width, height)
+}
+
+/// [`line_plot_in`] with `marks` drawn across it.
+#[allow(clippy::too_many_arguments)]
+pub fn line_plot_marked(
+    title: &str,
+    x_label: &str,
+    series: &[Series],
+    xs: &[f32],
+    y: YRange,
+    marks: &[Mark],
+    width: u32,
+    height: u32,
+) -> Result<RgbImage> {
+    draw(title, x_label, series, xs, y, marks, width, height)
         .map_err(|detail| Error::shape("line_plot", detail))
 }
 
@@ -160,12 +188,14 @@ fn check_size(width: u32, height: u32) -> std::result::Result<(), String> {
     Ok(())
 }
 
+#[allow(clippy::too_many_arguments)]
 fn draw(
     title: &str,
     x_label: &str,
     series: &[Series],
     xs: &[f32],
     y: YRange,
+    marks: &[Mark],
     width: u32,
     height: u32,
 ) -> std::result::Result<RgbImage, String> {
@@ -262,8 +292,20 @@ fn draw(
         TEXT,
     );
 
-    // Curves, clipped to the plot area.
+    // Marks under the curves, clipped to the plot area like them.
     canvas.clip = (area.left, area.top, area.right, area.bottom);
+    for m in marks.iter().filter(|m| m.x.is_finite()) {
+        let px = px_of(m.x as f64);
+        if px < area.left || px > area.right {
+            continue;
+        }
+        for y in (area.top..area.bottom).step_by(6) {
+            canvas.vline(px, y, (y + 2).min(area.bottom), MARK);
+        }
+        canvas.text(px + 3, area.top + 3, m.label, 1, MARK);
+    }
+
+    // Curves, clipped to the plot area.
     let to_px = |x: f32, y: f32| -> Option<(i32, i32)> {
         (x.is_finite() && y.is_finite()).then(|| (px_of(x as f64), py_of(y as f64)))
     };

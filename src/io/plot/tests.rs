@@ -185,3 +185,33 @@ fn a_fixed_y_range_and_a_text_panel() {
     assert!(dark > 500, "{dark} text pixels");
     assert!(text_panel("t", "1", "", 100, 100).is_err());
 }
+
+#[test]
+fn marks_cross_the_plot_where_asked_and_only_inside_it() {
+    let xs: Vec<f32> = (0..=100).map(|i| i as f32 * 10.0).collect();
+    let v: Vec<f32> = xs.iter().map(|x| x / 1000.0).collect();
+    let series = [Series {
+        name: "D loss",
+        values: &v,
+        color: RED,
+    }];
+    let plot = |marks: &[Mark]| {
+        line_plot_marked("t", "step", &series, &xs, YRange::Data, marks, 400, 300).unwrap()
+    };
+    let plain = count(&plot(&[]), MARK.0);
+    let inside = [Mark {
+        x: 500.0,
+        label: "14x14",
+    }];
+    let marked = plot(&inside);
+    assert!(
+        count(&marked, MARK.0) > plain + 20,
+        "a dashed line and its label"
+    );
+    // Outside the axis nothing is drawn.
+    let outside = [Mark {
+        x: 5000.0,
+        label: "late",
+    }];
+    assert_eq!(count(&plot(&outside), MARK.0), plain);
+}
