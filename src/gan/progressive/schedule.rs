@@ -82,7 +82,7 @@ impl Schedule {
 impl Phase {
     /// The fade-in's α ramp while fading.
     pub fn ramp(&self, schedule: &Schedule) -> Option<Ramp> {
-        self.fading.then(|| Ramp {
+        self.fading.then_some(Ramp {
             start: self.stage_start as u32,
             steps: schedule.fade_steps as u32,
         })
