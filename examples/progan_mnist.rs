@@ -21,6 +21,7 @@ use common::{
 };
 use counterfeit::data::idx;
 use counterfeit::eval::judge::{to_judged_pixels, Judge, Report};
+use counterfeit::eval::swd::SwdOptions;
 use counterfeit::gan::progressive::{ProGan, ProgressiveTrainer, Schedule};
 use counterfeit::gan::{GanLoss, EMA_NETWORK};
 use counterfeit::io::plot::Mark;
@@ -46,10 +47,10 @@ struct Args {
     #[arg(long)]
     data: Option<PathBuf>,
     /// Steps at 7×7, and steady steps after each fade-in at 14×14 and 28×28.
-    #[arg(long, default_value_t = 600)]
+    #[arg(long, default_value_t = 300)]
     stage_steps: u64,
     /// Steps over which each new block's α rises from 0 to 1.
-    #[arg(long, default_value_t = 600)]
+    #[arg(long, default_value_t = 300)]
     fade_steps: u64,
     /// Training steps in all [default: the schedule, 3 × --stage-steps + 2 × --fade-steps].
     #[arg(long)]
@@ -114,6 +115,10 @@ struct Args {
     /// Also print the final measurement as one JSON line.
     #[arg(long)]
     json: bool,
+    /// Patches per image and pyramid level of the final measurement's sliced Wasserstein
+    /// distance to the training digits (the paper: 128; 0: no SWD).
+    #[arg(long, default_value_t = 4)]
+    swd_patches: usize,
 }
 
 /// Samples of the final measurement.
@@ -344,7 +349,7 @@ fn train(args: &Args, launched: Instant) -> Result<Finish> {
         if let Some(judge) = &judge {
             if args.eval_every > 0 && step.is_multiple_of(args.eval_every) && step < steps {
                 let t = Instant::now();
-                let q = bar.pause(|| measure(judge, &mut gan, args.eval_n, args.seed))?;
+                let q = bar.pause(|| measure(judge, &mut gan, args.eval_n, args.seed, 0))?;
                 let secs = t.elapsed().as_secs_f32();
                 bar.println(&format!(
                     "step {step} ({}): {} ({secs:.0} s)",
@@ -391,7 +396,7 @@ fn train(args: &Args, launched: Instant) -> Result<Finish> {
     if let Some(judge) = &judge {
         println!("measuring the final samples (N = {FINAL_EVAL_N}) ...");
         let t = Instant::now();
-        let q = measure(judge, &mut gan, FINAL_EVAL_N, args.seed)?;
+        let q = measure(judge, &mut gan, FINAL_EVAL_N, args.seed, args.swd_patches)?;
         let label = format!("progan28 step {}", gan.steps());
         print!("{}", q.table(&label));
         if args.json {
@@ -421,12 +426,22 @@ fn where_it_stands(gan: &ProgressiveTrainer) -> String {
 
 /// Judges `n` samples of the generator as it stands (fade included), up-sampled to 28×28,
 /// and logs the figures with the run's history.
-fn measure(judge: &Judge, gan: &mut ProgressiveTrainer, n: usize, seed: u64) -> Result<Report> {
-    let x = gan.draw(n, seed)?;
-    let report = judge.judge(
-        &to_judged_pixels(&x, gan.side(), (-1.0, 1.0)),
-        n >= FINAL_EVAL_N,
-    )?;
+fn measure(
+    judge: &Judge,
+    gan: &mut ProgressiveTrainer,
+    n: usize,
+    seed: u64,
+    swd_patches: usize,
+) -> Result<Report> {
+    let x = to_judged_pixels(&gan.draw(n, seed)?, gan.side(), (-1.0, 1.0));
+    let mut report = judge.judge(&x, n >= FINAL_EVAL_N)?;
+    if swd_patches > 0 {
+        let options = SwdOptions {
+            patches_per_image: swd_patches,
+            ..SwdOptions::default()
+        };
+        report.swd = Some(judge.swd(&x, &options)?);
+    }
     let at = report.at(gan.steps());
     gan.add_quality(at);
     Ok(report)
