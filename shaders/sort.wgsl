@@ -49,26 +49,48 @@ fn key(v: f32) -> u32 {
 fn radix_pass(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
               @builtin(local_invocation_index) lid: u32) {
     let row = wid.x + wid.y * nwg.x;
+    // The parameters in registers: a CPU adapter reloads a uniform on every use in a loop.
+    let rows = p.rows;
+    let len = p.len;
+    let shift = p.shift;
     let bins = 1u << BITS;
     let mask = bins - 1u;
     for (var d = 0u; d < bins; d = d + 1u) {
         counts[(d * LANES + lid) & 4095u] = 0u;
     }
     // This lane's block; rows past the last (the grid's rounding) have none.
-    let per = (p.len + LANES - 1u) / LANES;
-    var begin = min(lid * per, p.len);
-    var end = min(begin + per, p.len);
-    if (row >= p.rows) {
+    let per = (len + LANES - 1u) / LANES;
+    let begin = min(lid * per, len);
+    var end = min(begin + per, len);
+    if (row >= rows) {
         end = begin;
     }
-    let base = row * p.len;
+    let base = row * len;
     // Compiled without naga's bounds checks (see `Shader::is_trusted`): every index below is
     // in range by construction (i < len, row < rows, digit < bins, lane < LANES, and the Rust
     // side checks that both buffers hold rows · len values and that bins · LANES = 4096), and
     // each is clamped or masked as well, for a cost of one ALU operation.
-    let last = p.rows * p.len - 1u;
-    for (var i = begin; i < end; i = i + 1u) {
-        let d = (key(src[min(base + i, last)]) >> p.shift) & mask;
+    let last = rows * len - 1u;
+    // Four values per iteration (their loads overlap), then the rest one by one; the counts
+    // are updated in order, so equal digits add up.
+    var i = begin;
+    for (; i + 4u <= end; i = i + 4u) {
+        let at = base + i;
+        let d0 = (key(src[min(at, last)]) >> shift) & mask;
+        let d1 = (key(src[min(at + 1u, last)]) >> shift) & mask;
+        let d2 = (key(src[min(at + 2u, last)]) >> shift) & mask;
+        let d3 = (key(src[min(at + 3u, last)]) >> shift) & mask;
+        let c0 = (d0 * LANES + lid) & 4095u;
+        counts[c0] = counts[c0] + 1u;
+        let c1 = (d1 * LANES + lid) & 4095u;
+        counts[c1] = counts[c1] + 1u;
+        let c2 = (d2 * LANES + lid) & 4095u;
+        counts[c2] = counts[c2] + 1u;
+        let c3 = (d3 * LANES + lid) & 4095u;
+        counts[c3] = counts[c3] + 1u;
+    }
+    for (; i < end; i = i + 1u) {
+        let d = (key(src[min(base + i, last)]) >> shift) & mask;
         let at = (d * LANES + lid) & 4095u;
         counts[at] = counts[at] + 1u;
     }
@@ -93,13 +115,29 @@ fn radix_pass(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nw
     }
     counts[first & 4095u] = offset;
     workgroupBarrier();
-    for (var i = begin; i < end; i = i + 1u) {
-        let v = src[min(base + i, last)];
-        let at = (((key(v) >> p.shift) & mask) * LANES + lid) & 4095u;
-        let to = counts[at];
-        counts[at] = to + 1u;
-        if (to < p.len) {
-            dst[base + to] = v;
-        }
+    i = begin;
+    for (; i + 4u <= end; i = i + 4u) {
+        let at = base + i;
+        let v0 = src[min(at, last)];
+        let v1 = src[min(at + 1u, last)];
+        let v2 = src[min(at + 2u, last)];
+        let v3 = src[min(at + 3u, last)];
+        move_value(v0, base, len, shift, mask, lid);
+        move_value(v1, base, len, shift, mask, lid);
+        move_value(v2, base, len, shift, mask, lid);
+        move_value(v3, base, len, shift, mask, lid);
+    }
+    for (; i < end; i = i + 1u) {
+        move_value(src[min(base + i, last)], base, len, shift, mask, lid);
+    }
+}
+
+// Writes `v` where this lane's next value of its digit goes, and counts it.
+fn move_value(v: f32, base: u32, len: u32, shift: u32, mask: u32, lid: u32) {
+    let at = (((key(v) >> shift) & mask) * LANES + lid) & 4095u;
+    let to = counts[at];
+    counts[at] = to + 1u;
+    if (to < len) {
+        dst[base + to] = v;
     }
 }
