@@ -1,9 +1,11 @@
 //! Where the time of the sliced Wasserstein distance goes: the CPU pyramids, the projection
 //! GEMM and the row sort of one chunk of directions, then the whole SWD of 10,000 images
-//! (uniform noise against the bundled digits) at `evaluate`'s default of 4 patches per image.
+//! (uniform noise against the bundled digits, or `SWD_IMAGES` of each) at `evaluate`'s default of
+//! 4 patches per image.
 //!
 //!     cargo bench --bench swd            (COUNTERFEIT_ADAPTER / WGPU_BACKEND pick the adapter)
 //!     SWD_PATCHES=16 cargo bench --bench swd
+//!     SWD_IMAGES=1000 cargo bench --bench swd     (the size of dcgan_mnist's measurements)
 //!
 //! Timing: one warm-up run, then the median of 3 runs, each ended by waiting for the queue.
 
@@ -34,14 +36,16 @@ fn time(gpu: &Gpu, kernels: &[Kernel]) -> Result<f64> {
 fn main() -> Result<()> {
     let gpu = Gpu::new()?;
     println!("adapter: {}", gpu.describe());
-    let images = 10_000;
+    let images: usize = std::env::var("SWD_IMAGES").map_or(10_000, |v| v.parse().unwrap_or(10_000));
     let patches: usize = std::env::var("SWD_PATCHES").map_or(4, |v| v.parse().unwrap_or(4));
-    let n = images * patches;
     let opts = SwdOptions {
         patches_per_image: patches,
         ..SwdOptions::default()
     };
-    let digits = counterfeit::data::idx::bundled()?.images.to_f32(0.0, 1.0);
+    let mut digits = counterfeit::data::idx::bundled()?.images.to_f32(0.0, 1.0);
+    digits.truncate(images * 28 * 28);
+    let images = digits.len() / (28 * 28);
+    let n = images * patches;
     let noise: Vec<f32> = (0..digits.len() as u32)
         .map(|i| draw(5, 0, 0, i)[0] as f32 / 4_294_967_296.0)
         .collect();
