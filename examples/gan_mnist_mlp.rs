@@ -151,8 +151,9 @@ fn run(args: Args) -> counterfeit::Result<Finish> {
         if let Some(judge) = &judge {
             if args.eval_every > 0 && step % args.eval_every == 0 && step < steps {
                 let t = Instant::now();
-                let q =
-                    bar.pause(|| common::measure(judge, &mut gan, &recipe, args.eval_n, false))?;
+                let q = bar.pause(|| {
+                    common::measure(judge, &mut gan, &recipe, args.eval_n, false, false)
+                })?;
                 let secs = t.elapsed().as_secs_f32();
                 bar.println(&format!("step {step}: {} ({secs:.0} s)", q.summary()));
             }
@@ -177,7 +178,7 @@ fn run(args: Args) -> counterfeit::Result<Finish> {
     if let Some(judge) = &judge {
         println!("measuring the final samples (N = {FINAL_EVAL_N}) ...");
         let t = Instant::now();
-        let q = common::measure(judge, &mut gan, &recipe, FINAL_EVAL_N, true)?;
+        let q = common::measure(judge, &mut gan, &recipe, FINAL_EVAL_N, true, false)?;
         let label = format!("mlp step {steps}");
         print!("{}", q.table(&label));
         if args.json {

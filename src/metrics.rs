@@ -1,6 +1,7 @@
 //! What a GAN run logs: every step's losses and D's outputs, and now and then the quality of
 //! its samples. Plain data, shared by the trainers that log them and the files that keep them.
 
+use crate::eval::pyramid::LEVELS;
 use crate::step::Row;
 
 /// Names of the GAN metric slots, in slot order.
@@ -76,4 +77,15 @@ pub struct QualityPoint {
     pub score: f64,
     /// Digit classes among the samples.
     pub classes_covered: usize,
+    /// Sliced Wasserstein distance to the real digits, ×10³, per pyramid level (28, 14 and 7
+    /// pixels; lower is better), when it was measured (runs and checkpoints from before it
+    /// was part of the measurements have none).
+    pub swd: Option<[f64; LEVELS]>,
+}
+
+impl QualityPoint {
+    /// The mean of the SWD's levels, when it was measured.
+    pub fn swd_mean(&self) -> Option<f64> {
+        self.swd.map(|l| l.iter().sum::<f64>() / LEVELS as f64)
+    }
 }

@@ -91,23 +91,42 @@ fn metrics_csv_carries_quality_on_measured_steps() {
             d_fake_g: 0.125,
         })
         .collect();
-    let quality = [QualityPoint {
-        step: 2,
-        n: 1000,
-        fid: 42.5,
-        score: 8.25,
-        classes_covered: 10,
-    }];
+    // Step 2 measured before the SWD was part of the measurements, step 3 with it.
+    let quality = [
+        QualityPoint {
+            step: 2,
+            n: 1000,
+            fid: 42.5,
+            score: 8.25,
+            classes_covered: 10,
+            swd: None,
+        },
+        QualityPoint {
+            step: 3,
+            n: 1000,
+            fid: 40.0,
+            score: 8.5,
+            classes_covered: 9,
+            swd: Some([30.0, 20.5, 40.0]),
+        },
+    ];
     let csv = temp("metrics.csv");
     save_csv(&csv, &history, &quality).unwrap();
     let text = std::fs::read_to_string(&csv).unwrap();
     let lines: Vec<&str> = text.lines().collect();
     assert_eq!(
         lines[0],
-        "step,d_loss,g_loss,d_real,d_fake,d_fake_g,fid,score,classes_covered,eval_n"
+        "step,d_loss,g_loss,d_real,d_fake,d_fake_g,fid,score,classes_covered,eval_n,swd,swd_28px,swd_14px,swd_7px"
     );
-    assert_eq!(lines[1], "1,1,2,0.5,0.25,0.125,,,,");
-    assert_eq!(lines[2], "2,1,2,0.5,0.25,0.125,42.5000,8.2500,10,1000");
+    assert_eq!(lines[1], "1,1,2,0.5,0.25,0.125,,,,,,,,");
+    assert_eq!(lines[2], "2,1,2,0.5,0.25,0.125,42.5000,8.2500,10,1000,,,,");
+    assert_eq!(
+        lines[3],
+        "3,1,2,0.5,0.25,0.125,40.0000,8.5000,9,1000,30.1667,30.0000,20.5000,40.0000"
+    );
+    assert!(lines
+        .iter()
+        .all(|l| l.split(',').count() == lines[0].split(',').count()));
     let png = temp("losses.png");
     save_loss_plot(&png, "t", &history, &quality).unwrap();
     let img = image::open(&png).unwrap();
@@ -147,6 +166,7 @@ fn the_loss_plot_gives_probabilities_their_own_axis() {
         fid,
         score: 3.0,
         classes_covered: 10,
+        swd: None,
     };
     let png = temp("panels.png");
     save_loss_plot(&png, "t", &history, &[]).unwrap();
@@ -179,6 +199,68 @@ fn the_loss_plot_gives_probabilities_their_own_axis() {
         "two FIDs are a curve: {} rows",
         curve.len()
     );
+    let swd_colour = [170, 90, 30];
+    assert!(
+        rows_with(&img, swd_colour).is_empty(),
+        "no SWD panel without the SWD"
+    );
+
+    // With the SWD: a third panel, its curve joining the points that have it (a run resumed
+    // from a checkpoint of before the SWD has points without).
+    let with_swd = |step: u64, fid: f64, swd: f64| QualityPoint {
+        swd: Some([swd, swd / 2.0, swd * 2.0]),
+        ..point(step, fid)
+    };
+    let points = [
+        point(100, 70.0),
+        with_swd(200, 60.0, 90.0),
+        with_swd(300, 42.0, 50.0),
+    ];
+    save_loss_plot(&png, "t", &history, &points).unwrap();
+    let img = image::open(&png).unwrap().to_rgb8();
+    assert_eq!(img.dimensions(), (800, 720));
+    let swd_curve = rows_with(&img, swd_colour);
+    assert!(
+        swd_curve.len() > 20 && swd_curve.iter().all(|&y| y >= 480),
+        "the SWD curve is below the losses: {} rows",
+        swd_curve.len()
+    );
+    let columns = |c: [u8; 3]| -> Vec<u32> {
+        (0..img.width())
+            .filter(|&x| (0..img.height()).any(|y| img.get_pixel(x, y).0 == c))
+            .collect()
+    };
+    assert!(
+        columns(fid_colour).last() < columns(swd_colour).first(),
+        "the SWD has a panel of its own, right of the FID's"
+    );
+}
+
+#[test]
+fn quality_points_keep_their_swd_in_a_checkpoint_and_old_ones_load_without() {
+    let g = Network::new(gpu(), "G", Sequential::new([3]).linear(2), 1).unwrap();
+    let point = |step: u64, swd: Option<[f64; 3]>| QualityPoint {
+        step,
+        n: 1000,
+        fid: 50.0 / step as f64,
+        score: 4.5,
+        classes_covered: 8,
+        swd,
+    };
+    let path = temp("quality.safetensors");
+    // Points without the SWD are written as before it existed: no quality_swd tensor.
+    let old = [point(500, None), point(1000, None)];
+    checkpoint::save(gpu(), &path, &[("G", &g)], None, &[], &old).unwrap();
+    let ckpt = Checkpoint::open(&path).unwrap();
+    assert!(!ckpt.has_tensor("quality_swd").unwrap());
+    assert_eq!(ckpt.quality().unwrap(), old);
+    // A run resumed from such a checkpoint adds points with the SWD.
+    let mixed = [old[0], old[1], point(1500, Some([31.5, 20.25, 44.25]))];
+    checkpoint::save(gpu(), &path, &[("G", &g)], None, &[], &mixed).unwrap();
+    let ckpt = Checkpoint::open(&path).unwrap();
+    assert!(ckpt.has_tensor("quality_swd").unwrap());
+    assert_eq!(ckpt.quality().unwrap(), mixed);
+    assert_eq!(mixed[2].swd_mean(), Some(32.0));
 }
 
 #[test]

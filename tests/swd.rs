@@ -1,5 +1,5 @@
 //! The sliced Wasserstein distance: the GPU row sort (`shaders/sort.wgsl`) against
-//! `total_cmp` on lengths that are not powers of two, the pyramid and the whole distance
+//! `total_cmp` on lengths that neither a power of two nor the lanes of a row divide, the pyramid and the whole distance
 //! against their f64 references, known answers (1-D sets through the projection-sort core,
 //! a set against itself and against itself shifted or scaled), and real digits against
 //! real digits and against noise.
@@ -16,15 +16,32 @@ use counterfeit::Tensor;
 #[test]
 fn row_sort_equals_total_cmp_sort_bit_for_bit() {
     let gpu = gpu();
-    for (len, rows) in [(1, 3), (3, 5), (100, 4), (1000, 3), (1024, 2), (4097, 3)] {
+    // Rows shorter than the 16 lanes of a row's workgroup (some lanes own nothing), lengths
+    // that no lane count divides, 40,001 (10,000 images at 4 patches, plus one), and one row
+    // too long for 16 lanes under a CPU adapter's loop limit (the 256-lane shape).
+    for (len, rows) in [
+        (1, 3),
+        (3, 5),
+        (17, 2),
+        (100, 4),
+        (1000, 3),
+        (1024, 2),
+        (4097, 3),
+        (40_001, 2),
+        (600_011, 1),
+    ] {
         let mut data = normal(rows * len, len as u64, 3.0);
-        // Ties, signed zeros and sorted runs: the awkward cases of a comparison network.
+        // Ties, signed zeros, NaNs of both signs, sorted runs and values sharing their high
+        // bytes: the awkward cases of a comparison network and of a radix sort's digits.
         for (i, v) in data.iter_mut().enumerate() {
-            match i % 11 {
+            match i % 13 {
                 0 => *v = 0.0,
                 1 => *v = -0.0,
                 2 => *v = 1.5,
                 3 => *v = -(i as f32),
+                4 => *v = f32::from_bits(0x3f80_0000 | (i as u32 & 0xff)),
+                5 if i % 7 == 0 => *v = f32::NAN,
+                6 if i % 5 == 0 => *v = -f32::NAN,
                 _ => {}
             }
         }

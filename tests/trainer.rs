@@ -192,6 +192,7 @@ fn resuming_from_a_checkpoint_continues_exactly() {
         fid: 12.5,
         score: 3.25,
         classes_covered: 7,
+        swd: Some([120.5, 80.25, 300.0]),
     };
     a.add_quality(measured);
     a.save(&path).unwrap();

@@ -58,15 +58,29 @@ pub fn judge_for_run(
     Ok(judge)
 }
 
-/// Judges the run's sampling generator now and logs the figures with its history.
+/// Patches per image and pyramid level of the SWD measured along a run, as `evaluate`'s default.
+pub const SWD_PATCHES: usize = 4;
+
+/// Judges the run's sampling generator now (with the sliced Wasserstein distance at its
+/// default options when `with_swd`) and logs the figures with its history.
 pub fn measure(
     judge: &counterfeit::eval::judge::Judge,
     run: &mut counterfeit::gan::GanRun,
     recipe: &counterfeit::gan::recipes::Recipe,
     n: usize,
     with_parzen: bool,
+    with_swd: bool,
 ) -> counterfeit::Result<counterfeit::eval::judge::Report> {
-    let report = judge.measure(run.sampling_generator(), recipe, n, with_parzen)?;
+    let g = run.sampling_generator();
+    let report = if with_swd {
+        let swd = counterfeit::eval::swd::SwdOptions {
+            patches_per_image: SWD_PATCHES,
+            ..Default::default()
+        };
+        judge.measure_with_swd(g, recipe, n, with_parzen, &swd)?
+    } else {
+        judge.measure(g, recipe, n, with_parzen)?
+    };
     run.add_quality(report.at(run.steps()));
     Ok(report)
 }

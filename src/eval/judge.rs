@@ -7,6 +7,7 @@ use crate::eval::classifier::{Classifier, CLASSES, FEATURES, SIDE, TRAIN_PART};
 use crate::eval::coverage::Coverage;
 use crate::eval::frechet::{frechet_distance, Gaussian};
 use crate::eval::parzen::{default_sigmas, parzen, ParzenResult};
+use crate::eval::pyramid::LEVELS;
 use crate::eval::score::inception_score;
 use crate::eval::swd::{swd, SwdOptions, SwdReport};
 use crate::gan::recipes::Recipe;
@@ -39,15 +40,21 @@ pub struct Report {
 }
 
 impl Report {
-    /// FID, score and coverage in one line, for progress output.
+    /// FID, score, coverage and the SWD's mean (when measured) in one line, for progress
+    /// output.
     pub fn summary(&self) -> String {
+        let swd = match &self.swd {
+            Some(s) => format!(", SWD {:.1}", s.mean),
+            None => String::new(),
+        };
         format!(
-            "FID {:.2}, score {:.2}, {} classes covered (N = {})",
+            "FID {:.2}, score {:.2}, {} classes covered{swd} (N = {})",
             self.fid, self.score, self.coverage.covered, self.n
         )
     }
 
-    /// FID, score and coverage as measured at `step`, for a run's quality log.
+    /// FID, score, coverage and the SWD's levels (when measured) as measured at `step`, for a
+    /// run's quality log.
     pub fn at(&self, step: u64) -> QualityPoint {
         QualityPoint {
             step,
@@ -55,6 +62,10 @@ impl Report {
             fid: self.fid,
             score: self.score,
             classes_covered: self.coverage.covered,
+            swd: self
+                .swd
+                .as_ref()
+                .and_then(|s| <[f64; LEVELS]>::try_from(s.per_level.as_slice()).ok()),
         }
     }
 
@@ -164,6 +175,22 @@ impl Judge {
         self.judge_generator(g, recipe, n, MEASURE_SEED, with_parzen)
     }
 
+    /// As [`Judge::measure`], with the sliced Wasserstein distance to the real training
+    /// digits too ([`Report::swd`], in [`Report::at`]'s point), on the same samples.
+    pub fn measure_with_swd(
+        &self,
+        g: &Network,
+        recipe: &Recipe,
+        n: usize,
+        with_parzen: bool,
+        swd: &SwdOptions,
+    ) -> Result<Report> {
+        let images = self.generated(g, recipe, n, MEASURE_SEED)?;
+        let mut report = self.judge(&images, with_parzen)?;
+        report.swd = Some(self.swd(&images, swd)?);
+        Ok(report)
+    }
+
     /// A judge from a classifier, its training digits and held-out digits.
     pub fn new(
         gpu: &Gpu,
@@ -242,13 +269,15 @@ impl Judge {
         seed: u64,
         with_parzen: bool,
     ) -> Result<Report> {
+        self.judge(&self.generated(g, recipe, n, seed)?, with_parzen)
+    }
+
+    /// `n` samples of `g` from latent vectors drawn with `seed`, as the judge sees them.
+    fn generated(&self, g: &Network, recipe: &Recipe, n: usize, seed: u64) -> Result<Vec<f32>> {
         // A conditional generator draws every class in turn.
         let z = noise(recipe.noise, n * recipe.nz(), seed);
         let x = generate_batched(&self.gpu, g, &recipe.inputs(&z, &[])?, recipe.batch)?;
-        self.judge(
-            &to_judged_pixels(&x, recipe.side, recipe.range),
-            with_parzen,
-        )
+        Ok(to_judged_pixels(&x, recipe.side, recipe.range))
     }
 
     /// The reference row: the held-out real digits judged as if they were samples (Parzen's

@@ -5,8 +5,8 @@
 //! projections. Reported ×10³ per level (finest first) and averaged, as in the paper.
 //!
 //! Patches and the pyramid are made on the CPU; the projections run on the GPU's GEMM, the
-//! sort on `shaders/sort.wgsl` ([`crate::ops::sort`]) and the sums of differences on
-//! `shaders/swd.wgsl`. Draws (images kept, patch positions, directions) come from the CPU
+//! sort on `shaders/sort.wgsl` ([`crate::ops::sort`], a radix sort) and the sums of
+//! differences on `shaders/swd.wgsl`, all directions of a level in a few submissions. Draws (images kept, patch positions, directions) come from the CPU
 //! Philox with the options' seed, so a figure is the same on every machine.
 
 use crate::eval::pyramid::{laplacian, LEVELS};
@@ -87,15 +87,17 @@ pub fn swd(
 ) -> Result<SwdReport> {
     let plan = Plan::new(a, b, side, options)?;
     let n = plan.images * options.patches_per_image;
-    let mut projector = Projector::new(gpu, n, PATCH_LEN, options.directions)?;
+    let count = options.directions * options.repeats;
+    let mut projector = Projector::new(gpu, n, PATCH_LEN, count)?;
     let pyramids = |set: &[f32], keep: &[usize]| -> Vec<Vec<Vec<f32>>> {
         keep.iter()
             .map(|&i| laplacian(&set[i * side * side..(i + 1) * side * side], side))
             .collect()
     };
     let (pa, pb) = (pyramids(a, &plan.keep_a), pyramids(b, &plan.keep_b));
-    let directions: Vec<Vec<f32>> = (0..options.repeats)
-        .map(|r| directions(options.seed, r as u32, options.directions, PATCH_LEN))
+    // Every repeat's directions in one list, projected and sorted in as few chunks as fit.
+    let directions: Vec<f32> = (0..options.repeats)
+        .flat_map(|r| directions(options.seed, r as u32, options.directions, PATCH_LEN))
         .collect();
     let mut per_level = Vec::with_capacity(LEVELS);
     for level in 0..LEVELS {
@@ -103,11 +105,11 @@ pub fn swd(
         let da = descriptors(&pa, level, s, &plan.positions[level]);
         let db = descriptors(&pb, level, s, &plan.positions[level]);
         projector.load(gpu, &da, &db)?;
-        let mut total = 0.0;
-        for dirs in &directions {
-            let d = projector.distances(gpu, dirs)?;
-            total += d.iter().sum::<f64>() / d.len() as f64;
-        }
+        let d = projector.distances(gpu, &directions)?;
+        let total: f64 = d
+            .chunks(options.directions)
+            .map(|repeat| repeat.iter().sum::<f64>() / repeat.len() as f64)
+            .sum();
         per_level.push(1e3 * total / options.repeats as f64);
     }
     let mean = per_level.iter().sum::<f64>() / LEVELS as f64;
@@ -300,7 +302,10 @@ impl Projector {
             .max_storage_buffer_binding_size
             .min(limits.max_buffer_size)
             .min(CHUNK_BYTES);
-        let chunk = ((budget / (4 * n as u64)) as usize).clamp(1, directions.min(65_535));
+        // As many directions per chunk as the budget allows, spread evenly over the chunks so
+        // that the last one sorts few padding rows.
+        let most = ((budget / (4 * n as u64)) as usize).clamp(1, directions.min(65_535));
+        let chunk = directions.div_ceil(directions.div_ceil(most));
         if let Some(limit) = gpu.loop_limit() {
             // Each lane of `abs_diff_rows` walks a 256th of a row.
             if n / 256 + 16 >= limit {
@@ -310,15 +315,17 @@ impl Projector {
                 ));
             }
         }
-        let a = Tensor::zeros(gpu, &[n, dim], "swd patches")?;
-        let b = Tensor::zeros(gpu, &[n, dim], "swd patches")?;
+        // The sets are stored transposed, `[dim, n]`: the GEMM then reads both operands along
+        // their rows (faster on a CPU adapter than the `A·Bᵀ` form by about a fifth).
+        let a = Tensor::zeros(gpu, &[dim, n], "swd patches")?;
+        let b = Tensor::zeros(gpu, &[dim, n], "swd patches")?;
         let dirs = Tensor::zeros(gpu, &[chunk, dim], "swd directions")?;
         let pa = Tensor::zeros(gpu, &[chunk, n], "swd projections")?;
         let pb = Tensor::zeros(gpu, &[chunk, n], "swd projections")?;
         let sums = Tensor::zeros(gpu, &[chunk], "swd sums")?;
         let mut kernels = vec![
-            gemm(gpu, &dirs, false, &a, true, None, &pa, false)?,
-            gemm(gpu, &dirs, false, &b, true, None, &pb, false)?,
+            gemm(gpu, &dirs, false, &a, false, None, &pa, false)?,
+            gemm(gpu, &dirs, false, &b, false, None, &pb, false)?,
         ];
         kernels.extend(sort_rows(gpu, &pa, chunk, n)?);
         kernels.extend(sort_rows(gpu, &pb, chunk, n)?);
@@ -348,10 +355,13 @@ impl Projector {
         })
     }
 
-    /// Uploads both sets (`[n, dim]` each).
+    /// Uploads both sets (`[n, dim]` each), transposed.
     fn load(&mut self, gpu: &Gpu, a: &[f32], b: &[f32]) -> Result<()> {
-        self.a.write(gpu, a)?;
-        self.b.write(gpu, b)
+        let (n, dim) = (self.n, self.dim);
+        let transpose =
+            |x: &[f32]| -> Vec<f32> { (0..dim * n).map(|i| x[(i % n) * dim + i / n]).collect() };
+        self.a.write(gpu, &transpose(a))?;
+        self.b.write(gpu, &transpose(b))
     }
 
     /// The mean |a - b| of the sorted projections on each direction of `directions`.

@@ -61,7 +61,7 @@ shaders! {
     Fade => "fade" ["fade_fwd", "fade_grad"],
     PixelNorm => "pixel_norm" ["pixel_norm_fwd", "pixel_norm_bwd"],
     Resample => "resample" ["upsample_fwd", "upsample_bwd", "avgpool_fwd", "avgpool_bwd"],
-    Sort => "sort" ["bitonic_step"],
+    Sort => "sort" ["radix_pass"],
     Swd => "swd" ["abs_diff_rows"],
 }
 
@@ -72,7 +72,10 @@ impl Shader {
     /// Shaders compiled without naga's runtime bounds checks and loop counters: each one
     /// clamps its own loads and guards its stores (see `pipelines.rs`).
     pub fn is_trusted(self) -> bool {
-        matches!(self, Shader::Gemm | Shader::GemmVec4 | Shader::Conv)
+        matches!(
+            self,
+            Shader::Gemm | Shader::GemmVec4 | Shader::Conv | Shader::Sort
+        )
     }
 
     /// The complete WGSL source handed to the device.

@@ -2,7 +2,8 @@
 //! momentum state) under `<net>.<i>`, `<net>.m1.<i>`, `<net>.m2.<i>`, batch norm's running
 //! statistics under `<net>.bn<layer>.mean|var`, networks kept without moments (the moving
 //! average of G's weights, `G_ema`), named f32 tensors (the replay buffer), the step counter, the per-step metrics
-//! logged so far (`history`, so a resumed run's CSV and plot cover the whole run), and the
+//! logged so far (`history`, so a resumed run's CSV and plot cover the whole run), the sample
+//! quality measured along the run (`quality`, with `quality_swd` when the SWD was), and the
 //! models' layer lists as metadata so a checkpoint is never loaded into the wrong model.
 //! Writes are atomic (a temporary file flushed to the disk, then a rename), and create
 //! missing folders.
@@ -12,6 +13,7 @@ use std::path::Path;
 
 use safetensors::tensor::{Dtype, SafeTensors, TensorView};
 
+use crate::eval::pyramid::LEVELS;
 use crate::io::metrics_log::QualityPoint;
 use crate::nn::Graph;
 use crate::step::StepState;
@@ -25,6 +27,12 @@ fn describe(net: &Network) -> String {
 
 /// Columns of the `quality` tensor: step, n, FID, score, classes covered.
 const QUALITY_COLS: usize = 5;
+
+/// The `quality_swd` tensor, written beside `quality` when some point has the SWD: one row per
+/// point, its SWD per pyramid level (NaN where not measured). A tensor of its own, so that
+/// checkpoints without it (from before the SWD was measured) still load, and this version's
+/// checkpoints still load in versions that do not know it.
+const QUALITY_SWD: &str = "quality_swd";
 
 /// Columns of the `history` tensor: the step (exact in f32 below 2^24) and the five metrics.
 const HISTORY_COLS: usize = 6;
@@ -182,6 +190,18 @@ fn write(
             Dtype::F64,
             bytemuck::cast_slice(&rows).to_vec(),
         ));
+        if quality.iter().any(|q| q.swd.is_some()) {
+            let rows: Vec<f64> = quality
+                .iter()
+                .flat_map(|q| q.swd.unwrap_or([f64::NAN; LEVELS]))
+                .collect();
+            owned.push((
+                QUALITY_SWD.into(),
+                vec![quality.len(), LEVELS],
+                Dtype::F64,
+                bytemuck::cast_slice(&rows).to_vec(),
+            ));
+        }
     }
     let views: Vec<(String, TensorView)> = owned
         .iter()
@@ -385,14 +405,36 @@ impl Checkpoint {
             )));
         }
         let flat: Vec<f64> = bytemuck::pod_collect_to_vec(v.data());
+        let points = flat.len() / QUALITY_COLS;
+        let swd: Vec<Option<[f64; LEVELS]>> = match st.tensor(QUALITY_SWD) {
+            Err(_) => vec![None; points],
+            Ok(s) if s.dtype() == Dtype::F64 && s.shape() == [points, LEVELS] => {
+                let flat: Vec<f64> = bytemuck::pod_collect_to_vec(s.data());
+                flat.chunks_exact(LEVELS)
+                    .map(|r| {
+                        let levels: [f64; LEVELS] = r.try_into().expect("rows of LEVELS");
+                        levels.iter().all(|v| !v.is_nan()).then_some(levels)
+                    })
+                    .collect()
+            }
+            Ok(s) => {
+                return Err(self.error(format!(
+                    "tensor {QUALITY_SWD} is {:?} {:?}, expected F64 [{points}, {LEVELS}]",
+                    s.dtype(),
+                    s.shape()
+                )))
+            }
+        };
         Ok(flat
             .chunks_exact(QUALITY_COLS)
-            .map(|r| QualityPoint {
+            .zip(swd)
+            .map(|(r, swd)| QualityPoint {
                 step: r[0] as u64,
                 n: r[1] as usize,
                 fid: r[2],
                 score: r[3],
                 classes_covered: r[4] as usize,
+                swd,
             })
             .collect())
     }

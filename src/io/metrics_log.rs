@@ -12,11 +12,13 @@ use super::plot::{
 pub use crate::metrics::QualityPoint;
 use crate::{Error, Result, StepMetrics};
 
-/// Writes `step,d_loss,g_loss,d_real,d_fake,d_fake_g,fid,score,classes_covered,eval_n`
-/// rows; the last four are filled on the steps where sample quality was measured.
+/// Writes `step,d_loss,g_loss,d_real,d_fake,d_fake_g,fid,score,classes_covered,eval_n,swd,
+/// swd_28px,swd_14px,swd_7px` rows; the columns from `fid` on are filled on the steps where
+/// sample quality was measured (`swd`, the mean of the three levels, and the levels only where
+/// the SWD was).
 pub fn save_csv(path: &Path, history: &[StepMetrics], quality: &[QualityPoint]) -> Result<()> {
     let mut s = String::from(
-        "step,d_loss,g_loss,d_real,d_fake,d_fake_g,fid,score,classes_covered,eval_n\n",
+        "step,d_loss,g_loss,d_real,d_fake,d_fake_g,fid,score,classes_covered,eval_n,swd,swd_28px,swd_14px,swd_7px\n",
     );
     for m in history {
         let _ = write!(
@@ -26,25 +28,37 @@ pub fn save_csv(path: &Path, history: &[StepMetrics], quality: &[QualityPoint]) 
         );
         match quality.iter().rev().find(|q| q.step == m.step) {
             Some(q) => {
-                let _ = writeln!(
+                let _ = write!(
                     s,
                     ",{:.4},{:.4},{},{}",
                     q.fid, q.score, q.classes_covered, q.n
                 );
+                match (q.swd_mean(), q.swd) {
+                    (Some(mean), Some([a, b, c])) => {
+                        let _ = writeln!(s, ",{mean:.4},{a:.4},{b:.4},{c:.4}");
+                    }
+                    _ => s.push_str(",,,,\n"),
+                }
             }
-            None => s.push_str(",,,,\n"),
+            None => s.push_str(",,,,,,,,\n"),
         }
     }
     super::atomic::write_atomic(path, s.as_bytes())
 }
 
+/// Colours of the quality curves.
+const FID_COLOR: [u8; 3] = [120, 40, 160];
+const SCORE_COLOR: [u8; 3] = [20, 140, 140];
+const SWD_COLOR: [u8; 3] = [170, 90, 30];
+
 /// Height of the losses' panel; D's probabilities fill the rest of [`DEFAULT_HEIGHT`] below.
 const LOSSES_HEIGHT: u32 = DEFAULT_HEIGHT * 3 / 5;
 
 /// Plots D and G loss against the step and, below them on an axis of their own from 0 to 1,
-/// D(x) and D(G(z)); below those, when sample quality was measured, FID and the
-/// Inception-style score (as numbers when measured once). The picture is
-/// [`DEFAULT_WIDTH`]x[`DEFAULT_HEIGHT`], half as tall again with the quality panels.
+/// D(x) and D(G(z)); below those, when sample quality was measured, FID, the Inception-style
+/// score and, when it was measured, the SWD's mean over its levels ×10³ (each as a number when
+/// measured once). The picture is [`DEFAULT_WIDTH`]x[`DEFAULT_HEIGHT`], half as tall again
+/// with the quality panels.
 pub fn save_loss_plot(
     path: &Path,
     title: &str,
@@ -129,35 +143,49 @@ pub fn save_loss_plot_marked(
     place(&mut all, &losses, 0, 0)?;
     place(&mut all, &probabilities, 0, LOSSES_HEIGHT)?;
     if let Some(last) = quality.last() {
-        let qx: Vec<f32> = quality.iter().map(|q| q.step as f32).collect();
-        let fid: Vec<f32> = quality.iter().map(|q| q.fid as f32).collect();
-        let score: Vec<f32> = quality.iter().map(|q| q.score as f32).collect();
-        let (w, h) = (DEFAULT_WIDTH / 2, DEFAULT_HEIGHT / 2);
-        let panel = |name: &str, values: &[f32], color: [u8; 3]| {
+        // The SWD's panel only where some point has it (runs from before it have none); its
+        // curve joins the points that have it.
+        let with_swd: Vec<&QualityPoint> = quality.iter().filter(|q| q.swd.is_some()).collect();
+        let panels = if with_swd.is_empty() { 2 } else { 3 };
+        let (w, h) = (DEFAULT_WIDTH / panels, DEFAULT_HEIGHT / 2);
+        let panel = |name: &str, points: &[&QualityPoint], f: fn(&QualityPoint) -> f64, color| {
+            let last = points.last().copied().unwrap_or(last);
             let title = format!("{name} (N = {})", last.n);
-            if let [value] = values {
+            let values: Vec<f32> = points.iter().map(|q| f(q) as f32).collect();
+            if let [value] = values[..] {
                 let at = format!("at step {}", last.step);
                 return text_panel(&title, &format!("{value:.2}"), &at, w, h);
             }
+            let qx: Vec<f32> = points.iter().map(|q| q.step as f32).collect();
             let series = [Series {
                 name,
-                values,
+                values: &values,
                 color,
             }];
             line_plot(&title, "step", &series, &qx, w, h)
         };
+        let all_points: Vec<&QualityPoint> = quality.iter().collect();
         place(
             &mut all,
-            &panel("FID", &fid, [120, 40, 160])?,
+            &panel("FID", &all_points, |q| q.fid, FID_COLOR)?,
             0,
             DEFAULT_HEIGHT,
         )?;
         place(
             &mut all,
-            &panel("score", &score, [20, 140, 140])?,
+            &panel("score", &all_points, |q| q.score, SCORE_COLOR)?,
             w,
             DEFAULT_HEIGHT,
         )?;
+        if !with_swd.is_empty() {
+            let swd = |q: &QualityPoint| q.swd_mean().unwrap_or(f64::NAN);
+            place(
+                &mut all,
+                &panel("SWD", &with_swd, swd, SWD_COLOR)?,
+                2 * w,
+                DEFAULT_HEIGHT,
+            )?;
+        }
     }
     super::grid::write_png_atomic(
         path,
