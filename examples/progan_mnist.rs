@@ -115,8 +115,8 @@ struct Args {
     /// Also print the final measurement as one JSON line.
     #[arg(long)]
     json: bool,
-    /// Patches per image and pyramid level of the final measurement's sliced Wasserstein
-    /// distance to the training digits (the paper: 128; 0: no SWD).
+    /// Patches per image and pyramid level of the sliced Wasserstein distance to the
+    /// training digits in every measurement (the paper: 128; 0: no SWD).
     #[arg(long, default_value_t = 4)]
     swd_patches: usize,
 }
@@ -349,7 +349,8 @@ fn train(args: &Args, launched: Instant) -> Result<Finish> {
         if let Some(judge) = &judge {
             if args.eval_every > 0 && step.is_multiple_of(args.eval_every) && step < steps {
                 let t = Instant::now();
-                let q = bar.pause(|| measure(judge, &mut gan, args.eval_n, args.seed, 0))?;
+                let q = bar
+                    .pause(|| measure(judge, &mut gan, args.eval_n, args.seed, args.swd_patches))?;
                 let secs = t.elapsed().as_secs_f32();
                 bar.println(&format!(
                     "step {step} ({}): {} ({secs:.0} s)",
