@@ -4,6 +4,7 @@
 //!     cargo run --release --example dcgan_mnist -- --steps 300       # a short run
 //!     cargo run --release --example dcgan_mnist -- --sample out/dcgan_mnist/checkpoint.safetensors
 //!     cargo run --release --example dcgan_mnist -- --loss hinge --g-ema 0.999 --real-label 0.9
+//!     mpirun -np 2 target/release/examples/dcgan_mnist --distributed   # built with --features distributed
 //!
 //! Writes sample grids (one fixed z), a loss plot, a metrics CSV and a checkpoint to --out.
 //! With --g-ema the grids, the quality measurements and --sample use the moving average of
@@ -16,7 +17,7 @@ use std::time::Instant;
 
 use clap::Parser;
 use common::{
-    check_flag, exit_with, open_resume, out_folder, prepare_out, Cadence, Finish, Interrupt,
+    check_flag, exit_with, open_resume, out_folder, prepare_out, Cadence, Finish, Interrupt, Ranks,
     TrainingBar, CHECKPOINT,
 };
 use counterfeit::data::idx;
@@ -48,7 +49,7 @@ struct Args {
     /// Passes over the data instead of --steps.
     #[arg(long)]
     epochs: Option<usize>,
-    /// Batch size.
+    /// Batch size (with --distributed, of all ranks together: each takes an equal share).
     #[arg(long, default_value_t = 64)]
     batch: usize,
     /// Adam learning rate for both networks (β = 0.5, 0.999).
@@ -114,6 +115,11 @@ struct Args {
     minibatch_std: bool,
     #[command(flatten)]
     stabilisers: common::StabiliserArgs,
+    /// Train as one rank of an MPI job started by `mpirun -np N` (a build with `--features
+    /// distributed`): each rank trains on its share of every batch on its own GPU, the
+    /// gradients are averaged over the ranks, and rank 0 writes the files.
+    #[arg(long)]
+    distributed: bool,
 }
 
 /// Samples of the final measurement.
@@ -186,15 +192,18 @@ impl Args {
 
 fn main() {
     let launched = Instant::now();
-    exit_with(run(Args::parse(), launched))
+    let args = Args::parse();
+    let ranks = Ranks::start(args.distributed).unwrap_or_else(|e| exit_with(Err(e)));
+    let outcome = run(args, &ranks, launched);
+    ranks.exit_with(outcome)
 }
 
-fn run(args: Args, launched: Instant) -> Result<Finish> {
+fn run(args: Args, ranks: &Ranks, launched: Instant) -> Result<Finish> {
     args.check()?;
     let arch = Arch::parse(&args.arch)?;
     match &args.sample {
         Some(ckpt) => sample(arch, ckpt, &args).map(|()| Finish::Done),
-        None => train(arch, &args, launched),
+        None => train(arch, &args, ranks, launched),
     }
 }
 
@@ -233,7 +242,9 @@ fn sample(arch: Arch, ckpt: &Path, args: &Args) -> Result<()> {
     Ok(())
 }
 
-fn train(arch: Arch, args: &Args, launched: Instant) -> Result<Finish> {
+fn train(arch: Arch, args: &Args, ranks: &Ranks, launched: Instant) -> Result<Finish> {
+    let root = ranks.is_root();
+    let batch = ranks.share(args.batch)?;
     let mut digits = match &args.data {
         Some(dir) => idx::load_dir(dir)?,
         None => idx::bundled()?,
@@ -252,13 +263,25 @@ fn train(arch: Arch, args: &Args, launched: Instant) -> Result<Finish> {
         ));
     }
     // Everything a user can get wrong is checked before the slow parts (the GPU, the judge).
-    prepare_out(&args.out, args.resume.is_some(), args.overwrite)?;
+    if root {
+        prepare_out(&args.out, args.resume.is_some(), args.overwrite)?;
+    }
     if let Some(path) = &args.resume {
         open_resume(path, &args.settings(), steps as u64)?;
     }
     let interrupt = Interrupt::install();
-    let gpu = &Gpu::new()?;
-    println!("adapter: {}", gpu.describe());
+    let gpu = &ranks.gpu()?;
+    if ranks.count() > 1 {
+        println!(
+            "rank {} of {} (pid {}): adapter {}",
+            gpu.shard().rank,
+            ranks.count(),
+            std::process::id(),
+            gpu.describe()
+        );
+    } else {
+        println!("adapter: {}", gpu.describe());
+    }
     let mut data = Dataset::from_digits(gpu, &digits, (-1.0, 1.0))?;
     if arch.side() != digits.images.rows || arch.side() != digits.images.cols {
         data = data.resized(arch.side(), arch.side())?;
@@ -270,7 +293,7 @@ fn train(arch: Arch, args: &Args, launched: Instant) -> Result<Finish> {
         eps: 1e-8,
     };
     let recipe = TrainerConfig {
-        batch: args.batch,
+        batch,
         seed: args.seed,
         g_optimizer: adam,
         d_optimizer: adam,
@@ -284,35 +307,50 @@ fn train(arch: Arch, args: &Args, launched: Instant) -> Result<Finish> {
         dropout: args.d_dropout,
         minibatch_std: args.minibatch_std,
     })?;
-    let judge = common::judge_for_run(
-        gpu,
-        args.no_eval || args.data.is_some() || args.digit.is_some(),
-    )?;
+    // Rank 0 alone measures (its parameters are every rank's).
+    let judge = match root {
+        true => common::judge_for_run(
+            gpu,
+            args.no_eval || args.data.is_some() || args.digit.is_some(),
+        )?,
+        false => None,
+    };
     let recipe = recipes::by_name(arch.name())?;
     let mut gan = Trainer::new(gpu, arch.generator(), d, &data, config)?;
     gan.set_notes(args.settings());
     if let Some(ckpt) = &args.resume {
         gan.resume(ckpt)?;
-        println!("resumed from {} at step {}", ckpt.display(), gan.steps());
+        if root {
+            println!("resumed from {} at step {}", ckpt.display(), gan.steps());
+        }
     }
     gan.step()?;
     gpu.wait()?;
     // Speeds below count the steps after this first one (which includes start-up work).
     let first = gan.steps();
-    println!(
+    let mut bar = TrainingBar::new(gpu, steps as u64, first, args.batch);
+    if !root {
+        bar = bar.silent();
+    }
+    bar.println(&format!(
         "{} on {} digits, batch {}: {} dispatches per step; first step after {:.2} s",
         arch.name(),
         data.len(),
         args.batch,
         gan.dispatches(),
         launched.elapsed().as_secs_f32()
-    );
+    ));
+    if ranks.count() > 1 {
+        bar.println(&format!(
+            "{} ranks, {batch} samples each; gradients averaged over the ranks",
+            ranks.count()
+        ));
+    }
     if args.g_ema.is_some() {
-        println!("grids and quality measurements use the moving average of G's weights");
+        bar.println("grids and quality measurements use the moving average of G's weights");
     }
     let ckpt = args.out.join(CHECKPOINT);
     let mut cadence = Cadence::minutes(args.checkpoint_every);
-    let mut bar = TrainingBar::new(gpu, steps as u64, first, args.batch);
     while gan.steps() < steps as u64 {
         if let Err(e) = gan.step() {
             bar.abandon();
@@ -333,8 +371,11 @@ fn train(arch: Arch, args: &Args, launched: Instant) -> Result<Finish> {
                 bar.println(&format!("step {step}: {} ({secs:.0} s)", q.summary()));
             }
         }
-        if interrupt.requested() {
+        if ranks.any(interrupt.requested())? {
             bar.abandon();
+            if !root {
+                return Ok(Finish::Interrupted);
+            }
             save(
                 &mut gan,
                 arch,
@@ -350,7 +391,7 @@ fn train(arch: Arch, args: &Args, launched: Instant) -> Result<Finish> {
             return Ok(Finish::Interrupted);
         }
         let on_step = args.sample_every > 0 && step.is_multiple_of(args.sample_every);
-        if (on_step || cadence.due()) && step < steps {
+        if root && (on_step || cadence.due()) && step < steps {
             bar.pause(|| {
                 save(
                     &mut gan,
@@ -364,6 +405,20 @@ fn train(arch: Arch, args: &Args, launched: Instant) -> Result<Finish> {
         }
     }
     bar.finish(gan.steps());
+    gan.check_ranks_agree()?;
+    if !root {
+        return Ok(Finish::Done);
+    }
+    if let Some(cost) = gan.exchange_cost() {
+        let timed = (gan.steps() - first + 1) as f64;
+        println!(
+            "{} ranks hold identical parameters; each sent {:.2} MB per step into the sums, \
+             {:.1} ms per step on the host (copies, the sum, waiting for the other ranks)",
+            ranks.count(),
+            cost.bytes_per_step as f64 / 1e6,
+            cost.host_time.as_secs_f64() * 1e3 / timed
+        );
+    }
     if let Some(judge) = &judge {
         println!("measuring the final samples (N = {FINAL_EVAL_N}) ...");
         let t = Instant::now();

@@ -15,6 +15,7 @@ struct Params {
     seed_hi: u32,
     t_mul: u32,     // draw_labels: step = state[0] · t_mul + t_add
     t_add: u32,
+    first: u32,     // draw_labels: the counter of label 0 (a data-parallel rank's part)
 }
 
 @group(0) @binding(0) var<uniform> p: Params;
@@ -35,7 +36,7 @@ fn draw_labels(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) n
         return;
     }
     let step = words[0] * p.t_mul + p.t_add;
-    let r = philox(vec4<u32>(i, step, p.stream, 0u), vec2<u32>(p.seed_lo, p.seed_hi));
+    let r = philox(vec4<u32>(p.first + i, step, p.stream, 0u), vec2<u32>(p.seed_lo, p.seed_hi));
     // floor(r / 2^32 · classes) without 64-bit integers, and without the modulo's larger bias.
     label_out[i] = mulhilo(r.x, p.classes).x;
 }

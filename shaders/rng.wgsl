@@ -10,6 +10,7 @@ struct Params {
     t_add: u32,
     a: f32,   // uniform: low end;  normal: mean
     b: f32,   // uniform: high end; normal: standard deviation
+    first: u32, // the counter of element 0 (a data-parallel rank's part of a batch)
 }
 
 @group(0) @binding(0) var<uniform> p: Params;
@@ -18,7 +19,7 @@ struct Params {
 
 fn draw(i: u32) -> vec4<u32> {
     let step = state[0] * p.t_mul + p.t_add;
-    return philox(vec4<u32>(i, step, p.stream, 0u), vec2<u32>(p.seed_lo, p.seed_hi));
+    return philox(vec4<u32>(p.first + i, step, p.stream, 0u), vec2<u32>(p.seed_lo, p.seed_hi));
 }
 
 @compute @workgroup_size(256)

@@ -87,6 +87,10 @@ pub enum Error {
     #[error("invalid configuration: {0}")]
     Config(String),
 
+    /// Data-parallel training could not start or a rank failed.
+    #[error("distributed training: {0}")]
+    Distributed(String),
+
     /// An image that could not be encoded.
     #[error("could not write image {path}: {message}")]
     Image {

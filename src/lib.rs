@@ -20,6 +20,7 @@
 //! ```
 
 pub mod data;
+pub mod distributed;
 pub mod error;
 pub mod eval;
 pub mod gan;

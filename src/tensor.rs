@@ -163,6 +163,13 @@ impl Tensor {
         Ok(bytemuck::cast_slice(&bytes).to_vec())
     }
 
+    /// Whether both are views of the same elements of the same buffer.
+    pub(crate) fn same_as(&self, other: &Tensor) -> bool {
+        Arc::ptr_eq(&self.buffer, &other.buffer)
+            && self.offset == other.offset
+            && self.len() == other.len()
+    }
+
     /// As [`Tensor::read`] for tensors that hold u32 bit patterns.
     pub fn read_u32(&self, gpu: &Gpu) -> Result<Vec<u32>> {
         let bytes = read_bytes(gpu, &self.buffer, self.offset, self.byte_len())?;

@@ -7,11 +7,13 @@
 mod interrupt;
 mod pace;
 mod progress;
+mod ranks;
 mod run_folder;
 mod stabilisers;
 
 pub use interrupt::{Cadence, Interrupt, INTERRUPTED_EXIT};
 pub use progress::TrainingBar;
+pub use ranks::Ranks;
 pub use run_folder::{check_flag, open_resume, out_folder, prepare_out, CHECKPOINT};
 pub use stabilisers::StabiliserArgs;
 

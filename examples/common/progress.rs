@@ -33,6 +33,8 @@ pub struct TrainingBar {
     plain: Option<Cadence>,
     /// Where a growing run stands (stage, fade), shown before the losses.
     stage: String,
+    /// Nothing is drawn or printed (a data-parallel run's ranks other than 0).
+    silent: bool,
 }
 
 impl TrainingBar {
@@ -57,7 +59,19 @@ impl TrainingBar {
             losses: String::new(),
             plain,
             stage: String::new(),
+            silent: false,
         }
+    }
+
+    /// The same bar, drawing and printing nothing: for ranks other than 0, whose progress is
+    /// rank 0's.
+    pub fn silent(mut self) -> TrainingBar {
+        self.bar
+            .set_draw_target(indicatif::ProgressDrawTarget::hidden());
+        self.adapter = None;
+        self.plain = None;
+        self.silent = true;
+        self
     }
 
     /// Shows `stage` (e.g. a growing run's resolution and fade-in) before the losses.
@@ -140,6 +154,9 @@ impl TrainingBar {
 
     /// Prints a line above the bar.
     pub fn println(&self, line: &str) {
+        if self.silent {
+            return;
+        }
         self.bar.suspend(|| println!("{line}"));
     }
 
@@ -152,7 +169,7 @@ impl TrainingBar {
     pub fn finish(&self, step: u64) {
         self.bar.finish();
         let timed = step.saturating_sub(self.first);
-        if timed > 0 {
+        if timed > 0 && !self.silent {
             let secs = self.seconds();
             println!(
                 "steps {}–{step} in {secs:.1} s ({:.3} s/step, {:.0} img/s)",

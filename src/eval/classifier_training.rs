@@ -97,7 +97,7 @@ impl ClassifierTrainer {
         shape.extend(data.shape());
         let images = Tensor::zeros(gpu, &shape, "classifier batch")?;
         let batch_labels = Tensor::from_u32(gpu, &vec![0; b], "classifier batch labels")?;
-        let g = data.gather(b, seed, it);
+        let g = data.gather(b, seed, rec.shard().data_clock(it));
         let tape = net.tape(gpu, &images, Mode::Train, rec.rng(0, it), &rec.state)?;
         let grad = Tensor::zeros(gpu, &[b, CLASSES], "dlogits")?;
         rec.extend([

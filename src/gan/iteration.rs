@@ -74,7 +74,9 @@ impl Iteration {
         let z = Tensor::zeros(&rec.gpu, shape, "z")?;
         let dist = self.config.noise.distribution();
         let clock = self.clock(j);
-        let fill = rng::fill(&rec.gpu, dist, rec.seed, streams::Z, clock, &rec.state, &z)?;
+        let first = rec.shard().draw_offset(z.len());
+        let draw = (rec.seed, streams::Z, clock);
+        let fill = rng::fill_at(&rec.gpu, dist, draw, first, &rec.state, &z)?;
         self.rec.push(fill);
         Ok(z)
     }

@@ -5,6 +5,7 @@
 
 use std::path::Path;
 
+use crate::distributed::{self, ExchangeCost};
 use crate::gan::ema::{Ema, EMA_NETWORK};
 use crate::io::checkpoint::{self, Checkpoint, Extras};
 use crate::metrics::{QualityPoint, StepMetrics};
@@ -200,5 +201,39 @@ impl GanRun {
     /// Number of dispatches in one iteration.
     pub fn dispatches(&self) -> usize {
         self.replayer.kernels().len()
+    }
+
+    /// Data-parallel: what averaging over the ranks costs per step; `None` alone.
+    pub fn exchange_cost(&self) -> Option<ExchangeCost> {
+        let (bytes_per_step, host_time) = self.replayer.exchange_cost()?;
+        Some(ExchangeCost {
+            bytes_per_step,
+            host_time,
+        })
+    }
+
+    /// Data-parallel: checks that every rank holds rank 0's parameters of G and D (and of
+    /// G's average), bit for bit. Collective: every rank must call it. Alone, nothing to check.
+    pub fn check_ranks_agree(&self) -> Result<()> {
+        let Some(group) = self.gpu.group() else {
+            return Ok(());
+        };
+        let mut bytes = Vec::new();
+        let nets = [
+            Some(&self.g),
+            Some(&self.d),
+            self.ema.as_ref().map(|e| e.network()),
+        ];
+        for net in nets.into_iter().flatten() {
+            let values = net.params().values.read(&self.gpu)?;
+            bytes.extend_from_slice(bytemuck::cast_slice(&values));
+        }
+        match distributed::ranks_differing(group.as_ref(), &bytes)? {
+            0 => Ok(()),
+            n => Err(Error::Distributed(format!(
+                "{n} of {} ranks hold other parameters than rank 0",
+                group.ranks()
+            ))),
+        }
     }
 }

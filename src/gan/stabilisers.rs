@@ -2,6 +2,7 @@
 //! Shrivastava et al. 2017): smoothed or flipped targets, Gaussian instance noise, and fakes
 //! replayed from earlier steps. Every trainer records them the same way.
 
+use crate::distributed::Shard;
 use crate::gan::streams;
 use crate::gan::TrainerConfig;
 use crate::ops::stabilise::{self, Draws, InstanceNoise, Replay};
@@ -24,6 +25,8 @@ pub(crate) struct Stabilisers {
     replay: Option<(usize, Vec<ReplayRing>)>,
     batch: usize,
     seed: u64,
+    /// A data-parallel rank draws flips and noise from streams of its own.
+    shard: Shard,
     /// D's targets for the real and the fake batch.
     pub(crate) real_targets: Tensor,
     pub(crate) fake_targets: Tensor,
@@ -79,6 +82,7 @@ impl Stabilisers {
             replay,
             batch: b,
             seed: config.seed,
+            shard: gpu.shard(),
             real_targets,
             fake_targets,
         })
@@ -97,7 +101,7 @@ impl Stabilisers {
     fn draws(&self, stream: u32, clock: Clock) -> Draws {
         Draws {
             seed: self.seed,
-            stream,
+            stream: self.shard.own_stream(stream),
             clock,
         }
     }

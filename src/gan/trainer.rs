@@ -122,7 +122,7 @@ impl Trainer {
             let z = it.z(&z_shape, j)?;
             let g_tape = it.g_forward(&z, j)?;
             let real = Tensor::zeros(gpu, &gathered_shape, "real batch")?;
-            let gth = data.gather(b, config.seed, clock);
+            let gth = data.gather(b, config.seed, it.rec.shard().data_clock(clock));
             let rec = &mut it.rec;
             rec.push(gather(gpu, gth, &rec.state, &data.pixels, &real)?);
             let shown = (staging.view)(rec, &real)?;

@@ -2,6 +2,7 @@
 
 use std::sync::{Arc, Mutex};
 
+use crate::distributed::{Collective, Shard};
 use crate::gpu::pipelines::PipelineCache;
 use crate::{Error, Result};
 
@@ -41,6 +42,8 @@ pub struct Gpu {
     info: wgpu::AdapterInfo,
     pub(crate) pipelines: Arc<Mutex<PipelineCache>>,
     layouts: Layouts,
+    /// The processes this one trains with, data-parallel; `None` alone.
+    group: Option<Arc<dyn Collective>>,
 }
 
 impl Gpu {
@@ -50,10 +53,17 @@ impl Gpu {
     /// `COUNTERFEIT_ADAPTER` picks the first adapter whose name contains the given text.
     /// Without either, a discrete GPU is preferred over an integrated one over a CPU adapter.
     pub fn new() -> Result<Gpu> {
-        pollster::block_on(Self::new_async())
+        pollster::block_on(Self::new_async(0))
     }
 
-    async fn new_async() -> Result<Gpu> {
+    /// As [`Gpu::new`] for one of several processes on a machine: without
+    /// `COUNTERFEIT_ADAPTER`, process `local` takes the `local`-th adapter in order of
+    /// preference (wrapping around when there are fewer adapters than processes).
+    pub fn for_local_rank(local: usize) -> Result<Gpu> {
+        pollster::block_on(Self::new_async(local))
+    }
+
+    async fn new_async(local: usize) -> Result<Gpu> {
         // Without WGPU_BACKEND, look at the native APIs first and only start GL (which probes
         // windowing systems) when none of them has an adapter.
         let adapters = match wgpu::Backends::from_env() {
@@ -90,7 +100,7 @@ impl Gpu {
                         seen.join(", ")
                     ),
                 })?,
-            None => adapters
+            None if local == 0 => adapters
                 .into_iter()
                 .max_by_key(|a| preference(&a.get_info()))
                 .ok_or_else(|| Error::NoAdapter {
@@ -99,6 +109,17 @@ impl Gpu {
                         Err(_) => String::new(),
                     },
                 })?,
+            None => {
+                let mut ranked = adapters;
+                ranked.sort_by_key(|a| std::cmp::Reverse(preference(&a.get_info())));
+                let count = ranked.len().max(1);
+                ranked
+                    .into_iter()
+                    .nth(local % count)
+                    .ok_or_else(|| Error::NoAdapter {
+                        detail: String::new(),
+                    })?
+            }
         };
         let info = adapter.get_info();
         // Ask for what the adapter really has: downlevel defaults allow only 4 storage
@@ -147,6 +168,7 @@ impl Gpu {
             info,
             pipelines: Arc::new(Mutex::new(PipelineCache::default())),
             layouts: Layouts::Adapter,
+            group: None,
         }
     }
 
@@ -182,6 +204,31 @@ impl Gpu {
         Gpu {
             layouts,
             ..self.clone()
+        }
+    }
+
+    /// The same device as one rank of `group`: every trainer recorded on the returned handle
+    /// trains data-parallel with the group's other ranks (see [`crate::distributed`]).
+    pub fn in_group(&self, group: Arc<dyn Collective>) -> Gpu {
+        Gpu {
+            group: Some(group),
+            ..self.clone()
+        }
+    }
+
+    /// The group this handle trains in, if any.
+    pub fn group(&self) -> Option<&Arc<dyn Collective>> {
+        self.group.as_ref()
+    }
+
+    /// This process's place in its group (rank 0 of 1 without one).
+    pub fn shard(&self) -> Shard {
+        match &self.group {
+            Some(g) => Shard {
+                rank: g.rank(),
+                ranks: g.ranks(),
+            },
+            None => Shard::ALONE,
         }
     }
 

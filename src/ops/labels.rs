@@ -19,6 +19,7 @@ shader_params! {
         seed_hi: u32,
         t_mul: u32,
         t_add: u32,
+        first: u32,
     }
 }
 
@@ -31,6 +32,19 @@ pub fn draw(
     seed: u64,
     stream: u32,
     clock: Clock,
+    state: &Tensor,
+    out: &Tensor,
+) -> Result<Kernel> {
+    draw_at(gpu, classes, (seed, stream, clock), 0, state, out)
+}
+
+/// As [`draw`] with label i drawing counter `first + i`: a data-parallel rank draws its part
+/// of what one process would draw for the whole batch.
+pub fn draw_at(
+    gpu: &Gpu,
+    classes: usize,
+    (seed, stream, clock): (u64, u32, Clock),
+    first: u32,
     state: &Tensor,
     out: &Tensor,
 ) -> Result<Kernel> {
@@ -48,6 +62,7 @@ pub fn draw(
         seed_hi: hi,
         t_mul: clock.mul,
         t_add: clock.add,
+        first,
     };
     gpu.kernel(
         KernelSpec::new(Shader::Labels, "draw_labels"),

@@ -17,6 +17,7 @@ shader_params! {
         t_add: u32,
         a: f32,
         b: f32,
+        first: u32,
     }
 }
 
@@ -41,6 +42,19 @@ pub fn fill(
     state: &Tensor,
     out: &Tensor,
 ) -> Result<Kernel> {
+    fill_at(gpu, dist, (seed, stream, clock), 0, state, out)
+}
+
+/// As [`fill`] with element i drawing counter `first + i`: a data-parallel rank draws its
+/// part of what one process would draw for the whole batch.
+pub fn fill_at(
+    gpu: &Gpu,
+    dist: Distribution,
+    (seed, stream, clock): (u64, u32, Clock),
+    first: u32,
+    state: &Tensor,
+    out: &Tensor,
+) -> Result<Kernel> {
     let (entry, a, b) = match dist {
         Distribution::Bits => ("fill_bits", 0.0, 0.0),
         Distribution::Uniform { low, high } => ("fill_uniform", low, high),
@@ -56,6 +70,7 @@ pub fn fill(
         t_add: clock.add,
         a,
         b,
+        first,
     };
     gpu.kernel(
         KernelSpec::new(Shader::Rng, entry),

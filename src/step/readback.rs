@@ -6,6 +6,7 @@
 use std::sync::atomic::{AtomicU8, Ordering};
 use std::sync::Arc;
 
+use crate::distributed::Exchange;
 use crate::gpu::Kernel;
 use crate::{Error, Gpu, Result, Tensor};
 
@@ -230,7 +231,8 @@ impl<M: Row> Readback<M> {
         (state[1] != 0).then_some(state[1] as u64)
     }
 
-    /// Encodes `kernels` in one compute pass and submits them: one training iteration.
+    /// Encodes `kernels` in one compute pass and submits them: one training iteration (or,
+    /// data-parallel, one pass per stretch between the `exchange`'s reductions).
     /// `step` is the iteration count after this one; every `every`-th iteration the history
     /// ring is copied out too. Collects finished readbacks without waiting; a NaN or Inf the
     /// GPU flagged is [`Error::Diverged`] naming its step.
@@ -240,23 +242,33 @@ impl<M: Row> Readback<M> {
         gpu: &Gpu,
         label: &str,
         kernels: &[Kernel],
-        history: &Tensor,
-        state: &Tensor,
+        exchange: Option<&mut Exchange>,
+        (history, state): (&Tensor, &Tensor),
         step: u64,
         every: u64,
     ) -> Result<()> {
         let mut encoder = gpu
             .device()
             .create_command_encoder(&wgpu::CommandEncoderDescriptor { label: Some(label) });
-        {
+        let encode = |encoder: &mut wgpu::CommandEncoder, part: &[Kernel]| {
             let mut pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor {
                 label: Some(label),
                 timestamp_writes: None,
             });
-            for k in kernels {
+            for k in part {
                 k.encode(&mut pass);
             }
+        };
+        let mut start = 0;
+        if let Some(exchange) = exchange {
+            for i in 0..exchange.count() {
+                let at = exchange.cut(i);
+                encode(&mut encoder, &kernels[start..at]);
+                encoder = exchange.reduce(gpu, i, encoder)?;
+                start = at;
+            }
         }
+        encode(&mut encoder, &kernels[start..]);
         let slot = if step.is_multiple_of(every) {
             Some(self.record(gpu, &mut encoder, history, state)?)
         } else {

@@ -1,6 +1,7 @@
 //! One training step being recorded: the state and metric slots its kernels share, its
 //! kernels in order, and the tapes they bind.
 
+use crate::distributed::{Exchange, Reduction, Shard};
 use crate::gpu::Kernel;
 use crate::nn::{Network, RngSpec};
 use crate::ops::data::record;
@@ -26,6 +27,12 @@ pub(crate) struct Recorder {
     /// The iteration the optimisers count their updates from (Adam's bias correction, SGD's
     /// schedules): 0, or where a grown network's stage began.
     optimiser_origin: u32,
+    /// This process's part of a data-parallel group (rank 0 of 1 alone).
+    shard: Shard,
+    /// Where the step stops to average tensors over the ranks (data-parallel only).
+    reductions: Vec<Reduction>,
+    /// What every rank takes from rank 0 before the first step (data-parallel only).
+    replicated: Vec<Tensor>,
 }
 
 struct Lowered {
@@ -37,16 +44,41 @@ struct Lowered {
 impl Recorder {
     /// An empty step of `slots` metric slots, drawing from `seed`.
     pub(crate) fn new(gpu: &Gpu, seed: u64, slots: usize) -> Result<Recorder> {
+        let state = StepState::tensor(gpu, "step state")?;
         Ok(Recorder {
             gpu: gpu.clone(),
             seed,
-            state: StepState::tensor(gpu, "step state")?,
+            state: state.clone(),
             metrics: Tensor::zeros(gpu, &[slots], "metrics")?,
             kernels: Vec::new(),
             lowered: None,
             tapes: Vec::new(),
             optimiser_origin: 0,
+            shard: gpu.shard(),
+            reductions: Vec::new(),
+            replicated: vec![state],
         })
+    }
+
+    /// This process's part of its data-parallel group.
+    pub(crate) fn shard(&self) -> Shard {
+        self.shard
+    }
+
+    /// Whether the step is one of several ranks'.
+    fn parallel(&self) -> bool {
+        self.shard.ranks > 1
+    }
+
+    /// Stops the step before the next kernel to average `tensors` over the ranks (nothing
+    /// when the step runs alone).
+    pub(crate) fn average_over_ranks(&mut self, tensors: Vec<Tensor>) {
+        if self.parallel() {
+            self.reductions.push(Reduction {
+                at: self.kernels.len(),
+                tensors,
+            });
+        }
     }
 
     /// Also records the step with every optimiser's learning rate multiplied by `factor`,
@@ -93,7 +125,7 @@ impl Recorder {
     pub(crate) fn rng(&self, stream: u32, clock: Clock) -> RngSpec {
         RngSpec {
             seed: self.seed,
-            stream,
+            stream: self.shard.own_stream(stream),
             clock,
         }
     }
@@ -105,7 +137,18 @@ impl Recorder {
         clock: Clock,
         net: &Network,
     ) -> Result<()> {
-        let (gpu, state, params) = (&self.gpu, &self.state, net.params());
+        let params = net.params();
+        // Data-parallel: every rank steps with the gradients averaged over the ranks, from
+        // rank 0's parameters and moments.
+        self.average_over_ranks(vec![params.grads.clone()]);
+        if self.parallel() {
+            for t in [&params.values, &params.m1, &params.m2] {
+                if !self.replicated.iter().any(|r| r.same_as(t)) {
+                    self.replicated.push(t.clone());
+                }
+            }
+        }
+        let (gpu, state) = (&self.gpu, &self.state);
         // The kernels compute the count as state·mul + add in wrapping u32 arithmetic, so a
         // later origin is a subtraction folded into `add`.
         let clock = Clock {
@@ -135,13 +178,25 @@ impl Recorder {
     ) -> Result<Replayer<M>> {
         let gpu = self.gpu.clone();
         let history = Tensor::zeros(&gpu, &[rows * (names.len() + 1)], "metrics history")?;
+        // Every rank logs (and checks for divergence) the metrics averaged over the ranks.
+        self.average_over_ranks(vec![self.metrics.clone()]);
         self.push(record(&gpu, &self.state, &self.metrics, &history)?);
+        let exchange = match gpu.group() {
+            Some(group) if self.parallel() => Some(Exchange::new(
+                &gpu,
+                group.clone(),
+                self.reductions,
+                self.replicated,
+            )),
+            _ => None,
+        };
         let recorded = Recorded {
             kernels: self.kernels,
             lowered: self.lowered.map(|l| (l.at, l.kernels)),
             tapes: self.tapes,
             state: self.state,
             history,
+            exchange,
         };
         Ok(Replayer::new(&gpu, recorded, rows, names, what))
     }

@@ -1,6 +1,7 @@
 //! A recorded step replayed with one encoder and one submission per step; the history ring
 //! of logged metrics reaches the CPU asynchronously every so many steps.
 
+use crate::distributed::Exchange;
 use crate::gpu::Kernel;
 use crate::step::readback::{Readback, Row};
 use crate::step::StepState;
@@ -22,6 +23,8 @@ pub(crate) struct Replayer<M> {
     readback: Readback<M>,
     every: u64,
     steps: u64,
+    /// Data-parallel: where the step stops to average over the ranks.
+    exchange: Option<Exchange>,
     /// Kept alive for the kernels that bind them.
     _tapes: Vec<Tape>,
 }
@@ -33,6 +36,7 @@ pub(crate) struct Recorded {
     pub(crate) tapes: Vec<Tape>,
     pub(crate) state: Tensor,
     pub(crate) history: Tensor,
+    pub(crate) exchange: Option<Exchange>,
 }
 
 impl<M: Row> Replayer<M> {
@@ -54,13 +58,18 @@ impl<M: Row> Replayer<M> {
             readback: Readback::new(gpu, every, names),
             every: every as u64,
             steps: 0,
+            exchange: recorded.exchange,
             _tapes: recorded.tapes,
         }
     }
 
-    /// One step: one encoder, one submission; every `every` steps the metrics are copied out
-    /// and collected later without waiting, a NaN or Inf among them an error.
+    /// One step: one encoder, one submission (data-parallel: one more per reduction); every
+    /// `every` steps the metrics are copied out and collected later without waiting, a NaN
+    /// or Inf among them an error.
     pub(crate) fn step(&mut self) -> Result<()> {
+        if let Some(exchange) = &mut self.exchange {
+            exchange.replicate_if_pending(&self.gpu)?;
+        }
         self.steps += 1;
         let kernels = match &self.lowered {
             Some((at, lowered)) if self.steps > *at => lowered,
@@ -70,11 +79,19 @@ impl<M: Row> Replayer<M> {
             &self.gpu,
             self.what,
             kernels,
-            &self.history,
-            &self.state,
+            self.exchange.as_mut(),
+            (&self.history, &self.state),
             self.steps,
             self.every,
         )
+    }
+
+    /// Data-parallel: bytes each rank sends into the sums of one step, and the time spent on
+    /// the host at the reduction points so far. `None` alone.
+    pub(crate) fn exchange_cost(&self) -> Option<(u64, std::time::Duration)> {
+        self.exchange
+            .as_ref()
+            .map(|e| (e.bytes_per_step(), e.spent))
     }
 
     /// Waits for the GPU and collects the metrics of every step run so far.
@@ -125,6 +142,9 @@ impl<M: Row> Replayer<M> {
     pub(crate) fn restore(&mut self, state: StepState, earlier: Vec<M>) -> Result<()> {
         state.write(&self.gpu, &self.state)?;
         self.steps = state.iterations as u64;
+        if let Some(exchange) = &mut self.exchange {
+            exchange.replicate_again();
+        }
         self.readback.skip_to(self.steps, earlier);
         Ok(())
     }

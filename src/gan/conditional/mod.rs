@@ -215,12 +215,11 @@ impl ConditionalTrainer {
             let fake_labels = Tensor::zeros(gpu, &[b], "fake labels")?;
             let one_hot = Tensor::zeros(gpu, &[b, classes], "fake labels one-hot")?;
             let g_input = Tensor::zeros(gpu, &[b, nz + classes], "G input")?;
-            let draw = labels::draw(
+            let draw = labels::draw_at(
                 gpu,
                 classes,
-                seed,
-                LABEL_STREAM,
-                clock,
+                (seed, LABEL_STREAM, clock),
+                it.rec.shard().draw_offset(b),
                 &state,
                 &fake_labels,
             );
@@ -235,7 +234,7 @@ impl ConditionalTrainer {
             let real = Tensor::zeros(gpu, &real_shape, "real batch")?;
             let real_labels = Tensor::zeros(gpu, &[b], "real labels")?;
             // The same Gather for both, so each label belongs to the image beside it.
-            let gth = data.gather(b, seed, clock);
+            let gth = data.gather(b, seed, it.rec.shard().data_clock(clock));
             it.rec.extend([
                 gather(gpu, gth, &state, &data.pixels, &real)?,
                 gather_labels(gpu, gth, &state, all_labels, &real_labels)?,

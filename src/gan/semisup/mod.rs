@@ -231,8 +231,10 @@ impl SemiTrainer {
                 high: 1.0,
             };
             let clock = Clock::ITERATION;
+            let first = rec.rec.shard().draw_offset(z.len());
+            let draw = (seed, STREAM_Z, clock);
             rec.rec
-                .push(rng::fill(gpu, uniform, seed, STREAM_Z, clock, &state, &z)?);
+                .push(rng::fill_at(gpu, uniform, draw, first, &state, &z)?);
             let g_net = Network::new(gpu, "G", generator(), seed ^ 0x6_0000)?;
             let g_tape = g_net.tape(gpu, &z, Mode::Train, rec.rng(STREAM_G), &state)?;
             rec.rec.forward(&g_tape);

@@ -26,7 +26,8 @@ impl Recording {
 
     /// A batch of `data` in the per-epoch order that `order_seed` keys.
     pub(super) fn gather_spec(&self, data: &Dataset, order_seed: u64) -> Gather {
-        data.gather(self.batch, order_seed, Clock::ITERATION)
+        let clock = self.rec.shard().data_clock(Clock::ITERATION);
+        data.gather(self.batch, order_seed, clock)
     }
 
     /// A tensor that each step fills with a batch of `data`.
@@ -36,9 +37,9 @@ impl Recording {
         order_seed: u64,
         label: &str,
     ) -> Result<Tensor> {
+        let spec = self.gather_spec(data, order_seed);
         let rec = &mut self.rec;
         let x = Tensor::zeros(&rec.gpu, &[self.batch, 1, SIDE, SIDE], label)?;
-        let spec = data.gather(self.batch, order_seed, Clock::ITERATION);
         rec.push(gather(&rec.gpu, spec, &rec.state, &data.pixels, &x)?);
         Ok(x)
     }

@@ -1,0 +1,108 @@
+//! `--distributed`: an example as one rank of an MPI job (`mpirun -np N ... --distributed`).
+//! Every rank trains; rank 0 alone writes files and prints the run's story.
+
+use std::sync::Arc;
+
+use counterfeit::{Error, Gpu, Result};
+
+/// This process's place among the ranks of a run (rank 0 of 1 without `--distributed`).
+pub struct Ranks {
+    #[cfg(feature = "distributed")]
+    mpi: Option<Arc<counterfeit::distributed::Mpi>>,
+    rank: usize,
+    ranks: usize,
+}
+
+impl Ranks {
+    /// Alone, or (with `distributed`) one of the ranks `mpirun` started.
+    pub fn start(distributed: bool) -> Result<Ranks> {
+        if !distributed {
+            return Ok(Ranks::alone());
+        }
+        #[cfg(feature = "distributed")]
+        {
+            use counterfeit::distributed::Collective;
+            let mpi = counterfeit::distributed::Mpi::init()?;
+            Ok(Ranks {
+                rank: mpi.rank(),
+                ranks: mpi.ranks(),
+                mpi: Some(mpi),
+            })
+        }
+        #[cfg(not(feature = "distributed"))]
+        Err(Error::Config(
+            "--distributed: this build has no MPI; build with `--features distributed` and start \
+             the ranks with `mpirun -np N` (README, \"Several GPUs\")"
+                .into(),
+        ))
+    }
+
+    fn alone() -> Ranks {
+        Ranks {
+            #[cfg(feature = "distributed")]
+            mpi: None,
+            rank: 0,
+            ranks: 1,
+        }
+    }
+
+    /// Whether this rank writes files and prints (rank 0).
+    pub fn is_root(&self) -> bool {
+        self.rank == 0
+    }
+
+    /// Processes in the run.
+    pub fn count(&self) -> usize {
+        self.ranks
+    }
+
+    /// This rank's GPU: `COUNTERFEIT_ADAPTER`'s, or the one its index on its machine picks;
+    /// trainers recorded on it train data-parallel with the other ranks.
+    pub fn gpu(&self) -> Result<Gpu> {
+        #[cfg(feature = "distributed")]
+        if let Some(mpi) = &self.mpi {
+            let gpu = Gpu::for_local_rank(mpi.local_rank())?;
+            return Ok(gpu.in_group(mpi.clone()));
+        }
+        Gpu::new()
+    }
+
+    /// A global `--batch` split over the ranks: each rank's share, which must be whole.
+    pub fn share(&self, batch: usize) -> Result<usize> {
+        if batch % self.ranks != 0 {
+            return Err(Error::Config(format!(
+                "--batch {batch}: must be a multiple of the {} ranks (each takes an equal share)",
+                self.ranks
+            )));
+        }
+        Ok(batch / self.ranks)
+    }
+
+    /// Whether any rank saw `flag` (a Ctrl-C, say), so that all stop at the same step.
+    /// Collective when there are several ranks.
+    pub fn any(&self, flag: bool) -> Result<bool> {
+        #[cfg(feature = "distributed")]
+        if let Some(mpi) = &self.mpi {
+            use counterfeit::distributed::Collective;
+            let mut v = [flag as u8 as f32];
+            mpi.sum(&mut v)?;
+            return Ok(v[0] > 0.0);
+        }
+        Ok(flag)
+    }
+
+    /// Ends the process as the run ended. A failing rank of several names itself and
+    /// aborts the whole job, so that no other rank waits for it forever; otherwise MPI is
+    /// finalised first (the last handle to it ends here).
+    pub fn exit_with(self, outcome: Result<super::Finish>) -> ! {
+        #[cfg(feature = "distributed")]
+        if let (Some(mpi), Err(e)) = (&self.mpi, &outcome) {
+            if self.ranks > 1 {
+                eprintln!("error on rank {} of {}: {e}", self.rank, self.ranks);
+                mpi.abort(1);
+            }
+        }
+        drop(self);
+        super::exit_with(outcome)
+    }
+}
