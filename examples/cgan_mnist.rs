@@ -23,7 +23,7 @@ use std::time::Instant;
 
 use clap::Parser;
 use common::{
-    check_flag, exit_with, open_resume, out_folder, prepare_out, Cadence, Finish, Interrupt,
+    check_flag, exit_with, open_resume, out_folder, prepare_out, Cadence, Finish, Interrupt, Ranks,
     TrainingBar, CHECKPOINT,
 };
 use counterfeit::data::idx;
@@ -62,7 +62,7 @@ struct Args {
     /// Training steps (one D and one G update each).
     #[arg(long, default_value_t = DEFAULT_STEPS)]
     steps: usize,
-    /// Batch size.
+    /// Batch size (with --distributed, of all ranks together: each takes an equal share).
     #[arg(long, default_value_t = 64)]
     batch: usize,
     /// Adam learning rate for both networks (β = 0.5, 0.999).
@@ -114,6 +114,8 @@ struct Args {
     no_g_ema: bool,
     #[command(flatten)]
     stabilisers: common::StabiliserArgs,
+    #[command(flatten)]
+    ranks: common::RankArgs,
 }
 
 impl Args {
@@ -161,14 +163,17 @@ impl Args {
 
 fn main() {
     let launched = Instant::now();
-    exit_with(run(Args::parse(), launched))
+    let args = Args::parse();
+    let ranks = Ranks::start(&args.ranks).unwrap_or_else(|e| exit_with(Err(e)));
+    let outcome = run(args, &ranks, launched);
+    ranks.exit_with(outcome)
 }
 
-fn run(args: Args, launched: Instant) -> Result<Finish> {
+fn run(args: Args, ranks: &Ranks, launched: Instant) -> Result<Finish> {
     args.check()?;
     match &args.sample {
         Some(ckpt) => sample(ckpt, &args).map(|()| Finish::Done),
-        None => train(&args, launched),
+        None => train(&args, ranks, launched),
     }
 }
 
@@ -287,28 +292,35 @@ fn log_accuracy(out: &Path, step: u64, a: &Accuracy) -> Result<()> {
         .map_err(|e| Error::io(&path, e))
 }
 
-fn train(args: &Args, launched: Instant) -> Result<Finish> {
+fn train(args: &Args, ranks: &Ranks, launched: Instant) -> Result<Finish> {
+    let root = ranks.is_root();
+    let batch = ranks.share(args.batch)?;
     let digits = match &args.data {
         Some(dir) => idx::load_dir(dir)?,
         None => idx::bundled()?,
     };
     // Everything a user can get wrong is checked before the slow parts (the GPU, the judge).
-    prepare_out(&args.out, args.resume.is_some(), args.overwrite)?;
+    if root {
+        prepare_out(&args.out, args.resume.is_some(), args.overwrite)?;
+    }
     if let Some(path) = &args.resume {
         open_resume(path, &args.settings(), args.steps as u64)?;
     }
     let interrupt = Interrupt::install();
-    let gpu = &Gpu::new()?;
-    println!("adapter: {}", gpu.describe());
+    let gpu = &ranks.gpu()?;
+    ranks.announce(gpu);
     let data = Dataset::from_digits(gpu, &digits, (-1.0, 1.0))?;
-    if args.resume.is_none() {
+    if root && args.resume.is_none() {
         // A fresh run starts a fresh accuracy log; a resumed one appends to its own.
         let log = args.out.join("accuracy.csv");
         if log.exists() {
             std::fs::remove_file(&log).map_err(|e| Error::io(&log, e))?;
         }
     }
-    let classifier = if args.no_eval || args.data.is_some() {
+    // Rank 0 alone measures (its parameters are every rank's).
+    let classifier = if !root {
+        None
+    } else if args.no_eval || args.data.is_some() {
         println!("note: class accuracy is not measured (--no-eval or --data)");
         None
     } else if !args.classifier().exists() {
@@ -328,7 +340,7 @@ fn train(args: &Args, launched: Instant) -> Result<Finish> {
     };
     let recipe = ConditionalConfig::dcgan(CLASSES);
     let gan = TrainerConfig {
-        batch: args.batch,
+        batch,
         seed: args.seed,
         g_optimizer: adam,
         d_optimizer: adam,
@@ -349,23 +361,28 @@ fn train(args: &Args, launched: Instant) -> Result<Finish> {
     gan.set_notes(args.settings());
     if let Some(ckpt) = &args.resume {
         gan.resume(ckpt)?;
-        println!("resumed from {} at step {}", ckpt.display(), gan.steps());
+        if root {
+            println!("resumed from {} at step {}", ckpt.display(), gan.steps());
+        }
     }
     let steps = args.steps as u64;
     gan.step()?;
     gpu.wait()?;
     // Speeds below count the steps after this first one (which includes start-up work).
     let first = gan.steps();
-    println!(
+    let mut bar = TrainingBar::new(gpu, steps, first, args.batch);
+    if !root {
+        bar = bar.silent();
+    }
+    bar.println(&format!(
         "conditional dcgan28 on {} digits, batch {}: {} dispatches per step; first step after {:.2} s",
         data.len(),
         args.batch,
         gan.dispatches(),
         launched.elapsed().as_secs_f32()
-    );
+    ));
     let ckpt = args.out.join(CHECKPOINT);
     let mut cadence = Cadence::minutes(args.checkpoint_every);
-    let mut bar = TrainingBar::new(gpu, steps, first, args.batch);
     while gan.steps() < steps {
         if let Err(e) = gan.step() {
             bar.abandon();
@@ -389,8 +406,11 @@ fn train(args: &Args, launched: Instant) -> Result<Finish> {
             }
         }
         let grid = format!("classes_{step:06}.png");
-        if interrupt.requested() {
+        if ranks.any(interrupt.requested())? {
             bar.abandon();
+            if !root {
+                return Ok(Finish::Interrupted);
+            }
             save(&mut gan, &args.out, &grid, &ckpt)?;
             println!(
                 "stopped at step {step} of {steps}: wrote {}; continue with --resume {}",
@@ -400,12 +420,16 @@ fn train(args: &Args, launched: Instant) -> Result<Finish> {
             return Ok(Finish::Interrupted);
         }
         let on_step = args.sample_every > 0 && step.is_multiple_of(args.sample_every as u64);
-        if (on_step || cadence.due()) && step < steps {
+        if root && (on_step || cadence.due()) && step < steps {
             bar.pause(|| save(&mut gan, &args.out, &grid, &ckpt))?;
             cadence.saved();
         }
     }
     bar.finish(gan.steps());
+    ranks.agree(&gan, first)?;
+    if !root {
+        return Ok(Finish::Done);
+    }
     save(&mut gan, &args.out, "classes_final.png", &ckpt)?;
     save_grid(
         &args.out.join("style_final.png"),

@@ -115,11 +115,8 @@ struct Args {
     minibatch_std: bool,
     #[command(flatten)]
     stabilisers: common::StabiliserArgs,
-    /// Train as one rank of an MPI job started by `mpirun -np N` (a build with `--features
-    /// distributed`): each rank trains on its share of every batch on its own GPU, the
-    /// gradients are averaged over the ranks, and rank 0 writes the files.
-    #[arg(long)]
-    distributed: bool,
+    #[command(flatten)]
+    ranks: common::RankArgs,
 }
 
 /// Samples of the final measurement.
@@ -193,7 +190,7 @@ impl Args {
 fn main() {
     let launched = Instant::now();
     let args = Args::parse();
-    let ranks = Ranks::start(args.distributed).unwrap_or_else(|e| exit_with(Err(e)));
+    let ranks = Ranks::start(&args.ranks).unwrap_or_else(|e| exit_with(Err(e)));
     let outcome = run(args, &ranks, launched);
     ranks.exit_with(outcome)
 }
@@ -271,17 +268,7 @@ fn train(arch: Arch, args: &Args, ranks: &Ranks, launched: Instant) -> Result<Fi
     }
     let interrupt = Interrupt::install();
     let gpu = &ranks.gpu()?;
-    if ranks.count() > 1 {
-        println!(
-            "rank {} of {} (pid {}): adapter {}",
-            gpu.shard().rank,
-            ranks.count(),
-            std::process::id(),
-            gpu.describe()
-        );
-    } else {
-        println!("adapter: {}", gpu.describe());
-    }
+    ranks.announce(gpu);
     let mut data = Dataset::from_digits(gpu, &digits, (-1.0, 1.0))?;
     if arch.side() != digits.images.rows || arch.side() != digits.images.cols {
         data = data.resized(arch.side(), arch.side())?;
@@ -405,19 +392,9 @@ fn train(arch: Arch, args: &Args, ranks: &Ranks, launched: Instant) -> Result<Fi
         }
     }
     bar.finish(gan.steps());
-    gan.check_ranks_agree()?;
+    ranks.agree(&gan, first)?;
     if !root {
         return Ok(Finish::Done);
-    }
-    if let Some(cost) = gan.exchange_cost() {
-        let timed = (gan.steps() - first + 1) as f64;
-        println!(
-            "{} ranks hold identical parameters; each sent {:.2} MB per step into the sums, \
-             {:.1} ms per step on the host (copies, the sum, waiting for the other ranks)",
-            ranks.count(),
-            cost.bytes_per_step as f64 / 1e6,
-            cost.host_time.as_secs_f64() * 1e3 / timed
-        );
     }
     if let Some(judge) = &judge {
         println!("measuring the final samples (N = {FINAL_EVAL_N}) ...");

@@ -70,6 +70,27 @@ fn one_hot_matches_the_reference_on_awkward_sizes() {
     }
 }
 
+/// A data-parallel rank draws labels `first..first + n` of the whole batch's labels.
+#[test]
+fn label_draws_from_an_offset_are_the_tail_of_the_whole_draw() {
+    let gpu = gpu();
+    let clock = Clock { mul: 3, add: 2 };
+    let st = state(7);
+    let step = 7 * 3 + 2;
+    for (n, first, classes) in [(1, 1, 10), (7, 5, 3), (33, 64, 10)] {
+        let out = Tensor::from_u32(gpu, &vec![u32::MAX; n], "labels").unwrap();
+        let draw = (0x1234_5678_9abc, 5, clock);
+        let k = labels::draw_at(gpu, classes, draw, first as u32, &st, &out).unwrap();
+        gpu.run(&[&k]).unwrap();
+        let whole = reference::draw(0x1234_5678_9abc, step, 5, first + n, classes as u32);
+        assert_eq!(
+            out.read_u32(gpu).unwrap(),
+            whole[first..],
+            "{n} labels from {first}"
+        );
+    }
+}
+
 #[test]
 fn label_draws_match_the_reference_and_are_uniform() {
     let gpu = gpu();

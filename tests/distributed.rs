@@ -2,7 +2,10 @@
 //! each on the CPU adapter). The ranks are this test binary's own ignored `rank_worker` test,
 //! or the `dcgan_mnist` example, started by `mpirun`; the tests read what they leave behind.
 //!
-//! Needs Open MPI's `mpirun` on the PATH and a build with `--features distributed`.
+//! Needs Open MPI's `mpirun` on the PATH, and the example built with the feature first:
+//!
+//!     cargo build --release --features distributed --example dcgan_mnist
+//!     cargo test --release --features distributed --test distributed
 #![cfg(feature = "distributed")]
 
 mod common;
@@ -11,12 +14,17 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
+use counterfeit::data::idx;
 use counterfeit::distributed::{Collective, Mpi};
+use counterfeit::gan::conditional::{
+    dcgan28_discriminator, dcgan28_generator, ConditionalConfig, ConditionalTrainer,
+};
 use counterfeit::{Dataset, Gpu, Noise, Sequential, Trainer, TrainerConfig};
 
 /// Where `rank_worker` writes (set by the test that starts it; unset, the worker does nothing).
 const OUT_ENV: &str = "COUNTERFEIT_TEST_RANK_OUT";
-/// What `rank_worker` does: `train` (20 steps, then write what it holds) or `endless`.
+/// What `rank_worker` does: `train` (20 steps, then write what it holds), `conditional`
+/// (the conditional DCGAN, batch norm and all, for 3 steps) or `endless`.
 const MODE_ENV: &str = "COUNTERFEIT_TEST_RANK_MODE";
 /// Steps of the comparison runs.
 const STEPS: usize = 20;
@@ -138,6 +146,29 @@ fn rank_worker() {
             write_f32(&out.join(format!("params{rank}")), &params);
             write_f32(&out.join(format!("losses{rank}")), &losses);
         }
+        Ok("conditional") => {
+            let digits = idx::bundled().unwrap();
+            let data = Dataset::from_digits(&gpu, &digits, (-1.0, 1.0)).unwrap();
+            let recipe = ConditionalConfig::dcgan(10);
+            let config = ConditionalConfig {
+                gan: TrainerConfig {
+                    batch: 2,
+                    g_ema: Some(0.9),
+                    label_flip: 0.1,
+                    ..recipe.gan
+                },
+                ..recipe
+            };
+            let (g, d) = (dcgan28_generator(10), dcgan28_discriminator(10));
+            let mut gan = ConditionalTrainer::new(&gpu, g, d, &data, config).unwrap();
+            for _ in 0..3 {
+                gan.step().unwrap();
+            }
+            gan.flush().unwrap();
+            gan.check_ranks_agree().unwrap();
+            let losses: Vec<f32> = gan.history().iter().map(|m| m.d_loss).collect();
+            write_f32(&out.join(format!("losses{rank}")), &losses);
+        }
         Ok("endless") => {
             let (g, d) = models();
             let mut gan = Trainer::new(&gpu, g, d, &data(&gpu), config(8)).unwrap();
@@ -208,6 +239,28 @@ fn two_ranks_stay_identical_and_match_one_process_of_the_whole_batch() {
     assert!(worst(&half, &p) > 100.0 * dp.max(1e-7));
 }
 
+/// The conditional trainer, with batch norm (per rank), label flips (drawn per rank) and a
+/// weight average: the ranks still end bit-identical and log the same averaged losses.
+#[test]
+fn a_conditional_gan_on_two_ranks_stays_identical() {
+    let out = scratch("conditional");
+    let run = workers(&out, "conditional")
+        .output()
+        .expect("mpirun (Open MPI) on the PATH");
+    assert!(
+        run.status.success(),
+        "{}\n{}",
+        String::from_utf8_lossy(&run.stdout),
+        String::from_utf8_lossy(&run.stderr)
+    );
+    let (l0, l1) = (
+        read_f32(&out.join("losses0")),
+        read_f32(&out.join("losses1")),
+    );
+    assert_eq!(l0.len(), 3);
+    assert_eq!(l0, l1);
+}
+
 fn alive(pid: &str) -> bool {
     Path::new("/proc").join(pid).exists()
 }
@@ -268,7 +321,11 @@ fn example(name: &str) -> PathBuf {
         .unwrap()
         .join("examples")
         .join(name);
-    assert!(bin.exists(), "{} is missing", bin.display());
+    assert!(
+        bin.exists(),
+        "{} is missing: build it first with `cargo build --release --features distributed --example {name}`",
+        bin.display()
+    );
     bin
 }
 

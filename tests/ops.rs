@@ -10,7 +10,7 @@ use counterfeit::ops::activation::{self, Activation};
 use counterfeit::ops::data::{gather, Gather};
 use counterfeit::ops::dropout::{self, Mask};
 use counterfeit::ops::loss::{bce_logits, BceOut};
-use counterfeit::ops::rng::{fill, Distribution};
+use counterfeit::ops::rng::{fill, fill_at, Distribution};
 use counterfeit::ops::{elementwise, maxout, Clock};
 use counterfeit::philox;
 use counterfeit::reference::dense::{self, Act};
@@ -281,6 +281,25 @@ fn sgd_momentum_with_decay_and_ramp_matches_reference() {
         optim::sgd(&mut rp, &f64s(&grad), &mut rv, rate, mom);
     }
     assert_close("sgd", &p.read(gpu).unwrap(), &rp, 1e-6, 1e-5);
+}
+
+/// A data-parallel rank draws elements `first..first + n` of the whole batch's draw.
+#[test]
+fn rng_draws_from_an_offset_match_reference_bit_for_bit() {
+    let gpu = gpu();
+    let clock = Clock { mul: 2, add: 1 };
+    let st = state(4);
+    let step = 4 * 2 + 1;
+    for (n, first) in [(1, 0), (1, 1), (33, 7), (257, 1000), (65, u32::MAX - 70)] {
+        let out = Tensor::zeros(gpu, &[n], "bits").unwrap();
+        let draw = (0xfeed_beef, 9, clock);
+        let k = fill_at(gpu, Distribution::Bits, draw, first, &st, &out).unwrap();
+        gpu.run(&[&k]).unwrap();
+        let want: Vec<u32> = (0..n as u32)
+            .map(|i| philox::draw(0xfeed_beef, step, 9, first.wrapping_add(i))[0])
+            .collect();
+        assert_eq!(out.read_u32(gpu).unwrap(), want, "{n} draws from {first}");
+    }
 }
 
 #[test]

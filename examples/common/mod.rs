@@ -13,7 +13,7 @@ mod stabilisers;
 
 pub use interrupt::{Cadence, Interrupt, INTERRUPTED_EXIT};
 pub use progress::TrainingBar;
-pub use ranks::Ranks;
+pub use ranks::{RankArgs, Ranks};
 pub use run_folder::{check_flag, open_resume, out_folder, prepare_out, CHECKPOINT};
 pub use stabilisers::StabiliserArgs;
 

@@ -3,7 +3,18 @@
 
 use std::sync::Arc;
 
+use counterfeit::gan::GanRun;
 use counterfeit::{Error, Gpu, Result};
+
+/// The flag of every training example that can run as several ranks.
+#[derive(clap::Args)]
+pub struct RankArgs {
+    /// Train as one rank of an MPI job started by `mpirun -np N` (a build with `--features
+    /// distributed`): each rank trains on its share of every batch on its own GPU, the
+    /// gradients are averaged over the ranks, and rank 0 writes the files.
+    #[arg(long)]
+    pub distributed: bool,
+}
 
 /// This process's place among the ranks of a run (rank 0 of 1 without `--distributed`).
 pub struct Ranks {
@@ -15,8 +26,8 @@ pub struct Ranks {
 
 impl Ranks {
     /// Alone, or (with `distributed`) one of the ranks `mpirun` started.
-    pub fn start(distributed: bool) -> Result<Ranks> {
-        if !distributed {
+    pub fn start(args: &RankArgs) -> Result<Ranks> {
+        if !args.distributed {
             return Ok(Ranks::alone());
         }
         #[cfg(feature = "distributed")]
@@ -76,6 +87,40 @@ impl Ranks {
             )));
         }
         Ok(batch / self.ranks)
+    }
+
+    /// Says which adapter this rank trains on (every rank: a rank's line names it and its
+    /// process, for whoever must find it).
+    pub fn announce(&self, gpu: &Gpu) {
+        if self.ranks > 1 {
+            println!(
+                "rank {} of {} (pid {}): adapter {}",
+                self.rank,
+                self.ranks,
+                std::process::id(),
+                gpu.describe()
+            );
+        } else {
+            println!("adapter: {}", gpu.describe());
+        }
+    }
+
+    /// At the end of training: checks that every rank holds rank 0's parameters (collective)
+    /// and, on rank 0, says so with what the reductions cost per step since step `first`.
+    pub fn agree(&self, run: &GanRun, first: u64) -> Result<()> {
+        run.check_ranks_agree()?;
+        if let (true, Some(cost)) = (self.is_root(), run.exchange_cost()) {
+            // The first step of this process is `first` itself.
+            let steps = (run.steps() + 1).saturating_sub(first).max(1) as f64;
+            println!(
+                "{} ranks hold identical parameters; each sent {:.2} MB per step into the sums, \
+                 {:.1} ms per step on the host (copies, the sum, waiting for the other ranks)",
+                self.ranks,
+                cost.bytes_per_step as f64 / 1e6,
+                cost.host_time.as_secs_f64() * 1e3 / steps
+            );
+        }
+        Ok(())
     }
 
     /// Whether any rank saw `flag` (a Ctrl-C, say), so that all stop at the same step.
