@@ -80,7 +80,7 @@ impl Ranks {
 
     /// A global `--batch` split over the ranks: each rank's share, which must be whole.
     pub fn share(&self, batch: usize) -> Result<usize> {
-        if batch % self.ranks != 0 {
+        if !batch.is_multiple_of(self.ranks) {
             return Err(Error::Config(format!(
                 "--batch {batch}: must be a multiple of the {} ranks (each takes an equal share)",
                 self.ranks
@@ -112,12 +112,14 @@ impl Ranks {
         if let (true, Some(cost)) = (self.is_root(), run.exchange_cost()) {
             // The first step of this process is `first` itself.
             let steps = (run.steps() + 1).saturating_sub(first).max(1) as f64;
+            let ms = |d: std::time::Duration| d.as_secs_f64() * 1e3 / steps;
             println!(
-                "{} ranks hold identical parameters; each sent {:.2} MB per step into the sums, \
-                 {:.1} ms per step on the host (copies, the sum, waiting for the other ranks)",
+                "{} ranks hold identical parameters; per step each sent {:.2} MB into the sums, \
+                 spent {:.1} ms copying and {:.1} ms in the sums (waiting for the others included)",
                 self.ranks,
                 cost.bytes_per_step as f64 / 1e6,
-                cost.host_time.as_secs_f64() * 1e3 / steps
+                ms(cost.copying),
+                ms(cost.summing)
             );
         }
         Ok(())

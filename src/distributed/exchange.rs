@@ -35,9 +35,11 @@ pub(crate) struct Exchange {
     /// the step state.
     replicated: Vec<Tensor>,
     replicate_pending: bool,
-    /// Time spent outside the GPU's work at the reduction points: copying out, the sum over
-    /// the ranks (waiting for the slowest included), writing back.
-    pub(crate) spent: Duration,
+    /// Host time at the reduction points copying out of the staging buffers and back into
+    /// the tensors, and scaling.
+    pub(crate) copying: Duration,
+    /// Host time in the sums over the ranks (waiting for the slowest rank included).
+    pub(crate) summing: Duration,
 }
 
 impl Exchange {
@@ -72,7 +74,8 @@ impl Exchange {
             host: vec![0.0; largest],
             replicated,
             replicate_pending: true,
-            spent: Duration::ZERO,
+            copying: Duration::ZERO,
+            summing: Duration::ZERO,
         }
     }
 
@@ -156,7 +159,10 @@ impl Exchange {
             host.copy_from_slice(bytemuck::cast_slice(&view));
         }
         p.staging.unmap();
+        let summed = Instant::now();
         self.group.sum(host)?;
+        let sum_time = summed.elapsed();
+        self.summing += sum_time;
         let scale = 1.0 / self.group.ranks() as f32;
         for v in host.iter_mut() {
             *v *= scale;
@@ -168,7 +174,7 @@ impl Exchange {
                 .write_buffer(t.buffer(), t.byte_offset(), bytemuck::cast_slice(part));
             start += t.len();
         }
-        self.spent += started.elapsed();
+        self.copying += started.elapsed().saturating_sub(sum_time);
         Ok(gpu
             .device()
             .create_command_encoder(&wgpu::CommandEncoderDescriptor {

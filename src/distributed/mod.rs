@@ -81,9 +81,12 @@ impl Shard {
 pub struct ExchangeCost {
     /// Bytes each rank sends into the sums of one step (gradients and metric slots).
     pub bytes_per_step: u64,
-    /// Host time at the reduction points over the steps run: copying out of the staging
-    /// buffers, the sum over the ranks (which waits for the slowest rank) and writing back.
-    pub host_time: std::time::Duration,
+    /// Host time at the reduction points over the steps run, copying out of the staging
+    /// buffers and back into the tensors.
+    pub copying: std::time::Duration,
+    /// Host time in the sums over the ranks over the steps run. It includes waiting for the
+    /// slowest rank to arrive, so on ranks that share cores it is mostly waiting.
+    pub summing: std::time::Duration,
 }
 
 /// How many ranks hold other `bytes` than rank 0 (0 when all agree). Collective: every rank

@@ -205,11 +205,7 @@ impl GanRun {
 
     /// Data-parallel: what averaging over the ranks costs per step; `None` alone.
     pub fn exchange_cost(&self) -> Option<ExchangeCost> {
-        let (bytes_per_step, host_time) = self.replayer.exchange_cost()?;
-        Some(ExchangeCost {
-            bytes_per_step,
-            host_time,
-        })
+        self.replayer.exchange_cost()
     }
 
     /// Data-parallel: checks that every rank holds rank 0's parameters of G and D (and of

@@ -1,7 +1,7 @@
 //! A recorded step replayed with one encoder and one submission per step; the history ring
 //! of logged metrics reaches the CPU asynchronously every so many steps.
 
-use crate::distributed::Exchange;
+use crate::distributed::{Exchange, ExchangeCost};
 use crate::gpu::Kernel;
 use crate::step::readback::{Readback, Row};
 use crate::step::StepState;
@@ -86,12 +86,13 @@ impl<M: Row> Replayer<M> {
         )
     }
 
-    /// Data-parallel: bytes each rank sends into the sums of one step, and the time spent on
-    /// the host at the reduction points so far. `None` alone.
-    pub(crate) fn exchange_cost(&self) -> Option<(u64, std::time::Duration)> {
-        self.exchange
-            .as_ref()
-            .map(|e| (e.bytes_per_step(), e.spent))
+    /// Data-parallel: what the reductions cost so far. `None` alone.
+    pub(crate) fn exchange_cost(&self) -> Option<ExchangeCost> {
+        self.exchange.as_ref().map(|e| ExchangeCost {
+            bytes_per_step: e.bytes_per_step(),
+            copying: e.copying,
+            summing: e.summing,
+        })
     }
 
     /// Waits for the GPU and collects the metrics of every step run so far.
