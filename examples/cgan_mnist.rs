@@ -426,7 +426,7 @@ fn train(args: &Args, ranks: &Ranks, launched: Instant) -> Result<Finish> {
         }
     }
     bar.finish(gan.steps());
-    ranks.agree(&gan, first)?;
+    ranks.agree(&gan)?;
     if !root {
         return Ok(Finish::Done);
     }

@@ -392,7 +392,7 @@ fn train(arch: Arch, args: &Args, ranks: &Ranks, launched: Instant) -> Result<Fi
         }
     }
     bar.finish(gan.steps());
-    ranks.agree(&gan, first)?;
+    ranks.agree(&gan)?;
     if !root {
         return Ok(Finish::Done);
     }

@@ -9,16 +9,17 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use clap::Parser;
-use common::{check_flag, exit_with, prepare_out, Finish, Interrupt, TrainingBar};
+use common::{check_flag, exit_with, prepare_out, Finish, Interrupt, Ranks, TrainingBar};
 use counterfeit::data::idx;
 use counterfeit::gan::{mlp, recipes};
 use counterfeit::io::{grid, metrics_log};
-use counterfeit::{Dataset, Error, Gpu, Optimizer, Trainer, TrainerConfig};
+use counterfeit::{Dataset, Error, Optimizer, Trainer, TrainerConfig};
 
 #[derive(Parser)]
 #[command(about = "Train the MLP/maxout GAN of Goodfellow et al. (2014) on MNIST digits")]
 struct Args {
-    /// Training steps (batches of 100). Overrides --epochs.
+    /// Training steps (batches of 100, with --distributed split over the ranks). Overrides
+    /// --epochs.
     #[arg(long)]
     steps: Option<usize>,
     /// Passes over the data (10,000 bundled digits = 100 steps per epoch).
@@ -52,6 +53,8 @@ struct Args {
     /// Also print the final measurement as one JSON line.
     #[arg(long)]
     json: bool,
+    #[command(flatten)]
+    ranks: common::RankArgs,
 }
 
 /// Samples of the final measurement.
@@ -60,10 +63,15 @@ const FINAL_EVAL_N: usize = 10_000;
 const BATCH: usize = 100;
 
 fn main() {
-    exit_with(run(Args::parse()))
+    let args = Args::parse();
+    let ranks = Ranks::start(&args.ranks).unwrap_or_else(|e| exit_with(Err(e)));
+    let outcome = run(args, &ranks);
+    ranks.exit_with(outcome)
 }
 
-fn run(args: Args) -> counterfeit::Result<Finish> {
+fn run(args: Args, ranks: &Ranks) -> counterfeit::Result<Finish> {
+    let root = ranks.is_root();
+    let batch = ranks.share(BATCH)?;
     let digits = match &args.data {
         Some(dir) => idx::load_dir(dir)?,
         None => idx::bundled()?,
@@ -84,10 +92,12 @@ fn run(args: Args) -> counterfeit::Result<Finish> {
         "a positive number",
     )?;
     check_flag("--eval-n", args.eval_n, args.eval_n >= 2, "at least 2")?;
-    prepare_out(&args.out, false, true)?;
+    if root {
+        prepare_out(&args.out, false, true)?;
+    }
     let interrupt = Interrupt::install();
-    let gpu = Gpu::new()?;
-    println!("adapter: {}", gpu.describe());
+    let gpu = ranks.gpu()?;
+    ranks.announce(&gpu);
     let data = Dataset::from_digits(&gpu, &digits, (0.0, 1.0))?;
     let side = data.shape()[1];
     let pixels = data.shape().iter().product::<usize>();
@@ -106,7 +116,7 @@ fn run(args: Args) -> counterfeit::Result<Finish> {
         ramp_end: (steps / 3).max(1) as u32,
     };
     let config = TrainerConfig {
-        batch: BATCH,
+        batch,
         seed: args.seed,
         noise: mlp::noise(),
         g_optimizer: sgd,
@@ -115,7 +125,11 @@ fn run(args: Args) -> counterfeit::Result<Finish> {
         sample_count: 100,
         ..TrainerConfig::dcgan()
     };
-    let judge = common::judge_for_run(&gpu, args.no_eval || args.data.is_some())?;
+    // Rank 0 alone measures (its parameters are every rank's).
+    let judge = match root {
+        true => common::judge_for_run(&gpu, args.no_eval || args.data.is_some())?,
+        false => None,
+    };
     let recipe = recipes::by_name("mlp")?;
     let start = Instant::now();
     let mut gan = Trainer::new(&gpu, g, d, &data, config)?;
@@ -134,13 +148,15 @@ fn run(args: Args) -> counterfeit::Result<Finish> {
         .collect();
     let g_params = gan.generator().params();
     g_params.write(&gpu, g_params.count() - 1, &marginals)?;
-    println!(
+    let mut bar = TrainingBar::new(&gpu, steps as u64, 0, BATCH);
+    if !root {
+        bar = bar.silent();
+    }
+    bar.println(&format!(
         "built {} dispatches per step in {:.2} s",
         gan.dispatches(),
         start.elapsed().as_secs_f32()
-    );
-
-    let mut bar = TrainingBar::new(&gpu, steps as u64, 0, BATCH);
+    ));
     let ckpt = args.out.join("checkpoint.safetensors");
     for step in 1..=steps {
         if let Err(e) = gan.step() {
@@ -158,8 +174,11 @@ fn run(args: Args) -> counterfeit::Result<Finish> {
                 bar.println(&format!("step {step}: {} ({secs:.0} s)", q.summary()));
             }
         }
-        if interrupt.requested() {
+        if ranks.any(interrupt.requested())? {
             bar.abandon();
+            if !root {
+                return Ok(Finish::Interrupted);
+            }
             let grid = args.out.join(format!("samples_{step:06}.png"));
             save(&mut gan, &grid, &args.out, &ckpt, side)?;
             println!(
@@ -168,13 +187,17 @@ fn run(args: Args) -> counterfeit::Result<Finish> {
             );
             return Ok(Finish::Interrupted);
         }
-        if args.sample_every > 0 && step % args.sample_every == 0 && step < steps {
+        if root && args.sample_every > 0 && step % args.sample_every == 0 && step < steps {
             let grid = args.out.join(format!("samples_{step:06}.png"));
             save(&mut gan, &grid, &args.out, &ckpt, side)?;
         }
     }
     gan.flush()?;
     bar.finish(steps as u64);
+    ranks.agree(&gan)?;
+    if !root {
+        return Ok(Finish::Done);
+    }
     if let Some(judge) = &judge {
         println!("measuring the final samples (N = {FINAL_EVAL_N}) ...");
         let t = Instant::now();

@@ -16,7 +16,7 @@ use std::time::Instant;
 
 use clap::Parser;
 use common::{
-    check_flag, exit_with, open_resume, out_folder, prepare_out, Cadence, Finish, Interrupt,
+    check_flag, exit_with, open_resume, out_folder, prepare_out, Cadence, Finish, Interrupt, Ranks,
     TrainingBar, CHECKPOINT,
 };
 use counterfeit::data::idx;
@@ -58,7 +58,7 @@ struct Args {
     /// Channels of the blocks at 7, 14 and 28 pixels (G and D alike).
     #[arg(long, value_delimiter = ',', default_values_t = [64, 32, 16])]
     channels: Vec<usize>,
-    /// Batch size.
+    /// Batch size (with --distributed, of all ranks together: each takes an equal share).
     #[arg(long, default_value_t = 32)]
     batch: usize,
     /// Adam learning rate for both networks (β = 0, 0.99, as in the paper).
@@ -119,6 +119,8 @@ struct Args {
     /// training digits in every measurement (the paper: 128; 0: no SWD).
     #[arg(long, default_value_t = 4)]
     swd_patches: usize,
+    #[command(flatten)]
+    ranks: common::RankArgs,
 }
 
 /// Samples of the final measurement.
@@ -227,14 +229,17 @@ impl Args {
 
 fn main() {
     let launched = Instant::now();
-    exit_with(run(Args::parse(), launched))
+    let args = Args::parse();
+    let ranks = Ranks::start(&args.ranks).unwrap_or_else(|e| exit_with(Err(e)));
+    let outcome = run(args, &ranks, launched);
+    ranks.exit_with(outcome)
 }
 
-fn run(args: Args, launched: Instant) -> Result<Finish> {
+fn run(args: Args, ranks: &Ranks, launched: Instant) -> Result<Finish> {
     args.check()?;
     match &args.sample {
         Some(ckpt) => sample(ckpt, &args).map(|()| Finish::Done),
-        None => train(&args, launched),
+        None => train(&args, ranks, launched),
     }
 }
 
@@ -270,7 +275,9 @@ fn sample(ckpt: &Path, args: &Args) -> Result<()> {
     Ok(())
 }
 
-fn train(args: &Args, launched: Instant) -> Result<Finish> {
+fn train(args: &Args, ranks: &Ranks, launched: Instant) -> Result<Finish> {
+    let root = ranks.is_root();
+    let batch = ranks.share(args.batch)?;
     let digits = match &args.data {
         Some(dir) => idx::load_dir(dir)?,
         None => idx::bundled()?,
@@ -282,13 +289,15 @@ fn train(args: &Args, launched: Instant) -> Result<Finish> {
         )));
     }
     let steps = args.steps();
-    prepare_out(&args.out, args.resume.is_some(), args.overwrite)?;
+    if root {
+        prepare_out(&args.out, args.resume.is_some(), args.overwrite)?;
+    }
     if let Some(path) = &args.resume {
         open_resume(path, &args.settings(), steps)?;
     }
     let interrupt = Interrupt::install();
-    let gpu = &Gpu::new()?;
-    println!("adapter: {}", gpu.describe());
+    let gpu = &ranks.gpu()?;
+    ranks.announce(gpu);
     let data = Dataset::from_digits(gpu, &digits, (-1.0, 1.0))?;
     let adam = Optimizer::Adam {
         lr: args.lr,
@@ -297,7 +306,7 @@ fn train(args: &Args, launched: Instant) -> Result<Finish> {
         eps: 1e-8,
     };
     let config = TrainerConfig {
-        batch: args.batch,
+        batch,
         seed: args.seed,
         g_optimizer: adam,
         d_optimizer: adam,
@@ -311,18 +320,28 @@ fn train(args: &Args, launched: Instant) -> Result<Finish> {
         },
         ..TrainerConfig::dcgan()
     };
-    let judge = common::judge_for_run(gpu, args.no_eval || args.data.is_some())?;
+    // Rank 0 alone measures (its parameters are every rank's).
+    let judge = match root {
+        true => common::judge_for_run(gpu, args.no_eval || args.data.is_some())?,
+        false => None,
+    };
     let mut gan = ProgressiveTrainer::new(gpu, args.spec(), args.schedule(), &data, config)?;
     gan.set_notes(args.settings());
     if let Some(ckpt) = &args.resume {
         gan.resume(ckpt)?;
-        println!("resumed from {} at step {}", ckpt.display(), gan.steps());
+        if root {
+            println!("resumed from {} at step {}", ckpt.display(), gan.steps());
+        }
     }
     gan.step()?;
     gpu.wait()?;
     let first = gan.steps();
     let s = args.schedule();
-    println!(
+    let mut bar = TrainingBar::new(gpu, steps, first, args.batch);
+    if !root {
+        bar = bar.silent();
+    }
+    bar.println(&format!(
         "progressive GAN on {} digits, batch {}: {} steps at 7×7, then per stage {} fading in and {} steady; first step after {:.2} s",
         data.len(),
         args.batch,
@@ -330,10 +349,9 @@ fn train(args: &Args, launched: Instant) -> Result<Finish> {
         s.fade_steps,
         s.stage_steps,
         launched.elapsed().as_secs_f32()
-    );
+    ));
     let ckpt = args.out.join(CHECKPOINT);
     let mut cadence = Cadence::minutes(args.checkpoint_every);
-    let mut bar = TrainingBar::new(gpu, steps, first, args.batch);
     while gan.steps() < steps {
         if let Err(e) = gan.step() {
             bar.abandon();
@@ -359,8 +377,11 @@ fn train(args: &Args, launched: Instant) -> Result<Finish> {
                 ));
             }
         }
-        if interrupt.requested() {
+        if ranks.any(interrupt.requested())? {
             bar.abandon();
+            if !root {
+                return Ok(Finish::Interrupted);
+            }
             save(
                 &mut gan,
                 &args.out,
@@ -375,13 +396,13 @@ fn train(args: &Args, launched: Instant) -> Result<Finish> {
             return Ok(Finish::Interrupted);
         }
         // The last step of a stage's steady training: its grid, before the networks grow.
-        if !phase.fading && step == phase.end {
+        if root && !phase.fading && step == phase.end {
             let name = format!("stage_{}px.png", gan.side());
             bar.pause(|| save_grid(&gan, &args.out.join(&name)))?;
             bar.println(&format!("step {step}: wrote {name}"));
         }
         let on_step = args.sample_every > 0 && step.is_multiple_of(args.sample_every);
-        if (on_step || cadence.due()) && step < steps {
+        if root && (on_step || cadence.due()) && step < steps {
             bar.pause(|| {
                 save(
                     &mut gan,
@@ -394,6 +415,10 @@ fn train(args: &Args, launched: Instant) -> Result<Finish> {
         }
     }
     bar.finish(gan.steps());
+    ranks.agree(&gan)?;
+    if !root {
+        return Ok(Finish::Done);
+    }
     if let Some(judge) = &judge {
         println!("measuring the final samples (N = {FINAL_EVAL_N}) ...");
         let t = Instant::now();

@@ -9,18 +9,21 @@
 //! never trained on. Each run is compared with the same classifier trained on its labelled
 //! digits alone. With `--data`, a folder holding full MNIST's training and t10k test files.
 
+mod common;
+
 use std::fmt::Write as _;
 use std::path::PathBuf;
 use std::time::Instant;
 
 use clap::Parser;
+use common::{exit_with, Finish, Ranks};
 use counterfeit::data::idx::{self, Digits};
 use counterfeit::eval::classifier::TRAIN_PART;
 use counterfeit::gan::semisup::{labelled_subset, SemiConfig, SemiTrainer, CLASSES, LATENT};
 use counterfeit::gan::{generate, noise, Noise};
 use counterfeit::io::grid::save_grid;
 use counterfeit::{Dataset, Error, Gpu, Optimizer, Result};
-use indicatif::{ProgressBar, ProgressStyle};
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 #[derive(Parser)]
 #[command(
@@ -37,7 +40,8 @@ struct Args {
     /// Training steps per run (each: one labelled, one unlabelled and one generated batch)
     #[arg(long, default_value_t = 1500)]
     steps: u64,
-    /// Batch size (labelled, unlabelled and generated batches alike)
+    /// Batch size (labelled, unlabelled and generated batches alike; with --distributed, of
+    /// all ranks together: each takes an equal share)
     #[arg(long, default_value_t = 100)]
     batch: usize,
     /// Adam learning rate of both networks (β = 0.5, 0.999)
@@ -62,13 +66,15 @@ struct Args {
     /// Output directory: results.md, results.csv and a grid of each run's generated digits
     #[arg(long, default_value = "out/semisup_mnist")]
     out: PathBuf,
+    #[command(flatten)]
+    ranks: common::RankArgs,
 }
 
 fn main() {
-    if let Err(e) = run(Args::parse()) {
-        eprintln!("error: {e}");
-        std::process::exit(1);
-    }
+    let args = Args::parse();
+    let ranks = Ranks::start(&args.ranks).unwrap_or_else(|e| exit_with(Err(e)));
+    let outcome = run(args, &ranks).map(|()| Finish::Done);
+    ranks.exit_with(outcome)
 }
 
 /// Test errors (fractions) of one label count, over the seeds.
@@ -78,15 +84,31 @@ struct Outcome {
     alone: Vec<f64>,
 }
 
-fn run(args: Args) -> Result<()> {
+fn run(args: Args, ranks: &Ranks) -> Result<()> {
     check(&args)?;
-    let gpu = Gpu::new()?;
-    println!("adapter: {}", gpu.describe());
+    // Every rank trains; rank 0 alone measures, prints and writes.
+    let root = ranks.is_root();
+    let batch = ranks.share(args.batch)?;
+    let gpu = ranks.gpu()?;
+    ranks.announce(&gpu);
     let (train, test) = match &args.data {
         Some(dir) => (idx::load_dir(dir)?, idx::load_test_dir(dir)?),
         None => idx::bundled()?.split(TRAIN_PART)?,
     };
     let unlabelled = Dataset::from_digits(&gpu, &train, (0.0, 1.0))?;
+    if !root {
+        for &labels in &args.labels {
+            for seed in 1..=args.seeds {
+                let subset = labelled_subset(&train, labels / CLASSES, seed)?;
+                let labelled = Dataset::from_digits(&gpu, &subset, (0.0, 1.0))?;
+                for adversarial in methods(&args) {
+                    let run = (&labelled, &unlabelled, seed, adversarial);
+                    train_one(&gpu, &args, batch, run, None)?;
+                }
+            }
+        }
+        return Ok(());
+    }
     println!(
         "{} training digits (labels used only for the chosen subset), {} test digits; {} steps per run",
         train.len(),
@@ -106,27 +128,15 @@ fn run(args: Args) -> Result<()> {
         for seed in 1..=args.seeds {
             let subset = labelled_subset(&train, labels / CLASSES, seed)?;
             let labelled = Dataset::from_digits(&gpu, &subset, (0.0, 1.0))?;
-            let methods: &[bool] = if args.no_baseline {
-                &[true]
-            } else {
-                &[true, false]
-            };
-            for &adversarial in methods {
+            for adversarial in methods(&args) {
                 let name = if adversarial {
                     "semi-supervised GAN"
                 } else {
                     "labels alone"
                 };
                 let start = Instant::now();
-                let trainer = train_one(
-                    &gpu,
-                    &args,
-                    &labelled,
-                    &unlabelled,
-                    &test,
-                    seed,
-                    adversarial,
-                )?;
+                let run = (&labelled, &unlabelled, seed, adversarial);
+                let trainer = train_one(&gpu, &args, batch, run, Some(&test))?;
                 let error = trainer.test_error(&test)?;
                 let secs = start.elapsed().as_secs_f64();
                 println!(
@@ -190,16 +200,25 @@ fn check(args: &Args) -> Result<()> {
     Ok(())
 }
 
-/// Trains one run with a progress bar; returns the trained trainer.
-#[allow(clippy::too_many_arguments)]
+/// The runs of each label count and seed: the semi-supervised GAN, then (unless
+/// `--no-baseline`) the classifier on the labels alone.
+fn methods(args: &Args) -> Vec<bool> {
+    if args.no_baseline {
+        vec![true]
+    } else {
+        vec![true, false]
+    }
+}
+
+/// Trains one run (labelled and unlabelled digits, seed, adversarial or not) of `batch` per
+/// rank with a progress bar; returns the trained trainer. Without `test` (a rank other than
+/// 0) nothing is shown or measured.
 fn train_one(
     gpu: &Gpu,
     args: &Args,
-    labelled: &Dataset,
-    unlabelled: &Dataset,
-    test: &Digits,
-    seed: u64,
-    adversarial: bool,
+    batch: usize,
+    (labelled, unlabelled, seed, adversarial): (&Dataset, &Dataset, u64, bool),
+    test: Option<&Digits>,
 ) -> Result<SemiTrainer> {
     let adam = Optimizer::Adam {
         lr: args.lr,
@@ -209,7 +228,7 @@ fn train_one(
     };
     let fast = ((1.0 - args.slow_fraction) * args.steps as f64).round() as u64;
     let config = SemiConfig {
-        batch: args.batch,
+        batch,
         hidden: args.hidden.clone(),
         d_optimizer: adam,
         g_optimizer: adam,
@@ -220,6 +239,9 @@ fn train_one(
     };
     let mut trainer = SemiTrainer::new(gpu, labelled, unlabelled, config)?;
     let bar = ProgressBar::new(args.steps);
+    if test.is_none() {
+        bar.set_draw_target(ProgressDrawTarget::hidden());
+    }
     bar.set_style(
         ProgressStyle::with_template("{bar:30} {pos}/{len}  {msg}  [{elapsed} < {eta}]")
             .expect("valid template"),
@@ -241,6 +263,9 @@ fn train_one(
                 format!("labelled loss {:.4}", f.labelled_loss)
             });
         }
+        let Some(test) = test else {
+            continue;
+        };
         if args.eval_every > 0 && trainer.steps() % args.eval_every == 0 {
             let error = trainer.test_error(test)?;
             let f = trainer.recent()?;
@@ -257,6 +282,7 @@ fn train_one(
         }
     }
     bar.finish_and_clear();
+    trainer.check_ranks_agree()?;
     Ok(trainer)
 }
 

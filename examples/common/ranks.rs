@@ -106,12 +106,11 @@ impl Ranks {
     }
 
     /// At the end of training: checks that every rank holds rank 0's parameters (collective)
-    /// and, on rank 0, says so with what the reductions cost per step since step `first`.
-    pub fn agree(&self, run: &GanRun, first: u64) -> Result<()> {
+    /// and, on rank 0, says so with what the reductions cost per step.
+    pub fn agree(&self, run: &GanRun) -> Result<()> {
         run.check_ranks_agree()?;
         if let (true, Some(cost)) = (self.is_root(), run.exchange_cost()) {
-            // The first step of this process is `first` itself.
-            let steps = (run.steps() + 1).saturating_sub(first).max(1) as f64;
+            let steps = cost.steps.max(1) as f64;
             let ms = |d: std::time::Duration| d.as_secs_f64() * 1e3 / steps;
             println!(
                 "{} ranks hold identical parameters; per step each sent {:.2} MB into the sums, \

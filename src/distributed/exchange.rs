@@ -40,6 +40,8 @@ pub(crate) struct Exchange {
     pub(crate) copying: Duration,
     /// Host time in the sums over the ranks (waiting for the slowest rank included).
     pub(crate) summing: Duration,
+    /// Steps that went through the reductions.
+    pub(crate) steps: u64,
 }
 
 impl Exchange {
@@ -76,6 +78,7 @@ impl Exchange {
             replicate_pending: true,
             copying: Duration::ZERO,
             summing: Duration::ZERO,
+            steps: 0,
         }
     }
 
@@ -124,6 +127,9 @@ impl Exchange {
         i: usize,
         mut encoder: wgpu::CommandEncoder,
     ) -> Result<wgpu::CommandEncoder> {
+        if i == 0 {
+            self.steps += 1;
+        }
         let p = &self.points[i];
         let mut offset = 0;
         for t in &p.tensors {

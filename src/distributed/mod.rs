@@ -22,8 +22,9 @@ pub(crate) use exchange::{Exchange, Reduction};
 #[cfg(feature = "distributed")]
 pub use mpi::Mpi;
 
+use crate::nn::Network;
 use crate::ops::Clock;
-use crate::Result;
+use crate::{Error, Gpu, Result};
 
 /// What data-parallel training needs of the processes it runs in. Every method is collective:
 /// every rank calls it, in the same order, with buffers of the same length.
@@ -87,6 +88,29 @@ pub struct ExchangeCost {
     /// Host time in the sums over the ranks over the steps run. It includes waiting for the
     /// slowest rank to arrive, so on ranks that share cores it is mostly waiting.
     pub summing: std::time::Duration,
+    /// The steps these figures cover: those since the step was recorded (a growing
+    /// network's last growth) in this process.
+    pub steps: u64,
+}
+
+/// Checks that every rank of `gpu`'s group holds rank 0's parameters of `nets`, bit for bit.
+/// Collective; alone, there is nothing to check.
+pub fn check_networks_agree(gpu: &Gpu, nets: &[&Network]) -> Result<()> {
+    let Some(group) = gpu.group() else {
+        return Ok(());
+    };
+    let mut bytes = Vec::new();
+    for net in nets {
+        let values = net.params().values.read(gpu)?;
+        bytes.extend_from_slice(bytemuck::cast_slice(&values));
+    }
+    match ranks_differing(group.as_ref(), &bytes)? {
+        0 => Ok(()),
+        n => Err(Error::Distributed(format!(
+            "{n} of {} ranks hold other parameters than rank 0",
+            group.ranks()
+        ))),
+    }
 }
 
 /// How many ranks hold other `bytes` than rank 0 (0 when all agree). Collective: every rank

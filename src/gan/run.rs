@@ -211,25 +211,12 @@ impl GanRun {
     /// Data-parallel: checks that every rank holds rank 0's parameters of G and D (and of
     /// G's average), bit for bit. Collective: every rank must call it. Alone, nothing to check.
     pub fn check_ranks_agree(&self) -> Result<()> {
-        let Some(group) = self.gpu.group() else {
-            return Ok(());
-        };
-        let mut bytes = Vec::new();
         let nets = [
             Some(&self.g),
             Some(&self.d),
             self.ema.as_ref().map(|e| e.network()),
         ];
-        for net in nets.into_iter().flatten() {
-            let values = net.params().values.read(&self.gpu)?;
-            bytes.extend_from_slice(bytemuck::cast_slice(&values));
-        }
-        match distributed::ranks_differing(group.as_ref(), &bytes)? {
-            0 => Ok(()),
-            n => Err(Error::Distributed(format!(
-                "{n} of {} ranks hold other parameters than rank 0",
-                group.ranks()
-            ))),
-        }
+        let nets: Vec<&Network> = nets.into_iter().flatten().collect();
+        distributed::check_networks_agree(&self.gpu, &nets)
     }
 }

@@ -92,6 +92,7 @@ impl<M: Row> Replayer<M> {
             bytes_per_step: e.bytes_per_step(),
             copying: e.copying,
             summing: e.summing,
+            steps: e.steps,
         })
     }
 

@@ -281,6 +281,13 @@ impl SemiTrainer {
         self.step.steps()
     }
 
+    /// Data-parallel: checks that every rank holds rank 0's parameters of D and G, bit for
+    /// bit. Collective: every rank must call it. Alone, nothing to check.
+    pub fn check_ranks_agree(&self) -> Result<()> {
+        let nets: Vec<&Network> = std::iter::once(&self.d).chain(self.g.as_ref()).collect();
+        crate::distributed::check_networks_agree(&self.gpu, &nets)
+    }
+
     /// Means over the last `window` steps (waits for the GPU: call it now and then). A
     /// non-finite figure is [`Error::Diverged`] with its step.
     pub fn recent(&mut self) -> Result<SemiFigures> {
