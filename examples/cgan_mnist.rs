@@ -408,7 +408,10 @@ fn train(args: &Args, ranks: &Ranks, launched: Instant) -> Result<Finish> {
         let grid = format!("classes_{step:06}.png");
         if ranks.any(interrupt.requested())? {
             bar.abandon();
+            // The others leave only after rank 0 has saved: mpirun ends the whole job
+            // as soon as one rank exits with the interrupted status.
             if !root {
+                ranks.wait_for_all()?;
                 return Ok(Finish::Interrupted);
             }
             save(&mut gan, &args.out, &grid, &ckpt)?;
@@ -417,6 +420,7 @@ fn train(args: &Args, ranks: &Ranks, launched: Instant) -> Result<Finish> {
                 ckpt.display(),
                 ckpt.display()
             );
+            ranks.wait_for_all()?;
             return Ok(Finish::Interrupted);
         }
         let on_step = args.sample_every > 0 && step.is_multiple_of(args.sample_every as u64);

@@ -360,7 +360,10 @@ fn train(arch: Arch, args: &Args, ranks: &Ranks, launched: Instant) -> Result<Fi
         }
         if ranks.any(interrupt.requested())? {
             bar.abandon();
+            // The others leave only after rank 0 has saved: mpirun ends the whole job
+            // as soon as one rank exits with the interrupted status.
             if !root {
+                ranks.wait_for_all()?;
                 return Ok(Finish::Interrupted);
             }
             save(
@@ -375,6 +378,7 @@ fn train(arch: Arch, args: &Args, ranks: &Ranks, launched: Instant) -> Result<Fi
                 ckpt.display(),
                 ckpt.display()
             );
+            ranks.wait_for_all()?;
             return Ok(Finish::Interrupted);
         }
         let on_step = args.sample_every > 0 && step.is_multiple_of(args.sample_every);

@@ -176,7 +176,10 @@ fn run(args: Args, ranks: &Ranks) -> counterfeit::Result<Finish> {
         }
         if ranks.any(interrupt.requested())? {
             bar.abandon();
+            // The others leave only after rank 0 has saved: mpirun ends the whole job
+            // as soon as one rank exits with the interrupted status.
             if !root {
+                ranks.wait_for_all()?;
                 return Ok(Finish::Interrupted);
             }
             let grid = args.out.join(format!("samples_{step:06}.png"));
@@ -185,6 +188,7 @@ fn run(args: Args, ranks: &Ranks) -> counterfeit::Result<Finish> {
                 "stopped at step {step} of {steps}: wrote {}",
                 ckpt.display()
             );
+            ranks.wait_for_all()?;
             return Ok(Finish::Interrupted);
         }
         if root && args.sample_every > 0 && step % args.sample_every == 0 && step < steps {

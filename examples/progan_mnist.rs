@@ -379,7 +379,10 @@ fn train(args: &Args, ranks: &Ranks, launched: Instant) -> Result<Finish> {
         }
         if ranks.any(interrupt.requested())? {
             bar.abandon();
+            // The others leave only after rank 0 has saved: mpirun ends the whole job
+            // as soon as one rank exits with the interrupted status.
             if !root {
+                ranks.wait_for_all()?;
                 return Ok(Finish::Interrupted);
             }
             save(
@@ -393,6 +396,7 @@ fn train(args: &Args, ranks: &Ranks, launched: Instant) -> Result<Finish> {
                 ckpt.display(),
                 ckpt.display()
             );
+            ranks.wait_for_all()?;
             return Ok(Finish::Interrupted);
         }
         // The last step of a stage's steady training: its grid, before the networks grow.

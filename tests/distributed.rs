@@ -383,3 +383,74 @@ fn a_rank_that_fails_names_itself_and_ends_the_run() {
     );
     assert!(!out.join("checkpoint.safetensors").exists());
 }
+
+/// SIGUSR1 to `mpirun` (which passes it on) stops every rank at the same step after rank 0
+/// has saved, and `--resume` continues on both ranks from there.
+#[test]
+fn a_stopped_dcgan_mnist_run_resumes_on_two_ranks() {
+    let out = scratch("stop");
+    let log = out.join("log");
+    let args = [
+        "--distributed",
+        "--batch",
+        "8",
+        "--no-eval",
+        "--sample-every",
+        "0",
+    ];
+    let mut run = mpirun()
+        .args(["-np", "2"])
+        .arg(example("dcgan_mnist"))
+        .args(args)
+        .args(["--steps", "100000", "--out"])
+        .arg(&out)
+        .stdout(std::fs::File::create(&log).unwrap())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let started = Instant::now();
+    while !std::fs::read_to_string(&log)
+        .unwrap()
+        .contains("2 ranks, 4 samples each")
+    {
+        assert!(
+            started.elapsed() < Duration::from_secs(300),
+            "no first step"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    std::thread::sleep(Duration::from_secs(3));
+    Command::new("kill")
+        .args(["-USR1", &run.id().to_string()])
+        .status()
+        .unwrap();
+    let status = run.wait().unwrap();
+    let said = std::fs::read_to_string(&log).unwrap();
+    assert_eq!(status.code(), Some(130), "{said}");
+    let at: u64 = said
+        .split("stopped at step ")
+        .nth(1)
+        .and_then(|s| s.split(' ').next())
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| panic!("no stop reported: {said}"));
+    let ckpt = out.join("checkpoint.safetensors");
+    let resumed = mpirun()
+        .args(["-np", "2"])
+        .arg(example("dcgan_mnist"))
+        .args(args)
+        .args(["--steps", &(at + 2).to_string(), "--out"])
+        .arg(&out)
+        .arg("--resume")
+        .arg(&ckpt)
+        .output()
+        .unwrap();
+    let said = String::from_utf8_lossy(&resumed.stdout);
+    assert!(resumed.status.success(), "{said}");
+    assert!(
+        said.contains(&format!("resumed from {} at step {at}", ckpt.display())),
+        "{said}"
+    );
+    assert!(said.contains("2 ranks hold identical parameters"), "{said}");
+    let csv = std::fs::read_to_string(out.join("metrics.csv")).unwrap();
+    assert_eq!(csv.lines().count() as u64, at + 3, "{csv}");
+}

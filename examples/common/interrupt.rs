@@ -1,7 +1,9 @@
-//! Stopping a run without losing its work: the first Ctrl-C (or SIGTERM) asks the training
-//! loop to finish the step in flight, save and stop; a second one exits at once.
+//! Stopping a run without losing its work: the first Ctrl-C (or SIGTERM, or SIGUSR1) asks the
+//! training loop to finish the step in flight, save and stop; a second Ctrl-C exits at once.
+//! SIGUSR1 is how a data-parallel run is stopped: `mpirun` passes it on to every rank, where a
+//! Ctrl-C makes it end the whole job within a second.
 
-use std::sync::atomic::{AtomicU8, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -12,6 +14,7 @@ pub const INTERRUPTED_EXIT: i32 = 130;
 #[derive(Clone)]
 pub struct Interrupt {
     signals: Arc<AtomicU8>,
+    user_signal: Arc<AtomicBool>,
 }
 
 impl Interrupt {
@@ -29,12 +32,22 @@ impl Interrupt {
         if let Err(e) = installed {
             eprintln!("note: Ctrl-C will stop the run without saving ({e})");
         }
-        Interrupt { signals }
+        let user_signal = Arc::new(AtomicBool::new(false));
+        #[cfg(unix)]
+        if let Err(e) =
+            signal_hook::flag::register(signal_hook::consts::SIGUSR1, user_signal.clone())
+        {
+            eprintln!("note: SIGUSR1 will not stop the run ({e})");
+        }
+        Interrupt {
+            signals,
+            user_signal,
+        }
     }
 
     /// Whether the loop should save and stop now.
     pub fn requested(&self) -> bool {
-        self.signals.load(Ordering::SeqCst) > 0
+        self.signals.load(Ordering::SeqCst) > 0 || self.user_signal.load(Ordering::SeqCst)
     }
 }
 

@@ -137,6 +137,11 @@ impl Ranks {
         Ok(flag)
     }
 
+    /// Returns once every rank has called it (at once alone).
+    pub fn wait_for_all(&self) -> Result<()> {
+        self.any(false).map(|_| ())
+    }
+
     /// Ends the process as the run ended. A failing rank of several names itself and
     /// aborts the whole job, so that no other rank waits for it forever; otherwise MPI is
     /// finalised first (the last handle to it ends here).
