@@ -188,6 +188,12 @@ fn folders_settings_and_flags_are_checked_before_the_gpu_is_opened() {
             "the GPU was opened first: {said}"
         );
     };
+    // Several ranks need the MPI build.
+    #[cfg(not(feature = "distributed"))]
+    refused(
+        dcgan(&scratch("no-mpi"), 4).arg("--distributed"),
+        &["--distributed", "--features distributed", "mpirun"],
+    );
     // A fresh run into a folder that holds a run.
     refused(
         &mut dcgan(&dir, 4),

@@ -153,7 +153,8 @@ impl Ranks {
                 mpi.abort(1);
             }
         }
-        drop(self);
+        #[cfg(feature = "distributed")]
+        drop(self.mpi);
         super::exit_with(outcome)
     }
 }
