@@ -97,6 +97,7 @@ mod tests {
             twin::<crate::eval::parzen::ParzenParams>(),
             twin::<fade::FadeParams>(),
             twin::<pixel_norm::PixelNormParams>(),
+            twin::<instance_norm::InstanceNormParams>(),
             twin::<resample::ResampleParams>(),
             twin::<rng::RngParams>(),
             twin::<sort::SortParams>(),

@@ -14,6 +14,7 @@ pub mod elementwise;
 pub mod fade;
 pub mod feature_matching;
 pub mod gemm;
+pub mod instance_norm;
 pub mod labels;
 pub mod logsumexp;
 pub mod loss;

@@ -12,6 +12,7 @@ pub mod conv;
 pub mod dense;
 pub mod fade;
 pub mod feature_matching;
+pub mod instance_norm;
 pub mod labels;
 pub mod layout;
 pub mod logsumexp;

@@ -17,6 +17,7 @@ mod dropout;
 mod equalized;
 mod fade;
 mod gaussian_noise;
+mod instance_norm;
 mod linear;
 mod maxout;
 mod minibatch_std;
@@ -188,6 +189,12 @@ impl Layer {
         Layer::of(pixel_norm::PixelNorm { eps })
     }
 
+    /// Instance normalisation: each sample's channel planes normalised by their own mean
+    /// and variance (plus `eps`), then scaled and shifted by a learnable γ and β per channel.
+    pub fn instance_norm(eps: f32) -> Layer {
+        Layer::of(instance_norm::InstanceNorm { eps })
+    }
+
     /// Channel concatenation of two inputs with the same spatial shape.
     pub fn concat() -> Layer {
         Layer::of(concat::Concat)
@@ -306,6 +313,11 @@ macro_rules! layer_builders {
         /// Pixelwise feature normalisation with the paper's eps of 1e-8.
         pub fn pixel_norm($($recv)+) -> Self {
             $me.push($crate::nn::Layer::pixel_norm(1e-8))
+        }
+
+        /// Instance normalisation with PyTorch's eps of 1e-5 and a learnable γ and β.
+        pub fn instance_norm($($recv)+) -> Self {
+            $me.push($crate::nn::Layer::instance_norm(1e-5))
         }
 
         /// A 2-D convolution without bias (DCGAN style) to `out` channels.
