@@ -64,7 +64,8 @@ struct Args {
     /// Adam learning rate for both networks (β = 0, 0.99, as in the paper).
     #[arg(long, default_value_t = 1e-3)]
     lr: f32,
-    /// The loss: bce (non-saturating) or hinge.
+    /// The loss: bce (non-saturating), hinge or lsgan (least squares, which the paper also
+    /// trained with).
     #[arg(long, default_value = "bce")]
     loss: String,
     /// Decay of the moving average of G's weights that grids, measurements and --sample use
@@ -169,8 +170,8 @@ impl Args {
         check_flag(
             "--loss",
             &self.loss,
-            self.loss == "bce" || self.loss == "hinge",
-            "bce or hinge",
+            ["bce", "hinge", "lsgan"].contains(&self.loss.as_str()),
+            "bce, hinge or lsgan",
         )?;
         check_flag(
             "--g-ema",
@@ -313,10 +314,10 @@ fn train(args: &Args, ranks: &Ranks, launched: Instant) -> Result<Finish> {
         readback_every: 10,
         sample_count: GRID_N,
         g_ema: (args.g_ema > 0.0).then_some(args.g_ema),
-        loss: if args.loss == "hinge" {
-            GanLoss::Hinge
-        } else {
-            GanLoss::Bce
+        loss: match args.loss.as_str() {
+            "hinge" => GanLoss::Hinge,
+            "lsgan" => GanLoss::LeastSquares,
+            _ => GanLoss::Bce,
         },
         ..TrainerConfig::dcgan()
     };

@@ -7,6 +7,8 @@
 //     dL/dx_i = −t·[x < 1] + (1 − t)·[x > −1]   (relu'(0) = 0, as PyTorch: a logit exactly
 //     on its margin gets no gradient)
 //   2, G's hinge loss: loss_i = −x, dL/dx_i = −1 (targets are bound but not read).
+//   3, the least-squares loss (Mao et al. 2017; CycleGAN's and pix2pix's LSGAN), target t:
+//     loss_i = (x − t)²,   dL/dx_i = 2·(x − t)
 // Gradients are scaled by grad_scale; `sign` multiplies loss and gradient (−1 with kind 0
 // and target 0 is the minimax generator loss log(1 − D(G(z)))).
 // metrics[loss_slot] (+)= sign · mean loss; metrics[prob_slot] = mean σ(x), so D(x) and
@@ -56,6 +58,10 @@ fn gan_loss(@builtin(local_invocation_index) lid: u32) {
             let t = targets[i];
             li = t * max(1.0 - x, 0.0) + (1.0 - t) * max(1.0 + x, 0.0);
             gi = -t * select(0.0, 1.0, x < 1.0) + (1.0 - t) * select(0.0, 1.0, x > -1.0);
+        } else if (p.kind == 3u) {
+            let d = x - targets[i];
+            li = d * d;
+            gi = 2.0 * d;
         }
         l = l + li;
         s = s + sg;

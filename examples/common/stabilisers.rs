@@ -4,8 +4,9 @@
 #[derive(clap::Args)]
 #[command(next_help_heading = "Stabilisation")]
 pub struct StabiliserArgs {
-    /// Adversarial loss: bce (non-saturating G loss) or hinge (D: relu(1 − D(x)) +
-    /// relu(1 + D(G(z))), G: −D(G(z))).
+    /// Adversarial loss: bce (non-saturating G loss), hinge (D: relu(1 − D(x)) +
+    /// relu(1 + D(G(z))), G: −D(G(z))) or lsgan (least squares, Mao et al. 2017: D:
+    /// (D(x) − 1)² + D(G(z))², G: (D(G(z)) − 1)²).
     #[arg(long, default_value = "bce")]
     pub loss: String,
     /// D's target for real digits; below 1 is one-sided label smoothing (e.g. 0.9).
@@ -40,8 +41,8 @@ impl StabiliserArgs {
         check_flag(
             "--loss",
             &self.loss,
-            ["bce", "hinge"].contains(&self.loss.as_str()),
-            "bce or hinge",
+            ["bce", "hinge", "lsgan"].contains(&self.loss.as_str()),
+            "bce, hinge or lsgan",
         )?;
         check_flag(
             "--real-label",
@@ -100,9 +101,10 @@ impl StabiliserArgs {
         let loss = match self.loss.as_str() {
             "bce" => counterfeit::GanLoss::Bce,
             "hinge" => counterfeit::GanLoss::Hinge,
+            "lsgan" => counterfeit::GanLoss::LeastSquares,
             other => {
                 return Err(counterfeit::Error::Config(format!(
-                    "unknown --loss {other:?}: use bce or hinge"
+                    "unknown --loss {other:?}: use bce, hinge or lsgan"
                 )))
             }
         };

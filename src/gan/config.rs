@@ -22,6 +22,10 @@ pub enum GanLoss {
     /// mean(relu(1 + D(G(z)))), G minimises −mean(D(G(z))). With targets t other than 1 and 0
     /// (label smoothing, flips) a sample's D loss is t·relu(1 − D) + (1 − t)·relu(1 + D).
     Hinge,
+    /// The least-squares loss (Mao et al. 2017, LSGAN; CycleGAN's): D minimises
+    /// mean((D(x) − 1)²) + mean(D(G(z))²), G minimises mean((D(G(z)) − 1)²); D's outputs are
+    /// scores, not logits. Smoothed or flipped targets t give (D − t)².
+    LeastSquares,
 }
 
 /// The prior of z.
@@ -196,6 +200,12 @@ impl TrainerConfig {
         if self.loss == GanLoss::Hinge && self.g_loss == GLoss::Minimax {
             return Err(Error::Config(
                 "g_loss Minimax is a BCE loss; the hinge loss's G loss is −mean D(G(z)) (use NonSaturating)"
+                    .into(),
+            ));
+        }
+        if self.loss == GanLoss::LeastSquares && self.g_loss == GLoss::Minimax {
+            return Err(Error::Config(
+                "g_loss Minimax is a BCE loss; the least-squares G loss is mean (D(G(z)) − 1)² (use NonSaturating)"
                     .into(),
             ));
         }

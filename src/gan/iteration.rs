@@ -9,7 +9,7 @@ use crate::gan::stabilisers::Stabilisers;
 use crate::gan::{streams, GLoss, GanLoss, TrainerConfig};
 use crate::metrics::{self, GAN_SLOTS};
 use crate::nn::{Graph, Mode, Network};
-use crate::ops::loss::{bce_logits, hinge_generator, hinge_logits, BceOut};
+use crate::ops::loss::{bce_logits, hinge_generator, hinge_logits, least_squares, BceOut};
 use crate::ops::{rng, Clock};
 use crate::step::Recorder;
 use crate::tape::{ParamGrads, Tape};
@@ -118,6 +118,7 @@ impl Iteration {
         let loss = |logits: &Tensor, targets: &Tensor, grad: &Tensor, out| match self.config.loss {
             GanLoss::Bce => bce_logits(gpu, logits, targets, grad, m, out),
             GanLoss::Hinge => hinge_logits(gpu, logits, targets, grad, m, out),
+            GanLoss::LeastSquares => least_squares(gpu, logits, targets, grad, m, out),
         };
         let (real_targets, fake_targets) = (
             &self.stabilisers.real_targets,
@@ -168,6 +169,7 @@ impl Iteration {
                 let out = BceOut { sign: 1.0, ..out };
                 hinge_generator(gpu, logits, &grad_logit, m, out)?
             }
+            GanLoss::LeastSquares => least_squares(gpu, logits, targets, &grad_logit, m, out)?,
         };
         self.rec.push(loss);
         let grad = Tensor::zeros(gpu, input.shape(), "dD input for G")?;

@@ -98,6 +98,7 @@ mod tests {
             twin::<fade::FadeParams>(),
             twin::<pixel_norm::PixelNormParams>(),
             twin::<instance_norm::InstanceNormParams>(),
+            twin::<loss::L1Params>(),
             twin::<resample::ResampleParams>(),
             twin::<rng::RngParams>(),
             twin::<sort::SortParams>(),

@@ -42,6 +42,7 @@ shaders! {
     Dropout => "dropout" ["dropout"],
     Elementwise => "elementwise" ["axpby", "fill"],
     GanLoss => "gan_loss" ["gan_loss"],
+    L1 => "l1" ["l1"],
     Adam => "adam" ["adam"],
     Sgd => "sgd" ["sgd_momentum"],
     Rng => "rng" ["fill_bits", "fill_uniform", "fill_normal"],

@@ -1,5 +1,5 @@
-//! Binary cross-entropy and the hinge loss on logits, each fused with its gradient and the
-//! logged batch means.
+//! Binary cross-entropy, the hinge loss and the least-squares loss on D's outputs, each fused
+//! with its gradient and the logged batch means; and the L1 distance between two tensors.
 
 use super::{same_len, u};
 use crate::gpu::params::shader_params;
@@ -56,6 +56,7 @@ enum Kind {
     Bce = 0,
     HingeD = 1,
     HingeG = 2,
+    LeastSquares = 3,
 }
 
 fn gan_loss(
@@ -67,6 +68,7 @@ fn gan_loss(
     let op = match kind {
         Kind::Bce => "bce",
         Kind::HingeD | Kind::HingeG => "hinge",
+        Kind::LeastSquares => "least squares",
     };
     check(op, logits, targets, grad, metrics, out)?;
     let params = LossParams {
@@ -128,6 +130,83 @@ pub fn hinge_generator(
 ) -> Result<Kernel> {
     // The shader's targets binding is not read for G; the logits stand in for it.
     gan_loss(gpu, (logits, logits, grad, metrics), out, Kind::HingeG)
+}
+
+/// The least-squares loss per sample, `(x − t)²` for output `x` and target `t` (LSGAN: D's
+/// targets 1 real and 0 fake, G's 1); writes dL/dx into `grad`. `out.prob_slot` receives
+/// the mean σ(x), as with BCE.
+pub fn least_squares(
+    gpu: &Gpu,
+    outputs: &Tensor,
+    targets: &Tensor,
+    grad: &Tensor,
+    metrics: &Tensor,
+    out: BceOut,
+) -> Result<Kernel> {
+    gan_loss(
+        gpu,
+        (outputs, targets, grad, metrics),
+        out,
+        Kind::LeastSquares,
+    )
+}
+
+shader_params! {
+    /// `l1.wgsl`'s parameters.
+    pub(crate) struct L1Params for L1::Params {
+        n: u32,
+        weight: f32,
+        grad_scale: f32,
+        loss_slot: u32,
+        accumulate: u32,
+    }
+}
+
+/// Where the L1 loss's mean goes and how its gradient is scaled.
+#[derive(Clone, Copy, Debug)]
+pub struct L1Out {
+    /// Slot of `metrics` that receives `weight` · mean |a − b| (added to, if `accumulate`).
+    pub loss_slot: usize,
+    pub accumulate: bool,
+    /// The loss's weight (pix2pix's λ = 100, CycleGAN's 10).
+    pub weight: f32,
+    /// Multiplies the gradient besides `weight`: 1/n for a mean loss, or a batch's mean
+    /// when `a` is one of several.
+    pub grad_scale: f32,
+}
+
+/// The L1 distance `weight` · mean |a − b| into `metrics`, its gradient with respect to `a`,
+/// `weight · grad_scale · sign(a − b)` (0 where they are equal, as PyTorch's), into `grad`.
+pub fn l1(
+    gpu: &Gpu,
+    (a, b): (&Tensor, &Tensor),
+    grad: &Tensor,
+    metrics: &Tensor,
+    out: L1Out,
+) -> Result<Kernel> {
+    same_len("l1", a, b)?;
+    same_len("l1", a, grad)?;
+    if out.loss_slot >= metrics.len() {
+        return Err(Error::shape("l1", "metric slot outside the metrics buffer"));
+    }
+    let params = L1Params {
+        n: u(a.len()),
+        weight: out.weight,
+        grad_scale: out.grad_scale,
+        loss_slot: u(out.loss_slot),
+        accumulate: out.accumulate as u32,
+    };
+    gpu.kernel(
+        KernelSpec::new(Shader::L1, "l1"),
+        &[
+            Bind::params(&params),
+            Bind::Read(a),
+            Bind::Read(b),
+            Bind::Write(grad),
+            Bind::Write(metrics),
+        ],
+        1,
+    )
 }
 
 /// A loss recorded for a user's own step: its kernels, the batch-mean loss `value` (`[1]`) and
