@@ -4,6 +4,7 @@ use std::path::PathBuf;
 
 use crate::data::idx::{self, Digits};
 use crate::ops::data::Gather;
+use crate::ops::morphology::{transform, Transform};
 use crate::ops::Clock;
 use crate::{Error, Gpu, Result, Tensor};
 
@@ -118,6 +119,48 @@ impl Dataset {
         self.stored = Some((h, w));
         self.shape = vec![1, height, width];
         Ok(self)
+    }
+
+    /// The same samples (and labels) with `t` applied to every image on the GPU, once: the
+    /// inputs or targets of an image-to-image task (a digit's outline, a thinned or thickened
+    /// digit, a low-resolution copy). Single-channel images only; a resized data set is
+    /// transformed at its stored size.
+    pub fn transformed(&self, gpu: &Gpu, t: Transform) -> Result<Dataset> {
+        let (h, w) = match (self.stored, self.shape.as_slice()) {
+            (Some(hw), _) => hw,
+            (None, [1, h, w]) => (*h, *w),
+            _ => {
+                return Err(Error::shape(
+                    "dataset",
+                    format!(
+                        "only [1, h, w] images can be transformed, not {:?}",
+                        self.shape
+                    ),
+                ))
+            }
+        };
+        let pixels = Tensor::zeros(gpu, self.pixels.shape(), "transformed dataset")?;
+        let k = transform(gpu, t, (self.count, h, w), &self.pixels, &pixels)?;
+        gpu.run(&[&k])?;
+        Ok(Dataset {
+            pixels,
+            ..self.clone()
+        })
+    }
+
+    /// The images' bytes, read back from the GPU (`len() · h · w` of them, at the stored
+    /// size).
+    pub fn bytes(&self, gpu: &Gpu) -> Result<Vec<u8>> {
+        let words = self.pixels.read_u32(gpu)?;
+        let size = match self.stored {
+            Some((h, w)) => h * w,
+            None => self.shape.iter().product(),
+        };
+        Ok(words
+            .iter()
+            .flat_map(|w| w.to_le_bytes())
+            .take(self.count * size)
+            .collect())
     }
 
     /// Number of samples.

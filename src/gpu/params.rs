@@ -99,6 +99,7 @@ mod tests {
             twin::<pixel_norm::PixelNormParams>(),
             twin::<instance_norm::InstanceNormParams>(),
             twin::<loss::L1Params>(),
+            twin::<morphology::MorphParams>(),
             twin::<resample::ResampleParams>(),
             twin::<rng::RngParams>(),
             twin::<sort::SortParams>(),

@@ -20,6 +20,7 @@ pub mod logsumexp;
 pub mod loss;
 pub mod maxout;
 pub mod minibatch_std;
+pub mod morphology;
 pub mod optim;
 pub mod pixel_norm;
 pub mod resample;

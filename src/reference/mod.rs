@@ -18,6 +18,7 @@ pub mod layout;
 pub mod logsumexp;
 pub mod loss;
 pub mod minibatch_std;
+pub mod morphology;
 pub mod optim;
 pub mod parzen;
 pub mod pixel_norm;
