@@ -24,7 +24,7 @@ use std::time::Instant;
 use clap::Parser;
 use common::{
     check_flag, exit_with, open_resume, out_folder, prepare_out, Cadence, Finish, Interrupt, Ranks,
-    TrainingBar, CHECKPOINT,
+    Timeline, TrainingBar, CHECKPOINT,
 };
 use counterfeit::data::idx;
 use counterfeit::eval::classifier::{bundled_weights, Classifier};
@@ -370,6 +370,8 @@ fn train(args: &Args, ranks: &Ranks, launched: Instant) -> Result<Finish> {
     gpu.wait()?;
     // Speeds below count the steps after this first one (which includes start-up work).
     let first = gan.steps();
+    let mut time = Timeline::new(launched);
+    time.first_step_done();
     let mut bar = TrainingBar::new(gpu, steps, first, args.batch);
     if !root {
         bar = bar.silent();
@@ -396,7 +398,9 @@ fn train(args: &Args, ranks: &Ranks, launched: Instant) -> Result<Finish> {
         if let Some(c) = &classifier {
             if args.eval_every > 0 && step.is_multiple_of(args.eval_every as u64) && step < steps {
                 let g = gan.sampling_generator();
-                let a = bar.pause(|| measure(gpu, g, c, PROGRESS_PER_CLASS, args.batch))?;
+                let a = bar.pause(|| {
+                    time.measuring(|| measure(gpu, g, c, PROGRESS_PER_CLASS, args.batch))
+                })?;
                 log_accuracy(&args.out, step, &a)?;
                 bar.println(&format!(
                     "step {step}: the classifier sees the asked digit in {:.1} % of {} samples",
@@ -414,7 +418,8 @@ fn train(args: &Args, ranks: &Ranks, launched: Instant) -> Result<Finish> {
                 ranks.wait_for_all()?;
                 return Ok(Finish::Interrupted);
             }
-            save(&mut gan, &args.out, &grid, &ckpt)?;
+            time.writing(|| save(&mut gan, &args.out, &grid, &ckpt))?;
+            println!("{}", time.summary());
             println!(
                 "stopped at step {step} of {steps}: wrote {}; continue with --resume {}",
                 ckpt.display(),
@@ -425,7 +430,7 @@ fn train(args: &Args, ranks: &Ranks, launched: Instant) -> Result<Finish> {
         }
         let on_step = args.sample_every > 0 && step.is_multiple_of(args.sample_every as u64);
         if root && (on_step || cadence.due()) && step < steps {
-            bar.pause(|| save(&mut gan, &args.out, &grid, &ckpt))?;
+            bar.pause(|| time.writing(|| save(&mut gan, &args.out, &grid, &ckpt)))?;
             cadence.saved();
         }
     }
@@ -434,24 +439,28 @@ fn train(args: &Args, ranks: &Ranks, launched: Instant) -> Result<Finish> {
     if !root {
         return Ok(Finish::Done);
     }
-    save(&mut gan, &args.out, "classes_final.png", &ckpt)?;
-    save_grid(
-        &args.out.join("style_final.png"),
-        &style_grid(gpu, gan.sampling_generator(), args.seed)?,
-    )?;
+    time.writing(|| {
+        save(&mut gan, &args.out, "classes_final.png", &ckpt)?;
+        save_grid(
+            &args.out.join("style_final.png"),
+            &style_grid(gpu, gan.sampling_generator(), args.seed)?,
+        )
+    })?;
     if let Some(c) = &classifier {
         println!(
             "measuring class accuracy on {} samples ({FINAL_PER_CLASS} per class) ...",
             FINAL_PER_CLASS * CLASSES
         );
         let t = Instant::now();
-        let a = measure(
-            gpu,
-            gan.sampling_generator(),
-            c,
-            FINAL_PER_CLASS,
-            args.batch,
-        )?;
+        let a = time.measuring(|| {
+            measure(
+                gpu,
+                gan.sampling_generator(),
+                c,
+                FINAL_PER_CLASS,
+                args.batch,
+            )
+        })?;
         log_accuracy(&args.out, gan.steps(), &a)?;
         let per: Vec<String> = a
             .per_class
@@ -473,6 +482,7 @@ fn train(args: &Args, ranks: &Ranks, launched: Instant) -> Result<Finish> {
         ckpt.display(),
         args.out.display()
     );
+    println!("{}", time.summary());
     Ok(Finish::Done)
 }
 

@@ -18,7 +18,7 @@ use std::time::Instant;
 use clap::Parser;
 use common::{
     check_flag, exit_with, open_resume, out_folder, prepare_out, Cadence, Finish, Interrupt, Ranks,
-    TrainingBar, CHECKPOINT,
+    Timeline, TrainingBar, CHECKPOINT,
 };
 use counterfeit::data::idx;
 use counterfeit::gan::dcgan::{Arch, DOptions, NZ};
@@ -315,6 +315,8 @@ fn train(arch: Arch, args: &Args, ranks: &Ranks, launched: Instant) -> Result<Fi
     gpu.wait()?;
     // Speeds below count the steps after this first one (which includes start-up work).
     let first = gan.steps();
+    let mut time = Timeline::new(launched);
+    time.first_step_done();
     let mut bar = TrainingBar::new(gpu, steps as u64, first, args.batch);
     if !root {
         bar = bar.silent();
@@ -352,7 +354,9 @@ fn train(arch: Arch, args: &Args, ranks: &Ranks, launched: Instant) -> Result<Fi
             if args.eval_every > 0 && step.is_multiple_of(args.eval_every) && step < steps {
                 let t = Instant::now();
                 let q = bar.pause(|| {
-                    common::measure(judge, &mut gan, &recipe, args.eval_n, false, !args.no_swd)
+                    time.measuring(|| {
+                        common::measure(judge, &mut gan, &recipe, args.eval_n, false, !args.no_swd)
+                    })
                 })?;
                 let secs = t.elapsed().as_secs_f32();
                 bar.println(&format!("step {step}: {} ({secs:.0} s)", q.summary()));
@@ -366,13 +370,16 @@ fn train(arch: Arch, args: &Args, ranks: &Ranks, launched: Instant) -> Result<Fi
                 ranks.wait_for_all()?;
                 return Ok(Finish::Interrupted);
             }
-            save(
-                &mut gan,
-                arch,
-                &args.out,
-                &format!("samples_{step:06}.png"),
-                &ckpt,
-            )?;
+            time.writing(|| {
+                save(
+                    &mut gan,
+                    arch,
+                    &args.out,
+                    &format!("samples_{step:06}.png"),
+                    &ckpt,
+                )
+            })?;
+            println!("{}", time.summary());
             println!(
                 "stopped at step {step} of {steps}: wrote {}; continue with --resume {}",
                 ckpt.display(),
@@ -384,13 +391,15 @@ fn train(arch: Arch, args: &Args, ranks: &Ranks, launched: Instant) -> Result<Fi
         let on_step = args.sample_every > 0 && step.is_multiple_of(args.sample_every);
         if root && (on_step || cadence.due()) && step < steps {
             bar.pause(|| {
-                save(
-                    &mut gan,
-                    arch,
-                    &args.out,
-                    &format!("samples_{step:06}.png"),
-                    &ckpt,
-                )
+                time.writing(|| {
+                    save(
+                        &mut gan,
+                        arch,
+                        &args.out,
+                        &format!("samples_{step:06}.png"),
+                        &ckpt,
+                    )
+                })
             })?;
             cadence.saved();
         }
@@ -403,7 +412,9 @@ fn train(arch: Arch, args: &Args, ranks: &Ranks, launched: Instant) -> Result<Fi
     if let Some(judge) = &judge {
         println!("measuring the final samples (N = {FINAL_EVAL_N}) ...");
         let t = Instant::now();
-        let q = common::measure(judge, &mut gan, &recipe, FINAL_EVAL_N, true, !args.no_swd)?;
+        let q = time.measuring(|| {
+            common::measure(judge, &mut gan, &recipe, FINAL_EVAL_N, true, !args.no_swd)
+        })?;
         let label = format!("{} step {}", arch.name(), gan.steps());
         print!("{}", q.table(&label));
         if args.json {
@@ -411,12 +422,13 @@ fn train(arch: Arch, args: &Args, ranks: &Ranks, launched: Instant) -> Result<Fi
         }
         println!("({:.0} s)", t.elapsed().as_secs_f32());
     }
-    save(&mut gan, arch, &args.out, "samples_final.png", &ckpt)?;
+    time.writing(|| save(&mut gan, arch, &args.out, "samples_final.png", &ckpt))?;
     println!(
         "wrote sample grids, losses.png, metrics.csv and {} to {}",
         ckpt.display(),
         args.out.display()
     );
+    println!("{}", time.summary());
     Ok(Finish::Done)
 }
 

@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use clap::Parser;
-use common::{check_flag, exit_with, prepare_out, Finish, Interrupt, Ranks, TrainingBar};
+use common::{check_flag, exit_with, prepare_out, Finish, Interrupt, Ranks, Timeline, TrainingBar};
 use counterfeit::data::idx;
 use counterfeit::gan::{mlp, recipes};
 use counterfeit::io::{grid, metrics_log};
@@ -70,6 +70,7 @@ fn main() {
 }
 
 fn run(args: Args, ranks: &Ranks) -> counterfeit::Result<Finish> {
+    let mut time = Timeline::new(Instant::now());
     let root = ranks.is_root();
     let batch = ranks.share(BATCH)?;
     let digits = match &args.data {
@@ -163,12 +164,17 @@ fn run(args: Args, ranks: &Ranks) -> counterfeit::Result<Finish> {
             bar.abandon();
             return Err(e);
         }
+        if step == 1 {
+            time.first_step_done();
+        }
         bar.update(step as u64, gan.metrics());
         if let Some(judge) = &judge {
             if args.eval_every > 0 && step % args.eval_every == 0 && step < steps {
                 let t = Instant::now();
                 let q = bar.pause(|| {
-                    common::measure(judge, &mut gan, &recipe, args.eval_n, false, false)
+                    time.measuring(|| {
+                        common::measure(judge, &mut gan, &recipe, args.eval_n, false, false)
+                    })
                 })?;
                 let secs = t.elapsed().as_secs_f32();
                 bar.println(&format!("step {step}: {} ({secs:.0} s)", q.summary()));
@@ -183,7 +189,8 @@ fn run(args: Args, ranks: &Ranks) -> counterfeit::Result<Finish> {
                 return Ok(Finish::Interrupted);
             }
             let grid = args.out.join(format!("samples_{step:06}.png"));
-            save(&mut gan, &grid, &args.out, &ckpt, side)?;
+            time.writing(|| save(&mut gan, &grid, &args.out, &ckpt, side))?;
+            println!("{}", time.summary());
             println!(
                 "stopped at step {step} of {steps}: wrote {}",
                 ckpt.display()
@@ -193,7 +200,7 @@ fn run(args: Args, ranks: &Ranks) -> counterfeit::Result<Finish> {
         }
         if root && args.sample_every > 0 && step % args.sample_every == 0 && step < steps {
             let grid = args.out.join(format!("samples_{step:06}.png"));
-            save(&mut gan, &grid, &args.out, &ckpt, side)?;
+            bar.pause(|| time.writing(|| save(&mut gan, &grid, &args.out, &ckpt, side)))?;
         }
     }
     gan.flush()?;
@@ -205,7 +212,8 @@ fn run(args: Args, ranks: &Ranks) -> counterfeit::Result<Finish> {
     if let Some(judge) = &judge {
         println!("measuring the final samples (N = {FINAL_EVAL_N}) ...");
         let t = Instant::now();
-        let q = common::measure(judge, &mut gan, &recipe, FINAL_EVAL_N, true, false)?;
+        let q = time
+            .measuring(|| common::measure(judge, &mut gan, &recipe, FINAL_EVAL_N, true, false))?;
         let label = format!("mlp step {steps}");
         print!("{}", q.table(&label));
         if args.json {
@@ -214,12 +222,13 @@ fn run(args: Args, ranks: &Ranks) -> counterfeit::Result<Finish> {
         println!("({:.0} s)", t.elapsed().as_secs_f32());
     }
     let last = args.out.join("samples_final.png");
-    save(&mut gan, &last, &args.out, &ckpt, side)?;
+    time.writing(|| save(&mut gan, &last, &args.out, &ckpt, side))?;
     println!(
         "wrote {}, losses.png, metrics.csv and {}",
         last.display(),
         ckpt.display()
     );
+    println!("{}", time.summary());
     Ok(Finish::Done)
 }
 

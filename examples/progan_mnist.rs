@@ -17,7 +17,7 @@ use std::time::Instant;
 use clap::Parser;
 use common::{
     check_flag, exit_with, open_resume, out_folder, prepare_out, Cadence, Finish, Interrupt, Ranks,
-    TrainingBar, CHECKPOINT,
+    Timeline, TrainingBar, CHECKPOINT,
 };
 use counterfeit::data::idx;
 use counterfeit::eval::judge::{to_judged_pixels, Judge, Report};
@@ -338,6 +338,8 @@ fn train(args: &Args, ranks: &Ranks, launched: Instant) -> Result<Finish> {
     gpu.wait()?;
     let first = gan.steps();
     let s = args.schedule();
+    let mut time = Timeline::new(launched);
+    time.first_step_done();
     let mut bar = TrainingBar::new(gpu, steps, first, args.batch);
     if !root {
         bar = bar.silent();
@@ -368,8 +370,11 @@ fn train(args: &Args, ranks: &Ranks, launched: Instant) -> Result<Finish> {
         if let Some(judge) = &judge {
             if args.eval_every > 0 && step.is_multiple_of(args.eval_every) && step < steps {
                 let t = Instant::now();
-                let q = bar
-                    .pause(|| measure(judge, &mut gan, args.eval_n, args.seed, args.swd_patches))?;
+                let q = bar.pause(|| {
+                    time.measuring(|| {
+                        measure(judge, &mut gan, args.eval_n, args.seed, args.swd_patches)
+                    })
+                })?;
                 let secs = t.elapsed().as_secs_f32();
                 bar.println(&format!(
                     "step {step} ({}): {} ({secs:.0} s)",
@@ -386,12 +391,15 @@ fn train(args: &Args, ranks: &Ranks, launched: Instant) -> Result<Finish> {
                 ranks.wait_for_all()?;
                 return Ok(Finish::Interrupted);
             }
-            save(
-                &mut gan,
-                &args.out,
-                &format!("samples_{step:06}.png"),
-                &ckpt,
-            )?;
+            time.writing(|| {
+                save(
+                    &mut gan,
+                    &args.out,
+                    &format!("samples_{step:06}.png"),
+                    &ckpt,
+                )
+            })?;
+            println!("{}", time.summary());
             println!(
                 "stopped at step {step} of {steps}: wrote {}; continue with --resume {}",
                 ckpt.display(),
@@ -403,18 +411,20 @@ fn train(args: &Args, ranks: &Ranks, launched: Instant) -> Result<Finish> {
         // The last step of a stage's steady training: its grid, before the networks grow.
         if root && !phase.fading && step == phase.end {
             let name = format!("stage_{}px.png", gan.side());
-            bar.pause(|| save_grid(&gan, &args.out.join(&name)))?;
+            bar.pause(|| time.writing(|| save_grid(&gan, &args.out.join(&name))))?;
             bar.println(&format!("step {step}: wrote {name}"));
         }
         let on_step = args.sample_every > 0 && step.is_multiple_of(args.sample_every);
         if root && (on_step || cadence.due()) && step < steps {
             bar.pause(|| {
-                save(
-                    &mut gan,
-                    &args.out,
-                    &format!("samples_{step:06}.png"),
-                    &ckpt,
-                )
+                time.writing(|| {
+                    save(
+                        &mut gan,
+                        &args.out,
+                        &format!("samples_{step:06}.png"),
+                        &ckpt,
+                    )
+                })
             })?;
             cadence.saved();
         }
@@ -427,7 +437,8 @@ fn train(args: &Args, ranks: &Ranks, launched: Instant) -> Result<Finish> {
     if let Some(judge) = &judge {
         println!("measuring the final samples (N = {FINAL_EVAL_N}) ...");
         let t = Instant::now();
-        let q = measure(judge, &mut gan, FINAL_EVAL_N, args.seed, args.swd_patches)?;
+        let q =
+            time.measuring(|| measure(judge, &mut gan, FINAL_EVAL_N, args.seed, args.swd_patches))?;
         let label = format!("progan28 step {}", gan.steps());
         print!("{}", q.table(&label));
         if args.json {
@@ -435,13 +446,16 @@ fn train(args: &Args, ranks: &Ranks, launched: Instant) -> Result<Finish> {
         }
         println!("({:.0} s)", t.elapsed().as_secs_f32());
     }
-    save_grid(&gan, &args.out.join(format!("stage_{}px.png", gan.side())))?;
-    save(&mut gan, &args.out, "samples_final.png", &ckpt)?;
+    time.writing(|| {
+        save_grid(&gan, &args.out.join(format!("stage_{}px.png", gan.side())))?;
+        save(&mut gan, &args.out, "samples_final.png", &ckpt)
+    })?;
     println!(
         "wrote sample grids, stage grids, losses.png, metrics.csv and {} to {}",
         ckpt.display(),
         args.out.display()
     );
+    println!("{}", time.summary());
     Ok(Finish::Done)
 }
 

@@ -93,3 +93,19 @@ fn plain_lines_every_twentieth_of_the_run_or_every_half_minute() {
     let mut c = Cadence::new(0, 3000, 30.0);
     assert!(c.due(1, 31.0) && !c.due(1, 100.0));
 }
+
+#[path = "../examples/common/timeline.rs"]
+mod timeline;
+
+#[test]
+fn the_timeline_splits_a_run_by_what_it_did() {
+    use std::time::Duration;
+    let s = |secs: u64| Duration::from_secs(secs);
+    assert_eq!(
+        timeline::split(s(200), s(10), s(20), s(2)),
+        "time 3 min 20 s: start-up and first step 10 s (5 %), steps 2 min 48 s (84 %), \
+         measurements 20 s (10 %), writing 2 s (1 %)"
+    );
+    // Parts never add up to more than the whole: the steps take what is left, or nothing.
+    assert!(timeline::split(s(5), s(4), s(3), s(0)).contains("steps 0 s (0 %)"));
+}

@@ -10,12 +10,14 @@ mod progress;
 mod ranks;
 mod run_folder;
 mod stabilisers;
+mod timeline;
 
 pub use interrupt::{Cadence, Interrupt, INTERRUPTED_EXIT};
 pub use progress::TrainingBar;
 pub use ranks::{RankArgs, Ranks};
 pub use run_folder::{check_flag, open_resume, out_folder, prepare_out, CHECKPOINT};
 pub use stabilisers::StabiliserArgs;
+pub use timeline::Timeline;
 
 use counterfeit::Gpu;
 
