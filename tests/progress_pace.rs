@@ -94,6 +94,8 @@ fn plain_lines_every_twentieth_of_the_run_or_every_half_minute() {
     assert!(c.due(1, 31.0) && !c.due(1, 100.0));
 }
 
+// The examples use the clock; this test needs only its arithmetic.
+#[allow(dead_code)]
 #[path = "../examples/common/timeline.rs"]
 mod timeline;
 
