@@ -4,12 +4,50 @@
 //!     cargo bench --bench gemm            (COUNTERFEIT_ADAPTER / WGPU_BACKEND pick the adapter)
 //!
 //! Timing: 2 warm-up runs, then the median of repeated runs of a batch of dispatches in one
-//! submission, each batch ended by waiting for the queue.
+//! submission, each batch ended by waiting for the queue. First the adapter's FMA-only
+//! ceiling for the GEMM kernel's shape is measured the same way (a loop of FMAs on the same
+//! register tile, no loads), and every case is also given as a share of it: on machines
+//! whose speed varies from one sitting to the next, the share is the figure that compares.
 
 use std::time::Instant;
 
+use counterfeit::gpu::Kernel;
 use counterfeit::ops::gemm::gemm;
+use counterfeit::ops::peak::{flop, fma_peak};
 use counterfeit::{Gpu, Tensor};
+
+/// The median seconds of one of `reps` dispatches of `kernel` in one submission, after two
+/// warm-up runs.
+fn median_seconds(
+    gpu: &Gpu,
+    kernel: &Kernel,
+    reps: usize,
+    runs: usize,
+) -> counterfeit::Result<f64> {
+    let batch: Vec<&_> = std::iter::repeat_n(kernel, reps).collect();
+    for _ in 0..2 {
+        gpu.run(&batch)?;
+    }
+    let mut times = Vec::new();
+    for _ in 0..runs {
+        let t = Instant::now();
+        gpu.run(&batch)?;
+        times.push(t.elapsed().as_secs_f64() / reps as f64);
+    }
+    times.sort_by(|x, y| x.partial_cmp(y).unwrap());
+    Ok(times[times.len() / 2])
+}
+
+/// GFLOP/s of FMAs alone in the GEMM's register tile: 64k invocations, enough rounds for
+/// about half a second at 40 GFLOP/s.
+fn ceiling(gpu: &Gpu) -> counterfeit::Result<f64> {
+    let invocations = 1 << 16;
+    let iters = 1200;
+    let out = Tensor::zeros(gpu, &[invocations], "peak")?;
+    let kernel = fma_peak(gpu, iters, (0.5, 1e-3), &out)?;
+    let secs = median_seconds(gpu, &kernel, 1, 5)?;
+    Ok(flop(invocations, iters) / secs / 1e9)
+}
 
 /// (name, m, n, k, trans_a, trans_b): Linear forward is x·Wᵀ, input-grad dY·W, weight-grad dYᵀ·X.
 fn cases() -> Vec<(String, usize, usize, usize, bool, bool)> {
@@ -61,7 +99,12 @@ fn main() -> counterfeit::Result<()> {
         gpu.describe(),
         gpu.info().device_type
     );
-    println!("{:<32} {:>10} {:>10}", "case", "ms", "GFLOP/s");
+    let peak = ceiling(&gpu)?;
+    println!("FMA-only ceiling in the GEMM's register tile: {peak:.1} GFLOP/s");
+    println!(
+        "{:<32} {:>10} {:>10} {:>10}",
+        "case", "ms", "GFLOP/s", "of ceiling"
+    );
     for (name, m, n, k, ta, tb) in cases() {
         let a_shape = if ta { [k, m] } else { [m, k] };
         let b_shape = if tb { [n, k] } else { [k, n] };
@@ -72,20 +115,15 @@ fn main() -> counterfeit::Result<()> {
         let flop = 2.0 * (m * n * k) as f64;
         // Enough dispatches per submission to take ≳ 0.2 s at ~10 GFLOP/s.
         let reps = ((2e9 / flop).ceil() as usize).clamp(1, 200);
-        let batch: Vec<&_> = std::iter::repeat_n(&kernel, reps).collect();
-        for _ in 0..2 {
-            gpu.run(&batch)?;
-        }
-        let mut times = Vec::new();
         let runs = if flop > 1e10 { 3 } else { 5 };
-        for _ in 0..runs {
-            let t = Instant::now();
-            gpu.run(&batch)?;
-            times.push(t.elapsed().as_secs_f64() / reps as f64);
-        }
-        times.sort_by(|x, y| x.partial_cmp(y).unwrap());
-        let med = times[times.len() / 2];
-        println!("{name:<32} {:>10.3} {:>10.2}", med * 1e3, flop / med / 1e9);
+        let med = median_seconds(&gpu, &kernel, reps, runs)?;
+        let gflops = flop / med / 1e9;
+        println!(
+            "{name:<32} {:>10.3} {:>10.2} {:>9.0} %",
+            med * 1e3,
+            gflops,
+            100.0 * gflops / peak
+        );
     }
     Ok(())
 }

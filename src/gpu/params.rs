@@ -100,6 +100,7 @@ mod tests {
             twin::<instance_norm::InstanceNormParams>(),
             twin::<loss::L1Params>(),
             twin::<morphology::MorphParams>(),
+            twin::<peak::PeakParams>(),
             twin::<resample::ResampleParams>(),
             twin::<rng::RngParams>(),
             twin::<sort::SortParams>(),

@@ -62,6 +62,7 @@ shaders! {
     Fade => "fade" ["fade_fwd", "fade_grad"],
     PixelNorm => "pixel_norm" ["pixel_norm_fwd", "pixel_norm_bwd"],
     Morphology => "morphology" ["morph"],
+    Peak => "peak" ["fma_peak"],
     InstanceNorm => "instance_norm" ["instance_norm_fwd", "instance_norm_bwd_x", "instance_norm_bwd_params"],
     Resample => "resample" ["upsample_fwd", "upsample_bwd", "avgpool_fwd", "avgpool_bwd"],
     Sort => "sort" ["radix_pass"],
@@ -77,7 +78,7 @@ impl Shader {
     pub fn is_trusted(self) -> bool {
         matches!(
             self,
-            Shader::Gemm | Shader::GemmVec4 | Shader::Conv | Shader::Sort
+            Shader::Gemm | Shader::GemmVec4 | Shader::Conv | Shader::Sort | Shader::Peak
         )
     }
 

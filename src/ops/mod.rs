@@ -22,6 +22,7 @@ pub mod maxout;
 pub mod minibatch_std;
 pub mod morphology;
 pub mod optim;
+pub mod peak;
 pub mod pixel_norm;
 pub mod resample;
 pub mod rng;
