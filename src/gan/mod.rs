@@ -16,6 +16,7 @@ pub mod slanted_land;
 mod stabilisers;
 pub mod streams;
 mod trainer;
+pub mod translation;
 
 pub use crate::metrics::StepMetrics;
 pub use config::{GLoss, GanLoss, Noise, TrainerConfig};
