@@ -8,7 +8,7 @@ mod common;
 use common::*;
 use counterfeit::ops::loss::{hinge_generator, hinge_logits, BceOut};
 use counterfeit::reference::loss;
-use counterfeit::{Dataset, GanLoss, Noise, Optimizer, Sequential, Tensor, Trainer, TrainerConfig};
+use counterfeit::{GanLoss, Noise, Optimizer, Sequential, Tensor, Trainer, TrainerConfig};
 
 fn t(data: &[f32]) -> Tensor {
     Tensor::from_slice(gpu(), data, &[data.len()], "t").unwrap()
@@ -151,13 +151,6 @@ fn hinge_reference_gradients_match_finite_differences() {
     }
 }
 
-fn data() -> Dataset {
-    let bytes: Vec<u8> = (0..50 * 36u32)
-        .map(|i| (i.wrapping_mul(2_654_435_761) >> 24) as u8)
-        .collect();
-    Dataset::from_bytes(gpu(), &bytes, 50, &[36], (0.0, 1.0)).unwrap()
-}
-
 fn config(seed: u64) -> TrainerConfig {
     TrainerConfig {
         batch: 16,
@@ -177,7 +170,7 @@ fn hinge_training_runs_and_logs_the_reference_losses_on_a_frozen_d() {
     // Training moves both networks and stays finite.
     let g = Sequential::new([8]).linear(33).relu().linear(36).sigmoid();
     let d = Sequential::new([36]).linear(14).leaky_relu(0.2).linear(1);
-    let mut gan = Trainer::new(gpu(), g, d, &data(), config(1)).unwrap();
+    let mut gan = Trainer::new(gpu(), g, d, &tiny_images(), config(1)).unwrap();
     let before = gan.discriminator().params().values.read(gpu()).unwrap();
     for _ in 0..20 {
         gan.step().unwrap();
@@ -201,32 +194,16 @@ fn hinge_training_runs_and_logs_the_reference_losses_on_a_frozen_d() {
         d_optimizer: Optimizer::sgd(0.0),
         ..config(2)
     };
-    let mut gan = Trainer::new(gpu(), g, d, &data(), frozen).unwrap();
+    let mut gan = Trainer::new(gpu(), g, d, &tiny_images(), frozen).unwrap();
     for _ in 0..2 {
         gan.step().unwrap();
     }
     gan.flush().unwrap();
-    let p = gan.discriminator().params();
-    let w = p.read(gpu(), 0).unwrap();
-    let b = p.read(gpu(), 1).unwrap()[0] as f64;
-    let logits = |x: &Tensor| -> Vec<f64> {
-        x.read(gpu())
-            .unwrap()
-            .chunks(36)
-            .map(|s| {
-                b + s
-                    .iter()
-                    .zip(&w)
-                    .map(|(&a, &c)| a as f64 * c as f64)
-                    .sum::<f64>()
-            })
-            .collect()
-    };
     let st = gan.step_tensors();
     let (lr, lf, lg) = (
-        logits(&st.d_real_input),
-        logits(&st.d_fake_input),
-        logits(&st.g_step_input),
+        linear_d_outputs(&gan, &st.d_real_input),
+        linear_d_outputs(&gan, &st.d_fake_input),
+        linear_d_outputs(&gan, &st.g_step_input),
     );
     let m = gan.metrics().unwrap();
     let want_d = loss::hinge_logits(&lr, &[1.0; 16]) + loss::hinge_logits(&lf, &[0.0; 16]);

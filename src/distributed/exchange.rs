@@ -2,6 +2,7 @@
 //! be averaged over the ranks, and the one-time broadcast that makes every rank start from
 //! rank 0's state.
 
+use std::sync::atomic::{AtomicU8, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -23,6 +24,8 @@ struct Point {
     tensors: Vec<Tensor>,
     staging: wgpu::Buffer,
     floats: usize,
+    /// Set by the mapping's callback: 1 mapped, 2 failed (0 while pending).
+    mapped: Arc<AtomicU8>,
 }
 
 /// The reductions of a recorded step with everything they need made once: a staging buffer
@@ -66,6 +69,7 @@ impl Exchange {
                     tensors: r.tensors,
                     staging,
                     floats,
+                    mapped: Arc::new(AtomicU8::new(0)),
                 }
             })
             .collect();
@@ -144,18 +148,25 @@ impl Exchange {
         }
         gpu.queue().submit([encoder.finish()]);
         let slice = p.staging.slice(..);
-        let (tx, rx) = std::sync::mpsc::channel();
+        p.mapped.store(0, Ordering::Release);
+        let status = p.mapped.clone();
         slice.map_async(wgpu::MapMode::Read, move |r| {
-            let _ = tx.send(r);
+            status.store(if r.is_ok() { 1 } else { 2 }, Ordering::Release);
         });
+        // Waiting for the queue runs the callback, or another thread polling the same
+        // device does, a moment later: wait for that too.
         gpu.wait()?;
+        let waited = Instant::now();
+        while p.mapped.load(Ordering::Acquire) == 0 && waited.elapsed() < Duration::from_secs(60) {
+            std::thread::sleep(Duration::from_millis(1));
+        }
         let mapped = |e: String| Error::Gpu {
             context: "copying gradients out for the all-reduce".into(),
             message: e,
         };
-        rx.recv()
-            .map_err(|e| mapped(e.to_string()))?
-            .map_err(|e| mapped(e.to_string()))?;
+        if p.mapped.load(Ordering::Acquire) != 1 {
+            return Err(mapped("the staging buffer was not mapped".into()));
+        }
         let started = Instant::now();
         let host = &mut self.host[..p.floats];
         {

@@ -90,3 +90,31 @@ pub fn numeric_grad(f: impl Fn(&[f64]) -> f64, x: &[f64], h: f64) -> Vec<f64> {
         })
         .collect()
 }
+
+/// 50 pseudo-random "images" of 36 bytes in [0, 1]: enough to exercise the gather, small
+/// enough for a quick training test.
+pub fn tiny_images() -> counterfeit::Dataset {
+    let bytes: Vec<u8> = (0..50 * 36u32)
+        .map(|i| (i.wrapping_mul(2_654_435_761) >> 24) as u8)
+        .collect();
+    counterfeit::Dataset::from_bytes(gpu(), &bytes, 50, &[36], (0.0, 1.0)).unwrap()
+}
+
+/// The outputs of a trainer's linear D (one dense layer, weights then bias) for a batch of
+/// its samples, in f64: what a loss test checks the logged losses against.
+pub fn linear_d_outputs(gan: &counterfeit::Trainer, x: &counterfeit::Tensor) -> Vec<f64> {
+    let p = gan.discriminator().params();
+    let w = p.read(gpu(), 0).unwrap();
+    let b = p.read(gpu(), 1).unwrap()[0] as f64;
+    x.read(gpu())
+        .unwrap()
+        .chunks(w.len())
+        .map(|s| {
+            b + s
+                .iter()
+                .zip(&w)
+                .map(|(&a, &c)| a as f64 * c as f64)
+                .sum::<f64>()
+        })
+        .collect()
+}
