@@ -350,6 +350,7 @@ fn train(arch: Arch, args: &Args, ranks: &Ranks, launched: Instant) -> Result<Fi
         }
         bar.update(gan.steps(), gan.metrics());
         let step = gan.steps() as usize;
+        let grid = format!("samples_{step:06}.png");
         if let Some(judge) = &judge {
             if args.eval_every > 0 && step.is_multiple_of(args.eval_every) && step < steps {
                 let t = Instant::now();
@@ -370,15 +371,7 @@ fn train(arch: Arch, args: &Args, ranks: &Ranks, launched: Instant) -> Result<Fi
                 ranks.wait_for_all()?;
                 return Ok(Finish::Interrupted);
             }
-            time.writing(|| {
-                save(
-                    &mut gan,
-                    arch,
-                    &args.out,
-                    &format!("samples_{step:06}.png"),
-                    &ckpt,
-                )
-            })?;
+            time.writing(|| save(&mut gan, arch, &args.out, &grid, &ckpt))?;
             println!("{}", time.summary());
             println!(
                 "stopped at step {step} of {steps}: wrote {}; continue with --resume {}",
@@ -390,17 +383,7 @@ fn train(arch: Arch, args: &Args, ranks: &Ranks, launched: Instant) -> Result<Fi
         }
         let on_step = args.sample_every > 0 && step.is_multiple_of(args.sample_every);
         if root && (on_step || cadence.due()) && step < steps {
-            bar.pause(|| {
-                time.writing(|| {
-                    save(
-                        &mut gan,
-                        arch,
-                        &args.out,
-                        &format!("samples_{step:06}.png"),
-                        &ckpt,
-                    )
-                })
-            })?;
+            bar.pause(|| time.writing(|| save(&mut gan, arch, &args.out, &grid, &ckpt)))?;
             cadence.saved();
         }
     }

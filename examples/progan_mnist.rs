@@ -364,6 +364,7 @@ fn train(args: &Args, ranks: &Ranks, launched: Instant) -> Result<Finish> {
             return Err(e);
         }
         let step = gan.steps();
+        let grid = format!("samples_{step:06}.png");
         bar.set_stage(where_it_stands(&gan));
         bar.update(step, gan.metrics());
         let phase = gan.phase();
@@ -391,14 +392,7 @@ fn train(args: &Args, ranks: &Ranks, launched: Instant) -> Result<Finish> {
                 ranks.wait_for_all()?;
                 return Ok(Finish::Interrupted);
             }
-            time.writing(|| {
-                save(
-                    &mut gan,
-                    &args.out,
-                    &format!("samples_{step:06}.png"),
-                    &ckpt,
-                )
-            })?;
+            time.writing(|| save(&mut gan, &args.out, &grid, &ckpt))?;
             println!("{}", time.summary());
             println!(
                 "stopped at step {step} of {steps}: wrote {}; continue with --resume {}",
@@ -416,16 +410,7 @@ fn train(args: &Args, ranks: &Ranks, launched: Instant) -> Result<Finish> {
         }
         let on_step = args.sample_every > 0 && step.is_multiple_of(args.sample_every);
         if root && (on_step || cadence.due()) && step < steps {
-            bar.pause(|| {
-                time.writing(|| {
-                    save(
-                        &mut gan,
-                        &args.out,
-                        &format!("samples_{step:06}.png"),
-                        &ckpt,
-                    )
-                })
-            })?;
+            bar.pause(|| time.writing(|| save(&mut gan, &args.out, &grid, &ckpt)))?;
             cadence.saved();
         }
     }

@@ -12,9 +12,7 @@ use counterfeit::ops::stabilise::{self, Draws, InstanceNoise, Replay};
 use counterfeit::ops::Clock;
 use counterfeit::reference::{loss, stabilise as reference};
 use counterfeit::Tensor;
-use counterfeit::{
-    Dataset, Error, GLoss, GanLoss, Noise, Optimizer, Sequential, Trainer, TrainerConfig,
-};
+use counterfeit::{Error, GLoss, GanLoss, Noise, Optimizer, Sequential, Trainer, TrainerConfig};
 
 fn t(data: &[f32]) -> Tensor {
     Tensor::from_slice(gpu(), data, &[data.len()], "t").unwrap()
@@ -207,13 +205,6 @@ fn replay_mix_and_store_match_the_reference() {
 // ---------------------------------------------------------------------------------------
 // The trainer's options.
 
-fn data() -> Dataset {
-    let bytes: Vec<u8> = (0..50 * 36u32)
-        .map(|i| (i.wrapping_mul(2_654_435_761) >> 24) as u8)
-        .collect();
-    Dataset::from_bytes(gpu(), &bytes, 50, &[36], (0.0, 1.0)).unwrap()
-}
-
 /// A linear D, so its logits are easy to compute on the CPU.
 fn models() -> (Sequential, Sequential) {
     let g = Sequential::new([8]).linear(36).sigmoid();
@@ -246,28 +237,11 @@ fn frozen(c: TrainerConfig) -> TrainerConfig {
 
 fn trainer(c: TrainerConfig) -> Trainer {
     let (g, d) = models();
-    Trainer::new(gpu(), g, d, &data(), c).unwrap()
+    Trainer::new(gpu(), g, d, &tiny_images(), c).unwrap()
 }
 
 fn read(x: &Tensor) -> Vec<f32> {
     x.read(gpu()).unwrap()
-}
-
-/// The linear D's logits for a batch of 36-value samples, in f64.
-fn logits(gan: &Trainer, x: &Tensor) -> Vec<f64> {
-    let p = gan.discriminator().params();
-    let w = p.read(gpu(), 0).unwrap();
-    let b = p.read(gpu(), 1).unwrap()[0] as f64;
-    read(x)
-        .chunks(36)
-        .map(|s| {
-            b + s
-                .iter()
-                .zip(&w)
-                .map(|(&a, &c)| a as f64 * c as f64)
-                .sum::<f64>()
-        })
-        .collect()
 }
 
 fn mean_sigmoid(x: &[f64]) -> f64 {
@@ -336,8 +310,8 @@ fn one_sided_label_smoothing_is_bce_against_the_smoothed_target() {
     assert!(read(&st.real_targets).iter().all(|&v| v == 0.9));
     assert!(read(&st.fake_targets).iter().all(|&v| v == 0.0));
     let (lr, lf) = (
-        logits(&gan, &st.d_real_input),
-        logits(&gan, &st.d_fake_input),
+        linear_d_outputs(&gan, &st.d_real_input),
+        linear_d_outputs(&gan, &st.d_fake_input),
     );
     let want = loss::bce_logits(&lr, &[0.9; 16]) + loss::bce_logits(&lf, &[0.0; 16]);
     let m = gan.metrics().unwrap();
@@ -345,7 +319,7 @@ fn one_sided_label_smoothing_is_bce_against_the_smoothed_target() {
     close("D loss", m.d_loss, want);
     close("D(x)", m.d_real, mean_sigmoid(&lr));
     // G's targets stay 1: smoothing is one-sided and for D only.
-    let lg = logits(&gan, &st.g_step_input);
+    let lg = linear_d_outputs(&gan, &st.g_step_input);
     close("G loss", m.g_loss, loss::bce_logits(&lg, &[1.0; 16]));
 }
 
@@ -366,8 +340,8 @@ fn label_flips_swap_targets_and_the_loss_uses_them() {
         "fake → 0.8"
     );
     let (lr, lf) = (
-        logits(&gan, &st.d_real_input),
-        logits(&gan, &st.d_fake_input),
+        linear_d_outputs(&gan, &st.d_real_input),
+        linear_d_outputs(&gan, &st.d_fake_input),
     );
     let want = loss::bce_logits(&lr, &[0.0; 16]) + loss::bce_logits(&lf, &[0.8; 16]);
     close("D loss, all flipped", gan.metrics().unwrap().d_loss, want);
@@ -390,8 +364,8 @@ fn label_flips_swap_targets_and_the_loss_uses_them() {
         seen.1 += ft.iter().filter(|&&v| v == 0.8).count();
         let f64s = |v: &[f32]| v.iter().map(|&x| x as f64).collect::<Vec<_>>();
         let (lr, lf) = (
-            logits(&gan, &st.d_real_input),
-            logits(&gan, &st.d_fake_input),
+            linear_d_outputs(&gan, &st.d_real_input),
+            linear_d_outputs(&gan, &st.d_fake_input),
         );
         let want = loss::bce_logits(&lr, &f64s(&rt)) + loss::bce_logits(&lf, &f64s(&ft));
         close("D loss, half flipped", gan.metrics().unwrap().d_loss, want);
@@ -472,12 +446,12 @@ fn replay_feeds_d_old_fakes_while_g_learns_from_fresh_ones() {
         close(
             "D(G(z)) in D's step",
             m.d_fake,
-            mean_sigmoid(&logits(&gan, &st.d_fake_input)),
+            mean_sigmoid(&linear_d_outputs(&gan, &st.d_fake_input)),
         );
         close(
             "D(G(z)) in G's step",
             m.d_fake_g,
-            mean_sigmoid(&logits(&gan, &st.fakes)),
+            mean_sigmoid(&linear_d_outputs(&gan, &st.fakes)),
         );
     }
 }
@@ -718,7 +692,7 @@ fn stabilisation_settings_out_of_range_are_config_errors() {
     ];
     for (c, what) in bad {
         let (g, d) = models();
-        match Trainer::new(gpu(), g, d, &data(), c.clone()) {
+        match Trainer::new(gpu(), g, d, &tiny_images(), c.clone()) {
             Err(Error::Config(msg)) => assert!(msg.contains(what), "{what}: {msg}"),
             Err(e) => panic!("{what}: expected a configuration error, got {e}"),
             Ok(_) => panic!("{what}: accepted {c:?}"),

@@ -3,17 +3,9 @@
 
 mod common;
 
-use common::gpu;
+use common::{gpu, tiny_images};
 use counterfeit::io::metrics_log::QualityPoint;
-use counterfeit::{Dataset, Error, Init, Noise, Optimizer, Sequential, Trainer, TrainerConfig};
-
-fn data() -> Dataset {
-    // 50 random 6×6 "images": enough to exercise gather, small enough for a quick test.
-    let bytes: Vec<u8> = (0..50 * 36u32)
-        .map(|i| (i.wrapping_mul(2_654_435_761) >> 24) as u8)
-        .collect();
-    Dataset::from_bytes(gpu(), &bytes, 50, &[36], (0.0, 1.0)).unwrap()
-}
+use counterfeit::{Error, Init, Noise, Optimizer, Sequential, Trainer, TrainerConfig};
 
 /// A small GAN with every layer kind of the MLP GAN: maxout, dropout, ReLU, sigmoid.
 fn models() -> (Sequential, Sequential) {
@@ -45,7 +37,7 @@ fn config(seed: u64) -> TrainerConfig {
 
 fn run(seed: u64, steps: usize) -> Vec<[u32; 5]> {
     let (g, d) = models();
-    let mut gan = Trainer::new(gpu(), g, d, &data(), config(seed)).unwrap();
+    let mut gan = Trainer::new(gpu(), g, d, &tiny_images(), config(seed)).unwrap();
     for _ in 0..steps {
         gan.step().unwrap();
     }
@@ -75,7 +67,7 @@ fn divergence_is_reported_with_its_step() {
         readback_every: 4,
         ..config(3)
     };
-    let mut gan = Trainer::new(gpu(), g, d, &data(), config).unwrap();
+    let mut gan = Trainer::new(gpu(), g, d, &tiny_images(), config).unwrap();
     let mut err = None;
     for _ in 0..40 {
         if let Err(e) = gan.step() {
@@ -117,7 +109,7 @@ fn mismatched_shapes_and_settings_are_errors() {
     let gpu = gpu();
     let g = Sequential::new([8]).linear(35).sigmoid();
     let d = Sequential::new([36]).linear(1);
-    let err = Trainer::new(gpu, g, d, &data(), config(1))
+    let err = Trainer::new(gpu, g, d, &tiny_images(), config(1))
         .err()
         .expect("G makes 35 values, D reads 36");
     assert!(matches!(err, Error::Shape { .. }), "{err}");
@@ -128,7 +120,7 @@ fn mismatched_shapes_and_settings_are_errors() {
         ..config(1)
     };
     assert!(matches!(
-        Trainer::new(gpu, g, d, &data(), bad),
+        Trainer::new(gpu, g, d, &tiny_images(), bad),
         Err(Error::Config(_))
     ));
 
@@ -143,7 +135,7 @@ fn mismatched_shapes_and_settings_are_errors() {
         ..config(1)
     };
     assert!(matches!(
-        Trainer::new(gpu, g, d, &data(), bad),
+        Trainer::new(gpu, g, d, &tiny_images(), bad),
         Err(Error::Config(_))
     ));
 
@@ -182,7 +174,7 @@ fn resuming_from_a_checkpoint_continues_exactly() {
     std::fs::create_dir_all(&dir).unwrap();
     let path = dir.join("ckpt.safetensors");
     let (g, d) = models();
-    let mut a = Trainer::new(gpu(), g.clone(), d.clone(), &data(), config(5)).unwrap();
+    let mut a = Trainer::new(gpu(), g.clone(), d.clone(), &tiny_images(), config(5)).unwrap();
     for _ in 0..10 {
         a.step().unwrap();
     }
@@ -201,7 +193,7 @@ fn resuming_from_a_checkpoint_continues_exactly() {
     }
     a.flush().unwrap();
 
-    let mut b = Trainer::new(gpu(), g, d, &data(), config(5)).unwrap();
+    let mut b = Trainer::new(gpu(), g, d, &tiny_images(), config(5)).unwrap();
     b.resume(&path).unwrap();
     assert_eq!(b.steps(), 10);
     for _ in 0..10 {
@@ -229,7 +221,7 @@ fn resuming_from_a_checkpoint_continues_exactly() {
     // A checkpoint of other models is refused with a clear message.
     let other_g = Sequential::new([8]).linear(36).sigmoid();
     let (_, d) = models();
-    let mut c = Trainer::new(gpu(), other_g, d, &data(), config(5)).unwrap();
+    let mut c = Trainer::new(gpu(), other_g, d, &tiny_images(), config(5)).unwrap();
     let err = c.resume(&path).expect_err("different G");
     assert!(err.to_string().contains("but the model is"), "{err}");
     std::fs::remove_dir_all(&dir).ok();
@@ -238,7 +230,7 @@ fn resuming_from_a_checkpoint_continues_exactly() {
 #[test]
 fn profiling_times_every_kernel_when_the_adapter_can() {
     let (g, d) = models();
-    let mut gan = Trainer::new(gpu(), g, d, &data(), config(2)).unwrap();
+    let mut gan = Trainer::new(gpu(), g, d, &tiny_images(), config(2)).unwrap();
     gan.step().unwrap();
     match gan.profile().unwrap() {
         Some(kernels) => {
@@ -257,7 +249,7 @@ fn profiling_times_every_kernel_when_the_adapter_can() {
 fn flushing_before_the_history_ring_fills_logs_each_step_once() {
     // Rows of the GPU history ring not written yet must not pass for step 1.
     let (g, d) = models();
-    let mut gan = Trainer::new(gpu(), g, d, &data(), config(4)).unwrap();
+    let mut gan = Trainer::new(gpu(), g, d, &tiny_images(), config(4)).unwrap();
     for step in 1..=3u64 {
         gan.step().unwrap();
         gan.flush().unwrap();
