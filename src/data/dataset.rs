@@ -163,6 +163,16 @@ impl Dataset {
             .collect())
     }
 
+    /// The images' values in the data set's range (`len() · h · w` of them, at the stored
+    /// size), read back from the GPU: the inputs and targets of an evaluation.
+    pub fn values(&self, gpu: &Gpu) -> Result<Vec<f32>> {
+        let bytes = self.bytes(gpu)?;
+        Ok(bytes
+            .iter()
+            .map(|&b| b as f32 * self.scale + self.shift)
+            .collect())
+    }
+
     /// Number of samples.
     pub fn len(&self) -> usize {
         self.count

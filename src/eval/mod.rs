@@ -12,7 +12,9 @@ pub mod parzen;
 pub mod pyramid;
 pub mod score;
 pub mod swd;
+pub mod translation;
 
 pub use classifier::{Classifier, Outputs};
 pub use classifier_training::{ClassifierConfig, ClassifierTrainer};
 pub use judge::{Judge, Report};
+pub use translation::{TranslationJudge, TranslationReport};

@@ -15,8 +15,9 @@ use safetensors::tensor::{Dtype, SafeTensors, TensorView};
 
 use crate::eval::pyramid::LEVELS;
 use crate::io::metrics_log::QualityPoint;
+use crate::metrics::GAN_SLOTS;
 use crate::nn::Graph;
-use crate::step::StepState;
+use crate::step::{Row, StepState};
 use crate::{Error, Gpu, Network, Result, StepMetrics, Tensor};
 
 const FORMAT: &str = "counterfeit-checkpoint-1";
@@ -34,8 +35,9 @@ const QUALITY_COLS: usize = 5;
 /// checkpoints still load in versions that do not know it.
 const QUALITY_SWD: &str = "quality_swd";
 
-/// Columns of the `history` tensor: the step (exact in f32 below 2^24) and the five metrics.
-const HISTORY_COLS: usize = 6;
+/// The `history` tensor holds a row per step: the step (exact in f32 below 2^24), then the
+/// trainer's metric slots (five for a GAN's [`StepMetrics`]).
+const HISTORY: &str = "history";
 
 /// Metadata keys of the notes start with this.
 const NOTE: &str = "note.";
@@ -65,14 +67,15 @@ pub(crate) struct Extras<'a> {
     pub notes: &'a [(String, String)],
 }
 
-/// As [`save`], with networks kept without moments and named tensors.
-pub(crate) fn save_with(
+/// As [`save`], with networks kept without moments and named tensors, and the rows of any
+/// trainer's metrics.
+pub(crate) fn save_with<M: Row>(
     gpu: &Gpu,
     path: &Path,
     nets: &[(&str, &Network)],
     extras: Extras<'_>,
     state: Option<&Tensor>,
-    history: &[StepMetrics],
+    history: &[M],
     quality: &[QualityPoint],
 ) -> Result<()> {
     let mut all: Vec<(&str, &Network, bool)> =
@@ -85,16 +88,16 @@ pub(crate) fn save_with(
 /// shipping trained weights; such a file loads with `moments = false`.
 pub fn save_weights(gpu: &Gpu, path: &Path, nets: &[(&str, &Network)]) -> Result<()> {
     let all: Vec<(&str, &Network, bool)> = nets.iter().map(|&(n, net)| (n, net, false)).collect();
-    write(gpu, path, &all, Extras::default(), None, &[], &[])
+    write::<StepMetrics>(gpu, path, &all, Extras::default(), None, &[], &[])
 }
 
-fn write(
+fn write<M: Row>(
     gpu: &Gpu,
     path: &Path,
     nets: &[(&str, &Network, bool)],
     extras: Extras<'_>,
     state: Option<&Tensor>,
-    history: &[StepMetrics],
+    history: &[M],
     quality: &[QualityPoint],
 ) -> Result<()> {
     let mut owned: Vec<(String, Vec<usize>, Dtype, Vec<u8>)> = Vec::new();
@@ -150,23 +153,15 @@ fn write(
             bytemuck::cast_slice(&state.read_u32(gpu)?).to_vec(),
         ));
     }
-    if !history.is_empty() {
+    if let Some(first) = history.first() {
+        let cols = 1 + first.slots().len();
         let rows: Vec<f32> = history
             .iter()
-            .flat_map(|m| {
-                [
-                    m.step as f32,
-                    m.d_loss,
-                    m.g_loss,
-                    m.d_real,
-                    m.d_fake,
-                    m.d_fake_g,
-                ]
-            })
+            .flat_map(|m| std::iter::once(m.step() as f32).chain(m.slots()))
             .collect();
         owned.push((
-            "history".into(),
-            vec![history.len(), HISTORY_COLS],
+            HISTORY.into(),
+            vec![history.len(), cols],
             Dtype::F32,
             bytemuck::cast_slice(&rows).to_vec(),
         ));
@@ -366,28 +361,28 @@ impl Checkpoint {
 
     /// The metrics logged up to the save, oldest first; empty for checkpoints without them.
     pub fn history(&self) -> Result<Vec<StepMetrics>> {
+        self.rows(GAN_SLOTS.len())
+    }
+
+    /// The rows of a trainer's metrics with `slots` slots each, oldest first; empty for
+    /// checkpoints without them.
+    pub(crate) fn rows<M: Row>(&self, slots: usize) -> Result<Vec<M>> {
         let st = self.tensors()?;
-        let Ok(v) = st.tensor("history") else {
+        let Ok(v) = st.tensor(HISTORY) else {
             return Ok(Vec::new());
         };
-        if v.dtype() != Dtype::F32 || v.shape().len() != 2 || v.shape()[1] != HISTORY_COLS {
+        let cols = slots + 1;
+        if v.dtype() != Dtype::F32 || v.shape().len() != 2 || v.shape()[1] != cols {
             return Err(self.error(format!(
-                "tensor history is {:?} {:?}, expected F32 [n, {HISTORY_COLS}]",
+                "tensor history is {:?} {:?}, expected F32 [n, {cols}]",
                 v.dtype(),
                 v.shape()
             )));
         }
         let flat: Vec<f32> = bytemuck::pod_collect_to_vec(v.data());
         Ok(flat
-            .chunks_exact(HISTORY_COLS)
-            .map(|r| StepMetrics {
-                step: r[0] as u64,
-                d_loss: r[1],
-                g_loss: r[2],
-                d_real: r[3],
-                d_fake: r[4],
-                d_fake_g: r[5],
-            })
+            .chunks_exact(cols)
+            .map(|r| M::from_slots(r[0] as u64, &r[1..]))
             .collect())
     }
 

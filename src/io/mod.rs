@@ -1,6 +1,6 @@
 //! Pictures and logs: PNG sample grids and loss plots.
 
-mod atomic;
+pub(crate) mod atomic;
 pub mod checkpoint;
 pub mod grid;
 pub mod metrics_log;
