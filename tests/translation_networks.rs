@@ -6,7 +6,8 @@ mod common;
 
 use common::{gpu, normal};
 use counterfeit::gan::translation::{
-    patch_discriminator28, resnet_generator28, unet28, PATCHES, PATCH_SIDE, SIDE,
+    cycle_discriminator28, patch_discriminator28, resnet_generator28, unet28, PATCHES, PATCH_SIDE,
+    SIDE,
 };
 use counterfeit::nn::{Mode, RngSpec};
 use counterfeit::tape::ParamGrads;
@@ -41,22 +42,25 @@ fn run(model: Graph, x: &[f32], shape: &[usize], mode: Mode) -> (Vec<f32>, Vec<f
 #[test]
 fn shapes_and_a_training_step_at_batch_1_and_3() {
     let image = [1, SIDE, SIDE];
-    assert_eq!(unet28().unwrap().output_shape().unwrap(), image);
+    assert_eq!(unet28(64).unwrap().output_shape().unwrap(), image);
     assert_eq!(
-        resnet_generator28(2).unwrap().output_shape().unwrap(),
+        resnet_generator28(32, 2).unwrap().output_shape().unwrap(),
         image
     );
     for c in [1, 2] {
-        let d = patch_discriminator28(c).unwrap();
+        let d = patch_discriminator28(c, 64).unwrap();
         assert_eq!(d.input_shape(), [c, SIDE, SIDE]);
         assert_eq!(d.output_shape().unwrap(), [1, PATCHES, PATCHES]);
     }
+    let d = cycle_discriminator28(16).unwrap();
+    assert_eq!(d.output_shape().unwrap(), [1, PATCHES, PATCHES]);
     for batch in [1, 3] {
         let n = batch * SIDE * SIDE;
         let nets = [
-            ("U-Net", unet28().unwrap(), 1),
-            ("residual G", resnet_generator28(2).unwrap(), 1),
-            ("PatchGAN", patch_discriminator28(2).unwrap(), 2),
+            ("U-Net", unet28(64).unwrap(), 1),
+            ("residual G", resnet_generator28(32, 2).unwrap(), 1),
+            ("PatchGAN", patch_discriminator28(2, 64).unwrap(), 2),
+            ("CycleGAN's PatchGAN", cycle_discriminator28(16).unwrap(), 1),
         ];
         for (name, model, c) in nets {
             let x = normal(c * n, 7, 1.0);
@@ -82,7 +86,7 @@ fn a_patchgan_logit_sees_only_its_patch() {
     let x = normal(2 * SIDE * SIDE, 9, 1.0);
     // Evaluation mode: batch norm per element, so nothing mixes positions.
     let (base, _) = run(
-        patch_discriminator28(2).unwrap(),
+        patch_discriminator28(2, 64).unwrap(),
         &x,
         &[1, 2, SIDE, SIDE],
         Mode::Eval,
@@ -91,7 +95,7 @@ fn a_patchgan_logit_sees_only_its_patch() {
         let mut moved = x.clone();
         moved[SIDE * SIDE + py * SIDE + px] += 3.0; // the second channel
         let (y, _) = run(
-            patch_discriminator28(2).unwrap(),
+            patch_discriminator28(2, 64).unwrap(),
             &moved,
             &[1, 2, SIDE, SIDE],
             Mode::Eval,

@@ -86,6 +86,17 @@ impl TrainingBar {
 
     /// Moves the bar to `step` and shows the latest metrics, the speed and the time left.
     pub fn update(&mut self, step: u64, metrics: Option<&StepMetrics>) {
+        let line = metrics.map(|m| {
+            format!(
+                "D {:.3} G {:.3} D(x) {:.2} D(G(z)) {:.2}",
+                m.d_loss, m.g_loss, m.d_real, m.d_fake
+            )
+        });
+        self.update_with(step, line);
+    }
+
+    /// [`TrainingBar::update`] for any trainer: `losses` is its latest metrics in words.
+    pub fn update_with(&mut self, step: u64, losses: Option<String>) {
         let done = step.saturating_sub(self.first) as f32;
         let secs = self.seconds();
         self.pace.record(step, secs);
@@ -100,11 +111,8 @@ impl TrainingBar {
                 ));
             }
         }
-        if let Some(m) = metrics {
-            self.losses = format!(
-                "D {:.3} G {:.3} D(x) {:.2} D(G(z)) {:.2}",
-                m.d_loss, m.g_loss, m.d_real, m.d_fake
-            );
+        if let Some(line) = losses {
+            self.losses = line;
         }
         // The first steps are queued faster than they run: no speed until the pace has one.
         let pace = self

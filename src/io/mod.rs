@@ -2,6 +2,7 @@
 
 pub(crate) mod atomic;
 pub mod checkpoint;
+pub mod digit_image;
 pub mod grid;
 pub mod metrics_log;
 pub mod plot;

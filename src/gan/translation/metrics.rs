@@ -75,13 +75,26 @@ impl Row for Pix2PixMetrics {
 
 /// Writes `step,d_loss,g_adversarial,l1,d_real,d_fake,d_fake_g` rows, atomically.
 pub fn save_csv(path: &Path, history: &[Pix2PixMetrics]) -> Result<()> {
-    let mut s = String::from("step,d_loss,g_adversarial,l1,d_real,d_fake,d_fake_g\n");
-    for m in history {
-        let _ = writeln!(
-            s,
-            "{},{},{},{},{},{},{}",
-            m.step, m.d_loss, m.g_adversarial, m.l1, m.d_real, m.d_fake, m.d_fake_g
-        );
+    let columns = [
+        "d_loss",
+        "g_adversarial",
+        "l1",
+        "d_real",
+        "d_fake",
+        "d_fake_g",
+    ];
+    save_rows_csv(path, &columns, history)
+}
+
+/// Writes a header of `step` and `columns`, then each row's step and slots, atomically.
+pub(crate) fn save_rows_csv<M: Row>(path: &Path, columns: &[&str], rows: &[M]) -> Result<()> {
+    let mut s = format!("step,{}\n", columns.join(","));
+    for m in rows {
+        let _ = write!(s, "{}", m.step());
+        for v in m.slots() {
+            let _ = write!(s, ",{v}");
+        }
+        s.push('\n');
     }
     crate::io::atomic::write_atomic(path, s.as_bytes())
 }
@@ -129,12 +142,21 @@ pub fn save_plot(path: &Path, title: &str, history: &[Pix2PixMetrics]) -> Result
         DEFAULT_WIDTH,
         DEFAULT_HEIGHT - top,
     )?;
-    let mut all = image::RgbImage::new(DEFAULT_WIDTH, DEFAULT_HEIGHT);
-    for (img, y) in [(&losses, 0), (&outputs, top)] {
-        image::GenericImage::copy_from(&mut all, img, 0, y).map_err(|e| Error::Image {
+    save_stacked(path, &[&losses, &outputs])
+}
+
+/// Writes `panels` one above the other (each as wide as the first) as a PNG, atomically.
+pub(crate) fn save_stacked(path: &Path, panels: &[&image::RgbImage]) -> Result<()> {
+    let width = panels.first().map_or(1, |p| p.width());
+    let height = panels.iter().map(|p| p.height()).sum();
+    let mut all = image::RgbImage::new(width, height);
+    let mut y = 0;
+    for img in panels {
+        image::GenericImage::copy_from(&mut all, *img, 0, y).map_err(|e| Error::Image {
             path: path.to_path_buf(),
             message: e.to_string(),
         })?;
+        y += img.height();
     }
     crate::io::grid::write_png_atomic(
         path,

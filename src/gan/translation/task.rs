@@ -1,6 +1,7 @@
 //! The paired tasks of image-to-image translation, made on the GPU from a data set of digits:
 //! each target digit with its input (its outline, or a copy at a quarter of the resolution).
 
+use crate::data::idx::Digits;
 use crate::ops::morphology::Transform;
 use crate::{Dataset, Error, Gpu, Result};
 
@@ -95,5 +96,26 @@ impl Pairs {
     /// Never true: a data set holds at least one sample.
     pub fn is_empty(&self) -> bool {
         self.inputs.is_empty()
+    }
+}
+
+/// Two domains of images with no pairs between them, for CycleGAN.
+#[derive(Clone)]
+pub struct Domains {
+    /// Domain A.
+    pub a: Dataset,
+    /// Domain B.
+    pub b: Dataset,
+}
+
+impl Domains {
+    /// Thin ↔ thick (the "young ↔ old face" of the literature): domain A is the first half
+    /// of `digits` eroded (3×3), domain B the second half dilated, so no digit is in both.
+    /// Pixels in `range`, labels kept.
+    pub fn thin_thick(gpu: &Gpu, digits: &Digits, range: (f32, f32)) -> Result<Domains> {
+        let (first, second) = digits.split(digits.len() / 2)?;
+        let a = Dataset::from_digits(gpu, &first, range)?.transformed(gpu, Transform::Erode)?;
+        let b = Dataset::from_digits(gpu, &second, range)?.transformed(gpu, Transform::Dilate)?;
+        Ok(Domains { a, b })
     }
 }

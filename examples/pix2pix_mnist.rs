@@ -1,0 +1,605 @@
+//! pix2pix on digits: learn to turn a digit's outline (or its 7×7 copy) into the digit.
+//!
+//!     cargo run --release --example pix2pix_mnist                        # outline → digit
+//!     cargo run --release --example pix2pix_mnist -- --task superres     # 7×7 → 28×28
+//!     cargo run --release --example pix2pix_mnist -- --l1-only           # the baseline: no D
+//!     cargo run --release --example pix2pix_mnist -- --translate my_outline.png \
+//!         --ckpt out/pix2pix_outline/checkpoint.safetensors --out my_digit.png
+//!     cargo run --release --example pix2pix_mnist -- --judge-images other_engine.safetensors
+//!
+//! Trains on the first 9,000 bundled digits and shows, every --sample-every steps, a grid of
+//! twenty test digits (two of each class): rows of inputs, G's outputs and the targets. At
+//! the end it judges G's translations of the 1,000 test digits: label agreement (the
+//! classifier reads the source digit), L1 and PSNR to the targets, ink, and FID to the real
+//! test digits. Writes grids, a loss plot, a metrics CSV and a checkpoint to --out.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use clap::Parser;
+use common::{
+    check_flag, open_resume, out_folder, prepare_out, Cadence, Finish, Interrupt, Timeline,
+    TrainingBar, CHECKPOINT,
+};
+use counterfeit::data::idx::{self, Digits};
+use counterfeit::eval::classifier::TRAIN_PART;
+use counterfeit::eval::{TranslationJudge, TranslationReport};
+use counterfeit::gan::translation::{
+    self, patch_discriminator28, unet28, PairedTask, Pairs, Pix2Pix, Pix2PixConfig, SIDE, TASK_NOTE,
+};
+use counterfeit::io::checkpoint::Checkpoint;
+use counterfeit::io::digit_image::{load_digit, save_digit};
+use counterfeit::io::grid;
+use counterfeit::{Dataset, Error, GanLoss, Gpu, Network, Optimizer, Result};
+
+/// Steps of the default run.
+const DEFAULT_STEPS: usize = 3000;
+/// Test digits in the progress grids: the first `PER_CLASS` of each class.
+const PER_CLASS: usize = 2;
+/// The task's name in the checkpoint's notes, as `pix2pix/<task>`.
+const TRAINER: &str = "pix2pix";
+
+#[derive(Parser)]
+#[command(
+    about = "Train pix2pix on digits: outline → digit or 7×7 → 28×28 (or translate your own pictures)"
+)]
+struct Args {
+    /// What to learn: outline (a digit's outline → the digit) or superres (the digit at 7×7 →
+    /// 28×28).
+    #[arg(long, default_value = "outline")]
+    task: String,
+    /// Training steps (one D and one G update each) [default: 3000].
+    #[arg(long)]
+    steps: Option<usize>,
+    /// Channels of the first level of G and D (each level down doubles them; the paper's
+    /// 256×256 networks have 64).
+    #[arg(long, default_value_t = 32)]
+    width: usize,
+    /// Pairs per step.
+    #[arg(long, default_value_t = 16)]
+    batch: usize,
+    /// Adam learning rate for both networks (β = 0.5, 0.999).
+    #[arg(long, default_value_t = 2e-4)]
+    lr: f32,
+    /// λ, the weight of the L1 distance to the target in G's loss.
+    #[arg(long, default_value_t = 100.0)]
+    l1_weight: f32,
+    /// The adversarial loss: bce (the paper's), lsgan (least squares) or hinge.
+    #[arg(long, default_value = "bce")]
+    loss: String,
+    /// Train G on the L1 distance alone, without D: the baseline.
+    #[arg(long)]
+    l1_only: bool,
+    /// Seed for weights, data order and dropout.
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+    /// Output folder [default: out/pix2pix_<task>, with _l1only for the baseline]; with
+    /// --translate, the output picture (or folder, for a folder of pictures).
+    #[arg(long)]
+    out: Option<PathBuf>,
+    /// Write a grid, the plot, the CSV and a checkpoint every this many steps.
+    #[arg(long, default_value_t = 250)]
+    sample_every: usize,
+    /// Judge the test translations every this many steps (0: only at the end).
+    #[arg(long, default_value_t = 500)]
+    eval_every: usize,
+    /// Do not judge the translations.
+    #[arg(long)]
+    no_eval: bool,
+    /// Also print the final figures as one JSON line.
+    #[arg(long)]
+    json: bool,
+    /// Continue training from a checkpoint written by an earlier run with the same settings.
+    #[arg(long)]
+    resume: Option<PathBuf>,
+    /// Start afresh even though --out holds another run's checkpoint (it is replaced).
+    #[arg(long)]
+    overwrite: bool,
+    /// Also write a checkpoint every this many minutes of training (0: only every
+    /// --sample-every steps).
+    #[arg(long, default_value_t = 10.0)]
+    checkpoint_every: f64,
+    /// Do not train: translate this PNG (any size, colour or grey), or every PNG in this
+    /// folder, with the generator of --ckpt, into --out.
+    #[arg(long, requires = "ckpt")]
+    translate: Option<PathBuf>,
+    /// The checkpoint whose generator --translate uses.
+    #[arg(long, requires = "translate")]
+    ckpt: Option<PathBuf>,
+    /// Do not train: judge these translations of the 1,000 test digits' inputs (a
+    /// safetensors file with an F32 tensor "images" [1000, 1, 28, 28] in [-1, 1], e.g. from
+    /// scripts/pytorch_pix2pix_mnist.py) as a run's final ones are judged.
+    #[arg(long, conflicts_with = "translate")]
+    judge_images: Option<PathBuf>,
+}
+
+impl Args {
+    fn check(&self) -> Result<()> {
+        PairedTask::parse(&self.task).map_err(|_| {
+            Error::Config(format!("--task {}: must be outline or superres", self.task))
+        })?;
+        self.gan_loss()?;
+        check_flag("--batch", self.batch, self.batch >= 1, "at least 1")?;
+        check_flag("--width", self.width, self.width >= 1, "at least 1")?;
+        check_flag(
+            "--lr",
+            self.lr,
+            self.lr.is_finite() && self.lr > 0.0,
+            "a positive number",
+        )?;
+        let w = self.l1_weight;
+        let ok = w.is_finite() && (w > 0.0 || (w == 0.0 && !self.l1_only));
+        check_flag("--l1-weight", w, ok, "above 0 (or 0, with D)")?;
+        let m = self.checkpoint_every;
+        check_flag(
+            "--checkpoint-every",
+            m,
+            m.is_finite() && m >= 0.0,
+            "minutes, at least 0",
+        )?;
+        if self.steps == Some(0) {
+            return Err(Error::Config("--steps 0: must be at least 1".into()));
+        }
+        Ok(())
+    }
+
+    fn task(&self) -> PairedTask {
+        PairedTask::parse(&self.task).expect("checked")
+    }
+
+    fn gan_loss(&self) -> Result<GanLoss> {
+        match self.loss.as_str() {
+            "bce" => Ok(GanLoss::Bce),
+            "lsgan" => Ok(GanLoss::LeastSquares),
+            "hinge" => Ok(GanLoss::Hinge),
+            other => Err(Error::Config(format!(
+                "--loss {other}: must be bce, lsgan or hinge"
+            ))),
+        }
+    }
+
+    fn out(&self) -> PathBuf {
+        self.out.clone().unwrap_or_else(|| {
+            let baseline = if self.l1_only { "_l1only" } else { "" };
+            PathBuf::from(format!("out/pix2pix_{}{baseline}", self.task))
+        })
+    }
+
+    /// What the run is, as checkpoints keep it: the task first, then the flags that shape it.
+    fn settings(&self) -> Vec<(String, String)> {
+        [
+            (TASK_NOTE, format!("{TRAINER}/{}", self.task)),
+            ("--batch", self.batch.to_string()),
+            ("--width", self.width.to_string()),
+            ("--lr", self.lr.to_string()),
+            ("--l1-weight", self.l1_weight.to_string()),
+            ("--loss", self.loss.clone()),
+            ("--l1-only", self.l1_only.to_string()),
+            ("--seed", self.seed.to_string()),
+        ]
+        .map(|(k, v)| (k.to_string(), v))
+        .to_vec()
+    }
+}
+
+fn main() {
+    let launched = Instant::now();
+    let args = Args::parse();
+    common::exit_with(run(&args, launched))
+}
+
+fn run(args: &Args, launched: Instant) -> Result<Finish> {
+    args.check()?;
+    if let (Some(input), Some(ckpt)) = (&args.translate, &args.ckpt) {
+        return translate_pictures(args, input, ckpt).map(|()| Finish::Done);
+    }
+    if let Some(images) = &args.judge_images {
+        return judge_file(args, images).map(|()| Finish::Done);
+    }
+    train(args, launched)
+}
+
+/// The test digits (the last 1,000 bundled) with the task's inputs: values in [−1, 1].
+struct TestSet {
+    digits: Digits,
+    inputs: Vec<f32>,
+    targets: Vec<f32>,
+}
+
+impl TestSet {
+    fn new(gpu: &Gpu, task: PairedTask, digits: Digits) -> Result<TestSet> {
+        let data = Dataset::from_digits(gpu, &digits, (-1.0, 1.0))?;
+        let pairs = task.pairs(gpu, &data)?;
+        Ok(TestSet {
+            inputs: pairs.inputs.values(gpu)?,
+            targets: pairs.targets.values(gpu)?,
+            digits,
+        })
+    }
+
+    /// The first `PER_CLASS` test digits of each class, class by class.
+    fn grid_indices(&self) -> Vec<usize> {
+        let labels = &self.digits.labels;
+        (0..PER_CLASS)
+            .flat_map(|k| {
+                (0..10u8).filter_map(move |c| {
+                    labels
+                        .iter()
+                        .enumerate()
+                        .filter(|(_, &l)| l == c)
+                        .nth(k)
+                        .map(|(i, _)| i)
+                })
+            })
+            .collect()
+    }
+
+    /// Judges `outputs` (in [−1, 1], one per test digit).
+    fn judge(&self, judge: &TranslationJudge, outputs: &[f32]) -> Result<TranslationReport> {
+        let unit = |v: &[f32]| v.iter().map(|&x| (x + 1.0) / 2.0).collect::<Vec<f32>>();
+        judge.judge(&unit(outputs), &unit(&self.targets), &self.digits.labels)
+    }
+}
+
+fn test_digits() -> Result<Digits> {
+    Ok(idx::bundled()?.split(TRAIN_PART)?.1)
+}
+
+fn train(args: &Args, launched: Instant) -> Result<Finish> {
+    let task = args.task();
+    let out = args.out();
+    let steps = args.steps.unwrap_or(DEFAULT_STEPS);
+    prepare_out(&out, args.resume.is_some(), args.overwrite)?;
+    if let Some(path) = &args.resume {
+        open_resume(path, &args.settings(), steps as u64)?;
+    }
+    let interrupt = Interrupt::install();
+    let gpu = &Gpu::new()?;
+    println!("adapter: {}", gpu.describe());
+    let (train_digits, test) = idx::bundled()?.split(TRAIN_PART)?;
+    let data = Dataset::from_digits(gpu, &train_digits, (-1.0, 1.0))?;
+    let pairs: Pairs = task.pairs(gpu, &data)?;
+    let test = TestSet::new(gpu, task, test)?;
+    let judge = match args.no_eval {
+        true => None,
+        false => Some(TranslationJudge::bundled(gpu)?),
+    };
+    let adam = Optimizer::Adam {
+        lr: args.lr,
+        beta1: 0.5,
+        beta2: 0.999,
+        eps: 1e-8,
+    };
+    let config = Pix2PixConfig {
+        batch: args.batch,
+        seed: args.seed,
+        l1_weight: args.l1_weight,
+        loss: args.gan_loss()?,
+        adversarial: !args.l1_only,
+        g_optimizer: adam,
+        d_optimizer: adam,
+        readback_every: 10,
+    };
+    let d = match args.l1_only {
+        true => None,
+        false => Some(patch_discriminator28(2, args.width)?),
+    };
+    let mut gan = Pix2Pix::new(gpu, unet28(args.width)?, d, &pairs, config)?;
+    gan.set_notes(args.settings());
+    if let Some(ckpt) = &args.resume {
+        gan.resume(ckpt)?;
+        println!("resumed from {} at step {}", ckpt.display(), gan.steps());
+    }
+    gan.step()?;
+    gpu.wait()?;
+    let first = gan.steps();
+    let mut time = Timeline::new(launched);
+    time.first_step_done();
+    let mut bar = TrainingBar::new(gpu, steps as u64, first, args.batch);
+    let what = match args.l1_only {
+        true => "L1 only, no D",
+        false => "U-Net G, PatchGAN D",
+    };
+    bar.println(&format!(
+        "pix2pix {} ({what}) on {} pairs, batch {}: {} dispatches per step; first step after {:.2} s",
+        task.name(),
+        pairs.len(),
+        args.batch,
+        gan.dispatches(),
+        launched.elapsed().as_secs_f32()
+    ));
+    let ckpt = out.join(CHECKPOINT);
+    let mut cadence = Cadence::minutes(args.checkpoint_every);
+    let grid_rows = GridRows::new(&test);
+    while gan.steps() < steps as u64 {
+        if let Err(e) = gan.step() {
+            bar.abandon();
+            if let Error::Diverged { .. } = e {
+                eprintln!("the last good checkpoint is {}", ckpt.display());
+            }
+            return Err(e);
+        }
+        let line = gan.metrics().map(|m| match args.l1_only {
+            true => format!("L1 {:.4}", m.l1),
+            false => format!(
+                "D {:.3} G {:.3} L1 {:.4} D(x,y) {:.2} D(x,G(x)) {:.2}",
+                m.d_loss, m.g_adversarial, m.l1, m.d_real, m.d_fake
+            ),
+        });
+        bar.update_with(gan.steps(), line);
+        let step = gan.steps() as usize;
+        let grid = format!("translations_{step:06}.png");
+        if let Some(judge) = &judge {
+            if args.eval_every > 0 && step.is_multiple_of(args.eval_every) && step < steps {
+                let t = Instant::now();
+                let q = bar.pause(|| {
+                    time.measuring(|| test.judge(judge, &gan.translate(&test.inputs)?))
+                })?;
+                bar.println(&format!(
+                    "step {step}: {} ({:.0} s)",
+                    q.summary(),
+                    t.elapsed().as_secs_f32()
+                ));
+            }
+        }
+        if interrupt.requested() {
+            bar.abandon();
+            time.writing(|| save(&mut gan, &grid_rows, &out, &grid, &ckpt))?;
+            println!("{}", time.summary());
+            println!(
+                "stopped at step {step} of {steps}: wrote {}; continue with --resume {}",
+                ckpt.display(),
+                ckpt.display()
+            );
+            return Ok(Finish::Interrupted);
+        }
+        let on_step = args.sample_every > 0 && step.is_multiple_of(args.sample_every);
+        if (on_step || cadence.due()) && step < steps {
+            bar.pause(|| time.writing(|| save(&mut gan, &grid_rows, &out, &grid, &ckpt)))?;
+            cadence.saved();
+        }
+    }
+    bar.finish(gan.steps());
+    if let Some(judge) = &judge {
+        println!(
+            "judging the translations of the {} test digits ...",
+            test.digits.len()
+        );
+        let q = time.measuring(|| test.judge(judge, &gan.translate(&test.inputs)?))?;
+        let label = format!(
+            "pix2pix {}{} step {}",
+            task.name(),
+            if args.l1_only { " L1 only" } else { "" },
+            gan.steps()
+        );
+        println!("{label}: {}", q.summary());
+        if args.json {
+            println!("{}", q.json(&label));
+        }
+    }
+    time.writing(|| save(&mut gan, &grid_rows, &out, "translations_final.png", &ckpt))?;
+    println!(
+        "wrote grids of input | output | target, losses.png, metrics.csv and {} to {}",
+        ckpt.display(),
+        out.display()
+    );
+    println!("{}", time.summary());
+    Ok(Finish::Done)
+}
+
+/// The grid's test digits: their inputs and targets, in grid order.
+struct GridRows {
+    inputs: Vec<f32>,
+    targets: Vec<f32>,
+}
+
+impl GridRows {
+    fn new(test: &TestSet) -> GridRows {
+        let size = SIDE * SIDE;
+        let pick = |v: &[f32]| -> Vec<f32> {
+            test.grid_indices()
+                .iter()
+                .flat_map(|&i| v[i * size..(i + 1) * size].to_vec())
+                .collect()
+        };
+        GridRows {
+            inputs: pick(&test.inputs),
+            targets: pick(&test.targets),
+        }
+    }
+}
+
+/// Grid, checkpoint, CSV and plot; the checkpoint only after the metrics proved finite.
+fn save(
+    gan: &mut Pix2Pix,
+    rows: &GridRows,
+    out: &Path,
+    grid_name: &str,
+    ckpt: &Path,
+) -> Result<()> {
+    gan.flush()?;
+    let outputs = gan.translate(&rows.inputs)?;
+    // Ten digits a row: inputs, outputs, targets, then the next ten the same way.
+    let size = 10 * SIDE * SIDE;
+    let mut tiles = Vec::new();
+    for k in 0..rows.inputs.len() / size {
+        for part in [&rows.inputs, &outputs, &rows.targets] {
+            tiles.extend_from_slice(&part[k * size..(k + 1) * size]);
+        }
+    }
+    let count = tiles.len() / (SIDE * SIDE);
+    grid::save_grid(
+        &out.join(grid_name),
+        &tiles,
+        count,
+        SIDE,
+        SIDE,
+        10,
+        (-1.0, 1.0),
+    )?;
+    gan.save(ckpt)?;
+    translation::save_csv(&out.join("metrics.csv"), gan.history())?;
+    let title = format!("pix2pix: {}", out.display());
+    translation::save_plot(&out.join("losses.png"), &title, gan.history())
+}
+
+/// The task a checkpoint's generator was trained on and its width, refusing another
+/// trainer's checkpoint.
+fn checkpoint_task(ckpt: &Checkpoint, path: &Path) -> Result<(PairedTask, usize)> {
+    let notes = ckpt.notes()?;
+    let note = |key: &str| {
+        notes
+            .iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.as_str())
+    };
+    let trained = note(TASK_NOTE);
+    match trained.and_then(|t| t.strip_prefix(&format!("{TRAINER}/"))) {
+        Some(task) => {
+            let width = note("--width")
+                .and_then(|w| w.parse().ok())
+                .ok_or_else(|| {
+                    Error::Config(format!("--ckpt {}: holds no --width", path.display()))
+                })?;
+            Ok((PairedTask::parse(task)?, width))
+        }
+        None => Err(Error::Config(format!(
+            "--ckpt {}: not a pix2pix checkpoint ({}); give one written by pix2pix_mnist",
+            path.display(),
+            match trained {
+                Some(t) => format!("it was trained for {t}"),
+                None => "it holds no translation task".into(),
+            }
+        ))),
+    }
+}
+
+/// `--translate`: one picture to one picture, or a folder of PNGs to a folder.
+fn translate_pictures(args: &Args, input: &Path, ckpt_path: &Path) -> Result<()> {
+    let ckpt = Checkpoint::open(ckpt_path).map_err(|e| Error::Config(format!("--ckpt {e}")))?;
+    let (task, width) = checkpoint_task(&ckpt, ckpt_path)?;
+    let files: Vec<(PathBuf, PathBuf)> = if input.is_dir() {
+        let out = args.out.clone().ok_or_else(|| {
+            Error::Config("--translate of a folder needs --out, the folder to write to".into())
+        })?;
+        out_folder(&out)?;
+        let mut pngs: Vec<PathBuf> = std::fs::read_dir(input)
+            .map_err(|e| Error::Config(format!("--translate {}: {e}", input.display())))?
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| p.extension().is_some_and(|x| x.eq_ignore_ascii_case("png")))
+            .collect();
+        pngs.sort();
+        if pngs.is_empty() {
+            return Err(Error::Config(format!(
+                "--translate {}: the folder holds no .png files",
+                input.display()
+            )));
+        }
+        pngs.into_iter()
+            .map(|p| {
+                let name = p.file_name().expect("a file").to_owned();
+                (p, out.join(name))
+            })
+            .collect()
+    } else {
+        let out = args
+            .out
+            .clone()
+            .ok_or_else(|| Error::Config("--translate needs --out, the picture to write".into()))?;
+        if out.is_dir() {
+            return Err(Error::Config(format!(
+                "--out {}: is a folder; give the file to write",
+                out.display()
+            )));
+        }
+        vec![(input.to_path_buf(), out)]
+    };
+    let gpu = &Gpu::new()?;
+    let g = Network::new(gpu, "G", unet28(width)?, 0)?;
+    ckpt.load_network(gpu, "G", &g, false)?;
+    // Read every picture first: one that cannot be read stops the run before any is written.
+    let pictures = files
+        .iter()
+        .map(|(from, _)| load_digit(from, SIDE))
+        .collect::<Result<Vec<_>>>()?;
+    let mut inputs: Vec<f32> = pictures
+        .iter()
+        .flat_map(|p| p.pixels.iter().map(|&v| 2.0 * v - 1.0))
+        .collect();
+    if task == PairedTask::SuperResolution {
+        // G learnt from 7×7 copies: give it one, whatever the picture's detail.
+        inputs = pixelate(&inputs, translation::SUPERRES_FACTOR);
+    }
+    // A training-sized batch keeps batch norm's statistics representative; the translations
+    // of a picture do not depend on which others share its batch beyond those statistics.
+    let outputs = translation::translate(gpu, &g, &inputs, 16)?;
+    let size = SIDE * SIDE;
+    for (i, ((_, to), picture)) in files.iter().zip(&pictures).enumerate() {
+        let unit: Vec<f32> = outputs[i * size..(i + 1) * size]
+            .iter()
+            .map(|&v| (v + 1.0) / 2.0)
+            .collect();
+        save_digit(to, &unit, SIDE, picture.inverted)?;
+        println!("{} → {}", files[i].0.display(), to.display());
+    }
+    println!(
+        "translated {} picture(s) with the {} generator of {}",
+        files.len(),
+        task.name(),
+        ckpt_path.display()
+    );
+    Ok(())
+}
+
+/// Each image's `n`×`n` tiles replaced by their mean, as the task's inputs were made.
+fn pixelate(images: &[f32], n: usize) -> Vec<f32> {
+    let mut out = images.to_vec();
+    for img in out.chunks_mut(SIDE * SIDE) {
+        for ty in (0..SIDE).step_by(n) {
+            for tx in (0..SIDE).step_by(n) {
+                let cells: Vec<usize> = (ty..(ty + n).min(SIDE))
+                    .flat_map(|y| (tx..(tx + n).min(SIDE)).map(move |x| y * SIDE + x))
+                    .collect();
+                let mean = cells.iter().map(|&i| img[i]).sum::<f32>() / cells.len() as f32;
+                cells.iter().for_each(|&i| img[i] = mean);
+            }
+        }
+    }
+    out
+}
+
+/// `--judge-images`: another engine's translations of the test digits, judged as ours are.
+fn judge_file(args: &Args, path: &Path) -> Result<()> {
+    let bytes = std::fs::read(path)
+        .map_err(|e| Error::Config(format!("--judge-images {}: {e}", path.display())))?;
+    let data_error = |message: String| Error::Data {
+        path: path.to_path_buf(),
+        message,
+    };
+    let st =
+        safetensors::SafeTensors::deserialize(&bytes).map_err(|e| data_error(e.to_string()))?;
+    let view = st
+        .tensor("images")
+        .map_err(|_| data_error("holds no tensor \"images\"".into()))?;
+    let test = test_digits()?;
+    let want = [test.len(), 1, SIDE, SIDE];
+    if view.dtype() != safetensors::Dtype::F32 || view.shape() != want {
+        return Err(data_error(format!(
+            "images is {:?} {:?}; it must be F32 {want:?}, one translation per test digit",
+            view.dtype(),
+            view.shape()
+        )));
+    }
+    let outputs: Vec<f32> = bytemuck::pod_collect_to_vec(view.data());
+    let gpu = &Gpu::new()?;
+    let test = TestSet::new(gpu, args.task(), test)?;
+    let q = test.judge(&TranslationJudge::bundled(gpu)?, &outputs)?;
+    let label = format!("{} ({})", path.display(), args.task);
+    println!("{label}: {}", q.summary());
+    if args.json {
+        println!("{}", q.json(&label));
+    }
+    Ok(())
+}
