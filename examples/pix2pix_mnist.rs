@@ -19,9 +19,10 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use clap::Parser;
+use common::translation as translation_io;
 use common::{
-    check_flag, open_resume, out_folder, prepare_out, Cadence, Finish, Interrupt, Timeline,
-    TrainingBar, CHECKPOINT,
+    check_flag, open_resume, prepare_out, Cadence, Finish, Interrupt, Timeline, TrainingBar,
+    CHECKPOINT,
 };
 use counterfeit::data::idx::{self, Digits};
 use counterfeit::eval::classifier::TRAIN_PART;
@@ -30,8 +31,7 @@ use counterfeit::gan::translation::{
     self, patch_discriminator28, unet28, PairedTask, Pairs, Pix2Pix, Pix2PixConfig, SIDE, TASK_NOTE,
 };
 use counterfeit::io::checkpoint::Checkpoint;
-use counterfeit::io::digit_image::{load_digit, save_digit};
-use counterfeit::io::grid;
+use counterfeit::io::digit_image::load_digit;
 use counterfeit::{Dataset, Error, GanLoss, Gpu, Network, Optimizer, Result};
 
 /// Steps of the default run.
@@ -219,23 +219,6 @@ impl TestSet {
         })
     }
 
-    /// The first `PER_CLASS` test digits of each class, class by class.
-    fn grid_indices(&self) -> Vec<usize> {
-        let labels = &self.digits.labels;
-        (0..PER_CLASS)
-            .flat_map(|k| {
-                (0..10u8).filter_map(move |c| {
-                    labels
-                        .iter()
-                        .enumerate()
-                        .filter(|(_, &l)| l == c)
-                        .nth(k)
-                        .map(|(i, _)| i)
-                })
-            })
-            .collect()
-    }
-
     /// Judges `outputs` (in [−1, 1], one per test digit).
     fn judge(&self, judge: &TranslationJudge, outputs: &[f32]) -> Result<TranslationReport> {
         let unit = |v: &[f32]| v.iter().map(|&x| (x + 1.0) / 2.0).collect::<Vec<f32>>();
@@ -397,16 +380,10 @@ struct GridRows {
 
 impl GridRows {
     fn new(test: &TestSet) -> GridRows {
-        let size = SIDE * SIDE;
-        let pick = |v: &[f32]| -> Vec<f32> {
-            test.grid_indices()
-                .iter()
-                .flat_map(|&i| v[i * size..(i + 1) * size].to_vec())
-                .collect()
-        };
+        let at = translation_io::grid_indices(&test.digits, PER_CLASS);
         GridRows {
-            inputs: pick(&test.inputs),
-            targets: pick(&test.targets),
+            inputs: translation_io::pick(&test.inputs, &at),
+            targets: translation_io::pick(&test.targets, &at),
         }
     }
 }
@@ -421,129 +398,38 @@ fn save(
 ) -> Result<()> {
     gan.flush()?;
     let outputs = gan.translate(&rows.inputs)?;
-    // Ten digits a row: inputs, outputs, targets, then the next ten the same way.
-    let size = 10 * SIDE * SIDE;
-    let mut tiles = Vec::new();
-    for k in 0..rows.inputs.len() / size {
-        for part in [&rows.inputs, &outputs, &rows.targets] {
-            tiles.extend_from_slice(&part[k * size..(k + 1) * size]);
-        }
-    }
-    let count = tiles.len() / (SIDE * SIDE);
-    grid::save_grid(
-        &out.join(grid_name),
-        &tiles,
-        count,
-        SIDE,
-        SIDE,
-        10,
-        (-1.0, 1.0),
-    )?;
+    let parts = [&rows.inputs[..], &outputs, &rows.targets];
+    translation_io::save_rows(&out.join(grid_name), &parts)?;
     gan.save(ckpt)?;
     translation::save_csv(&out.join("metrics.csv"), gan.history())?;
     let title = format!("pix2pix: {}", out.display());
     translation::save_plot(&out.join("losses.png"), &title, gan.history())
 }
 
-/// The task a checkpoint's generator was trained on and its width, refusing another
-/// trainer's checkpoint.
-fn checkpoint_task(ckpt: &Checkpoint, path: &Path) -> Result<(PairedTask, usize)> {
-    let notes = ckpt.notes()?;
-    let note = |key: &str| {
-        notes
-            .iter()
-            .find(|(k, _)| k == key)
-            .map(|(_, v)| v.as_str())
-    };
-    let trained = note(TASK_NOTE);
-    match trained.and_then(|t| t.strip_prefix(&format!("{TRAINER}/"))) {
-        Some(task) => {
-            let width = note("--width")
-                .and_then(|w| w.parse().ok())
-                .ok_or_else(|| {
-                    Error::Config(format!("--ckpt {}: holds no --width", path.display()))
-                })?;
-            Ok((PairedTask::parse(task)?, width))
-        }
-        None => Err(Error::Config(format!(
-            "--ckpt {}: not a pix2pix checkpoint ({}); give one written by pix2pix_mnist",
-            path.display(),
-            match trained {
-                Some(t) => format!("it was trained for {t}"),
-                None => "it holds no translation task".into(),
-            }
-        ))),
-    }
-}
-
 /// `--translate`: one picture to one picture, or a folder of PNGs to a folder.
 fn translate_pictures(args: &Args, input: &Path, ckpt_path: &Path) -> Result<()> {
     let ckpt = Checkpoint::open(ckpt_path).map_err(|e| Error::Config(format!("--ckpt {e}")))?;
-    let (task, width) = checkpoint_task(&ckpt, ckpt_path)?;
-    let files: Vec<(PathBuf, PathBuf)> = if input.is_dir() {
-        let out = args.out.clone().ok_or_else(|| {
-            Error::Config("--translate of a folder needs --out, the folder to write to".into())
-        })?;
-        out_folder(&out)?;
-        let mut pngs: Vec<PathBuf> = std::fs::read_dir(input)
-            .map_err(|e| Error::Config(format!("--translate {}: {e}", input.display())))?
-            .filter_map(|e| e.ok().map(|e| e.path()))
-            .filter(|p| p.extension().is_some_and(|x| x.eq_ignore_ascii_case("png")))
-            .collect();
-        pngs.sort();
-        if pngs.is_empty() {
-            return Err(Error::Config(format!(
-                "--translate {}: the folder holds no .png files",
-                input.display()
-            )));
-        }
-        pngs.into_iter()
-            .map(|p| {
-                let name = p.file_name().expect("a file").to_owned();
-                (p, out.join(name))
-            })
-            .collect()
-    } else {
-        let out = args
-            .out
-            .clone()
-            .ok_or_else(|| Error::Config("--translate needs --out, the picture to write".into()))?;
-        if out.is_dir() {
-            return Err(Error::Config(format!(
-                "--out {}: is a folder; give the file to write",
-                out.display()
-            )));
-        }
-        vec![(input.to_path_buf(), out)]
-    };
-    let gpu = &Gpu::new()?;
-    let g = Network::new(gpu, "G", unet28(width)?, 0)?;
-    ckpt.load_network(gpu, "G", &g, false)?;
+    let (task, notes) = translation_io::trained_task(&ckpt, ckpt_path, TRAINER)?;
+    let task = PairedTask::parse(&task)?;
+    let width = notes.number("--width", ckpt_path)?;
+    let files = translation_io::picture_files(input, args.out.as_deref())?;
     // Read every picture first: one that cannot be read stops the run before any is written.
     let pictures = files
         .iter()
         .map(|(from, _)| load_digit(from, SIDE))
         .collect::<Result<Vec<_>>>()?;
-    let mut inputs: Vec<f32> = pictures
-        .iter()
-        .flat_map(|p| p.pixels.iter().map(|&v| 2.0 * v - 1.0))
-        .collect();
+    let gpu = &Gpu::new()?;
+    let g = Network::new(gpu, "G", unet28(width)?, 0)?;
+    ckpt.load_network(gpu, "G", &g, false)?;
+    let mut inputs = translation_io::as_inputs(&pictures);
     if task == PairedTask::SuperResolution {
         // G learnt from 7×7 copies: give it one, whatever the picture's detail.
         inputs = pixelate(&inputs, translation::SUPERRES_FACTOR);
     }
-    // A training-sized batch keeps batch norm's statistics representative; the translations
-    // of a picture do not depend on which others share its batch beyond those statistics.
-    let outputs = translation::translate(gpu, &g, &inputs, 16)?;
-    let size = SIDE * SIDE;
-    for (i, ((_, to), picture)) in files.iter().zip(&pictures).enumerate() {
-        let unit: Vec<f32> = outputs[i * size..(i + 1) * size]
-            .iter()
-            .map(|&v| (v + 1.0) / 2.0)
-            .collect();
-        save_digit(to, &unit, SIDE, picture.inverted)?;
-        println!("{} → {}", files[i].0.display(), to.display());
-    }
+    // A training-sized batch keeps batch norm's statistics representative.
+    let batch = notes.number("--batch", ckpt_path)?;
+    let outputs = translation::translate(gpu, &g, &inputs, batch)?;
+    translation_io::write_translations(&files, &pictures, &outputs)?;
     println!(
         "translated {} picture(s) with the {} generator of {}",
         files.len(),
@@ -572,27 +458,8 @@ fn pixelate(images: &[f32], n: usize) -> Vec<f32> {
 
 /// `--judge-images`: another engine's translations of the test digits, judged as ours are.
 fn judge_file(args: &Args, path: &Path) -> Result<()> {
-    let bytes = std::fs::read(path)
-        .map_err(|e| Error::Config(format!("--judge-images {}: {e}", path.display())))?;
-    let data_error = |message: String| Error::Data {
-        path: path.to_path_buf(),
-        message,
-    };
-    let st =
-        safetensors::SafeTensors::deserialize(&bytes).map_err(|e| data_error(e.to_string()))?;
-    let view = st
-        .tensor("images")
-        .map_err(|_| data_error("holds no tensor \"images\"".into()))?;
     let test = test_digits()?;
-    let want = [test.len(), 1, SIDE, SIDE];
-    if view.dtype() != safetensors::Dtype::F32 || view.shape() != want {
-        return Err(data_error(format!(
-            "images is {:?} {:?}; it must be F32 {want:?}, one translation per test digit",
-            view.dtype(),
-            view.shape()
-        )));
-    }
-    let outputs: Vec<f32> = bytemuck::pod_collect_to_vec(view.data());
+    let outputs = translation_io::read_translations(path, "images", test.len())?;
     let gpu = &Gpu::new()?;
     let test = TestSet::new(gpu, args.task(), test)?;
     let q = test.judge(&TranslationJudge::bundled(gpu)?, &outputs)?;

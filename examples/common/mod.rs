@@ -11,6 +11,7 @@ mod ranks;
 mod run_folder;
 mod stabilisers;
 mod timeline;
+pub mod translation;
 
 pub use interrupt::{Cadence, Interrupt, INTERRUPTED_EXIT};
 pub use progress::TrainingBar;
