@@ -87,7 +87,7 @@ struct Args {
     #[arg(long, default_value_t = 250)]
     sample_every: usize,
     /// Judge the test translations every this many steps (0: only at the end).
-    #[arg(long, default_value_t = 500)]
+    #[arg(long, default_value_t = 1000)]
     eval_every: usize,
     /// Do not judge the translations.
     #[arg(long)]
