@@ -19,10 +19,9 @@ use std::path::Path;
 use std::time::Instant;
 
 use clap::Parser;
-use common::translation as translation_io;
+use common::translation::{self as translation_io, Schedule, Session};
 use common::{
-    check_flag, open_resume, prepare_out, Cadence, Finish, Interrupt, Timeline, TrainingBar,
-    CHECKPOINT,
+    check_flag, open_resume, prepare_out, Finish, Interrupt, Timeline, TrainingBar, CHECKPOINT,
 };
 use counterfeit::data::idx::{self, Digits};
 use counterfeit::eval::classifier::TRAIN_PART;
@@ -341,72 +340,38 @@ fn train(args: &Args, launched: Instant) -> Result<Finish> {
         launched.elapsed().as_secs_f32()
     ));
     let ckpt = out.join(CHECKPOINT);
-    let mut cadence = Cadence::minutes(args.checkpoint_every);
+    let schedule = Schedule {
+        steps,
+        sample_every: args.sample_every,
+        eval_every: args.eval_every,
+        checkpoint_every: args.checkpoint_every,
+        ckpt: &ckpt,
+    };
     let at = translation_io::grid_indices(&test.digits, 1);
-    let rows = (
-        translation_io::pick(&test.thin, &at),
-        translation_io::pick(&test.thick, &at),
-    );
-    while gan.steps() < steps as u64 {
-        if let Err(e) = gan.step() {
-            bar.abandon();
-            if let Error::Diverged { .. } = e {
-                eprintln!("the last good checkpoint is {}", ckpt.display());
-            }
-            return Err(e);
-        }
-        let line = gan.metrics().map(|m| {
-            let (g_ab, g_ba) = m.g_adversarial();
-            let (c_a, c_b) = m.cycles();
-            format!(
-                "D_A {:.3} D_B {:.3} G_AB {:.3} G_BA {:.3} cycle {:.4}/{:.4}",
-                m.d_a(),
-                m.d_b(),
-                g_ab,
-                g_ba,
-                c_a,
-                c_b
-            )
-        });
-        bar.update_with(gan.steps(), line);
-        let step = gan.steps() as usize;
-        let grid = format!("translations_{step:06}.png");
-        if let Some(judge) = &judge {
-            if args.eval_every > 0 && step.is_multiple_of(args.eval_every) && step < steps {
-                let t = Instant::now();
-                let q = bar.pause(|| time.measuring(|| test.judge_gan(judge, &gan)))?;
-                bar.println(&format!(
-                    "step {step} ({:.0} s):\n  {}",
-                    t.elapsed().as_secs_f32(),
-                    q.summary()
-                ));
-            }
-        }
-        if interrupt.requested() {
-            bar.abandon();
-            time.writing(|| save(&mut gan, &rows, &out, &grid, &ckpt))?;
-            println!("{}", time.summary());
-            println!(
-                "stopped at step {step} of {steps}: wrote {}; continue with --resume {}",
-                ckpt.display(),
-                ckpt.display()
-            );
-            return Ok(Finish::Interrupted);
-        }
-        let on_step = args.sample_every > 0 && step.is_multiple_of(args.sample_every);
-        if (on_step || cadence.due()) && step < steps {
-            bar.pause(|| time.writing(|| save(&mut gan, &rows, &out, &grid, &ckpt)))?;
-            cadence.saved();
-        }
+    let mut run = Run {
+        grid: (
+            translation_io::pick(&test.thin, &at),
+            translation_io::pick(&test.thick, &at),
+        ),
+        gan,
+        test,
+        judge,
+        out: &out,
+        ckpt: &ckpt,
+    };
+    if let Finish::Interrupted =
+        translation_io::train_loop(&mut run, &schedule, &interrupt, &mut bar, &mut time)?
+    {
+        return Ok(Finish::Interrupted);
     }
-    bar.finish(gan.steps());
-    if let Some(judge) = &judge {
+    if let Some(judge) = &run.judge {
+        let test = &run.test;
         println!(
             "judging both directions on the {} test digits ...",
             test.digits.len()
         );
-        let q = time.measuring(|| test.judge_gan(judge, &gan))?;
-        println!("CycleGAN step {}:\n  {}", gan.steps(), q.summary());
+        let q = time.measuring(|| test.judge_gan(judge, &run.gan))?;
+        println!("CycleGAN step {}:\n  {}", run.gan.steps(), q.summary());
         // What the classifier makes of the real digits of each domain, for comparison.
         let real = time.measuring(|| test.judge(judge, (&test.thick, &test.thin), None))?;
         println!(
@@ -415,12 +380,12 @@ fn train(args: &Args, launched: Instant) -> Result<Finish> {
             100.0 * real.to_thin.agreement
         );
         if args.json {
-            let label = format!("cyclegan step {}", gan.steps());
+            let label = format!("cyclegan step {}", run.gan.steps());
             println!("{}", q.to_thick.json(&format!("{label} to thick")));
             println!("{}", q.to_thin.json(&format!("{label} to thin")));
         }
     }
-    time.writing(|| save(&mut gan, &rows, &out, "translations_final.png", &ckpt))?;
+    time.writing(|| run.save("translations_final.png"))?;
     println!(
         "wrote grids of thin → thick → thin and thick → thin → thick, losses.png, metrics.csv and {} to {}",
         ckpt.display(),
@@ -430,30 +395,67 @@ fn train(args: &Args, launched: Instant) -> Result<Finish> {
     Ok(Finish::Done)
 }
 
-/// Grid, checkpoint, CSV and plot; the checkpoint only after the metrics proved finite.
-fn save(
-    gan: &mut CycleGan,
-    (thin, thick): &(Vec<f32>, Vec<f32>),
-    out: &Path,
-    grid_name: &str,
-    ckpt: &Path,
-) -> Result<()> {
-    gan.flush()?;
-    let to_thick = gan.a_to_b(thin)?;
-    let to_thin = gan.b_to_a(thick)?;
-    let parts = [
-        &thin[..],
-        &to_thick,
-        &gan.b_to_a(&to_thick)?,
-        thick,
-        &to_thin,
-        &gan.a_to_b(&to_thin)?,
-    ];
-    translation_io::save_rows(&out.join(grid_name), &parts)?;
-    gan.save(ckpt)?;
-    translation::save_cycle_csv(&out.join("metrics.csv"), gan.history())?;
-    let title = format!("CycleGAN thin ↔ thick: {}", out.display());
-    translation::save_cycle_plot(&out.join("losses.png"), &title, gan.history())
+/// A CycleGAN run with what it is judged on and where it writes.
+struct Run<'a> {
+    gan: CycleGan,
+    test: TestSet,
+    judge: Option<TranslationJudge>,
+    /// The grid's thin and thick test digits.
+    grid: (Vec<f32>, Vec<f32>),
+    out: &'a Path,
+    ckpt: &'a Path,
+}
+
+impl Session for Run<'_> {
+    fn step(&mut self) -> Result<()> {
+        self.gan.step()
+    }
+
+    fn steps(&self) -> u64 {
+        self.gan.steps()
+    }
+
+    fn progress(&self) -> Option<String> {
+        self.gan.metrics().map(|m| {
+            let (g_ab, g_ba) = m.g_adversarial();
+            let (c_a, c_b) = m.cycles();
+            format!(
+                "D_A {:.3} D_B {:.3} G_AB {:.3} G_BA {:.3} cycle {c_a:.4}/{c_b:.4}",
+                m.d_a(),
+                m.d_b(),
+                g_ab,
+                g_ba,
+            )
+        })
+    }
+
+    fn judge(&mut self) -> Option<Result<String>> {
+        let judge = self.judge.as_ref()?;
+        let q = self.test.judge_gan(judge, &self.gan);
+        Some(q.map(|q| format!("\n  {}", q.summary())))
+    }
+
+    /// Grid, checkpoint, CSV and plot; the checkpoint only after the metrics proved finite.
+    fn save(&mut self, grid: &str) -> Result<()> {
+        let gan = &mut self.gan;
+        gan.flush()?;
+        let (thin, thick) = &self.grid;
+        let to_thick = gan.a_to_b(thin)?;
+        let to_thin = gan.b_to_a(thick)?;
+        let parts = [
+            &thin[..],
+            &to_thick,
+            &gan.b_to_a(&to_thick)?,
+            thick,
+            &to_thin,
+            &gan.a_to_b(&to_thin)?,
+        ];
+        translation_io::save_rows(&self.out.join(grid), &parts)?;
+        gan.save(self.ckpt)?;
+        translation::save_cycle_csv(&self.out.join("metrics.csv"), gan.history())?;
+        let title = format!("CycleGAN thin ↔ thick: {}", self.out.display());
+        translation::save_cycle_plot(&self.out.join("losses.png"), &title, gan.history())
+    }
 }
 
 /// `--translate`: one picture to one picture, or a folder of PNGs to a folder.

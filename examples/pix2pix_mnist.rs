@@ -19,10 +19,9 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use clap::Parser;
-use common::translation as translation_io;
+use common::translation::{self as translation_io, Schedule, Session};
 use common::{
-    check_flag, open_resume, prepare_out, Cadence, Finish, Interrupt, Timeline, TrainingBar,
-    CHECKPOINT,
+    check_flag, open_resume, prepare_out, Finish, Interrupt, Timeline, TrainingBar, CHECKPOINT,
 };
 use counterfeit::data::idx::{self, Digits};
 use counterfeit::eval::classifier::TRAIN_PART;
@@ -294,75 +293,50 @@ fn train(args: &Args, launched: Instant) -> Result<Finish> {
         launched.elapsed().as_secs_f32()
     ));
     let ckpt = out.join(CHECKPOINT);
-    let mut cadence = Cadence::minutes(args.checkpoint_every);
-    let grid_rows = GridRows::new(&test);
-    while gan.steps() < steps as u64 {
-        if let Err(e) = gan.step() {
-            bar.abandon();
-            if let Error::Diverged { .. } = e {
-                eprintln!("the last good checkpoint is {}", ckpt.display());
-            }
-            return Err(e);
-        }
-        let line = gan.metrics().map(|m| match args.l1_only {
-            true => format!("L1 {:.4}", m.l1),
-            false => format!(
-                "D {:.3} G {:.3} L1 {:.4} D(x,y) {:.2} D(x,G(x)) {:.2}",
-                m.d_loss, m.g_adversarial, m.l1, m.d_real, m.d_fake
-            ),
-        });
-        bar.update_with(gan.steps(), line);
-        let step = gan.steps() as usize;
-        let grid = format!("translations_{step:06}.png");
-        if let Some(judge) = &judge {
-            if args.eval_every > 0 && step.is_multiple_of(args.eval_every) && step < steps {
-                let t = Instant::now();
-                let q = bar.pause(|| {
-                    time.measuring(|| test.judge(judge, &gan.translate(&test.inputs)?))
-                })?;
-                bar.println(&format!(
-                    "step {step}: {} ({:.0} s)",
-                    q.summary(),
-                    t.elapsed().as_secs_f32()
-                ));
-            }
-        }
-        if interrupt.requested() {
-            bar.abandon();
-            time.writing(|| save(&mut gan, &grid_rows, &out, &grid, &ckpt))?;
-            println!("{}", time.summary());
-            println!(
-                "stopped at step {step} of {steps}: wrote {}; continue with --resume {}",
-                ckpt.display(),
-                ckpt.display()
-            );
-            return Ok(Finish::Interrupted);
-        }
-        let on_step = args.sample_every > 0 && step.is_multiple_of(args.sample_every);
-        if (on_step || cadence.due()) && step < steps {
-            bar.pause(|| time.writing(|| save(&mut gan, &grid_rows, &out, &grid, &ckpt)))?;
-            cadence.saved();
-        }
+    let schedule = Schedule {
+        steps,
+        sample_every: args.sample_every,
+        eval_every: args.eval_every,
+        checkpoint_every: args.checkpoint_every,
+        ckpt: &ckpt,
+    };
+    let at = translation_io::grid_indices(&test.digits, PER_CLASS);
+    let mut run = Run {
+        grid: (
+            translation_io::pick(&test.inputs, &at),
+            translation_io::pick(&test.targets, &at),
+        ),
+        gan,
+        test,
+        judge,
+        out: &out,
+        ckpt: &ckpt,
+        l1_only: args.l1_only,
+    };
+    if let Finish::Interrupted =
+        translation_io::train_loop(&mut run, &schedule, &interrupt, &mut bar, &mut time)?
+    {
+        return Ok(Finish::Interrupted);
     }
-    bar.finish(gan.steps());
-    if let Some(judge) = &judge {
+    if let Some(judge) = &run.judge {
         println!(
             "judging the translations of the {} test digits ...",
-            test.digits.len()
+            run.test.digits.len()
         );
-        let q = time.measuring(|| test.judge(judge, &gan.translate(&test.inputs)?))?;
+        let outputs = run.gan.translate(&run.test.inputs)?;
+        let q = time.measuring(|| run.test.judge(judge, &outputs))?;
         let label = format!(
             "pix2pix {}{} step {}",
             task.name(),
             if args.l1_only { " L1 only" } else { "" },
-            gan.steps()
+            run.gan.steps()
         );
         println!("{label}: {}", q.summary());
         if args.json {
             println!("{}", q.json(&label));
         }
     }
-    time.writing(|| save(&mut gan, &grid_rows, &out, "translations_final.png", &ckpt))?;
+    time.writing(|| run.save("translations_final.png"))?;
     println!(
         "wrote grids of input | output | target, losses.png, metrics.csv and {} to {}",
         ckpt.display(),
@@ -372,38 +346,58 @@ fn train(args: &Args, launched: Instant) -> Result<Finish> {
     Ok(Finish::Done)
 }
 
-/// The grid's test digits: their inputs and targets, in grid order.
-struct GridRows {
-    inputs: Vec<f32>,
-    targets: Vec<f32>,
+/// A pix2pix run with what it is judged on and where it writes.
+struct Run<'a> {
+    gan: Pix2Pix,
+    test: TestSet,
+    judge: Option<TranslationJudge>,
+    /// The grid's test inputs and targets.
+    grid: (Vec<f32>, Vec<f32>),
+    out: &'a Path,
+    ckpt: &'a Path,
+    l1_only: bool,
 }
 
-impl GridRows {
-    fn new(test: &TestSet) -> GridRows {
-        let at = translation_io::grid_indices(&test.digits, PER_CLASS);
-        GridRows {
-            inputs: translation_io::pick(&test.inputs, &at),
-            targets: translation_io::pick(&test.targets, &at),
-        }
+impl Session for Run<'_> {
+    fn step(&mut self) -> Result<()> {
+        self.gan.step()
     }
-}
 
-/// Grid, checkpoint, CSV and plot; the checkpoint only after the metrics proved finite.
-fn save(
-    gan: &mut Pix2Pix,
-    rows: &GridRows,
-    out: &Path,
-    grid_name: &str,
-    ckpt: &Path,
-) -> Result<()> {
-    gan.flush()?;
-    let outputs = gan.translate(&rows.inputs)?;
-    let parts = [&rows.inputs[..], &outputs, &rows.targets];
-    translation_io::save_rows(&out.join(grid_name), &parts)?;
-    gan.save(ckpt)?;
-    translation::save_csv(&out.join("metrics.csv"), gan.history())?;
-    let title = format!("pix2pix: {}", out.display());
-    translation::save_plot(&out.join("losses.png"), &title, gan.history())
+    fn steps(&self) -> u64 {
+        self.gan.steps()
+    }
+
+    fn progress(&self) -> Option<String> {
+        self.gan.metrics().map(|m| match self.l1_only {
+            true => format!("L1 {:.4}", m.l1),
+            false => format!(
+                "D {:.3} G {:.3} L1 {:.4} D(x,y) {:.2} D(x,G(x)) {:.2}",
+                m.d_loss, m.g_adversarial, m.l1, m.d_real, m.d_fake
+            ),
+        })
+    }
+
+    fn judge(&mut self) -> Option<Result<String>> {
+        let judge = self.judge.as_ref()?;
+        let q = self
+            .gan
+            .translate(&self.test.inputs)
+            .and_then(|outputs| self.test.judge(judge, &outputs));
+        Some(q.map(|q| q.summary()))
+    }
+
+    /// Grid, checkpoint, CSV and plot; the checkpoint only after the metrics proved finite.
+    fn save(&mut self, grid: &str) -> Result<()> {
+        let gan = &mut self.gan;
+        gan.flush()?;
+        let (inputs, targets) = &self.grid;
+        let outputs = gan.translate(inputs)?;
+        translation_io::save_rows(&self.out.join(grid), &[inputs, &outputs, targets])?;
+        gan.save(self.ckpt)?;
+        translation::save_csv(&self.out.join("metrics.csv"), gan.history())?;
+        let title = format!("pix2pix: {}", self.out.display());
+        translation::save_plot(&self.out.join("losses.png"), &title, gan.history())
+    }
 }
 
 /// `--translate`: one picture to one picture, or a folder of PNGs to a folder.

@@ -5,25 +5,12 @@
 //!
 //! The example binary is the one `cargo test` builds beside the test binaries.
 
+mod common;
+
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::time::Duration;
-
-fn example(name: &str) -> PathBuf {
-    let exe = std::env::current_exe().expect("test binary path");
-    let dir = exe
-        .parent()
-        .and_then(Path::parent)
-        .expect("target profile folder");
-    let bin = dir.join("examples").join(name);
-    assert!(
-        bin.exists(),
-        "{} is missing: `cargo test` builds the examples before running this test",
-        bin.display()
-    );
-    bin
-}
 
 fn scratch(name: &str) -> PathBuf {
     let dir = std::env::temp_dir().join(format!("counterfeit-cli-{}-{name}", std::process::id()));
@@ -37,7 +24,7 @@ fn dcgan(out: &Path, steps: usize) -> Command {
 }
 
 fn dcgan_batch(out: &Path, steps: usize, batch: usize) -> Command {
-    let mut c = Command::new(example("dcgan_mnist"));
+    let mut c = Command::new(common::example("dcgan_mnist"));
     c.args(["--no-eval", "--sample-every", "0", "--batch"])
         .arg(batch.to_string())
         .arg("--steps")
@@ -236,7 +223,7 @@ fn folders_settings_and_flags_are_checked_before_the_gpu_is_opened() {
         refused(dcgan(&scratch("z"), 4).args([flag, value]), &[flag]);
     }
     // A mistyped flag gets a suggestion.
-    let out = Command::new(example("dcgan_mnist"))
+    let out = Command::new(common::example("dcgan_mnist"))
         .args(["--step", "3"])
         .output()
         .unwrap();
@@ -247,7 +234,7 @@ fn folders_settings_and_flags_are_checked_before_the_gpu_is_opened() {
 /// A tiny progressive run's flags: 2 steps per stage and per fade-in (10 in all), narrow
 /// networks, batch 4, no quality measurement.
 fn progan(out: &Path, fade: u64) -> Command {
-    let mut c = Command::new(example("progan_mnist"));
+    let mut c = Command::new(common::example("progan_mnist"));
     c.args(["--fade-steps", &fade.to_string()]);
     c.args([
         "--no-eval",

@@ -11,21 +11,6 @@ mod common;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-fn example(name: &str) -> PathBuf {
-    let exe = std::env::current_exe().expect("test binary path");
-    let dir = exe
-        .parent()
-        .and_then(Path::parent)
-        .expect("target profile folder");
-    let bin = dir.join("examples").join(name);
-    assert!(
-        bin.exists(),
-        "{} is missing: `cargo test` builds the examples",
-        bin.display()
-    );
-    bin
-}
-
 fn scratch(name: &str) -> PathBuf {
     let dir = std::env::temp_dir().join(format!("counterfeit-i2i-{}-{name}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
@@ -35,7 +20,7 @@ fn scratch(name: &str) -> PathBuf {
 
 fn run(name: &str, args: &[&str]) -> (bool, String) {
     common::quiet_runtime_dir();
-    let o: Output = Command::new(example(name))
+    let o: Output = Command::new(common::example(name))
         .args(args)
         .output()
         .expect("run");

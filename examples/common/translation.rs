@@ -193,3 +193,82 @@ impl Notes {
             .ok_or_else(|| Error::Config(format!("--ckpt {}: holds no {key}", path.display())))
     }
 }
+
+/// A translation run as the shared training loop drives it.
+pub trait Session {
+    /// One training step.
+    fn step(&mut self) -> Result<()>;
+    /// Steps run so far.
+    fn steps(&self) -> u64;
+    /// The latest metrics in words, once some have reached the CPU.
+    fn progress(&self) -> Option<String>;
+    /// The test translations judged now, in words; `None` when the run does not judge.
+    fn judge(&mut self) -> Option<Result<String>>;
+    /// Writes the grid `grid`, the checkpoint, the CSV and the plot.
+    fn save(&mut self, grid: &str) -> Result<()>;
+}
+
+/// When the loop judges and writes.
+pub struct Schedule<'a> {
+    /// Steps of the whole run.
+    pub steps: usize,
+    /// A grid and a checkpoint every this many steps (0: never).
+    pub sample_every: usize,
+    /// Judging every this many steps (0: never).
+    pub eval_every: usize,
+    /// A checkpoint every this many minutes too (0: never).
+    pub checkpoint_every: f64,
+    /// Where the checkpoint goes.
+    pub ckpt: &'a Path,
+}
+
+/// Trains `session` to `schedule.steps`, judging and writing on schedule. `Finish::Done`
+/// when every step ran (the final judging and writing are the caller's), `Interrupted` when
+/// a signal stopped it after saving.
+pub fn train_loop(
+    session: &mut impl Session,
+    schedule: &Schedule,
+    interrupt: &super::Interrupt,
+    bar: &mut super::TrainingBar,
+    time: &mut super::Timeline,
+) -> Result<super::Finish> {
+    let (steps, ckpt) = (schedule.steps, schedule.ckpt);
+    let mut cadence = super::Cadence::minutes(schedule.checkpoint_every);
+    let every = |n: usize, step: usize| n > 0 && step.is_multiple_of(n) && step < steps;
+    while session.steps() < steps as u64 {
+        if let Err(e) = session.step() {
+            bar.abandon();
+            if let Error::Diverged { .. } = e {
+                eprintln!("the last good checkpoint is {}", ckpt.display());
+            }
+            return Err(e);
+        }
+        bar.update_with(session.steps(), session.progress());
+        let step = session.steps() as usize;
+        let grid = format!("translations_{step:06}.png");
+        if every(schedule.eval_every, step) {
+            let t = std::time::Instant::now();
+            if let Some(q) = bar.pause(|| time.measuring(|| session.judge())) {
+                let secs = t.elapsed().as_secs_f32();
+                bar.println(&format!("step {step} ({secs:.0} s): {}", q?));
+            }
+        }
+        if interrupt.requested() {
+            bar.abandon();
+            time.writing(|| session.save(&grid))?;
+            println!("{}", time.summary());
+            println!(
+                "stopped at step {step} of {steps}: wrote {}; continue with --resume {}",
+                ckpt.display(),
+                ckpt.display()
+            );
+            return Ok(super::Finish::Interrupted);
+        }
+        if every(schedule.sample_every, step) || (cadence.due() && step < steps) {
+            bar.pause(|| time.writing(|| session.save(&grid)))?;
+            cadence.saved();
+        }
+    }
+    bar.finish(session.steps());
+    Ok(super::Finish::Done)
+}

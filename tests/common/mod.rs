@@ -118,3 +118,19 @@ pub fn linear_d_outputs(gan: &counterfeit::Trainer, x: &counterfeit::Tensor) -> 
         })
         .collect()
 }
+
+/// The example binary `name` that `cargo test` builds beside the test binaries.
+pub fn example(name: &str) -> std::path::PathBuf {
+    let exe = std::env::current_exe().expect("test binary path");
+    let dir = exe
+        .parent()
+        .and_then(std::path::Path::parent)
+        .expect("target profile folder");
+    let bin = dir.join("examples").join(name);
+    assert!(
+        bin.exists(),
+        "{} is missing: `cargo test` builds the examples before running this test",
+        bin.display()
+    );
+    bin
+}
