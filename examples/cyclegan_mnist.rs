@@ -453,8 +453,8 @@ impl Session for Run<'_> {
         translation_io::save_rows(&self.out.join(grid), &parts)?;
         gan.save(self.ckpt)?;
         translation::save_cycle_csv(&self.out.join("metrics.csv"), gan.history())?;
-        let title = format!("CycleGAN thin ↔ thick: {}", self.out.display());
-        translation::save_cycle_plot(&self.out.join("losses.png"), &title, gan.history())
+        let title = "CycleGAN thin ↔ thick";
+        translation::save_cycle_plot(&self.out.join("losses.png"), title, gan.history())
     }
 }
 

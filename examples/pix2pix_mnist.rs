@@ -311,6 +311,7 @@ fn train(args: &Args, launched: Instant) -> Result<Finish> {
         judge,
         out: &out,
         ckpt: &ckpt,
+        task,
         l1_only: args.l1_only,
     };
     if let Finish::Interrupted =
@@ -355,6 +356,7 @@ struct Run<'a> {
     grid: (Vec<f32>, Vec<f32>),
     out: &'a Path,
     ckpt: &'a Path,
+    task: PairedTask,
     l1_only: bool,
 }
 
@@ -395,7 +397,8 @@ impl Session for Run<'_> {
         translation_io::save_rows(&self.out.join(grid), &[inputs, &outputs, targets])?;
         gan.save(self.ckpt)?;
         translation::save_csv(&self.out.join("metrics.csv"), gan.history())?;
-        let title = format!("pix2pix: {}", self.out.display());
+        let what = if self.l1_only { ", L1 only" } else { "" };
+        let title = format!("pix2pix {}{what}", self.task.name());
         translation::save_plot(&self.out.join("losses.png"), &title, gan.history())
     }
 }
