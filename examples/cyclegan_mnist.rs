@@ -224,13 +224,16 @@ struct Figures {
 
 impl Figures {
     fn summary(&self) -> String {
-        format!(
-            "thin → thick: {}\n  thick → thin: {}\n  round trips' L1: thin {:.4}, thick {:.4}",
+        let mut s = format!(
+            "thin → thick: {}\n  thick → thin: {}",
             self.to_thick.summary(),
-            self.to_thin.summary(),
-            self.cycles.0,
-            self.cycles.1
-        )
+            self.to_thin.summary()
+        );
+        if !self.cycles.0.is_nan() {
+            let (a, b) = self.cycles;
+            s += &format!("\n  round trips' L1: thin {a:.4}, thick {b:.4}");
+        }
+        s
     }
 }
 
