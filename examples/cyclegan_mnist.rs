@@ -37,7 +37,7 @@ use counterfeit::ops::morphology::Transform;
 use counterfeit::{Dataset, Error, GanLoss, Gpu, Network, Optimizer, Result};
 
 /// Steps of the default run.
-const DEFAULT_STEPS: usize = 2000;
+const DEFAULT_STEPS: usize = 1500;
 /// The trainer and task in the checkpoint's notes.
 const TRAINER: &str = "cyclegan";
 const TASK: &str = "thin_thick";
@@ -47,7 +47,7 @@ const TASK: &str = "thin_thick";
     about = "Train CycleGAN on digits: thin ↔ thick, unpaired (or translate your own pictures)"
 )]
 struct Args {
-    /// Training steps (both generators' update, then both discriminators') [default: 2000].
+    /// Training steps (both generators' update, then both discriminators') [default: 1500].
     #[arg(long)]
     steps: Option<usize>,
     /// Images of each domain per step.
@@ -86,7 +86,7 @@ struct Args {
     #[arg(long, default_value_t = 250)]
     sample_every: usize,
     /// Judge the test translations every this many steps (0: only at the end).
-    #[arg(long, default_value_t = 1000)]
+    #[arg(long, default_value_t = 500)]
     eval_every: usize,
     /// Do not judge the translations.
     #[arg(long)]

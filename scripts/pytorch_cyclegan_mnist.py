@@ -18,10 +18,10 @@ G_BA(thick) as "thin" and both round trips ("thin_round_trip", "thick_round_trip
 [1000, 1, 28, 28] in [-1, 1], to OUT/pytorch_cyclegan_step_<step>.safetensors, which
 
     cargo run --release --example cyclegan_mnist -- \\
-        --judge-images OUT/pytorch_cyclegan_step_2000.safetensors
+        --judge-images OUT/pytorch_cyclegan_step_1500.safetensors
 
 judges as counterfeit's own. Needs torch and numpy:
-    python3 scripts/pytorch_cyclegan_mnist.py --save-at 1000,2000 --out out/pytorch
+    python3 scripts/pytorch_cyclegan_mnist.py --save-at 500,1000,1500 --out out/pytorch
 """
 import argparse
 import gzip
@@ -150,7 +150,7 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--width", type=int, default=16)
     ap.add_argument("--blocks", type=int, default=2)
-    ap.add_argument("--save-at", default="1000,2000", help="steps at which to write translations")
+    ap.add_argument("--save-at", default="500,1000,1500", help="steps at which to write translations")
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--out", default="out/pytorch")
     ap.add_argument("--threads", type=int, default=0, help="torch threads (0: torch's default)")
