@@ -155,14 +155,9 @@ impl Args {
     }
 
     fn gan_loss(&self) -> Result<GanLoss> {
-        match self.loss.as_str() {
-            "lsgan" => Ok(GanLoss::LeastSquares),
-            "bce" => Ok(GanLoss::Bce),
-            "hinge" => Ok(GanLoss::Hinge),
-            other => Err(Error::Config(format!(
-                "--loss {other}: must be lsgan, bce or hinge"
-            ))),
-        }
+        GanLoss::parse(&self.loss).ok_or_else(|| {
+            Error::Config(format!("--loss {}: must be lsgan, bce or hinge", self.loss))
+        })
     }
 
     fn out(&self) -> std::path::PathBuf {

@@ -149,14 +149,9 @@ impl Args {
     }
 
     fn gan_loss(&self) -> Result<GanLoss> {
-        match self.loss.as_str() {
-            "bce" => Ok(GanLoss::Bce),
-            "lsgan" => Ok(GanLoss::LeastSquares),
-            "hinge" => Ok(GanLoss::Hinge),
-            other => Err(Error::Config(format!(
-                "--loss {other}: must be bce, lsgan or hinge"
-            ))),
-        }
+        GanLoss::parse(&self.loss).ok_or_else(|| {
+            Error::Config(format!("--loss {}: must be bce, lsgan or hinge", self.loss))
+        })
     }
 
     fn out(&self) -> PathBuf {

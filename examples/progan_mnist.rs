@@ -314,11 +314,8 @@ fn train(args: &Args, ranks: &Ranks, launched: Instant) -> Result<Finish> {
         readback_every: 10,
         sample_count: GRID_N,
         g_ema: (args.g_ema > 0.0).then_some(args.g_ema),
-        loss: match args.loss.as_str() {
-            "hinge" => GanLoss::Hinge,
-            "lsgan" => GanLoss::LeastSquares,
-            _ => GanLoss::Bce,
-        },
+        // Checked in `check`.
+        loss: GanLoss::parse(&args.loss).unwrap_or(GanLoss::Bce),
         ..TrainerConfig::dcgan()
     };
     // Rank 0 alone measures (its parameters are every rank's).

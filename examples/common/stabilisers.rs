@@ -98,16 +98,12 @@ impl StabiliserArgs {
         config: counterfeit::TrainerConfig,
         steps: usize,
     ) -> counterfeit::Result<counterfeit::TrainerConfig> {
-        let loss = match self.loss.as_str() {
-            "bce" => counterfeit::GanLoss::Bce,
-            "hinge" => counterfeit::GanLoss::Hinge,
-            "lsgan" => counterfeit::GanLoss::LeastSquares,
-            other => {
-                return Err(counterfeit::Error::Config(format!(
-                    "unknown --loss {other:?}: use bce, hinge or lsgan"
-                )))
-            }
-        };
+        let loss = counterfeit::GanLoss::parse(&self.loss).ok_or_else(|| {
+            counterfeit::Error::Config(format!(
+                "unknown --loss {:?}: use bce, hinge or lsgan",
+                self.loss
+            ))
+        })?;
         Ok(counterfeit::TrainerConfig {
             d_steps: self.d_steps,
             loss,

@@ -28,6 +28,18 @@ pub enum GanLoss {
     LeastSquares,
 }
 
+impl GanLoss {
+    /// The loss a command line names: `bce`, `hinge` or `lsgan`.
+    pub fn parse(name: &str) -> Option<GanLoss> {
+        match name {
+            "bce" => Some(GanLoss::Bce),
+            "hinge" => Some(GanLoss::Hinge),
+            "lsgan" => Some(GanLoss::LeastSquares),
+            _ => None,
+        }
+    }
+}
+
 /// The prior of z.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub enum Noise {
