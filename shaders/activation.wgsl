@@ -12,6 +12,8 @@ struct Params {
 @group(0) @binding(2) var<storage, read_write> dst: array<f32>;
 // Backward only: the upstream gradient; dst receives dx and src holds the saved tensor.
 @group(0) @binding(3) var<storage, read> dy: array<f32>;
+// Curvature only: the tangent t; dst receives σ''(x)·t·dy, src holding y = σ(x).
+@group(0) @binding(4) var<storage, read> t: array<f32>;
 
 // Overflow-safe forms: exp never sees a large positive argument.
 fn sigmoid(x: f32) -> f32 {
@@ -89,5 +91,26 @@ fn sigmoid_bwd(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) n
     if (i < p.n) {
         let y = src[i];
         dst[i] = dy[i] * y * (1.0 - y);
+    }
+}
+
+// σ'' in terms of y: tanh'' = −2y(1 − y²), sigmoid'' = y(1 − y)(1 − 2y).
+@compute @workgroup_size(256)
+fn tanh_curv(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+             @builtin(local_invocation_index) lid: u32) {
+    let i = linear_id(wid, nwg, lid, 256u);
+    if (i < p.n) {
+        let y = src[i];
+        dst[i] = -2.0 * y * (1.0 - y * y) * t[i] * dy[i];
+    }
+}
+
+@compute @workgroup_size(256)
+fn sigmoid_curv(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+                @builtin(local_invocation_index) lid: u32) {
+    let i = linear_id(wid, nwg, lid, 256u);
+    if (i < p.n) {
+        let y = src[i];
+        dst[i] = y * (1.0 - y) * (1.0 - 2.0 * y) * t[i] * dy[i];
     }
 }

@@ -214,14 +214,18 @@ impl Gpu {
     /// Runs kernels once in their own submission and waits: for tests and one-off work,
     /// never for the training step.
     pub fn run(&self, kernels: &[&Kernel]) -> Result<()> {
-        let mut encoder = self.device.create_command_encoder(&Default::default());
-        {
-            let mut pass = encoder.begin_compute_pass(&Default::default());
-            for k in kernels {
-                k.encode(&mut pass);
+        // Scoped, so a dispatch the device refuses is an error here rather than a log line
+        // and a silently skipped submission.
+        self.scoped("running kernels", || {
+            let mut encoder = self.device.create_command_encoder(&Default::default());
+            {
+                let mut pass = encoder.begin_compute_pass(&Default::default());
+                for k in kernels {
+                    k.encode(&mut pass);
+                }
             }
-        }
-        self.queue.submit([encoder.finish()]);
+            self.queue.submit([encoder.finish()]);
+        })?;
         self.wait()
     }
 }

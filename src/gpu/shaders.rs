@@ -37,7 +37,7 @@ shaders! {
     Gemm => "gemm" ["gemm"],
     GemmVec4 => "gemm_vec4" ["gemm_nn4", "gemm_nt4"],
     Reduce => "reduce" ["sum_rows", "sum_all"],
-    Activation => "activation" ["relu_fwd", "leaky_relu_fwd", "tanh_fwd", "sigmoid_fwd", "relu_bwd", "leaky_relu_bwd", "tanh_bwd", "sigmoid_bwd"],
+    Activation => "activation" ["relu_fwd", "leaky_relu_fwd", "tanh_fwd", "sigmoid_fwd", "relu_bwd", "leaky_relu_bwd", "tanh_bwd", "sigmoid_bwd", "tanh_curv", "sigmoid_curv"],
     Maxout => "maxout" ["maxout_fwd", "maxout_bwd"],
     Dropout => "dropout" ["dropout"],
     Elementwise => "elementwise" ["axpby", "fill"],
@@ -67,6 +67,7 @@ shaders! {
     Resample => "resample" ["upsample_fwd", "upsample_bwd", "avgpool_fwd", "avgpool_bwd"],
     Sort => "sort" ["radix_pass"],
     Swd => "swd" ["abs_diff_rows"],
+    Penalty => "penalty" ["interpolate", "norm_penalty"],
 }
 
 /// The shared helpers every shader is compiled with.

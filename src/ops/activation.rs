@@ -37,6 +37,12 @@ impl Activation {
         }
     }
 
+    /// Whether σ'' is nonzero anywhere it exists (Tanh and Sigmoid; the ReLUs are piecewise
+    /// linear).
+    pub fn has_curvature(self) -> bool {
+        self.backward_uses_output()
+    }
+
     /// Whether the backward needs the forward's output (else its input).
     pub fn backward_uses_output(self) -> bool {
         matches!(self, Activation::Tanh | Activation::Sigmoid)
@@ -80,5 +86,45 @@ pub fn backward(
             Bind::Read(dy),
         ],
         groups_256(dy.len()),
+    )
+}
+
+/// `c = σ''(x)·t·g` for Tanh and Sigmoid, with σ'' written in terms of the forward's output
+/// `y`: the primal cotangent a tangent `t` and its cotangent `g` leave through the curvature.
+pub fn curvature(
+    gpu: &Gpu,
+    act: Activation,
+    y: &Tensor,
+    t: &Tensor,
+    g: &Tensor,
+    c: &Tensor,
+) -> Result<Kernel> {
+    same_len("activation curvature", y, t)?;
+    same_len("activation curvature", t, g)?;
+    same_len("activation curvature", g, c)?;
+    let entry = match act {
+        Activation::Tanh => "tanh_curv",
+        Activation::Sigmoid => "sigmoid_curv",
+        _ => {
+            return Err(crate::Error::shape(
+                "activation curvature",
+                format!("{act:?} has no curvature"),
+            ))
+        }
+    };
+    let params = ActParams {
+        n: u(g.len()),
+        slope: 0.0,
+    };
+    gpu.kernel(
+        KernelSpec::new(Shader::Activation, entry),
+        &[
+            Bind::params(&params),
+            Bind::Read(y),
+            Bind::Write(c),
+            Bind::Read(g),
+            Bind::Read(t),
+        ],
+        groups_256(g.len()),
     )
 }

@@ -147,10 +147,14 @@ pub fn gemm(
         ),
     };
     let mut spec = KernelSpec::new(shader, entry).constant("WG", wg as f64);
+    // A stored [k, m] with m % 4 == 0: a lane's 8 rows are two vec4 loads.
+    let a_vec = entry == "gemm_nn4" && trans_a && m.is_multiple_of(4);
     if entry == "gemm_nn4" {
-        // A stored [k, m] with m % 4 == 0: a lane's 8 rows are two vec4 loads.
-        spec = spec.constant("A_VEC", (trans_a && m % 4 == 0) as u8 as f64);
+        spec = spec.constant("A_VEC", a_vec as u8 as f64);
     }
+    // A's vec4 view, or B (which holds at least one vec4) where it goes unread: a view of
+    // fewer than 4 values (a [2, 1] gradient) would be refused as a vec4 array.
+    let a4 = if a_vec || entry == "gemm_nt4" { a } else { b };
     // Unused bindings still need a buffer; `a` serves (it is only read).
     let bias = bias.unwrap_or(a);
     if shader == Shader::GemmVec4 {
@@ -163,7 +167,7 @@ pub fn gemm(
                 Bind::Read(b),
                 Bind::Read(bias),
                 Bind::Write(c),
-                Bind::Read(a),
+                Bind::Read(a4),
             ],
             groups,
         )

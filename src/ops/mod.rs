@@ -23,6 +23,7 @@ pub mod minibatch_std;
 pub mod morphology;
 pub mod optim;
 pub mod peak;
+pub mod penalty;
 pub mod pixel_norm;
 pub mod resample;
 pub mod rng;

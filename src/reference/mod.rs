@@ -20,6 +20,7 @@ pub mod loss;
 pub mod minibatch_std;
 pub mod morphology;
 pub mod optim;
+pub mod penalty;
 pub mod parzen;
 pub mod pixel_norm;
 pub mod resample;

@@ -1,7 +1,7 @@
 //! The weighted sum `a·x + b·y` of two inputs of the same shape: a residual block's
 //! `x + f(x)`, or progressive growing's fade-in `α·new + (1 − α)·old`.
 
-use super::{Backward, Forward, Kind, Recorded};
+use super::{Backward, Forward, Kind, Recorded, Tangent};
 use crate::ops::elementwise::axpby;
 use crate::{Error, Result};
 
@@ -12,6 +12,11 @@ pub(crate) struct Add {
 }
 
 impl Kind for Add {
+    /// Linear in its input: the tangent is the same forward on the tangent (no bias).
+    fn tangent(&self, t: &Tangent<'_>) -> Result<Recorded> {
+        t.of_linear(self)
+    }
+
     fn name(&self) -> String {
         match (self.a, self.b) {
             (1.0, 1.0) => "add".to_string(),

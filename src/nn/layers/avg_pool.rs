@@ -1,7 +1,7 @@
 //! 2×2 average pooling with stride 2 (progressive growing's way down): `[c, h, w]` becomes
 //! `[c, h/2, w/2]`, an odd last row or column dropped as in PyTorch's `AvgPool2d(2)`.
 
-use super::{chw, Backward, Forward, Kind, Recorded};
+use super::{chw, Backward, Forward, Kind, Recorded, Tangent};
 use crate::ops::resample::{avg_pool_backward, avg_pool_forward, Planes};
 use crate::{Error, Result};
 
@@ -9,6 +9,11 @@ use crate::{Error, Result};
 pub(crate) struct AvgPool;
 
 impl Kind for AvgPool {
+    /// Linear in its input: the tangent is the same forward on the tangent (no bias).
+    fn tangent(&self, t: &Tangent<'_>) -> Result<Recorded> {
+        t.of_linear(self)
+    }
+
     fn name(&self) -> String {
         "avg_pool(2)".into()
     }

@@ -2,7 +2,7 @@
 //! shift β and PyTorch's running statistics. Training saves the batch's mean and 1/std for
 //! the backward; evaluation uses the running statistics.
 
-use super::{Backward, Forward, Kind, Recorded};
+use super::{Backward, Forward, Kind, Recorded, Tangent};
 use crate::nn::{Init, Mode};
 use crate::ops::batchnorm::{backward, eval_forward, train_forward, BnGeom};
 use crate::{Error, Result, Tensor};
@@ -24,6 +24,17 @@ fn geom(x: &Tensor) -> BnGeom {
 }
 
 impl Kind for BatchNorm {
+    /// A gradient penalty is per sample, and batch norm makes each sample's output depend on
+    /// the whole batch: refused, with what to use instead.
+    fn tangent(&self, _t: &Tangent<'_>) -> Result<Recorded> {
+        Err(crate::Error::shape(
+            "batch_norm",
+            "cannot be in a discriminator with a gradient penalty: the penalty is per sample, and \
+             batch norm mixes the samples of a batch (Gulrajani et al. 2017, §4). Build D without \
+             normalisation, or bound it with spectral normalisation instead",
+        ))
+    }
+
     fn name(&self) -> String {
         "batch_norm".to_string()
     }

@@ -1,7 +1,7 @@
 //! Channel concatenation of two inputs `[c₁, …]` and `[c₂, …]` with the same trailing shape
 //! (a U-Net's skip into its decoder); the backward splits the gradient.
 
-use super::{Backward, Forward, Kind, Recorded};
+use super::{Backward, Forward, Kind, Recorded, Tangent};
 use crate::ops::concat::{concat_channels, split_channels};
 use crate::{Error, Result};
 
@@ -9,6 +9,11 @@ use crate::{Error, Result};
 pub(crate) struct Concat;
 
 impl Kind for Concat {
+    /// Linear in its input: the tangent is the same forward on the tangent (no bias).
+    fn tangent(&self, t: &Tangent<'_>) -> Result<Recorded> {
+        t.of_linear(self)
+    }
+
     fn name(&self) -> String {
         "concat".to_string()
     }

@@ -1,7 +1,7 @@
 //! 2-D convolution of `[c, h, w]` samples, W `[out, c, k, k]` as in PyTorch: an implicit
 //! GEMM forward, input-grad and weight-grad (the transposed convolution reuses all three).
 
-use super::{chw, Backward, Forward, Kind, Recorded, Weight};
+use super::{chw, Backward, Forward, Kind, Recorded, Weight, Tangent};
 use crate::ops::conv::{bias_grad, forward, input_grad, weight_grad, ConvGeom};
 use crate::Result;
 
@@ -22,6 +22,11 @@ impl Conv {
 }
 
 impl Kind for Conv {
+    /// Linear in its input: the tangent is the same forward on the tangent (no bias).
+    fn tangent(&self, t: &Tangent<'_>) -> Result<Recorded> {
+        t.of_linear(self)
+    }
+
     fn name(&self) -> String {
         let Conv {
             out,

@@ -1,7 +1,7 @@
 //! 2-D transposed convolution (the adjoint of conv), W `[c, out, k, k]` as in PyTorch. Its
 //! forward is the convolution's input-grad and its input-grad the convolution's forward.
 
-use super::{chw, Backward, Forward, Kind, Recorded, Weight};
+use super::{chw, Backward, Forward, Kind, Recorded, Weight, Tangent};
 use crate::ops::conv::{forward, input_grad, weight_grad, ConvGeom};
 use crate::Result;
 
@@ -29,6 +29,11 @@ impl ConvTranspose {
 }
 
 impl Kind for ConvTranspose {
+    /// Linear in its input: the tangent is the same forward on the tangent (no bias).
+    fn tangent(&self, t: &Tangent<'_>) -> Result<Recorded> {
+        t.of_linear(self)
+    }
+
     fn name(&self) -> String {
         let ConvTranspose {
             out,

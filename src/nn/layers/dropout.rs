@@ -1,7 +1,7 @@
 //! Inverted dropout: in training a Philox mask scales kept values by 1/keep and the backward
 //! applies the same mask; otherwise the identity.
 
-use super::{Backward, Forward, Kind, Recorded};
+use super::{Backward, Forward, Kind, Recorded, Tangent};
 use crate::nn::Mode;
 use crate::ops::dropout::{apply, Mask};
 use crate::Result;
@@ -12,6 +12,11 @@ pub(crate) struct Dropout {
 }
 
 impl Kind for Dropout {
+    /// Linear in its input: the tangent is the same forward on the tangent (no bias).
+    fn tangent(&self, t: &Tangent<'_>) -> Result<Recorded> {
+        t.of_linear(self)
+    }
+
     fn name(&self) -> String {
         format!("dropout(keep {})", self.keep)
     }

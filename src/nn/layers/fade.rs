@@ -1,7 +1,7 @@
 //! Progressive growing's fade-in: `α·new + (1 − α)·old` of two inputs of the same shape, α
 //! rising with the GPU step counter (see `ops::fade`), so a fading network is recorded once.
 
-use super::{Backward, Forward, Kind, Recorded};
+use super::{Backward, Forward, Kind, Recorded, Tangent};
 use crate::ops::fade::{forward, grad, Ramp};
 use crate::{Error, Result};
 
@@ -9,6 +9,11 @@ use crate::{Error, Result};
 pub(crate) struct Fade(pub Ramp);
 
 impl Kind for Fade {
+    /// Linear in its input: the tangent is the same forward on the tangent (no bias).
+    fn tangent(&self, t: &Tangent<'_>) -> Result<Recorded> {
+        t.of_linear(self)
+    }
+
     fn name(&self) -> String {
         format!("fade(from {}, over {})", self.0.start, self.0.steps)
     }

@@ -1,7 +1,7 @@
 //! Gaussian noise: `y = x + σ·N(0, 1)` in training, the identity otherwise; the gradient
 //! passes through unchanged either way.
 
-use super::{Backward, Forward, Kind, Recorded};
+use super::{Backward, Forward, Kind, Recorded, Tangent};
 use crate::nn::Mode;
 use crate::ops::stabilise::{instance_noise, Draws, InstanceNoise};
 use crate::{Error, Result};
@@ -12,6 +12,13 @@ pub(crate) struct GaussianNoise {
 }
 
 impl Kind for GaussianNoise {
+    /// Additive noise: the tangent passes unchanged (the forward without noise).
+    fn tangent(&self, t: &Tangent<'_>) -> Result<Recorded> {
+        let mut f = t.f.clone();
+        f.mode = Mode::Eval;
+        self.record(&f)
+    }
+
     fn name(&self) -> String {
         format!("gaussian_noise(σ {})", self.sigma)
     }

@@ -1,7 +1,7 @@
 //! Linear: `y = x·Wᵀ + b` over the flattened sample, W `[out, in]` as in PyTorch. Forward,
 //! input-grad and weight-grad are the one GEMM kernel with different transposes.
 
-use super::{Backward, Forward, Kind, Recorded, Weight};
+use super::{Backward, Forward, Kind, Recorded, Weight, Tangent};
 use crate::ops::gemm::{gemm, sum_rows};
 use crate::Result;
 
@@ -12,6 +12,11 @@ pub(crate) struct Linear {
 }
 
 impl Kind for Linear {
+    /// Linear in its input: the tangent is the same forward on the tangent (no bias).
+    fn tangent(&self, t: &Tangent<'_>) -> Result<Recorded> {
+        t.of_linear(self)
+    }
+
     fn name(&self) -> String {
         format!("linear({})", self.out)
     }

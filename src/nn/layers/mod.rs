@@ -30,7 +30,7 @@ use std::fmt;
 use std::sync::Arc;
 
 pub(crate) use equalized::Weight;
-pub(crate) use record::{Backward, BackwardFn, Dx, Forward, Recorded};
+pub(crate) use record::{Backward, BackwardFn, Dx, Forward, Recorded, Tangent};
 
 use crate::nn::Init;
 use crate::ops::activation::Activation;
@@ -82,6 +82,18 @@ pub(crate) trait Kind: fmt::Debug + Send + Sync {
 
     /// Records the forward kernels and returns the output with the layer's backward rule.
     fn record(&self, f: &Forward<'_>) -> Result<Recorded>;
+
+    /// Records the forward-mode derivative (the output's tangent for the inputs' tangents) and
+    /// returns it with its reverse rule, for a gradient penalty's second-order pass. Kinds
+    /// without one refuse, naming themselves.
+    fn tangent(&self, _t: &Tangent<'_>) -> Result<Recorded> {
+        Err(crate::Error::shape(
+            self.name(),
+            "has no second-order pass: a gradient penalty cannot go through it yet (linear, conv, \
+             conv_transpose, the activations, dropout, reshape, add, concat, fade, up-sampling \
+             and average pooling can)",
+        ))
+    }
 }
 
 /// A layer (or join) of a network: one of the kinds under `src/nn/layers/`. Build one with

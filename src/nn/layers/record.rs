@@ -10,6 +10,7 @@ use crate::{Gpu, Result, Tensor};
 
 /// One node's forward being recorded: its inputs (with the batch axis), its parameters and
 /// where its randomness comes from.
+#[derive(Clone)]
 pub(crate) struct Forward<'a> {
     pub gpu: &'a Gpu,
     pub mode: Mode,
@@ -51,6 +52,28 @@ impl Forward<'_> {
     /// The output as a view of the input (a layer that is the identity here).
     pub fn identity(&self) -> Result<Tensor> {
         self.x().reshape(&self.out_shape)
+    }
+}
+
+/// A node's forward-mode derivative being recorded, for the second-order pass a gradient
+/// penalty takes (see [`Tape::second_order`](crate::tape::Tape::second_order)).
+pub(crate) struct Tangent<'a> {
+    /// The node's forward as it was recorded, but reading the inputs' tangents.
+    pub f: Forward<'a>,
+    /// What the forward read and wrote.
+    pub primal_inputs: &'a [Tensor],
+    pub primal_output: &'a Tensor,
+}
+
+impl Tangent<'_> {
+    /// The tangent of a layer linear in its inputs (an affine one without its bias): the same
+    /// forward on the tangents, with only the weight. The returned rule is that forward's own
+    /// backward, which turns the tangent's cotangent into the inputs' and adds
+    /// `tangent cotangent × input tangent` to the weight's gradient.
+    pub fn of_linear(&self, kind: &dyn super::Kind) -> Result<Recorded> {
+        let mut f = self.f.clone();
+        f.params.truncate(1);
+        kind.record(&f)
     }
 }
 
@@ -96,6 +119,8 @@ pub(crate) struct Backward<'a> {
     grads: ParamGrads,
     dx: Vec<Dx>,
     kernels: Vec<Kernel>,
+    /// In a tangent's rule: what it adds to each input's primal cotangent (a curvature term).
+    primal: Vec<(usize, Tensor)>,
 }
 
 impl<'a> Backward<'a> {
@@ -106,7 +131,19 @@ impl<'a> Backward<'a> {
             grads,
             dx,
             kernels: Vec::new(),
+            primal: Vec::new(),
         }
+    }
+
+    /// In a tangent's rule: `t` is added to input `i`'s primal cotangent (where the tangent
+    /// depends on the input's value, as `σ'(x)·ẋ` does through σ'').
+    pub fn add_to_primal(&mut self, i: usize, t: Tensor) {
+        self.primal.push((i, t));
+    }
+
+    /// The primal cotangents a tangent's rule added, by input.
+    pub fn take_primal(&mut self) -> Vec<(usize, Tensor)> {
+        std::mem::take(&mut self.primal)
     }
 
     /// Whether parameter gradients are formed.

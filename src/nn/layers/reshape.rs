@@ -1,12 +1,17 @@
 //! Reshape: the same values seen with another per-sample shape; no kernel either way.
 
-use super::{Backward, Forward, Kind, Recorded};
+use super::{Backward, Forward, Kind, Recorded, Tangent};
 use crate::{Error, Result};
 
 #[derive(Debug)]
 pub(crate) struct Reshape(pub Vec<usize>);
 
 impl Kind for Reshape {
+    /// Linear in its input: the tangent is the same forward on the tangent (no bias).
+    fn tangent(&self, t: &Tangent<'_>) -> Result<Recorded> {
+        t.of_linear(self)
+    }
+
     fn name(&self) -> String {
         format!("reshape({:?})", self.0)
     }

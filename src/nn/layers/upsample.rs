@@ -1,7 +1,7 @@
 //! Nearest-neighbour up-sampling by 2: each value of `[c, h, w]` becomes a 2×2 block of
 //! `[c, 2h, 2w]` (progressive growing's way up); the gradient sums each block.
 
-use super::{chw, Backward, Forward, Kind, Recorded};
+use super::{chw, Backward, Forward, Kind, Recorded, Tangent};
 use crate::ops::resample::{upsample_backward, upsample_forward, Planes};
 use crate::Result;
 
@@ -9,6 +9,11 @@ use crate::Result;
 pub(crate) struct Upsample;
 
 impl Kind for Upsample {
+    /// Linear in its input: the tangent is the same forward on the tangent (no bias).
+    fn tangent(&self, t: &Tangent<'_>) -> Result<Recorded> {
+        t.of_linear(self)
+    }
+
     fn name(&self) -> String {
         "upsample(2)".into()
     }

@@ -1,0 +1,191 @@
+//! Gradient penalties: the second-order pass gives the gradient of a penalty on D's input
+//! gradient with respect to D's parameters. Checked against finite differences of the same
+//! penalty composed from the f64 references, through every layer kind a penalised D uses
+//! (strided conv with bias, LeakyReLU, transposed conv, Tanh, flatten, linear, Sigmoid), on
+//! odd sizes and batch 1, for WGAN-GP's penalty and R1's.
+
+mod common;
+
+use common::*;
+use counterfeit::nn::{Mode, RngSpec};
+use counterfeit::ops::elementwise::fill;
+use counterfeit::ops::penalty::{interpolate, norm_penalty, NormPenalty};
+use counterfeit::ops::stabilise::Draws;
+use counterfeit::ops::Clock;
+use counterfeit::reference::conv::{self, Conv2d, ConvTranspose2d};
+use counterfeit::reference::dense::{self, Act};
+use counterfeit::reference::penalty as reference;
+use counterfeit::tape::ParamGrads;
+use counterfeit::{Init, Network, Sequential, Tensor};
+
+const C: usize = 2;
+const H: usize = 5;
+
+/// D: [2, 5, 5] → conv(3, k3, s2, p1, bias) → LeakyReLU(0.2) → conv_transpose(2, k3, s2, p1)
+/// → Tanh → flatten → linear(4) → Sigmoid → linear(1).
+fn model() -> Sequential {
+    Sequential::new([C, H, H])
+        .init(Init::Normal(0.4))
+        .conv_bias(3, 3, 2, 1)
+        .leaky_relu(0.2)
+        .conv_transpose(2, 3, 2, 1)
+        .tanh()
+        .flatten()
+        .linear(4)
+        .sigmoid()
+        .linear(1)
+}
+
+/// The same D from the references: its outputs' sum's gradient at `x` for parameters `p`
+/// (in the network's order, concatenated), and that sum.
+fn input_gradient(p: &[f64], x: &[f64], b: usize) -> (f64, Vec<f64>) {
+    let (wc, rest) = p.split_at(3 * C * 9);
+    let (bc, rest) = rest.split_at(3);
+    let (wt, rest) = rest.split_at(3 * 2 * 9);
+    let (wl, rest) = rest.split_at(4 * 50);
+    let (bl, rest) = rest.split_at(4);
+    let (wo, bo) = rest.split_at(4);
+    let gc = Conv2d::new(b, C, H, H, 3, 3, 2, 1);
+    let gt = ConvTranspose2d::new(b, 3, 3, 3, 2, 3, 2, 1, 0);
+    let c = conv::conv2d(x, wc, Some(bc), &gc);
+    let a = dense::activation(Act::LeakyRelu(0.2), &c);
+    let t = conv::conv_transpose2d(&a, wt, None, &gt);
+    let th = dense::activation(Act::Tanh, &t);
+    let l = dense::linear(&th, wl, Some(bl), b, 50, 4);
+    let s = dense::activation(Act::Sigmoid, &l);
+    let y = dense::linear(&s, wo, Some(bo), b, 4, 1);
+    let (ds, _, _) = dense::linear_backward(&s, wo, &vec![1.0; b], b, 4, 1);
+    let dl = dense::activation_backward(Act::Sigmoid, &l, &ds);
+    let (dth, _, _) = dense::linear_backward(&th, wl, &dl, b, 50, 4);
+    let dt = dense::activation_backward(Act::Tanh, &t, &dth);
+    let da = conv::conv_transpose2d_input_grad(&dt, wt, &gt);
+    let dc = dense::activation_backward(Act::LeakyRelu(0.2), &c, &da);
+    (y.iter().sum(), conv::conv2d_input_grad(&dc, wc, &gc))
+}
+
+#[test]
+fn the_reference_input_gradient_matches_finite_differences() {
+    let b = 2;
+    let net = Network::new(gpu(), "D", model(), 3).unwrap();
+    let p: Vec<f64> = (0..net.params().count())
+        .flat_map(|i| f64s(&net.params().read(gpu(), i).unwrap()))
+        .collect();
+    let x = f64s(&normal(b * C * H * H, 5, 1.0));
+    let numeric = numeric_grad(|x| input_gradient(&p, x, b).0, &x, 1e-6);
+    let (_, g) = input_gradient(&p, &x, b);
+    let got: Vec<f32> = g.iter().map(|&v| v as f32).collect();
+    assert_close("reference ∂ΣD/∂x", &got, &numeric, 1e-6, 1e-5);
+}
+
+fn check_penalty(b: usize, weight: f32, center: f32, seed: u64) {
+    let gpu = gpu();
+    let net = Network::new(gpu, "D", model(), seed).unwrap();
+    let x = normal(b * C * H * H, seed + 1, 1.0);
+    let xt = Tensor::from_slice(gpu, &x, &[b, C, H, H], "x").unwrap();
+    let state = Tensor::zeros(gpu, &[4], "state").unwrap();
+    let rng = RngSpec {
+        seed: 0,
+        stream: 0,
+        clock: Clock::ITERATION,
+    };
+    let tape = net.tape(gpu, &xt, Mode::Train, rng, &state).unwrap();
+    let ones = Tensor::from_slice(gpu, &vec![1.0; b], &[b, 1], "ones").unwrap();
+    let g = Tensor::zeros(gpu, &[b, C, H, H], "g").unwrap();
+    let v = Tensor::zeros(gpu, &[b, C, H, H], "v").unwrap();
+    let metrics = Tensor::zeros(gpu, &[3], "metrics").unwrap();
+    let penalty = NormPenalty {
+        weight,
+        center,
+        slot: 1,
+    };
+    let mut kernels = tape.forward().to_vec();
+    kernels.extend(tape.backward(gpu, &ones, ParamGrads::Skip, Some(&g)).unwrap());
+    kernels.push(norm_penalty(gpu, penalty, &g, &v, &metrics).unwrap());
+    let p = net.params();
+    for i in 0..p.count() {
+        kernels.push(fill(gpu, &p.grad(i), 0.0, &ones).unwrap());
+    }
+    kernels.extend(tape.second_order(gpu, &v, &[&ones]).unwrap());
+    gpu.run(&kernels.iter().collect::<Vec<_>>()).unwrap();
+
+    let params: Vec<f64> = (0..p.count())
+        .flat_map(|i| f64s(&p.read(gpu, i).unwrap()))
+        .collect();
+    let (w, c) = (weight as f64, center as f64);
+    let pen = |params: &[f64]| {
+        let (_, g) = input_gradient(params, &f64s(&x), b);
+        reference::norm_penalty(&g, b, w, c).0
+    };
+    let (_, g_ref) = input_gradient(&params, &f64s(&x), b);
+    let (p_ref, norm_ref, v_ref) = reference::norm_penalty(&g_ref, b, w, c);
+    let tag = format!("batch {b}, weight {weight}, center {center}");
+    assert_close(&format!("g ({tag})"), &g.read(gpu).unwrap(), &g_ref, 1e-5, 1e-4);
+    assert_close(&format!("v ({tag})"), &v.read(gpu).unwrap(), &v_ref, 1e-5, 1e-3);
+    let m = metrics.read(gpu).unwrap();
+    assert_close(&format!("penalty ({tag})"), &m[1..], &[p_ref, norm_ref], 1e-6, 1e-4);
+
+    let numeric = numeric_grad(pen, &params, 1e-6);
+    let got: Vec<f32> = (0..p.count())
+        .flat_map(|i| p.grad(i).read(gpu).unwrap())
+        .collect();
+    let scale = numeric.iter().fold(0.0f64, |m, v| m.max(v.abs()));
+    assert!(scale > 1e-3, "the penalty's gradient is not trivially 0 ({tag})");
+    // f32 kernels through eight layers against f64 differences: 1e-3 of the largest entry.
+    assert_close(&format!("∂P/∂θ ({tag})"), &got, &numeric, 1e-3 * scale, 1e-3);
+}
+
+#[test]
+fn wgan_gp_penalty_gradient_matches_finite_differences() {
+    check_penalty(3, 10.0, 1.0, 11);
+}
+
+#[test]
+fn r1_penalty_gradient_matches_finite_differences() {
+    check_penalty(3, 5.0, 0.0, 12);
+}
+
+#[test]
+fn penalty_gradient_at_batch_one() {
+    check_penalty(1, 10.0, 1.0, 13);
+    check_penalty(1, 0.5, 0.0, 14);
+}
+
+#[test]
+fn interpolates_match_the_reference() {
+    let gpu = gpu();
+    let (b, size) = (5, 7);
+    let a = normal(b * size, 1, 1.0);
+    let c = normal(b * size, 2, 1.0);
+    let at = Tensor::from_slice(gpu, &a, &[b, size], "a").unwrap();
+    let ct = Tensor::from_slice(gpu, &c, &[b, size], "b").unwrap();
+    let mixed = Tensor::zeros(gpu, &[b, size], "mixed").unwrap();
+    let state = Tensor::from_u32(gpu, &[3, 0, 0, 0], "state").unwrap();
+    let draws = Draws {
+        seed: 77,
+        stream: 9,
+        clock: Clock { mul: 2, add: 1 },
+    };
+    let k = interpolate(gpu, draws, &state, (&at, &ct), &mixed).unwrap();
+    gpu.run(&[&k]).unwrap();
+    let want = reference::interpolate(&f64s(&a), &f64s(&c), size, 77, 3 * 2 + 1, 9);
+    assert_close("interpolates", &mixed.read(gpu).unwrap(), &want, 1e-6, 1e-6);
+}
+
+#[test]
+fn batch_norm_in_a_penalised_d_is_refused_with_the_reason() {
+    let gpu = gpu();
+    let model = Sequential::new([4]).linear(3).batch_norm().leaky_relu(0.2).linear(1);
+    let net = Network::new(gpu, "D", model, 1).unwrap();
+    let x = Tensor::from_slice(gpu, &normal(8, 1, 1.0), &[2, 4], "x").unwrap();
+    let state = Tensor::zeros(gpu, &[4], "state").unwrap();
+    let rng = RngSpec {
+        seed: 0,
+        stream: 0,
+        clock: Clock::ITERATION,
+    };
+    let tape = net.tape(gpu, &x, Mode::Train, rng, &state).unwrap();
+    let ones = Tensor::from_slice(gpu, &[1.0, 1.0], &[2, 1], "ones").unwrap();
+    let v = Tensor::zeros(gpu, &[2, 4], "v").unwrap();
+    let err = tape.second_order(gpu, &v, &[&ones]).err().expect("refused").to_string();
+    assert!(err.contains("batch_norm") && err.contains("per sample"), "{err}");
+}
