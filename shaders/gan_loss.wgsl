@@ -9,6 +9,8 @@
 //   2, G's hinge loss: loss_i = −x, dL/dx_i = −1 (targets are bound but not read).
 //   3, the least-squares loss (Mao et al. 2017; CycleGAN's and pix2pix's LSGAN), target t:
 //     loss_i = (x − t)²,   dL/dx_i = 2·(x − t)
+//   4, the Wasserstein critic loss (Arjovsky et al. 2017), target t (1 real, 0 fake):
+//     loss_i = (1 − 2t)·x,   dL/dx_i = 1 − 2t
 // Gradients are scaled by grad_scale; `sign` multiplies loss and gradient (−1 with kind 0
 // and target 0 is the minimax generator loss log(1 − D(G(z)))).
 // metrics[loss_slot] (+)= sign · mean loss; metrics[prob_slot] = mean σ(x), so D(x) and
@@ -62,6 +64,9 @@ fn gan_loss(@builtin(local_invocation_index) lid: u32) {
             let d = x - targets[i];
             li = d * d;
             gi = 2.0 * d;
+        } else if (p.kind == 4u) {
+            gi = 1.0 - 2.0 * targets[i];
+            li = gi * x;
         }
         l = l + li;
         s = s + sg;

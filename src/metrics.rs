@@ -5,18 +5,22 @@ use crate::eval::pyramid::LEVELS;
 use crate::step::Row;
 
 /// Names of the GAN metric slots, in slot order.
-pub(crate) const GAN_SLOTS: [&str; 5] = [
+pub(crate) const GAN_SLOTS: [&str; 7] = [
     "D loss",
     "G loss",
     "D(x)",
     "D(G(z)) in the D step",
     "D(G(z)) in the G step",
+    "D's gradient penalty",
+    "mean norm of D's input gradient",
 ];
 pub(crate) const D_LOSS: usize = 0;
 pub(crate) const G_LOSS: usize = 1;
 pub(crate) const D_REAL: usize = 2;
 pub(crate) const D_FAKE: usize = 3;
 pub(crate) const D_FAKE_G: usize = 4;
+pub(crate) const PENALTY: usize = 5;
+pub(crate) const GRAD_NORM: usize = 6;
 
 /// The values logged for one training step.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -35,6 +39,11 @@ pub struct StepMetrics {
     pub d_fake: f32,
     /// Mean D(G(z)) in the generator step (after D's update).
     pub d_fake_g: f32,
+    /// D's gradient penalty in its last D step (not part of `d_loss`); 0 without one. A lazy
+    /// penalty's skipped iterations repeat the last penalised one's.
+    pub penalty: f32,
+    /// The mean over samples of ‖∂D/∂x‖ where the penalty is taken; 0 without one.
+    pub grad_norm: f32,
 }
 
 impl Row for StepMetrics {
@@ -46,6 +55,9 @@ impl Row for StepMetrics {
             d_real: v[D_REAL],
             d_fake: v[D_FAKE],
             d_fake_g: v[D_FAKE_G],
+            // Checkpoints from before the penalties have 5 slots.
+            penalty: v.get(PENALTY).copied().unwrap_or(0.0),
+            grad_norm: v.get(GRAD_NORM).copied().unwrap_or(0.0),
         }
     }
 
@@ -60,6 +72,8 @@ impl Row for StepMetrics {
             self.d_real,
             self.d_fake,
             self.d_fake_g,
+            self.penalty,
+            self.grad_norm,
         ]
     }
 }

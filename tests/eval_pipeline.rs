@@ -89,6 +89,8 @@ fn metrics_csv_carries_quality_on_measured_steps() {
             d_real: 0.5,
             d_fake: 0.25,
             d_fake_g: 0.125,
+            penalty: 0.0,
+            grad_norm: 0.0,
         })
         .collect();
     // Step 2 measured before the SWD was part of the measurements, step 3 with it.
@@ -156,6 +158,8 @@ fn the_loss_plot_gives_probabilities_their_own_axis() {
             d_real: 0.9,
             d_fake: 0.1 + s as f32 / 1000.0,
             d_fake_g: 0.1,
+            penalty: 0.0,
+            grad_norm: 0.0,
         })
         .collect();
     let (red, green) = ([200, 40, 40], [40, 160, 60]);

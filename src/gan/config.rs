@@ -26,15 +26,61 @@ pub enum GanLoss {
     /// mean((D(x) − 1)²) + mean(D(G(z))²), G minimises mean((D(G(z)) − 1)²); D's outputs are
     /// scores, not logits. Smoothed or flipped targets t give (D − t)².
     LeastSquares,
+    /// The Wasserstein loss (Arjovsky et al. 2017; WGAN-GP's): the critic D minimises
+    /// mean(D(G(z))) − mean(D(x)), G minimises −mean(D(G(z))); D's outputs are scores. A
+    /// target t weighs a sample's score by 1 − 2t. It needs a Lipschitz bound on D: a
+    /// gradient penalty ([`GradientPenalty::Interpolates`]) or spectral normalisation.
+    Wasserstein,
+}
+
+/// A penalty on the norm of D's input gradient, added to D's loss in every D step; its
+/// gradient with respect to D's parameters comes from a second-order pass through D
+/// ([`Tape::second_order`](crate::tape::Tape::second_order)). D may not hold batch norm (the
+/// penalty is per sample).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum GradientPenalty {
+    /// WGAN-GP (Gulrajani et al. 2017): λ · mean (‖∇D(x̂)‖ − 1)² at x̂ = εx + (1 − ε)G(z), ε ~
+    /// U[0, 1) per sample, x and G(z) the batches D reads. The paper's λ is 10.
+    Interpolates {
+        /// λ.
+        lambda: f32,
+    },
+    /// R1 (Mescheder et al. 2018): γ/2 · mean ‖∇D(x)‖² on the real batch. With `every` k > 1
+    /// it is lazy (Karras et al. 2020): taken only in iterations 0, k, 2k, … and scaled by k.
+    Real {
+        /// γ.
+        gamma: f32,
+        /// Iterations per penalised iteration (1: every one).
+        every: u32,
+    },
+}
+
+impl GradientPenalty {
+    /// The penalty's weight and centre for [`NormPenalty`](crate::ops::penalty::NormPenalty).
+    pub(crate) fn weight_center(self) -> (f32, f32) {
+        match self {
+            GradientPenalty::Interpolates { lambda } => (lambda, 1.0),
+            GradientPenalty::Real { gamma, every } => (gamma / 2.0 * every as f32, 0.0),
+        }
+    }
+
+    /// Iterations per penalised iteration.
+    pub(crate) fn every(self) -> u32 {
+        match self {
+            GradientPenalty::Interpolates { .. } => 1,
+            GradientPenalty::Real { every, .. } => every,
+        }
+    }
 }
 
 impl GanLoss {
-    /// The loss a command line names: `bce`, `hinge` or `lsgan`.
+    /// The loss a command line names: `bce`, `hinge`, `lsgan` or `wasserstein`.
     pub fn parse(name: &str) -> Option<GanLoss> {
         match name {
             "bce" => Some(GanLoss::Bce),
             "hinge" => Some(GanLoss::Hinge),
             "lsgan" => Some(GanLoss::LeastSquares),
+            "wasserstein" => Some(GanLoss::Wasserstein),
             _ => None,
         }
     }
@@ -112,6 +158,8 @@ pub struct TrainerConfig {
     /// Decay of an exponential moving average of G's weights (e.g. 0.999), updated after every
     /// G step; sampling and checkpoints (as `G_ema`) then use it. `None` keeps none.
     pub g_ema: Option<f32>,
+    /// A penalty on D's input gradient in every D step (WGAN-GP's or R1); `None` for none.
+    pub penalty: Option<GradientPenalty>,
 }
 
 impl Default for TrainerConfig {
@@ -142,6 +190,7 @@ impl TrainerConfig {
             replay_fraction: 0.0,
             replay_capacity: 1024,
             g_ema: None,
+            penalty: None,
         }
     }
 
@@ -220,6 +269,32 @@ impl TrainerConfig {
                 "g_loss Minimax is a BCE loss; the least-squares G loss is mean (D(G(z)) − 1)² (use NonSaturating)"
                     .into(),
             ));
+        }
+        if self.loss == GanLoss::Wasserstein && self.g_loss == GLoss::Minimax {
+            return Err(Error::Config(
+                "g_loss Minimax is a BCE loss; the Wasserstein G loss is −mean D(G(z)) (use NonSaturating)"
+                    .into(),
+            ));
+        }
+        match self.penalty {
+            Some(GradientPenalty::Interpolates { lambda }) if !(lambda > 0.0 && lambda.is_finite()) => {
+                return Err(Error::Config(format!(
+                    "the gradient penalty's λ must be finite and above 0, got {lambda}"
+                )));
+            }
+            Some(GradientPenalty::Real { gamma, every }) => {
+                if !(gamma > 0.0 && gamma.is_finite()) {
+                    return Err(Error::Config(format!(
+                        "R1's γ must be finite and above 0, got {gamma}"
+                    )));
+                }
+                if every == 0 {
+                    return Err(Error::Config(
+                        "R1's every (iterations per penalised one) must be at least 1".into(),
+                    ));
+                }
+            }
+            _ => {}
         }
         if let Noise::Uniform { low, high } = self.noise {
             if low.is_nan() || high.is_nan() || low >= high {

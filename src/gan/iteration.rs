@@ -6,10 +6,14 @@
 use crate::gan::ema::Ema;
 use crate::gan::run::GanRun;
 use crate::gan::stabilisers::Stabilisers;
-use crate::gan::{streams, GLoss, GanLoss, TrainerConfig};
+use crate::gan::{streams, GLoss, GanLoss, GradientPenalty, TrainerConfig};
 use crate::metrics::{self, GAN_SLOTS};
 use crate::nn::{Graph, Mode, Network};
-use crate::ops::loss::{bce_logits, hinge_generator, hinge_logits, least_squares, BceOut};
+use crate::ops::loss::{
+    bce_logits, hinge_generator, hinge_logits, least_squares, wasserstein, BceOut,
+};
+use crate::ops::penalty::{interpolate, norm_penalty, NormPenalty};
+use crate::ops::stabilise::Draws;
 use crate::ops::{rng, Clock};
 use crate::step::Recorder;
 use crate::tape::{ParamGrads, Tape};
@@ -119,6 +123,7 @@ impl Iteration {
             GanLoss::Bce => bce_logits(gpu, logits, targets, grad, m, out),
             GanLoss::Hinge => hinge_logits(gpu, logits, targets, grad, m, out),
             GanLoss::LeastSquares => least_squares(gpu, logits, targets, grad, m, out),
+            GanLoss::Wasserstein => wasserstein(gpu, logits, targets, grad, m, out),
         };
         let (real_targets, fake_targets) = (
             &self.stabilisers.real_targets,
@@ -135,11 +140,65 @@ impl Iteration {
             .extend(d_real.backward(gpu, &grad_real, ParamGrads::Write, None)?);
         self.rec
             .extend(d_fake.backward(gpu, &grad_fake, ParamGrads::Accumulate, None)?);
+        if let Some(penalty) = self.config.penalty {
+            let d_rng = self.rec.rng(streams::D + 4 * j as u32 + 2, clock);
+            self.penalise(penalty, j, (real, fake), &d_real, d_rng)?;
+        }
         self.rec
             .optimise(&self.config.d_optimizer, clock, &self.d)?;
         self.rec.extend(self.d.constraints(gpu)?);
         self.rec.keep(d_real);
         self.rec.keep(d_fake);
+        Ok(())
+    }
+
+    /// D step `j`'s gradient penalty: its input gradient at the interpolates (a tape of
+    /// their own) or at the real batch (`d_real`'s), the penalty and its gradient, and the
+    /// second-order pass that adds the penalty's gradient to D's.
+    fn penalise(
+        &mut self,
+        penalty: GradientPenalty,
+        j: usize,
+        (real, fake): (&Tensor, &Tensor),
+        d_real: &Tape,
+        rng: crate::nn::RngSpec,
+    ) -> Result<()> {
+        let (gpu, state) = (&self.rec.gpu.clone(), &self.rec.state.clone());
+        let every = penalty.every();
+        let mixed = match penalty {
+            GradientPenalty::Interpolates { .. } => {
+                let mixed = Tensor::zeros(gpu, real.shape(), "interpolates")?;
+                let draws = Draws {
+                    seed: self.rec.seed,
+                    stream: self.rec.shard().own_stream(streams::PENALTY),
+                    clock: self.clock(j),
+                };
+                self.rec
+                    .push(interpolate(gpu, draws, state, (real, fake), &mixed)?);
+                Some(self.d.tape(gpu, &mixed, Mode::Train, rng, state)?)
+            }
+            GradientPenalty::Real { .. } => None,
+        };
+        let tape = mixed.as_ref().unwrap_or(d_real);
+        let g = Tensor::zeros(gpu, tape.input().shape(), "D's input gradient")?;
+        let v = Tensor::zeros(gpu, g.shape(), "the penalty's gradient at it")?;
+        let (weight, center) = penalty.weight_center();
+        let pen = NormPenalty {
+            weight,
+            center,
+            slot: metrics::PENALTY,
+        };
+        let mut kernels = match &mixed {
+            Some(t) => t.forward().to_vec(),
+            None => Vec::new(),
+        };
+        kernels.extend(tape.backward(gpu, &self.ones, ParamGrads::Skip, Some(&g))?);
+        kernels.push(norm_penalty(gpu, pen, &g, &v, &self.rec.metrics)?);
+        kernels.extend(tape.second_order(gpu, &v, &[&self.ones])?);
+        self.rec.periodic(every, kernels);
+        if let Some(tape) = mixed {
+            self.rec.keep(tape);
+        }
         Ok(())
     }
 
@@ -170,6 +229,7 @@ impl Iteration {
                 hinge_generator(gpu, logits, &grad_logit, m, out)?
             }
             GanLoss::LeastSquares => least_squares(gpu, logits, targets, &grad_logit, m, out)?,
+            GanLoss::Wasserstein => wasserstein(gpu, logits, targets, &grad_logit, m, out)?,
         };
         self.rec.push(loss);
         let grad = Tensor::zeros(gpu, input.shape(), "dD input for G")?;

@@ -19,7 +19,7 @@ mod trainer;
 pub mod translation;
 
 pub use crate::metrics::StepMetrics;
-pub use config::{GLoss, GanLoss, Noise, TrainerConfig};
+pub use config::{GLoss, GanLoss, GradientPenalty, Noise, TrainerConfig};
 pub use ema::EMA_NETWORK;
 pub use run::GanRun;
 pub use sample::{generate, generate_at, generate_batched, noise};

@@ -14,6 +14,8 @@ pub(crate) const NOISE_FAKE: u32 = 4;
 pub(crate) const NOISE_G: u32 = 5;
 /// Which replayed fakes D's fake batch gets.
 pub(crate) const REPLAY: u32 = 6;
+/// WGAN-GP's ε per sample; D's tape on the interpolates of D step j is `D + 4·j + 2`.
+pub(crate) const PENALTY: u32 = 8;
 /// G's noise layers in D step j: `G + j`. A network's dropout masks draw from stream
 /// `64·s + layer` of its tape's stream s, so the direct streams above stay below 16·64.
 pub(crate) const G: u32 = 16;
@@ -37,6 +39,7 @@ mod tests {
             NOISE_FAKE,
             NOISE_G,
             REPLAY,
+            PENALTY,
         ];
         let mut seen = std::collections::BTreeSet::new();
         assert!(direct.iter().all(|s| seen.insert(*s)), "{direct:?}");

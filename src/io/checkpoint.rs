@@ -361,7 +361,15 @@ impl Checkpoint {
 
     /// The metrics logged up to the save, oldest first; empty for checkpoints without them.
     pub fn history(&self) -> Result<Vec<StepMetrics>> {
-        self.rows(GAN_SLOTS.len())
+        // Checkpoints from before the gradient penalties logged 5 slots.
+        const BEFORE_PENALTIES: usize = 5;
+        let st = self.tensors()?;
+        match st.tensor(HISTORY) {
+            Ok(v) if v.shape().get(1) == Some(&(BEFORE_PENALTIES + 1)) => {
+                self.rows(BEFORE_PENALTIES)
+            }
+            _ => self.rows(GAN_SLOTS.len()),
+        }
     }
 
     /// The rows of a trainer's metrics with `slots` slots each, oldest first; empty for

@@ -57,6 +57,7 @@ enum Kind {
     HingeD = 1,
     HingeG = 2,
     LeastSquares = 3,
+    Wasserstein = 4,
 }
 
 fn gan_loss(
@@ -69,6 +70,7 @@ fn gan_loss(
         Kind::Bce => "bce",
         Kind::HingeD | Kind::HingeG => "hinge",
         Kind::LeastSquares => "least squares",
+        Kind::Wasserstein => "wasserstein",
     };
     check(op, logits, targets, grad, metrics, out)?;
     let params = LossParams {
@@ -148,6 +150,25 @@ pub fn least_squares(
         (outputs, targets, grad, metrics),
         out,
         Kind::LeastSquares,
+    )
+}
+
+/// The Wasserstein critic loss per sample, `(1 − 2t)·x` for score `x` and target `t` (`−x`
+/// for a real sample, `x` for a fake one; G's loss is target 1); writes dL/dx into `grad`.
+/// `out.prob_slot` receives the mean σ(x), as with BCE.
+pub fn wasserstein(
+    gpu: &Gpu,
+    outputs: &Tensor,
+    targets: &Tensor,
+    grad: &Tensor,
+    metrics: &Tensor,
+    out: BceOut,
+) -> Result<Kernel> {
+    gan_loss(
+        gpu,
+        (outputs, targets, grad, metrics),
+        out,
+        Kind::Wasserstein,
     )
 }
 

@@ -241,7 +241,7 @@ impl<M: Row> Readback<M> {
         &mut self,
         gpu: &Gpu,
         label: &str,
-        kernels: &[Kernel],
+        (kernels, runs): (&[Kernel], &dyn Fn(usize) -> bool),
         exchange: Option<&mut Exchange>,
         (history, state): (&Tensor, &Tensor),
         step: u64,
@@ -250,25 +250,28 @@ impl<M: Row> Readback<M> {
         let mut encoder = gpu
             .device()
             .create_command_encoder(&wgpu::CommandEncoderDescriptor { label: Some(label) });
-        let encode = |encoder: &mut wgpu::CommandEncoder, part: &[Kernel]| {
+        // Kernels `runs` turns down this step (a lazy penalty's) are left out.
+        let encode = |encoder: &mut wgpu::CommandEncoder, part: std::ops::Range<usize>| {
             let mut pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor {
                 label: Some(label),
                 timestamp_writes: None,
             });
-            for k in part {
-                k.encode(&mut pass);
+            for i in part {
+                if runs(i) {
+                    kernels[i].encode(&mut pass);
+                }
             }
         };
         let mut start = 0;
         if let Some(exchange) = exchange {
             for i in 0..exchange.count() {
                 let at = exchange.cut(i);
-                encode(&mut encoder, &kernels[start..at]);
+                encode(&mut encoder, start..at);
                 encoder = exchange.reduce(gpu, i, encoder)?;
                 start = at;
             }
         }
-        encode(&mut encoder, &kernels[start..]);
+        encode(&mut encoder, start..kernels.len());
         let slot = if step.is_multiple_of(every) {
             Some(self.record(gpu, &mut encoder, history, state)?)
         } else {

@@ -24,6 +24,9 @@ pub(crate) struct Recorder {
     /// The same step with every optimiser's rate lowered, from the step after `at` on.
     lowered: Option<Lowered>,
     tapes: Vec<Tape>,
+    /// Ranges of `kernels` (and of the lowered ones, recorded in step with them) that run
+    /// only every so many iterations.
+    periodic: Vec<(u64, std::ops::Range<usize>)>,
     /// The iteration the optimisers count their updates from (Adam's bias correction, SGD's
     /// schedules): 0, or where a grown network's stage began.
     optimiser_origin: u32,
@@ -53,6 +56,7 @@ impl Recorder {
             kernels: Vec::new(),
             lowered: None,
             tapes: Vec::new(),
+            periodic: Vec::new(),
             optimiser_origin: 0,
             shard: gpu.shard(),
             reductions: Vec::new(),
@@ -103,6 +107,16 @@ impl Recorder {
             l.kernels.push(kernel.clone());
         }
         self.kernels.push(kernel);
+    }
+
+    /// Kernels that run only in iterations 0, `every`, 2·`every`, … (a lazy penalty); every
+    /// iteration when `every` is 1.
+    pub(crate) fn periodic(&mut self, every: u32, kernels: Vec<Kernel>) {
+        let start = self.kernels.len();
+        self.extend(kernels);
+        if every > 1 {
+            self.periodic.push((every as u64, start..self.kernels.len()));
+        }
     }
 
     pub(crate) fn extend(&mut self, kernels: impl IntoIterator<Item = Kernel>) {
@@ -193,6 +207,7 @@ impl Recorder {
         let recorded = Recorded {
             kernels: self.kernels,
             lowered: self.lowered.map(|l| (l.at, l.kernels)),
+            periodic: self.periodic,
             tapes: self.tapes,
             state: self.state,
             history,

@@ -17,6 +17,8 @@ pub(crate) struct Replayer<M> {
     kernels: Vec<Kernel>,
     /// From the step after `.0` on, these kernels (the optimisers at lowered rates) instead.
     lowered: Option<(u64, Vec<Kernel>)>,
+    /// Kernels (by index, in either list) that run only in iterations 0, `.0`, 2·`.0`, ….
+    periodic: Vec<(u64, std::ops::Range<usize>)>,
     state: Tensor,
     /// A ring of `every` rows: the step, then the metric slots.
     history: Tensor,
@@ -33,6 +35,7 @@ pub(crate) struct Replayer<M> {
 pub(crate) struct Recorded {
     pub(crate) kernels: Vec<Kernel>,
     pub(crate) lowered: Option<(u64, Vec<Kernel>)>,
+    pub(crate) periodic: Vec<(u64, std::ops::Range<usize>)>,
     pub(crate) tapes: Vec<Tape>,
     pub(crate) state: Tensor,
     pub(crate) history: Tensor,
@@ -53,6 +56,7 @@ impl<M: Row> Replayer<M> {
             what,
             kernels: recorded.kernels,
             lowered: recorded.lowered,
+            periodic: recorded.periodic,
             state: recorded.state,
             history: recorded.history,
             readback: Readback::new(gpu, every, names),
@@ -70,15 +74,22 @@ impl<M: Row> Replayer<M> {
         if let Some(exchange) = &mut self.exchange {
             exchange.replicate_if_pending(&self.gpu)?;
         }
+        let iteration = self.steps;
         self.steps += 1;
         let kernels = match &self.lowered {
             Some((at, lowered)) if self.steps > *at => lowered,
             _ => &self.kernels,
         };
+        let periodic = &self.periodic;
+        let runs = |i: usize| {
+            periodic
+                .iter()
+                .all(|(every, r)| !r.contains(&i) || iteration.is_multiple_of(*every))
+        };
         self.readback.submit_step(
             &self.gpu,
             self.what,
-            kernels,
+            (kernels, &runs),
             self.exchange.as_mut(),
             (&self.history, &self.state),
             self.steps,

@@ -8,7 +8,7 @@ use crate::gpu::Kernel;
 use crate::nn::{Mode, Network};
 use crate::ops::data::gather;
 use crate::ops::elementwise::axpby;
-use crate::ops::loss::{bce_logits, hinge_generator, hinge_logits, least_squares, BceOut};
+use crate::ops::loss::{bce_logits, hinge_generator, hinge_logits, least_squares, BceOut, wasserstein};
 use crate::ops::loss::{l1, L1Out};
 use crate::ops::stabilise::{replay_mix, replay_store, Draws, Replay};
 use crate::ops::Clock;
@@ -29,6 +29,7 @@ fn adversarial(
         (GanLoss::LeastSquares, _) => least_squares(gpu, logits, targets, grad, metrics, out),
         (GanLoss::Hinge, false) => hinge_logits(gpu, logits, targets, grad, metrics, out),
         (GanLoss::Hinge, true) => hinge_generator(gpu, logits, grad, metrics, out),
+        (GanLoss::Wasserstein, _) => wasserstein(gpu, logits, targets, grad, metrics, out),
     }
 }
 

@@ -8,7 +8,7 @@ use crate::nn::{Mode, Network};
 use crate::ops::concat::{concat_channels, split_channels};
 use crate::ops::data::gather;
 use crate::ops::elementwise::axpby;
-use crate::ops::loss::{bce_logits, hinge_generator, hinge_logits, least_squares, BceOut};
+use crate::ops::loss::{bce_logits, hinge_generator, hinge_logits, least_squares, BceOut, wasserstein};
 use crate::ops::loss::{l1, L1Out};
 use crate::ops::Clock;
 use crate::step::Recorder;
@@ -139,6 +139,7 @@ fn d_step(
         GanLoss::Bce => bce_logits(gpu, logits, targets, grad, m, out),
         GanLoss::Hinge => hinge_logits(gpu, logits, targets, grad, m, out),
         GanLoss::LeastSquares => least_squares(gpu, logits, targets, grad, m, out),
+        GanLoss::Wasserstein => wasserstein(gpu, logits, targets, grad, m, out),
     };
     let real_out = BceOut {
         loss_slot: metrics::D_LOSS,
@@ -190,6 +191,7 @@ fn d_step(
         GanLoss::Bce => bce_logits(gpu, logits, &ones, &grad_logits, m, out)?,
         GanLoss::Hinge => hinge_generator(gpu, logits, &grad_logits, m, out)?,
         GanLoss::LeastSquares => least_squares(gpu, logits, &ones, &grad_logits, m, out)?,
+        GanLoss::Wasserstein => wasserstein(gpu, logits, &ones, &grad_logits, m, out)?,
     });
     let grad_pair = Tensor::zeros(gpu, fake_pair.shape(), "dL/d(x, G(x))")?;
     let back = d_g.backward(gpu, &grad_logits, ParamGrads::Skip, Some(&grad_pair))?;
