@@ -41,7 +41,7 @@ mod tensor;
 
 pub use data::{DataSource, Dataset};
 pub use error::{Error, Result};
-pub use gan::{GLoss, GanLoss, Noise, Trainer, TrainerConfig};
+pub use gan::{GLoss, GanLoss, GradientPenalty, Noise, Trainer, TrainerConfig};
 pub use gpu::{Gpu, Layouts};
 pub use metrics::{QualityPoint, StepMetrics};
 pub use nn::{Graph, GraphBuilder, Init, Mode, Network, Node, Sequential};

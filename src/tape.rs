@@ -351,9 +351,10 @@ impl Tape {
                 primal_output: &self.values[i],
             };
             let recorded = node.layer.0.tangent(&t).map_err(|e| match e {
-                Error::Shape { op, detail } => {
-                    Error::shape(format!("gradient penalty through {}", given.label), format!("{op} {detail}"))
-                }
+                Error::Shape { op, detail } => Error::shape(
+                    format!("gradient penalty through {}", given.label),
+                    format!("{op} {detail}"),
+                ),
                 e => e,
             })?;
             kernels.extend(recorded.kernels);

@@ -99,7 +99,10 @@ fn check_penalty(b: usize, weight: f32, center: f32, seed: u64) {
         slot: 1,
     };
     let mut kernels = tape.forward().to_vec();
-    kernels.extend(tape.backward(gpu, &ones, ParamGrads::Skip, Some(&g)).unwrap());
+    kernels.extend(
+        tape.backward(gpu, &ones, ParamGrads::Skip, Some(&g))
+            .unwrap(),
+    );
     kernels.push(norm_penalty(gpu, penalty, &g, &v, &metrics).unwrap());
     let p = net.params();
     for i in 0..p.count() {
@@ -119,19 +122,46 @@ fn check_penalty(b: usize, weight: f32, center: f32, seed: u64) {
     let (_, g_ref) = input_gradient(&params, &f64s(&x), b);
     let (p_ref, norm_ref, v_ref) = reference::norm_penalty(&g_ref, b, w, c);
     let tag = format!("batch {b}, weight {weight}, center {center}");
-    assert_close(&format!("g ({tag})"), &g.read(gpu).unwrap(), &g_ref, 1e-5, 1e-4);
-    assert_close(&format!("v ({tag})"), &v.read(gpu).unwrap(), &v_ref, 1e-5, 1e-3);
+    assert_close(
+        &format!("g ({tag})"),
+        &g.read(gpu).unwrap(),
+        &g_ref,
+        1e-5,
+        1e-4,
+    );
+    assert_close(
+        &format!("v ({tag})"),
+        &v.read(gpu).unwrap(),
+        &v_ref,
+        1e-5,
+        1e-3,
+    );
     let m = metrics.read(gpu).unwrap();
-    assert_close(&format!("penalty ({tag})"), &m[1..], &[p_ref, norm_ref], 1e-6, 1e-4);
+    assert_close(
+        &format!("penalty ({tag})"),
+        &m[1..],
+        &[p_ref, norm_ref],
+        1e-6,
+        1e-4,
+    );
 
     let numeric = numeric_grad(pen, &params, 1e-6);
     let got: Vec<f32> = (0..p.count())
         .flat_map(|i| p.grad(i).read(gpu).unwrap())
         .collect();
     let scale = numeric.iter().fold(0.0f64, |m, v| m.max(v.abs()));
-    assert!(scale > 1e-3, "the penalty's gradient is not trivially 0 ({tag})");
+    assert!(
+        scale > 1e-3,
+        "the penalty's gradient is not trivially 0 ({tag})"
+    );
     // f32 kernels through eight layers against f64 differences: 1e-3 of the largest entry.
-    assert_close(&format!("∂P/∂θ ({tag})"), &got, &numeric, 1e-3 * scale, 1e-3);
+    assert_close(
+        &format!("∂P/∂θ ({tag})"),
+        &got,
+        &numeric,
+        1e-3 * scale,
+        1e-3,
+    );
 }
 
 #[test]
@@ -174,7 +204,11 @@ fn interpolates_match_the_reference() {
 #[test]
 fn batch_norm_in_a_penalised_d_is_refused_with_the_reason() {
     let gpu = gpu();
-    let model = Sequential::new([4]).linear(3).batch_norm().leaky_relu(0.2).linear(1);
+    let model = Sequential::new([4])
+        .linear(3)
+        .batch_norm()
+        .leaky_relu(0.2)
+        .linear(1);
     let net = Network::new(gpu, "D", model, 1).unwrap();
     let x = Tensor::from_slice(gpu, &normal(8, 1, 1.0), &[2, 4], "x").unwrap();
     let state = Tensor::zeros(gpu, &[4], "state").unwrap();
@@ -186,6 +220,13 @@ fn batch_norm_in_a_penalised_d_is_refused_with_the_reason() {
     let tape = net.tape(gpu, &x, Mode::Train, rng, &state).unwrap();
     let ones = Tensor::from_slice(gpu, &[1.0, 1.0], &[2, 1], "ones").unwrap();
     let v = Tensor::zeros(gpu, &[2, 4], "v").unwrap();
-    let err = tape.second_order(gpu, &v, &[&ones]).err().expect("refused").to_string();
-    assert!(err.contains("batch_norm") && err.contains("per sample"), "{err}");
+    let err = tape
+        .second_order(gpu, &v, &[&ones])
+        .err()
+        .expect("refused")
+        .to_string();
+    assert!(
+        err.contains("batch_norm") && err.contains("per sample"),
+        "{err}"
+    );
 }

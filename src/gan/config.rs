@@ -277,7 +277,9 @@ impl TrainerConfig {
             ));
         }
         match self.penalty {
-            Some(GradientPenalty::Interpolates { lambda }) if !(lambda > 0.0 && lambda.is_finite()) => {
+            Some(GradientPenalty::Interpolates { lambda })
+                if !(lambda > 0.0 && lambda.is_finite()) =>
+            {
                 return Err(Error::Config(format!(
                     "the gradient penalty's λ must be finite and above 0, got {lambda}"
                 )));

@@ -97,3 +97,20 @@ pub fn l1_backward(a: &[f64], b: &[f64]) -> Vec<f64> {
         })
         .collect()
 }
+
+/// Mean Wasserstein critic loss, (1 − 2t)·x per sample: −x for a real target, x for a fake.
+pub fn wasserstein(outputs: &[f64], targets: &[f64]) -> f64 {
+    let n = outputs.len() as f64;
+    outputs
+        .iter()
+        .zip(targets)
+        .map(|(&x, &t)| (1.0 - 2.0 * t) * x)
+        .sum::<f64>()
+        / n
+}
+
+/// d(mean Wasserstein loss)/d outputs.
+pub fn wasserstein_backward(outputs: &[f64], targets: &[f64]) -> Vec<f64> {
+    let n = outputs.len() as f64;
+    targets.iter().map(|&t| (1.0 - 2.0 * t) / n).collect()
+}

@@ -5,7 +5,14 @@ use crate::philox::{draw, to_unit};
 
 /// `ε·a + (1 − ε)·b` per sample of `size` values, ε from word x of Philox at
 /// `(sample, step, stream)`.
-pub fn interpolate(a: &[f64], b: &[f64], size: usize, seed: u64, step: u32, stream: u32) -> Vec<f64> {
+pub fn interpolate(
+    a: &[f64],
+    b: &[f64],
+    size: usize,
+    seed: u64,
+    step: u32,
+    stream: u32,
+) -> Vec<f64> {
     a.iter()
         .zip(b)
         .enumerate()

@@ -115,7 +115,8 @@ impl Recorder {
         let start = self.kernels.len();
         self.extend(kernels);
         if every > 1 {
-            self.periodic.push((every as u64, start..self.kernels.len()));
+            self.periodic
+                .push((every as u64, start..self.kernels.len()));
         }
     }
 

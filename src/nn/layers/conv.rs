@@ -1,7 +1,7 @@
 //! 2-D convolution of `[c, h, w]` samples, W `[out, c, k, k]` as in PyTorch: an implicit
 //! GEMM forward, input-grad and weight-grad (the transposed convolution reuses all three).
 
-use super::{chw, Backward, Forward, Kind, Recorded, Weight, Tangent};
+use super::{chw, Backward, Forward, Kind, Recorded, Tangent, Weight};
 use crate::ops::conv::{bias_grad, forward, input_grad, weight_grad, ConvGeom};
 use crate::Result;
 

@@ -1,7 +1,7 @@
 //! 2-D transposed convolution (the adjoint of conv), W `[c, out, k, k]` as in PyTorch. Its
 //! forward is the convolution's input-grad and its input-grad the convolution's forward.
 
-use super::{chw, Backward, Forward, Kind, Recorded, Weight, Tangent};
+use super::{chw, Backward, Forward, Kind, Recorded, Tangent, Weight};
 use crate::ops::conv::{forward, input_grad, weight_grad, ConvGeom};
 use crate::Result;
 

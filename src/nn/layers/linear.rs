@@ -1,7 +1,7 @@
 //! Linear: `y = x·Wᵀ + b` over the flattened sample, W `[out, in]` as in PyTorch. Forward,
 //! input-grad and weight-grad are the one GEMM kernel with different transposes.
 
-use super::{Backward, Forward, Kind, Recorded, Weight, Tangent};
+use super::{Backward, Forward, Kind, Recorded, Tangent, Weight};
 use crate::ops::gemm::{gemm, sum_rows};
 use crate::Result;
 

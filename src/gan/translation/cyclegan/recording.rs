@@ -8,7 +8,9 @@ use crate::gpu::Kernel;
 use crate::nn::{Mode, Network};
 use crate::ops::data::gather;
 use crate::ops::elementwise::axpby;
-use crate::ops::loss::{bce_logits, hinge_generator, hinge_logits, least_squares, BceOut, wasserstein};
+use crate::ops::loss::{
+    bce_logits, hinge_generator, hinge_logits, least_squares, wasserstein, BceOut,
+};
 use crate::ops::loss::{l1, L1Out};
 use crate::ops::stabilise::{replay_mix, replay_store, Draws, Replay};
 use crate::ops::Clock;

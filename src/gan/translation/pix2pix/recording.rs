@@ -8,7 +8,9 @@ use crate::nn::{Mode, Network};
 use crate::ops::concat::{concat_channels, split_channels};
 use crate::ops::data::gather;
 use crate::ops::elementwise::axpby;
-use crate::ops::loss::{bce_logits, hinge_generator, hinge_logits, least_squares, BceOut, wasserstein};
+use crate::ops::loss::{
+    bce_logits, hinge_generator, hinge_logits, least_squares, wasserstein, BceOut,
+};
 use crate::ops::loss::{l1, L1Out};
 use crate::ops::Clock;
 use crate::step::Recorder;
