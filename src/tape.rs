@@ -5,7 +5,7 @@
 
 use crate::gpu::Kernel;
 use crate::nn::graph::Source;
-use crate::nn::layers::{Backward, BackwardFn, Dx, Forward, Tangent};
+use crate::nn::layers::{Backward, BackwardFn, Dx, Forward, SpectralStep, SpectralUse, Tangent};
 use crate::nn::{Layer, Mode, Network, RngSpec};
 use crate::ops::elementwise::{axpby, fill};
 use crate::{Error, Gpu, Result, Tensor};
@@ -39,6 +39,7 @@ struct Given {
     params: Vec<(Tensor, Tensor)>,
     running: Option<(Tensor, Tensor)>,
     weight_scale: Option<f32>,
+    spectral: Option<SpectralUse>,
     seed: u64,
     stream: u32,
     clock: crate::ops::Clock,
@@ -83,6 +84,22 @@ impl Tape {
             let label = format!("{} layer {i} {}", net.label(), op.layer.name());
             let read = |s: &Source| held(&inputs, &values, *s);
             let params = net.op_params(i);
+            // Each forward of a spectrally normalised weight keeps the u', v' and σ it used.
+            let spectral = match &net.spectral[i] {
+                Some((u, v)) => Some(SpectralUse {
+                    kept: (u.clone(), v.clone()),
+                    snapshot: (
+                        Tensor::zeros(gpu, u.shape(), &format!("{label} u'"))?,
+                        Tensor::zeros(gpu, v.shape(), &format!("{label} v'"))?,
+                        Tensor::zeros(gpu, &[1], &format!("{label} σ"))?,
+                    ),
+                    step: match mode {
+                        Mode::Train => SpectralStep::Iterate,
+                        Mode::Eval | Mode::Generate => SpectralStep::Kept,
+                    },
+                }),
+                None => None,
+            };
             let f = Forward {
                 gpu,
                 mode,
@@ -91,6 +108,7 @@ impl Tape {
                 params: params.clone(),
                 running: net.running[i].clone(),
                 weight_scale: net.weight_scale(i),
+                spectral,
                 seed: rng.seed,
                 // Each node draws from its own stream below the tape's.
                 stream: rng.stream.wrapping_mul(64).wrapping_add(i as u32),
@@ -106,6 +124,7 @@ impl Tape {
                 params: f.params,
                 running: f.running,
                 weight_scale: f.weight_scale,
+                spectral: f.spectral,
                 seed: f.seed,
                 stream: f.stream,
                 clock: f.clock,
@@ -341,6 +360,11 @@ impl Tape {
                     params: given.params.clone(),
                     running: given.running.clone(),
                     weight_scale: given.weight_scale,
+                    // A tangent uses the weight exactly as its primal forward did.
+                    spectral: given.spectral.clone().map(|s| SpectralUse {
+                        step: SpectralStep::Reuse,
+                        ..s
+                    }),
                     seed: given.seed,
                     stream: given.stream,
                     clock: given.clock,

@@ -2,7 +2,8 @@
 //! gradient with respect to D's parameters. Checked against finite differences of the same
 //! penalty composed from the f64 references, through every layer kind a penalised D uses
 //! (strided conv with bias, LeakyReLU, transposed conv, Tanh, flatten, linear, Sigmoid), on
-//! odd sizes and batch 1, for WGAN-GP's penalty and R1's.
+//! odd sizes and batch 1, for WGAN-GP's penalty and R1's, and through spectrally normalised
+//! weights.
 
 mod common;
 
@@ -15,6 +16,7 @@ use counterfeit::ops::Clock;
 use counterfeit::reference::conv::{self, Conv2d, ConvTranspose2d};
 use counterfeit::reference::dense::{self, Act};
 use counterfeit::reference::penalty as reference;
+use counterfeit::reference::spectral;
 use counterfeit::tape::ParamGrads;
 use counterfeit::{Init, Network, Sequential, Tensor};
 
@@ -229,4 +231,126 @@ fn batch_norm_in_a_penalised_d_is_refused_with_the_reason() {
         err.contains("batch_norm") && err.contains("per sample"),
         "{err}"
     );
+}
+
+/// A spectrally normalised D: [2, 5, 5] → conv(3, k3, s2, p1, bias) → LeakyReLU(0.2) →
+/// flatten → linear(4) → Tanh → linear(1).
+fn sn_model() -> Sequential {
+    Sequential::new([C, H, H])
+        .init(Init::Normal(0.4))
+        .spectral_norm()
+        .conv_bias(3, 3, 2, 1)
+        .leaky_relu(0.2)
+        .flatten()
+        .linear(4)
+        .tanh()
+        .linear(1)
+}
+
+/// `sn_model`'s input gradient from the references, each weight divided by uᵀWv for the
+/// snapshot vectors (held constant, as the power iteration's are).
+fn sn_input_gradient(p: &[f64], x: &[f64], b: usize, uv: &[(Vec<f64>, Vec<f64>)]) -> Vec<f64> {
+    let (wc, rest) = p.split_at(3 * C * 9);
+    let (bc, rest) = rest.split_at(3);
+    let (wl, rest) = rest.split_at(4 * 27);
+    let (bl, rest) = rest.split_at(4);
+    let (wo, _) = rest.split_at(4);
+    let norm = |w: &[f64], k: usize| {
+        let s = spectral::sigma(w, &uv[k].0, &uv[k].1);
+        w.iter().map(|v| v / s).collect::<Vec<f64>>()
+    };
+    let (wc, wl, wo) = (norm(wc, 0), norm(wl, 1), norm(wo, 2));
+    let gc = Conv2d::new(b, C, H, H, 3, 3, 2, 1);
+    let c = conv::conv2d(x, &wc, Some(bc), &gc);
+    let a = dense::activation(Act::LeakyRelu(0.2), &c);
+    let l = dense::linear(&a, &wl, Some(bl), b, 27, 4);
+    let t = dense::activation(Act::Tanh, &l);
+    let (dt, _, _) = dense::linear_backward(&t, &wo, &vec![1.0; b], b, 4, 1);
+    let dl = dense::activation_backward(Act::Tanh, &l, &dt);
+    let (da, _, _) = dense::linear_backward(&a, &wl, &dl, b, 27, 4);
+    let dc = dense::activation_backward(Act::LeakyRelu(0.2), &c, &da);
+    conv::conv2d_input_grad(&dc, &wc, &gc)
+}
+
+#[test]
+fn penalty_gradient_through_spectral_norm_matches_finite_differences() {
+    let gpu = gpu();
+    for (b, weight, center) in [(3, 10.0f32, 1.0f32), (1, 2.0, 0.0)] {
+        let net = Network::new(gpu, "D", sn_model(), 21).unwrap();
+        let x = normal(b * C * H * H, 22, 1.0);
+        let xt = Tensor::from_slice(gpu, &x, &[b, C, H, H], "x").unwrap();
+        let state = Tensor::zeros(gpu, &[4], "state").unwrap();
+        let rng = RngSpec {
+            seed: 0,
+            stream: 0,
+            clock: Clock::ITERATION,
+        };
+        let p = net.params();
+        let params: Vec<f64> = (0..p.count())
+            .flat_map(|i| f64s(&p.read(gpu, i).unwrap()))
+            .collect();
+        // The snapshot the training forward takes: one iteration from the kept u.
+        let weights = [(0, 3), (2, 4), (4, 1)];
+        let uv: Vec<(Vec<f64>, Vec<f64>)> = net
+            .spectral_vectors()
+            .zip(weights)
+            .map(|((_, (u, _)), (i, rows))| {
+                let w = f64s(&p.read(gpu, i).unwrap());
+                let (u, v, _) = spectral::power(&w, rows, &f64s(&u.read(gpu).unwrap()));
+                (u, v)
+            })
+            .collect();
+        let tape = net.tape(gpu, &xt, Mode::Train, rng, &state).unwrap();
+        let ones = Tensor::from_slice(gpu, &vec![1.0; b], &[b, 1], "ones").unwrap();
+        let g = Tensor::zeros(gpu, &[b, C, H, H], "g").unwrap();
+        let v = Tensor::zeros(gpu, &[b, C, H, H], "v").unwrap();
+        let metrics = Tensor::zeros(gpu, &[2], "metrics").unwrap();
+        let penalty = NormPenalty {
+            weight,
+            center,
+            slot: 0,
+        };
+        let mut kernels = tape.forward().to_vec();
+        kernels.extend(
+            tape.backward(gpu, &ones, ParamGrads::Skip, Some(&g))
+                .unwrap(),
+        );
+        kernels.push(norm_penalty(gpu, penalty, &g, &v, &metrics).unwrap());
+        for i in 0..p.count() {
+            kernels.push(fill(gpu, &p.grad(i), 0.0, &ones).unwrap());
+        }
+        kernels.extend(tape.second_order(gpu, &v, &[&ones]).unwrap());
+        gpu.run(&kernels.iter().collect::<Vec<_>>()).unwrap();
+
+        let (w, c) = (weight as f64, center as f64);
+        let tag = format!("spectral norm, batch {b}, center {center}");
+        let g_ref = sn_input_gradient(&params, &f64s(&x), b, &uv);
+        assert_close(
+            &format!("g ({tag})"),
+            &g.read(gpu).unwrap(),
+            &g_ref,
+            1e-5,
+            1e-4,
+        );
+        let pen = |q: &[f64]| {
+            let g = sn_input_gradient(q, &f64s(&x), b, &uv);
+            reference::norm_penalty(&g, b, w, c).0
+        };
+        let numeric = numeric_grad(pen, &params, 1e-6);
+        let got: Vec<f32> = (0..p.count())
+            .flat_map(|i| p.grad(i).read(gpu).unwrap())
+            .collect();
+        let scale = numeric.iter().fold(0.0f64, |m, v| m.max(v.abs()));
+        assert!(
+            scale > 1e-3,
+            "the penalty's gradient is not trivially 0 ({tag})"
+        );
+        assert_close(
+            &format!("∂P/∂θ ({tag})"),
+            &got,
+            &numeric,
+            1e-3 * scale,
+            1e-3,
+        );
+    }
 }

@@ -68,6 +68,7 @@ shaders! {
     Sort => "sort" ["radix_pass"],
     Swd => "swd" ["abs_diff_rows"],
     Penalty => "penalty" ["interpolate", "norm_penalty"],
+    Spectral => "spectral" ["sn_power", "sn_scale", "sn_backward"],
 }
 
 /// The shared helpers every shader is compiled with.

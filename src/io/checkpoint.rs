@@ -1,6 +1,7 @@
 //! Checkpoints in the safetensors format: every parameter of each network (with Adam or
 //! momentum state) under `<net>.<i>`, `<net>.m1.<i>`, `<net>.m2.<i>`, batch norm's running
-//! statistics under `<net>.bn<layer>.mean|var`, networks kept without moments (the moving
+//! statistics under `<net>.bn<layer>.mean|var`, spectral normalisation's power-iteration vectors
+//! under `<net>.sn<layer>.u|v`, networks kept without moments (the moving
 //! average of G's weights, `G_ema`), named f32 tensors (the replay buffer), the step counter, the per-step metrics
 //! logged so far (`history`, so a resumed run's CSV and plot cover the whole run), the sample
 //! quality measured along the run (`quality`, with `quality_swd` when the SWD was), and the
@@ -130,6 +131,16 @@ fn write<M: Row>(
             for (kind, t) in [("mean", mean), ("var", var)] {
                 owned.push((
                     format!("{name}.bn{li}.{kind}"),
+                    vec![t.len()],
+                    Dtype::F32,
+                    bytemuck::cast_slice(&t.read(gpu)?).to_vec(),
+                ));
+            }
+        }
+        for (li, (u, v)) in net.spectral_vectors() {
+            for (kind, t) in [("u", u), ("v", v)] {
+                owned.push((
+                    format!("{name}.sn{li}.{kind}"),
                     vec![t.len()],
                     Dtype::F32,
                     bytemuck::cast_slice(&t.read(gpu)?).to_vec(),
@@ -307,6 +318,10 @@ impl Checkpoint {
                 gpu,
                 &self.floats(&format!("{name}.bn{li}.var"), &[var.len()])?,
             )?;
+        }
+        for (li, (u, v)) in net.spectral_vectors() {
+            u.write(gpu, &self.floats(&format!("{name}.sn{li}.u"), &[u.len()])?)?;
+            v.write(gpu, &self.floats(&format!("{name}.sn{li}.v"), &[v.len()])?)?;
         }
         Ok(())
     }

@@ -86,6 +86,13 @@ impl GraphBuilder {
         self
     }
 
+    /// Spectral normalisation of every dense and convolution weight (see
+    /// `Sequential::spectral_norm`).
+    pub fn spectral_norm(&self) -> &Self {
+        self.graph.borrow_mut().spectral = true;
+        self
+    }
+
     /// The finished graph, its shapes checked. Nodes of another builder, no input or no
     /// output are errors.
     pub fn build(&self) -> Result<Graph> {

@@ -42,6 +42,8 @@ pub struct Graph {
     pub(crate) max_norm: Option<f32>,
     /// Whether dense and convolution weights use the equalised learning rate.
     pub(crate) equalized: bool,
+    /// Whether dense and convolution weights are spectrally normalised.
+    pub(crate) spectral: bool,
     /// A builder mistake reported when the graph is built (nodes of two graphs joined).
     pub(crate) misuse: Option<String>,
 }
@@ -55,6 +57,7 @@ impl Graph {
             init: Init::PyTorch,
             max_norm: None,
             equalized: false,
+            spectral: false,
             misuse: None,
         }
     }
@@ -160,6 +163,9 @@ impl Graph {
         }
         if self.equalized {
             s.push_str(" equalized_lr");
+        }
+        if self.spectral {
+            s.push_str(" spectral_norm");
         }
         s
     }

@@ -11,6 +11,7 @@ pub(crate) mod layers;
 mod network;
 mod params;
 mod sequential;
+mod spectral_init;
 mod state_dict;
 
 pub use builder::{GraphBuilder, Node};

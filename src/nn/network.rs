@@ -43,6 +43,8 @@ pub struct Network {
     pub(crate) first_param: Vec<usize>,
     /// For each op that keeps them, its running mean and variance.
     pub(crate) running: Vec<Option<(Tensor, Tensor)>>,
+    /// For each spectrally normalised op, its kept power-iteration vectors u and v.
+    pub(crate) spectral: Vec<Option<(Tensor, Tensor)>>,
     pub(crate) label: String,
 }
 
@@ -58,6 +60,12 @@ impl Network {
         let mut init = Vec::new();
         let mut first_param = Vec::new();
         let mut running = Vec::new();
+        let mut spectral = Vec::new();
+        if model.spectral && model.equalized {
+            return Err(Error::Config(format!(
+                "{label}: spectral_norm and equalized_lr both rescale the weights; use one"
+            )));
+        }
         for (i, op) in model.ops.iter().enumerate() {
             first_param.push(init.len());
             let kind = &op.layer.0;
@@ -79,6 +87,23 @@ impl Network {
                 let drawn = weight_init.draw(seed, init.len() as u32, len, fan_in, pi > 0);
                 init.push((ps, kind.initial(pi, drawn, model.init)));
             }
+            spectral.push(if model.spectral && kind.scales_weight() {
+                if !kind.spectral_ok() {
+                    return Err(Error::shape(
+                        what,
+                        "spectral normalisation applies to dense and convolution weights only",
+                    ));
+                }
+                let (shape, w) = &init[first_param[i]];
+                let (u, v) = crate::nn::spectral_init::vectors(w, shape[0], seed, i as u32);
+                let name = format!("{label} layer {i} spectral");
+                Some((
+                    Tensor::from_slice(gpu, &u, &[u.len()], &format!("{name} u"))?,
+                    Tensor::from_slice(gpu, &v, &[v.len()], &format!("{name} v"))?,
+                ))
+            } else {
+                None
+            });
             running.push(if kind.has_running_stats() {
                 let c = input[0];
                 let name = format!("{label} layer {i} {} running", kind.name());
@@ -97,6 +122,7 @@ impl Network {
             params,
             first_param,
             running,
+            spectral,
             label: label.to_string(),
         })
     }
@@ -135,6 +161,7 @@ impl Network {
         net.shapes.truncate(ops);
         net.first_param.truncate(ops);
         net.running.truncate(ops);
+        net.spectral.truncate(ops);
         Ok(net)
     }
 
@@ -197,6 +224,14 @@ impl Network {
             .iter()
             .enumerate()
             .filter_map(|(i, r)| r.as_ref().map(|(m, v)| (i, (m, v))))
+    }
+
+    /// The kept power-iteration vectors (u, v) of each spectrally normalised op, by op index.
+    pub fn spectral_vectors(&self) -> impl Iterator<Item = (usize, (&Tensor, &Tensor))> {
+        self.spectral
+            .iter()
+            .enumerate()
+            .filter_map(|(i, s)| s.as_ref().map(|(u, v)| (i, (u, v))))
     }
 
     /// The kernels that enforce the model's weight constraints (run after each update).

@@ -62,6 +62,15 @@ impl Sequential {
         self
     }
 
+    /// Spectral normalisation (Miyato et al. 2018) of every dense and convolution weight: each
+    /// is used at W/σ, σ its largest singular value estimated by one power iteration per
+    /// training forward from a kept u (saved in checkpoints), with the exact gradient through
+    /// σ. Transposed convolutions are refused.
+    pub fn spectral_norm(mut self) -> Self {
+        self.graph.spectral = true;
+        self
+    }
+
     layer_builders!([self] self);
 
     /// The per-sample input shape.

@@ -29,6 +29,7 @@ pub mod resample;
 pub mod rng;
 pub mod softmax;
 pub mod sort;
+pub mod spectral;
 pub mod stabilise;
 
 use crate::{Error, Result, Tensor};

@@ -26,5 +26,6 @@ pub mod pixel_norm;
 pub mod resample;
 pub mod shuffle;
 pub mod softmax;
+pub mod spectral;
 pub mod stabilise;
 pub mod swd;

@@ -60,6 +60,10 @@ impl Kind for Conv {
         true
     }
 
+    fn spectral_ok(&self) -> bool {
+        true
+    }
+
     fn record(&self, f: &Forward<'_>) -> Result<Recorded> {
         let (x, y) = (f.x().clone(), f.output()?);
         let g = self.geom(x.shape()[0], &x.shape()[1..])?;

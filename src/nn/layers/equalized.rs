@@ -1,10 +1,13 @@
-//! A layer's weight as its kernels use it: the stored value, or under an equalised learning
-//! rate (Karras et al. 2018) the stored value times He's constant, copied into a buffer of its
-//! own each forward; the gradient is scaled back the same way.
+//! A layer's weight as its kernels use it: the stored value; under an equalised learning rate
+//! (Karras et al. 2018) the stored value times He's constant; or spectrally normalised
+//! (Miyato et al. 2018), the stored value over its estimated largest singular value. The
+//! latter two are written into a buffer of their own each forward, and the used weight's
+//! gradient is carried back to the stored one.
 
-use super::{Backward, Forward};
+use super::{Backward, Forward, SpectralStep};
 use crate::gpu::Kernel;
 use crate::ops::elementwise::axpby;
+use crate::ops::spectral;
 use crate::{Result, Tensor};
 
 pub(crate) struct Weight {
@@ -12,45 +15,74 @@ pub(crate) struct Weight {
     pub used: Tensor,
     /// Where the weight-gradient kernel writes.
     pub grad: Tensor,
-    /// The scale and the stored weight's gradient, when scaled.
-    scaled: Option<(f32, Tensor)>,
+    /// How the used weight's gradient reaches the stored one's, when they differ.
+    fix: Option<(Fix, Tensor)>,
+}
+
+/// What turns the stored weight into the used one.
+enum Fix {
+    Scaled(f32),
+    /// The snapshot (u', v', σ) the forward used.
+    Spectral((Tensor, Tensor, Tensor)),
 }
 
 impl Weight {
     /// Parameter 0 of `f`; a scaled weight's copy kernel goes into `kernels`.
     pub fn new(f: &Forward<'_>, kernels: &mut Vec<Kernel>) -> Result<Weight> {
         let (w, dw) = f.params[0].clone();
-        let Some(c) = f.weight_scale else {
-            return Ok(Weight {
-                used: w,
-                grad: dw,
-                scaled: None,
-            });
+        let fix = match (&f.spectral, f.weight_scale) {
+            (Some(sn), _) => Fix::Spectral(sn.snapshot.clone()),
+            (None, Some(c)) => Fix::Scaled(c),
+            (None, None) => {
+                return Ok(Weight {
+                    used: w,
+                    grad: dw,
+                    fix: None,
+                })
+            }
         };
-        let label = format!("{} scaled weight", f.label);
+        let label = format!("{} used weight", f.label);
         let used = Tensor::zeros(f.gpu, w.shape(), &label)?;
         let grad = Tensor::zeros(f.gpu, w.shape(), &format!("{label} gradient"))?;
-        kernels.push(axpby(f.gpu, c, &w, 0.0, &used)?);
+        match (&fix, &f.spectral) {
+            (Fix::Scaled(c), _) => kernels.push(axpby(f.gpu, *c, &w, 0.0, &used)?),
+            (Fix::Spectral(snap), Some(sn)) => {
+                if sn.step != SpectralStep::Reuse {
+                    let (u, v) = (&sn.kept.0, &sn.kept.1);
+                    let iterate = sn.step == SpectralStep::Iterate;
+                    let snap = (&snap.0, &snap.1, &snap.2);
+                    kernels.push(spectral::power(f.gpu, &w, (u, v), snap, iterate)?);
+                }
+                kernels.push(spectral::scale(f.gpu, &w, &snap.2, &used)?);
+            }
+            (Fix::Spectral(_), None) => unreachable!("a spectral fix comes from f.spectral"),
+        }
         Ok(Weight {
             used,
             grad,
-            scaled: Some((c, dw)),
+            fix: Some((fix, dw)),
         })
     }
 
     /// Whether the weight-gradient kernel adds to [`Weight::grad`] when the backward
     /// accumulates (`acc`): a scaled weight's kernel writes a scratch buffer.
     pub fn accumulates(&self, acc: bool) -> bool {
-        acc && self.scaled.is_none()
+        acc && self.fix.is_none()
     }
 
-    /// After the weight-gradient kernel: the stored weight's gradient, `c` times the used
-    /// one's (added when `acc`).
+    /// After the weight-gradient kernel: the stored weight's gradient from the used one's
+    /// (added when `acc`): `c` times it, or through W/σ.
     pub fn finish(&self, b: &mut Backward<'_>, acc: bool) -> Result<()> {
-        if let Some((c, dw)) = &self.scaled {
-            let k = axpby(b.gpu, *c, &self.grad, if acc { 1.0 } else { 0.0 }, dw)?;
-            b.push(k);
-        }
+        let k = match &self.fix {
+            None => return Ok(()),
+            Some((Fix::Scaled(c), dw)) => {
+                axpby(b.gpu, *c, &self.grad, if acc { 1.0 } else { 0.0 }, dw)?
+            }
+            Some((Fix::Spectral((su, sv, sigma)), dw)) => {
+                spectral::backward(b.gpu, (&self.used, &self.grad), (su, sv, sigma), dw, acc)?
+            }
+        };
+        b.push(k);
         Ok(())
     }
 }

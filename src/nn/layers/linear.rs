@@ -41,6 +41,10 @@ impl Kind for Linear {
         true
     }
 
+    fn spectral_ok(&self) -> bool {
+        true
+    }
+
     fn record(&self, f: &Forward<'_>) -> Result<Recorded> {
         let (x, y) = (f.x().clone(), f.output()?);
         let bias = f.params.get(1).map(|p| &p.0);

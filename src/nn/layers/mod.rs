@@ -30,7 +30,9 @@ use std::fmt;
 use std::sync::Arc;
 
 pub(crate) use equalized::Weight;
-pub(crate) use record::{Backward, BackwardFn, Dx, Forward, Recorded, Tangent};
+pub(crate) use record::{
+    Backward, BackwardFn, Dx, Forward, Recorded, SpectralStep, SpectralUse, Tangent,
+};
 
 use crate::nn::Init;
 use crate::ops::activation::Activation;
@@ -72,6 +74,12 @@ pub(crate) trait Kind: fmt::Debug + Send + Sync {
     /// Whether the layer's first parameter is a weight that an equalised learning rate
     /// scales (dense and convolution layers; not batch norm's γ).
     fn scales_weight(&self) -> bool {
+        false
+    }
+
+    /// Whether spectral normalisation can apply to its weight, whose first axis is the output
+    /// (dense and convolution layers).
+    fn spectral_ok(&self) -> bool {
         false
     }
 

@@ -23,6 +23,8 @@ pub(crate) struct Forward<'a> {
     pub running: Option<(Tensor, Tensor)>,
     /// The factor the weight is used at (an equalised learning rate), when not 1.
     pub weight_scale: Option<f32>,
+    /// The weight's spectral normalisation, when it has one.
+    pub spectral: Option<SpectralUse>,
     /// The node's own random stream, seed and clock (dropout masks, noise).
     pub seed: u64,
     pub stream: u32,
@@ -53,6 +55,26 @@ impl Forward<'_> {
     pub fn identity(&self) -> Result<Tensor> {
         self.x().reshape(&self.out_shape)
     }
+}
+
+/// How a forward uses a spectrally normalised weight.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum SpectralStep {
+    /// One power iteration from the kept u, which it updates (training).
+    Iterate,
+    /// The kept u and v as they are (evaluation).
+    Kept,
+    /// The snapshot its primal forward took (a tangent).
+    Reuse,
+}
+
+/// A spectrally normalised weight's vectors: the kept u and v (the network's), and the
+/// tape's snapshot of u', v' and σ that its forward used and its backward reads.
+#[derive(Clone)]
+pub(crate) struct SpectralUse {
+    pub kept: (Tensor, Tensor),
+    pub snapshot: (Tensor, Tensor, Tensor),
+    pub step: SpectralStep,
 }
 
 /// A node's forward-mode derivative being recorded, for the second-order pass a gradient
