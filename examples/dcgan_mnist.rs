@@ -4,6 +4,7 @@
 //!     cargo run --release --example dcgan_mnist -- --steps 300       # a short run
 //!     cargo run --release --example dcgan_mnist -- --sample out/dcgan_mnist/checkpoint.safetensors
 //!     cargo run --release --example dcgan_mnist -- --loss hinge --g-ema 0.999 --real-label 0.9
+//!     cargo run --release --example dcgan_mnist -- --recipe wgan-gp   # or sngan, r1
 //!     mpirun -np 2 target/release/examples/dcgan_mnist --distributed   # built with --features distributed
 //!
 //! Writes sample grids (one fixed z), a loss plot, a metrics CSV and a checkpoint to --out.
@@ -22,9 +23,10 @@ use common::{
 };
 use counterfeit::data::idx;
 use counterfeit::gan::dcgan::{Arch, DOptions, NZ};
+use counterfeit::gan::TrainingRecipe;
 use counterfeit::gan::{recipes, EMA_NETWORK};
 use counterfeit::io::{checkpoint::Checkpoint, grid, metrics_log};
-use counterfeit::{Dataset, Error, Gpu, Network, Noise, Optimizer, Result, Trainer, TrainerConfig};
+use counterfeit::{Dataset, Error, Gpu, Network, Noise, Result, Trainer, TrainerConfig};
 
 /// Steps of the default run: enough for clear digits of every class at batch 64.
 const DEFAULT_STEPS: usize = 3000;
@@ -52,9 +54,30 @@ struct Args {
     /// Batch size (with --distributed, of all ranks together: each takes an equal share).
     #[arg(long, default_value_t = 64)]
     batch: usize,
-    /// Adam learning rate for both networks (β = 0.5, 0.999).
-    #[arg(long, default_value_t = 2e-4)]
-    lr: f32,
+    /// How to train (each with its paper's settings; the generator is the same):
+    /// dcgan: BCE, batch norm in D, Adam (0.5, 0.999), one D step per G step.
+    /// sngan (Miyato et al. 2018): hinge loss, spectral normalisation on every weight of D and
+    /// no batch norm, Adam (0.5, 0.999), one D step, a moving average of G (0.999).
+    /// wgan-gp (Gulrajani et al. 2017): Wasserstein loss, gradient penalty λ·(‖∇D(x̂)‖ − 1)² at
+    /// random points between real and fake digits, no batch norm in D, 5 D steps per G step,
+    /// Adam 1e-4 (0, 0.9).
+    /// r1 (Mescheder et al. 2018): BCE plus γ/2·‖∇D(x)‖² on real digits, no batch norm in D,
+    /// Adam (0.5, 0.999).
+    /// The penalties need a second backward through D, so their steps cost more.
+    #[arg(long, default_value = "dcgan", verbatim_doc_comment)]
+    recipe: String,
+    /// WGAN-GP's penalty weight λ.
+    #[arg(long, default_value_t = 10.0)]
+    gp_lambda: f32,
+    /// R1's weight γ.
+    #[arg(long, default_value_t = 10.0)]
+    r1_gamma: f32,
+    /// Take R1 every this many steps, scaled by it (lazy regularisation, StyleGAN2 uses 16).
+    #[arg(long, default_value_t = 1)]
+    r1_every: u32,
+    /// Adam learning rate for both networks [default: 2e-4; 1e-4 for wgan-gp].
+    #[arg(long)]
+    lr: Option<f32>,
     /// Seed for weights, noise and data order.
     #[arg(long, default_value_t = 1)]
     seed: u64,
@@ -123,6 +146,26 @@ struct Args {
 const FINAL_EVAL_N: usize = 10_000;
 
 impl Args {
+    /// The training recipe with the flags' settings.
+    fn recipe(&self) -> Result<TrainingRecipe> {
+        Ok(match TrainingRecipe::parse(&self.recipe)? {
+            TrainingRecipe::WganGp { .. } => TrainingRecipe::WganGp {
+                lambda: self.gp_lambda,
+            },
+            TrainingRecipe::R1 { .. } => TrainingRecipe::R1 {
+                gamma: self.r1_gamma,
+                every: self.r1_every,
+            },
+            r => r,
+        })
+    }
+
+    /// Both networks' learning rate: --lr, or the recipe's.
+    fn effective_lr(&self) -> f32 {
+        let recipe = TrainingRecipe::parse(&self.recipe).unwrap_or(TrainingRecipe::Dcgan);
+        self.lr.unwrap_or(recipe.lr())
+    }
+
     /// Every flag's range, checked before anything is loaded.
     fn check(&self) -> Result<()> {
         check_flag(
@@ -133,11 +176,39 @@ impl Args {
         )?;
         check_flag("--batch", self.batch, self.batch >= 1, "at least 1")?;
         check_flag(
-            "--lr",
-            self.lr,
-            self.lr.is_finite() && self.lr > 0.0,
-            "a positive number",
+            "--recipe",
+            &self.recipe,
+            TrainingRecipe::parse(&self.recipe).is_ok(),
+            "dcgan, sngan, wgan-gp or r1",
         )?;
+        if let Some(lr) = self.lr {
+            check_flag("--lr", lr, lr.is_finite() && lr > 0.0, "a positive number")?;
+        }
+        let positive = |v: f32| v.is_finite() && v > 0.0;
+        check_flag(
+            "--gp-lambda",
+            self.gp_lambda,
+            positive(self.gp_lambda),
+            "above 0",
+        )?;
+        check_flag(
+            "--r1-gamma",
+            self.r1_gamma,
+            positive(self.r1_gamma),
+            "above 0",
+        )?;
+        check_flag(
+            "--r1-every",
+            self.r1_every,
+            self.r1_every >= 1,
+            "at least 1",
+        )?;
+        if self.recipe != "dcgan" && self.stabilisers.loss != "bce" {
+            return Err(Error::Config(format!(
+                "--recipe {} chooses its own loss; --loss goes with --recipe dcgan",
+                self.recipe
+            )));
+        }
         check_flag("--n", self.n, self.n >= 1, "at least 1")?;
         check_flag("--eval-n", self.eval_n, self.eval_n >= 1, "at least 1")?;
         if let Some(d) = self.digit {
@@ -173,7 +244,11 @@ impl Args {
         let mut s: Vec<(String, String)> = [
             ("--arch", self.arch.clone()),
             ("--batch", self.batch.to_string()),
-            ("--lr", self.lr.to_string()),
+            ("--recipe", self.recipe.clone()),
+            ("--lr", self.effective_lr().to_string()),
+            ("--gp-lambda", self.gp_lambda.to_string()),
+            ("--r1-gamma", self.r1_gamma.to_string()),
+            ("--r1-every", self.r1_every.to_string()),
             ("--seed", self.seed.to_string()),
             ("--digit", format!("{:?}", self.digit)),
             ("--g-ema", format!("{:?}", self.g_ema)),
@@ -273,27 +348,22 @@ fn train(arch: Arch, args: &Args, ranks: &Ranks, launched: Instant) -> Result<Fi
     if arch.side() != digits.images.rows || arch.side() != digits.images.cols {
         data = data.resized(arch.side(), arch.side())?;
     }
-    let adam = Optimizer::Adam {
-        lr: args.lr,
-        beta1: 0.5,
-        beta2: 0.999,
-        eps: 1e-8,
-    };
+    let training = args.recipe()?;
     let recipe = TrainerConfig {
         batch,
         seed: args.seed,
-        g_optimizer: adam,
-        d_optimizer: adam,
         readback_every: 10,
         sample_count: 64,
         g_ema: args.g_ema,
         ..TrainerConfig::dcgan()
     };
     let config = args.stabilisers.apply(recipe, steps)?;
-    let d = arch.discriminator_with(DOptions {
+    let config = training.apply(config, args.effective_lr());
+    let d = arch.discriminator_with(training.d_options(DOptions {
         dropout: args.d_dropout,
         minibatch_std: args.minibatch_std,
-    })?;
+        ..DOptions::default()
+    }))?;
     // Rank 0 alone measures (its parameters are every rank's).
     let judge = match root {
         true => common::judge_for_run(
@@ -322,8 +392,9 @@ fn train(arch: Arch, args: &Args, ranks: &Ranks, launched: Instant) -> Result<Fi
         bar = bar.silent();
     }
     bar.println(&format!(
-        "{} on {} digits, batch {}: {} dispatches per step; first step after {:.2} s",
+        "{} ({}) on {} digits, batch {}: {} dispatches per step; first step after {:.2} s",
         arch.name(),
+        training.name(),
         data.len(),
         args.batch,
         gan.dispatches(),

@@ -1,18 +1,27 @@
 #!/usr/bin/env python3
-"""The dcgan_mnist recipe in PyTorch, to judge counterfeit's samples step for step.
+"""The dcgan_mnist recipes in PyTorch, to judge counterfeit's samples step for step.
 
-dcgan28 (docs/BENCHMARKS.md), the 10,000 bundled digits in [-1, 1], batch 64, Adam 2e-4
-(beta 0.5, 0.999), non-saturating G loss, one D and one G update per step, weights N(0, 0.02).
+dcgan28 (docs/BENCHMARKS.md), the 10,000 bundled digits in [-1, 1], batch 64, weights N(0, 0.02).
+--recipe picks how it trains, as `dcgan_mnist --recipe` does:
+  dcgan    Adam 2e-4 (beta 0.5, 0.999), BCE with the non-saturating G loss, batch norm in D,
+           one D and one G update per step;
+  sngan    the hinge loss, spectral norm on every weight of D and no batch norm, Adam 2e-4
+           (0.5, 0.999), a moving average of G's weights (0.999) that is sampled;
+  wgan-gp  the Wasserstein loss plus 10·(‖∇D(x̂)‖ − 1)² at x̂ = εx + (1 − ε)G(z), no batch norm
+           in D, 5 D updates per G update, Adam 1e-4 (0, 0.9);
+  r1       BCE plus 10/2·‖∇D(x)‖² on the real batch, no batch norm in D, Adam 2e-4 (0.5, 0.999).
+G's update reads the fakes of the last D update, through the updated D.
 At each step of --save-at it writes --n samples (generated in batches of 64 in train mode,
-as counterfeit samples with batch statistics) to OUT/pytorch_step_<step>.safetensors as one
+as counterfeit samples with batch statistics) to OUT/pytorch_<recipe>_step_<step>.safetensors as one
 F32 tensor "images" [n, 1, 28, 28] in [-1, 1], which
 
-    cargo run --release --example evaluate -- --images OUT/pytorch_step_3000.safetensors
+    cargo run --release --example evaluate -- --images OUT/pytorch_dcgan_step_3000.safetensors
 
 judges with counterfeit's classifier. Needs torch and numpy:
     python3 scripts/pytorch_dcgan_mnist.py --save-at 300,1000,3000 --out out/pytorch
 """
 import argparse
+import copy
 import gzip
 import json
 import os
@@ -34,17 +43,34 @@ def read_idx_images(path):
         return np.frombuffer(f.read(n * rows * cols), dtype=np.uint8).reshape(n, 1, rows, cols)
 
 
-def dcgan28():
+def dcgan28(recipe="dcgan"):
     G = nn.Sequential(
         nn.Linear(NZ, 256 * 7 * 7, bias=False), nn.Unflatten(1, (256, 7, 7)),
         nn.BatchNorm2d(256), nn.ReLU(True),
         nn.ConvTranspose2d(256, 128, 4, 2, 1, bias=False), nn.BatchNorm2d(128), nn.ReLU(True),
         nn.ConvTranspose2d(128, 1, 4, 2, 1, bias=False), nn.Tanh())
+    bn = [nn.BatchNorm2d(128)] if recipe == "dcgan" else []
     D = nn.Sequential(
-        nn.Conv2d(1, 64, 4, 2, 1, bias=False), nn.LeakyReLU(0.2, True),
-        nn.Conv2d(64, 128, 4, 2, 1, bias=False), nn.BatchNorm2d(128), nn.LeakyReLU(0.2, True),
+        nn.Conv2d(1, 64, 4, 2, 1, bias=False), nn.LeakyReLU(0.2),
+        nn.Conv2d(64, 128, 4, 2, 1, bias=False), *bn, nn.LeakyReLU(0.2),
         nn.Flatten(), nn.Linear(128 * 7 * 7, 1))
     return G, D
+
+
+def spectral(D):
+    """Spectral norm on every weight of D (one power iteration per training forward)."""
+    for i, m in enumerate(D):
+        if isinstance(m, (nn.Conv2d, nn.Linear)):
+            D[i] = nn.utils.parametrizations.spectral_norm(m)
+    return D
+
+
+def input_gradient(D, x):
+    """∂(Σ D(x))/∂x per sample, kept in the graph so a penalty on it trains D."""
+    x = x.detach().requires_grad_(True)
+    out = D(x)
+    (g,) = torch.autograd.grad(out.sum(), x, create_graph=True)
+    return out, g.reshape(len(x), -1)
 
 
 def init_weights(m):
@@ -74,6 +100,7 @@ def main():
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--out", default="out/pytorch")
     ap.add_argument("--threads", type=int, default=0, help="torch threads (0: torch's default)")
+    ap.add_argument("--recipe", default="dcgan", choices=["dcgan", "sngan", "wgan-gp", "r1"])
     args = ap.parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -84,36 +111,61 @@ def main():
 
     images = read_idx_images(os.path.join(HERE, "..", "data", "mnist", "mnist-10k-images-idx3-ubyte.gz"))
     data = torch.from_numpy(images.astype(np.float32) / 127.5 - 1.0)
-    G, D = dcgan28()
+    recipe = args.recipe
+    G, D = dcgan28(recipe)
     G.apply(init_weights)
     D.apply(init_weights)
-    optD = torch.optim.Adam(D.parameters(), lr=2e-4, betas=(0.5, 0.999), eps=1e-8)
-    optG = torch.optim.Adam(G.parameters(), lr=2e-4, betas=(0.5, 0.999), eps=1e-8)
+    if recipe == "sngan":
+        D = spectral(D)
+    lr, betas, d_steps = (1e-4, (0.0, 0.9), 5) if recipe == "wgan-gp" else (2e-4, (0.5, 0.999), 1)
+    optD = torch.optim.Adam(D.parameters(), lr=lr, betas=betas, eps=1e-8)
+    optG = torch.optim.Adam(G.parameters(), lr=lr, betas=betas, eps=1e-8)
+    ema = copy.deepcopy(G) if recipe == "sngan" else None
     bce = nn.BCEWithLogitsLoss()
+    relu = torch.nn.functional.relu
     b = 64
     ones, zeros = torch.ones(b, 1), torch.zeros(b, 1)
     order, pos = np.random.permutation(len(data)), 0
     start = time.time()
     for step in range(1, save_at[-1] + 1):
-        if pos + b > len(order):  # a fresh permutation each epoch, like counterfeit's gather
-            order, pos = np.random.permutation(len(data)), 0
-        real = data[order[pos:pos + b]]
-        pos += b
-        fake = G(torch.randn(b, NZ))
-        optD.zero_grad(set_to_none=True)
-        loss_d = bce(D(real), ones) + bce(D(fake.detach()), zeros)
-        loss_d.backward()
-        optD.step()
+        for _ in range(d_steps):
+            if pos + b > len(order):  # a fresh permutation each epoch, like counterfeit's gather
+                order, pos = np.random.permutation(len(data)), 0
+            real = data[order[pos:pos + b]]
+            pos += b
+            fake = G(torch.randn(b, NZ))
+            optD.zero_grad(set_to_none=True)
+            if recipe == "dcgan":
+                loss_d = bce(D(real), ones) + bce(D(fake.detach()), zeros)
+            elif recipe == "sngan":
+                loss_d = relu(1 - D(real)).mean() + relu(1 + D(fake.detach())).mean()
+            elif recipe == "wgan-gp":
+                loss_d = D(fake.detach()).mean() - D(real).mean()
+                eps = torch.rand(b, 1, 1, 1)
+                _, g = input_gradient(D, eps * real + (1 - eps) * fake.detach())
+                loss_d = loss_d + 10.0 * ((g.norm(2, dim=1) - 1) ** 2).mean()
+            else:  # r1
+                out, g = input_gradient(D, real)
+                loss_d = bce(out, ones) + bce(D(fake.detach()), zeros)
+                loss_d = loss_d + 10.0 / 2 * g.pow(2).sum(1).mean()
+            loss_d.backward()
+            optD.step()
         optG.zero_grad(set_to_none=True)
-        loss_g = bce(D(fake), ones)
+        out = D(fake)
+        loss_g = -out.mean() if recipe in ("sngan", "wgan-gp") else bce(out, ones)
         loss_g.backward()
         optG.step()
-        if step in save_at:
+        if ema is not None:
             with torch.no_grad():
-                state = {k: v.clone() for k, v in G.state_dict().items()}
-                x = torch.cat([G(torch.randn(b, NZ)) for _ in range((args.n + b - 1) // b)])[:args.n]
-                G.load_state_dict(state)  # sampling in train mode must not move the running stats
-            path = os.path.join(args.out, f"pytorch_step_{step}.safetensors")
+                for a, p in zip(ema.parameters(), G.parameters()):
+                    a.mul_(0.999).add_(p, alpha=0.001)
+        if step in save_at:
+            sampler = ema if ema is not None else G
+            with torch.no_grad():
+                state = {k: v.clone() for k, v in sampler.state_dict().items()}
+                x = torch.cat([sampler(torch.randn(b, NZ)) for _ in range((args.n + b - 1) // b)])[:args.n]
+                sampler.load_state_dict(state)  # sampling in train mode must not move the running stats
+            path = os.path.join(args.out, f"pytorch_{recipe}_step_{step}.safetensors")
             save_safetensors(path, "images", x.numpy())
             print(f"step {step}: D {loss_d.item():.3f} G {loss_g.item():.3f}, "
                   f"{time.time() - start:.0f} s, wrote {path}", flush=True)

@@ -118,13 +118,16 @@ fn metrics_csv_carries_quality_on_measured_steps() {
     let lines: Vec<&str> = text.lines().collect();
     assert_eq!(
         lines[0],
-        "step,d_loss,g_loss,d_real,d_fake,d_fake_g,fid,score,classes_covered,eval_n,swd,swd_28px,swd_14px,swd_7px"
+        "step,d_loss,g_loss,d_real,d_fake,d_fake_g,fid,score,classes_covered,eval_n,swd,swd_28px,swd_14px,swd_7px,d_penalty,d_grad_norm"
     );
-    assert_eq!(lines[1], "1,1,2,0.5,0.25,0.125,,,,,,,,");
-    assert_eq!(lines[2], "2,1,2,0.5,0.25,0.125,42.5000,8.2500,10,1000,,,,");
+    assert_eq!(lines[1], "1,1,2,0.5,0.25,0.125,,,,,,,,,0,0");
+    assert_eq!(
+        lines[2],
+        "2,1,2,0.5,0.25,0.125,42.5000,8.2500,10,1000,,,,,0,0"
+    );
     assert_eq!(
         lines[3],
-        "3,1,2,0.5,0.25,0.125,40.0000,8.5000,9,1000,30.1667,30.0000,20.5000,40.0000"
+        "3,1,2,0.5,0.25,0.125,40.0000,8.5000,9,1000,30.1667,30.0000,20.5000,40.0000,0,0"
     );
     assert!(lines
         .iter()

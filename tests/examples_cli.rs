@@ -219,9 +219,17 @@ fn folders_settings_and_flags_are_checked_before_the_gpu_is_opened() {
         ("--real-label", "5"),
         ("--label-flip", "2"),
         ("--g-ema", "1"),
+        ("--recipe", "wgan"),
+        ("--gp-lambda", "0"),
+        ("--r1-every", "0"),
     ] {
         refused(dcgan(&scratch("z"), 4).args([flag, value]), &[flag]);
     }
+    // A recipe chooses its own loss.
+    refused(
+        dcgan(&scratch("w"), 4).args(["--recipe", "sngan", "--loss", "lsgan"]),
+        &["--recipe sngan", "--loss"],
+    );
     // A mistyped flag gets a suggestion.
     let out = Command::new(common::example("dcgan_mnist"))
         .args(["--step", "3"])
@@ -229,6 +237,57 @@ fn folders_settings_and_flags_are_checked_before_the_gpu_is_opened() {
         .unwrap();
     assert!(text(&out).contains("--steps"), "{}", text(&out));
     std::fs::remove_dir_all(&dir).ok();
+}
+
+/// Every recipe trains a few steps; the penalised ones log their penalty in the CSV, and a
+/// stopped sngan run (spectral norm's kept vectors in its checkpoint) resumes bit for bit.
+#[test]
+fn every_recipe_trains_and_the_penalties_are_logged() {
+    for recipe in ["sngan", "wgan-gp", "r1"] {
+        let dir = scratch(recipe);
+        let ran = dcgan_batch(&dir, 2, 4)
+            .args(["--recipe", recipe])
+            .output()
+            .unwrap();
+        let said = text(&ran);
+        assert!(ran.status.success(), "{said}");
+        assert!(said.contains(&format!("({recipe})")), "{said}");
+        let csv = std::fs::read_to_string(dir.join("metrics.csv")).unwrap();
+        let last = csv
+            .lines()
+            .last()
+            .unwrap()
+            .rsplit(',')
+            .take(2)
+            .collect::<Vec<_>>();
+        let logged = last.iter().any(|v| v.parse::<f32>().unwrap() != 0.0);
+        assert_eq!(logged, recipe != "sngan", "{recipe}: {csv}");
+        std::fs::remove_dir_all(&dir).ok();
+    }
+    let (stopped, straight) = (scratch("sn-stopped"), scratch("sn-straight"));
+    let sn = |d: &Path, steps| {
+        let mut c = dcgan_batch(d, steps, 4);
+        c.args(["--recipe", "sngan"]);
+        c
+    };
+    assert!(sn(&stopped, 2).status().unwrap().success());
+    let ckpt = stopped.join("checkpoint.safetensors");
+    assert!(sn(&stopped, 4)
+        .arg("--resume")
+        .arg(&ckpt)
+        .status()
+        .unwrap()
+        .success());
+    assert!(sn(&straight, 4).status().unwrap().success());
+    let csv = |d: &Path| std::fs::read_to_string(d.join("metrics.csv")).unwrap();
+    assert_eq!(
+        csv(&stopped),
+        csv(&straight),
+        "the resumed sngan run differs"
+    );
+    for d in [stopped, straight] {
+        std::fs::remove_dir_all(&d).ok();
+    }
 }
 
 /// A tiny progressive run's flags: 2 steps per stage and per fade-in (10 in all), narrow

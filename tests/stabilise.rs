@@ -710,6 +710,7 @@ fn dcgan_discriminator_options_add_layers_before_the_last() {
         let options = DOptions {
             dropout: 0.25,
             minibatch_std: true,
+            ..DOptions::default()
         };
         let d = arch.discriminator_with(options).unwrap();
         assert_eq!(d.output_shape().unwrap(), vec![1]);
@@ -726,11 +727,27 @@ fn dcgan_discriminator_options_add_layers_before_the_last() {
             Arch::Dcgan64 => "Conv { out: 1,",
         };
         assert!(dropout < layers.rfind(last).unwrap(), "{layers}");
+
+        // The penalised recipes' D: no batch norm; SN-GAN's spectrally normalised.
+        let sn = DOptions {
+            no_batch_norm: true,
+            spectral_norm: true,
+            ..DOptions::default()
+        };
+        let layers = format!("{:?}", arch.discriminator_with(sn).unwrap());
+        assert!(
+            !layers.contains("BatchNorm") && layers.contains("spectral: true"),
+            "{layers}"
+        );
+        assert_eq!(
+            layers.matches("Conv {").count(),
+            plain.matches("Conv {").count()
+        );
     }
     for p in [1.0f32, -0.1, f32::NAN] {
         let opts = DOptions {
             dropout: p,
-            minibatch_std: false,
+            ..DOptions::default()
         };
         assert!(matches!(
             Arch::Dcgan28.discriminator_with(opts),

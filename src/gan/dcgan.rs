@@ -23,6 +23,10 @@ pub struct DOptions {
     /// A minibatch standard-deviation channel (Karras et al. 2018) before the last layer (and
     /// before dcgan28's flatten).
     pub minibatch_std: bool,
+    /// D without its batch norms (a gradient penalty is per sample; SN-GAN's D has none).
+    pub no_batch_norm: bool,
+    /// Spectral normalisation of every weight of D (Miyato et al. 2018).
+    pub spectral_norm: bool,
 }
 
 impl Arch {
@@ -113,7 +117,7 @@ impl Arch {
             )));
         }
         Ok(finish_discriminator(
-            self.discriminator_body(1),
+            self.discriminator_body_with(1, options),
             self,
             options,
         ))
@@ -121,27 +125,32 @@ impl Arch {
 
     /// Every layer of D up to (excluding) dcgan28's flatten and dcgan64's last convolution.
     fn discriminator_body(self, channels: usize) -> Sequential {
+        self.discriminator_body_with(channels, DOptions::default())
+    }
+
+    /// D's body with or without its batch norms, spectrally normalised or not.
+    fn discriminator_body_with(self, channels: usize, options: DOptions) -> Sequential {
         let side = self.side();
-        let d = Sequential::new([channels, side, side]).init(Init::Normal(0.02));
+        let mut d = Sequential::new([channels, side, side]).init(Init::Normal(0.02));
+        if options.spectral_norm {
+            d = d.spectral_norm();
+        }
+        let bn = |d: Sequential| {
+            if options.no_batch_norm {
+                d
+            } else {
+                d.batch_norm()
+            }
+        };
         match self {
-            Arch::Dcgan28 => d
-                .conv(64, 4, 2, 1)
-                .leaky_relu(0.2)
-                .conv(128, 4, 2, 1)
-                .batch_norm()
-                .leaky_relu(0.2),
-            Arch::Dcgan64 => d
-                .conv(64, 4, 2, 1)
-                .leaky_relu(0.2)
-                .conv(128, 4, 2, 1)
-                .batch_norm()
-                .leaky_relu(0.2)
-                .conv(256, 4, 2, 1)
-                .batch_norm()
-                .leaky_relu(0.2)
-                .conv(512, 4, 2, 1)
-                .batch_norm()
-                .leaky_relu(0.2),
+            Arch::Dcgan28 => {
+                bn(d.conv(64, 4, 2, 1).leaky_relu(0.2).conv(128, 4, 2, 1)).leaky_relu(0.2)
+            }
+            Arch::Dcgan64 => {
+                let d = bn(d.conv(64, 4, 2, 1).leaky_relu(0.2).conv(128, 4, 2, 1));
+                let d = bn(d.leaky_relu(0.2).conv(256, 4, 2, 1));
+                bn(d.leaky_relu(0.2).conv(512, 4, 2, 1)).leaky_relu(0.2)
+            }
         }
     }
 

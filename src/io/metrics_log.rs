@@ -13,12 +13,13 @@ pub use crate::metrics::QualityPoint;
 use crate::{Error, Result, StepMetrics};
 
 /// Writes `step,d_loss,g_loss,d_real,d_fake,d_fake_g,fid,score,classes_covered,eval_n,swd,
-/// swd_28px,swd_14px,swd_7px` rows; the columns from `fid` on are filled on the steps where
-/// sample quality was measured (`swd`, the mean of the three levels, and the levels only where
-/// the SWD was).
+/// swd_28px,swd_14px,swd_7px,d_penalty,d_grad_norm` rows; the columns from `fid` to `swd_7px`
+/// are filled on the steps where sample quality was measured (`swd`, the mean of the three
+/// levels, and the levels only where the SWD was); the last two are D's gradient penalty and
+/// input-gradient norm (0 without a penalty).
 pub fn save_csv(path: &Path, history: &[StepMetrics], quality: &[QualityPoint]) -> Result<()> {
     let mut s = String::from(
-        "step,d_loss,g_loss,d_real,d_fake,d_fake_g,fid,score,classes_covered,eval_n,swd,swd_28px,swd_14px,swd_7px\n",
+        "step,d_loss,g_loss,d_real,d_fake,d_fake_g,fid,score,classes_covered,eval_n,swd,swd_28px,swd_14px,swd_7px,d_penalty,d_grad_norm\n",
     );
     for m in history {
         let _ = write!(
@@ -35,13 +36,14 @@ pub fn save_csv(path: &Path, history: &[StepMetrics], quality: &[QualityPoint]) 
                 );
                 match (q.swd_mean(), q.swd) {
                     (Some(mean), Some([a, b, c])) => {
-                        let _ = writeln!(s, ",{mean:.4},{a:.4},{b:.4},{c:.4}");
+                        let _ = write!(s, ",{mean:.4},{a:.4},{b:.4},{c:.4}");
                     }
-                    _ => s.push_str(",,,,\n"),
+                    _ => s.push_str(",,,,"),
                 }
             }
-            None => s.push_str(",,,,,,,,\n"),
+            None => s.push_str(",,,,,,,,"),
         }
+        let _ = writeln!(s, ",{},{}", m.penalty, m.grad_norm);
     }
     super::atomic::write_atomic(path, s.as_bytes())
 }
