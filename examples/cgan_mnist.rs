@@ -30,9 +30,10 @@ use counterfeit::data::idx;
 use counterfeit::eval::classifier::{bundled_weights, Classifier};
 use counterfeit::eval::judge::to_judged_pixels;
 use counterfeit::gan::conditional::{
-    self, dcgan28_discriminator, dcgan28_generator, ConditionalConfig, ConditionalTrainer,
+    self, dcgan28_discriminator_with, dcgan28_generator, ConditionalConfig, ConditionalTrainer,
 };
-use counterfeit::gan::dcgan::NZ;
+use counterfeit::gan::dcgan::{DOptions, NZ};
+use counterfeit::gan::TrainingRecipe;
 use counterfeit::gan::{noise, EMA_NETWORK};
 use counterfeit::io::{checkpoint::Checkpoint, grid, metrics_log};
 use counterfeit::{Dataset, Error, Gpu, Network, Noise, Optimizer, Result, TrainerConfig};
@@ -68,6 +69,18 @@ struct Args {
     /// Adam learning rate for both networks (β = 0.5, 0.999).
     #[arg(long, default_value_t = 2e-4)]
     lr: f32,
+    /// How to train: dcgan (BCE, batch norm in D), sngan (hinge loss, spectral normalisation
+    /// on every weight of D, no batch norm) or r1 (BCE plus γ/2·‖∇D‖² at the real digits'
+    /// images, not their label maps; no batch norm in D). WGAN-GP's points between a real and
+    /// a fake pair would blend their labels, so it is dcgan_mnist's only.
+    #[arg(long, default_value = "dcgan")]
+    recipe: String,
+    /// R1's weight γ.
+    #[arg(long, default_value_t = 10.0)]
+    r1_gamma: f32,
+    /// Take R1 every this many steps, scaled by it (lazy regularisation).
+    #[arg(long, default_value_t = 1)]
+    r1_every: u32,
     /// Seed for weights, noise, fake labels and data order (and the grids' latent vectors).
     #[arg(long, default_value_t = 1)]
     seed: u64,
@@ -131,6 +144,26 @@ impl Args {
         )?;
         let d = self.g_ema;
         check_flag("--g-ema", d, d > 0.0 && d < 1.0, "a decay in (0, 1)")?;
+        check_flag(
+            "--recipe",
+            &self.recipe,
+            ["dcgan", "sngan", "r1"].contains(&self.recipe.as_str()),
+            "dcgan, sngan or r1",
+        )?;
+        let g = self.r1_gamma;
+        check_flag("--r1-gamma", g, g.is_finite() && g > 0.0, "above 0")?;
+        check_flag(
+            "--r1-every",
+            self.r1_every,
+            self.r1_every >= 1,
+            "at least 1",
+        )?;
+        if self.recipe != "dcgan" && self.stabilisers.loss != "bce" {
+            return Err(Error::Config(format!(
+                "--recipe {} chooses its own loss; --loss goes with --recipe dcgan",
+                self.recipe
+            )));
+        }
         let m = self.checkpoint_every;
         check_flag(
             "--checkpoint-every",
@@ -147,6 +180,9 @@ impl Args {
         let mut s: Vec<(String, String)> = [
             ("--batch", self.batch.to_string()),
             ("--lr", self.lr.to_string()),
+            ("--recipe", self.recipe.clone()),
+            ("--r1-gamma", self.r1_gamma.to_string()),
+            ("--r1-every", self.r1_every.to_string()),
             ("--seed", self.seed.to_string()),
             ("--g-ema", format!("{g_ema:?}")),
         ]
@@ -154,6 +190,17 @@ impl Args {
         .to_vec();
         s.extend(self.stabilisers.settings());
         s
+    }
+
+    /// The training recipe with the flags' settings.
+    fn recipe(&self) -> Result<TrainingRecipe> {
+        Ok(match TrainingRecipe::parse(&self.recipe)? {
+            TrainingRecipe::R1 { .. } => TrainingRecipe::R1 {
+                gamma: self.r1_gamma,
+                every: self.r1_every,
+            },
+            r => r,
+        })
     }
 
     fn classifier(&self) -> PathBuf {
@@ -347,17 +394,13 @@ fn train(args: &Args, ranks: &Ranks, launched: Instant) -> Result<Finish> {
         g_ema: (!args.no_g_ema).then_some(args.g_ema),
         ..recipe.gan
     };
+    let training = args.recipe()?;
     let config = ConditionalConfig {
-        gan: args.stabilisers.apply(gan, args.steps)?,
+        gan: training.apply(args.stabilisers.apply(gan, args.steps)?, args.lr),
         ..recipe
     };
-    let mut gan = ConditionalTrainer::new(
-        gpu,
-        dcgan28_generator(CLASSES),
-        dcgan28_discriminator(CLASSES),
-        &data,
-        config,
-    )?;
+    let d = dcgan28_discriminator_with(CLASSES, training.d_options(DOptions::default()));
+    let mut gan = ConditionalTrainer::new(gpu, dcgan28_generator(CLASSES), d, &data, config)?;
     gan.set_notes(args.settings());
     if let Some(ckpt) = &args.resume {
         gan.resume(ckpt)?;

@@ -36,7 +36,8 @@ use counterfeit::{Dataset, Error, Gpu, Network, Noise, Optimizer, Result, Traine
     over --fade-steps while the real images are blended the same way. Weights use the \
     equalised learning rate, G pixelwise feature normalisation, D a minibatch standard \
     deviation; the loss is the non-saturating GAN loss (or hinge). The paper's WGAN-GP loss \
-    needs a gradient penalty, i.e. a second backward pass, which counterfeit does not take yet.\n\n\
+    needs its gradient penalty's second-order pass through every layer of D, and the minibatch \
+    standard deviation does not have one yet.\n\n\
     The stages are 7, 14 and 28 pixels rather than the paper's 4×4 start on digits padded \
     to 32×32: 28 = 7·2², so every stage sees whole digits without padding and the last \
     is the digits' own size."

@@ -2,7 +2,9 @@
 //
 //  interpolate   x̂ = ε·a + (1 − ε)·b per sample, ε uniform in [0, 1) from word x of Philox
 //                at (sample, step, stream): WGAN-GP's points between real and fake.
-//  norm_penalty  P = weight · mean over samples of (‖gᵢ‖ − center)², into a metric slot with
+//  norm_penalty  P = weight · mean over samples of (‖gᵢ‖ − center)², gᵢ the first `part` values of
+//                sample i's row (a conditional D's image, not its label maps; v is 0 past it),
+//                into a metric slot with
 //                the mean ‖gᵢ‖ beside it, and P's gradient at g,
 //                vᵢ = 2·weight/B · (‖gᵢ‖ − center)/‖gᵢ‖ · gᵢ (center 0: 2·weight/B · gᵢ, R1's;
 //                0 for a zero gᵢ otherwise). One workgroup, samples in order, fixed
@@ -23,6 +25,7 @@ struct LerpParams {
 struct NormParams {
     batch: u32,
     size: u32,
+    part: u32,
     weight: f32,
     center: f32,
     slot: u32,
@@ -65,7 +68,7 @@ fn norm_penalty(@builtin(local_invocation_index) lid: u32) {
     for (var s = 0u; s < np.batch; s = s + 1u) {
         let row = s * np.size;
         var acc = 0.0;
-        for (var j = lid; j < np.size; j = j + 256u) {
+        for (var j = lid; j < np.part; j = j + 256u) {
             let x = g[row + j];
             acc = acc + x * x;
         }
@@ -87,7 +90,7 @@ fn norm_penalty(@builtin(local_invocation_index) lid: u32) {
             coef = scale * d / norm;
         }
         for (var j = lid; j < np.size; j = j + 256u) {
-            v[row + j] = coef * g[row + j];
+            v[row + j] = select(0.0, coef * g[row + j], j < np.part);
         }
         total = total + d * d;
         norms = norms + norm;

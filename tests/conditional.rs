@@ -722,3 +722,39 @@ fn the_weight_average_is_sampled_saved_and_resumed() {
         .unwrap();
     assert!(err.to_string().contains("g_ema"), "{err}");
 }
+
+#[test]
+fn r1_counts_the_images_gradient_not_the_label_maps() {
+    // A linear D's input gradient is its weight row for every sample: R1 must measure the
+    // image's part of it alone, γ/2·‖w_image‖².
+    let g = Sequential::new([NZ + CLASSES]).linear(SIZE).sigmoid();
+    let d = Sequential::new([SIZE + CLASSES]).linear(1);
+    let base = config(3);
+    let penalised = |penalty| ConditionalConfig {
+        gan: TrainerConfig {
+            penalty: Some(penalty),
+            readback_every: 1,
+            d_steps: 1,
+            ..base.gan.clone()
+        },
+        ..base.clone()
+    };
+    let r1 = counterfeit::GradientPenalty::Real {
+        gamma: 2.0,
+        every: 1,
+    };
+    let mut gan =
+        ConditionalTrainer::new(gpu(), g.clone(), d.clone(), &data(), penalised(r1)).unwrap();
+    let w = gan.discriminator().params().read(gpu(), 0).unwrap();
+    gan.step().unwrap();
+    gan.flush().unwrap();
+    let m = gan.history()[0];
+    let image: f64 = w[..SIZE].iter().map(|&v| v as f64 * v as f64).sum();
+    assert_close("‖w_image‖", &[m.grad_norm], &[image.sqrt()], 1e-6, 1e-5);
+    assert_close("γ/2·‖w_image‖²", &[m.penalty], &[image], 1e-6, 1e-5);
+
+    let gp = counterfeit::GradientPenalty::Interpolates { lambda: 10.0 };
+    let refused = ConditionalTrainer::new(gpu(), g, d, &data(), penalised(gp));
+    let err = refused.err().expect("refused").to_string();
+    assert!(err.contains("blend their labels"), "{err}");
+}

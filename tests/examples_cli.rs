@@ -264,6 +264,36 @@ fn every_recipe_trains_and_the_penalties_are_logged() {
         assert_eq!(logged, recipe != "sngan", "{recipe}: {csv}");
         std::fs::remove_dir_all(&dir).ok();
     }
+    // The conditional GAN takes the recipes that keep a label with its image.
+    for recipe in ["sngan", "r1"] {
+        let dir = scratch(&format!("cgan-{recipe}"));
+        let ran = Command::new(common::example("cgan_mnist"))
+            .args([
+                "--no-eval",
+                "--sample-every",
+                "0",
+                "--batch",
+                "4",
+                "--steps",
+                "2",
+            ])
+            .args(["--recipe", recipe, "--out"])
+            .arg(&dir)
+            .output()
+            .unwrap();
+        assert!(ran.status.success(), "cgan {recipe}: {}", text(&ran));
+        std::fs::remove_dir_all(&dir).ok();
+    }
+    let refused = Command::new(common::example("cgan_mnist"))
+        .args(["--recipe", "wgan-gp", "--out"])
+        .arg(scratch("cgan-gp"))
+        .output()
+        .unwrap();
+    assert!(
+        text(&refused).contains("dcgan, sngan or r1"),
+        "{}",
+        text(&refused)
+    );
     let (stopped, straight) = (scratch("sn-stopped"), scratch("sn-straight"));
     let sn = |d: &Path, steps| {
         let mut c = dcgan_batch(d, steps, 4);

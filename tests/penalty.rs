@@ -99,6 +99,7 @@ fn check_penalty(b: usize, weight: f32, center: f32, seed: u64) {
         weight,
         center,
         slot: 1,
+        part: None,
     };
     let mut kernels = tape.forward().to_vec();
     kernels.extend(
@@ -201,6 +202,54 @@ fn interpolates_match_the_reference() {
     gpu.run(&[&k]).unwrap();
     let want = reference::interpolate(&f64s(&a), &f64s(&c), size, 77, 3 * 2 + 1, 9);
     assert_close("interpolates", &mixed.read(gpu).unwrap(), &want, 1e-6, 1e-6);
+}
+
+#[test]
+fn a_penalty_on_part_of_each_sample_matches_the_reference() {
+    // A conditional D's input: 7 image values, then 4 label-map values per sample; batch 5
+    // with one zero image gradient (no direction: 0 for WGAN-GP, 2γ·g for R1).
+    let gpu = gpu();
+    let (b, size, part) = (5, 11, 7);
+    let mut g = normal(b * size, 31, 1.5);
+    g[2 * size..2 * size + part].fill(0.0);
+    let gt = Tensor::from_slice(gpu, &g, &[b, size], "g").unwrap();
+    for (weight, center) in [(10.0f32, 1.0f32), (3.0, 0.0)] {
+        let v = Tensor::from_slice(gpu, &vec![9.0; b * size], &[b, size], "v").unwrap();
+        let metrics = Tensor::zeros(gpu, &[2], "metrics").unwrap();
+        let penalty = NormPenalty {
+            weight,
+            center,
+            slot: 0,
+            part: Some(part),
+        };
+        let k = norm_penalty(gpu, penalty, &gt, &v, &metrics).unwrap();
+        gpu.run(&[&k]).unwrap();
+        let (p, n, want) =
+            reference::norm_penalty_of_part(&f64s(&g), b, part, weight as f64, center as f64);
+        let tag = format!("center {center}");
+        assert_close(
+            &format!("v ({tag})"),
+            &v.read(gpu).unwrap(),
+            &want,
+            1e-6,
+            1e-5,
+        );
+        assert_close(
+            &format!("P ({tag})"),
+            &metrics.read(gpu).unwrap(),
+            &[p, n],
+            1e-6,
+            1e-5,
+        );
+    }
+    let bad = NormPenalty {
+        weight: 1.0,
+        center: 1.0,
+        slot: 0,
+        part: Some(size + 1),
+    };
+    let m = Tensor::zeros(gpu, &[2], "m").unwrap();
+    assert!(norm_penalty(gpu, bad, &gt, &gt, &m).is_err());
 }
 
 #[test]
@@ -309,6 +358,7 @@ fn penalty_gradient_through_spectral_norm_matches_finite_differences() {
             weight,
             center,
             slot: 0,
+            part: None,
         };
         let mut kernels = tape.forward().to_vec();
         kernels.extend(

@@ -103,8 +103,17 @@ impl Arch {
     /// The discriminator on images of `channels` channels (a conditional D reads label maps
     /// after the image's).
     pub(crate) fn discriminator_reading(self, channels: usize) -> Sequential {
-        let body = self.discriminator_body(channels);
-        finish_discriminator(body, self, DOptions::default())
+        self.discriminator_reading_with(channels, DOptions::default())
+    }
+
+    /// As [`Arch::discriminator_reading`] with D's options.
+    pub(crate) fn discriminator_reading_with(
+        self,
+        channels: usize,
+        options: DOptions,
+    ) -> Sequential {
+        let body = self.discriminator_body_with(channels, options);
+        finish_discriminator(body, self, options)
     }
 
     /// The discriminator with optional layers before its last one: minibatch standard
@@ -116,19 +125,11 @@ impl Arch {
                 options.dropout
             )));
         }
-        Ok(finish_discriminator(
-            self.discriminator_body_with(1, options),
-            self,
-            options,
-        ))
+        Ok(self.discriminator_reading_with(1, options))
     }
 
-    /// Every layer of D up to (excluding) dcgan28's flatten and dcgan64's last convolution.
-    fn discriminator_body(self, channels: usize) -> Sequential {
-        self.discriminator_body_with(channels, DOptions::default())
-    }
-
-    /// D's body with or without its batch norms, spectrally normalised or not.
+    /// Every layer of D up to (excluding) dcgan28's flatten and dcgan64's last convolution,
+    /// with or without its batch norms, spectrally normalised or not.
     fn discriminator_body_with(self, channels: usize, options: DOptions) -> Sequential {
         let side = self.side();
         let mut d = Sequential::new([channels, side, side]).init(Init::Normal(0.02));

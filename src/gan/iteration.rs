@@ -26,6 +26,9 @@ pub(crate) struct Iteration {
     pub(crate) d: Network,
     pub(crate) config: TrainerConfig,
     pub(crate) stabilisers: Stabilisers,
+    /// The values of each sample D reads that a gradient penalty counts (a conditional D's
+    /// image before its label maps); `None` for all.
+    pub(crate) penalised_part: Option<usize>,
     /// Targets 1 and 0 for a batch's logits.
     ones: Tensor,
     zeros: Tensor,
@@ -53,6 +56,7 @@ impl Iteration {
             d,
             config: config.clone(),
             stabilisers,
+            penalised_part: None,
             ones,
             zeros,
         })
@@ -187,6 +191,7 @@ impl Iteration {
             weight,
             center,
             slot: metrics::PENALTY,
+            part: self.penalised_part,
         };
         let mut kernels = match &mixed {
             Some(t) => t.forward().to_vec(),

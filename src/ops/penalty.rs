@@ -29,6 +29,7 @@ shader_params! {
     pub(crate) struct NormParams for Penalty::NormParams {
         batch: u32,
         size: u32,
+        part: u32,
         weight: f32,
         center: f32,
         slot: u32,
@@ -77,6 +78,9 @@ pub struct NormPenalty {
     pub center: f32,
     /// The metric slot the penalty goes to; the mean ‖gᵢ‖ goes to the slot after it.
     pub slot: usize,
+    /// The values of each sample that count (its first ones: a conditional D's image before
+    /// its label maps); `None` for all.
+    pub part: Option<usize>,
 }
 
 /// The penalty of `g` (`[batch, …]`) into `metrics`, and its gradient at `g` into `v`.
@@ -95,9 +99,18 @@ pub fn norm_penalty(
         ));
     }
     let batch = g.shape()[0];
+    let size = g.len() / batch;
+    let part = penalty.part.unwrap_or(size);
+    if part == 0 || part > size {
+        return Err(Error::shape(
+            "norm penalty",
+            format!("{part} values of samples of {size}"),
+        ));
+    }
     let params = NormParams {
         batch: u(batch),
-        size: u(g.len() / batch),
+        size: u(size),
+        part: u(part),
         weight: penalty.weight,
         center: penalty.center,
         slot: u(penalty.slot),

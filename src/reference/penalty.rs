@@ -26,10 +26,23 @@ pub fn interpolate(
 /// `weight · mean_i (‖gᵢ‖ − center)²` over the `batch` rows of `g`, the mean ‖gᵢ‖, and the
 /// penalty's gradient at `g`.
 pub fn norm_penalty(g: &[f64], batch: usize, weight: f64, center: f64) -> (f64, f64, Vec<f64>) {
+    norm_penalty_of_part(g, batch, g.len() / batch, weight, center)
+}
+
+/// As [`norm_penalty`] with only the first `part` values of each row counted (the rest get
+/// no gradient).
+pub fn norm_penalty_of_part(
+    g: &[f64],
+    batch: usize,
+    part: usize,
+    weight: f64,
+    center: f64,
+) -> (f64, f64, Vec<f64>) {
     let size = g.len() / batch;
     let (mut total, mut norms) = (0.0, 0.0);
     let mut v = vec![0.0; g.len()];
     for (row, out) in g.chunks(size).zip(v.chunks_mut(size)) {
+        let (row, out) = (&row[..part], &mut out[..part]);
         let norm = row.iter().map(|x| x * x).sum::<f64>().sqrt();
         total += (norm - center).powi(2);
         norms += norm;

@@ -29,7 +29,7 @@ use std::ops::{Deref, DerefMut};
 
 use crate::gan::iteration::Iteration;
 use crate::gan::run::GanRun;
-use crate::gan::{noise, streams, TrainerConfig};
+use crate::gan::{noise, streams, GradientPenalty, TrainerConfig};
 use crate::nn::Sequential;
 use crate::ops::concat::{concat_channels, split_channels};
 use crate::ops::data::{gather, gather_labels};
@@ -42,7 +42,9 @@ const REPLAY_LABELS_TENSOR: &str = "replay_labels";
 
 mod networks;
 use networks::d_layout;
-pub use networks::{dcgan28_discriminator, dcgan28_generator, generate, generator_input};
+pub use networks::{
+    dcgan28_discriminator, dcgan28_discriminator_with, dcgan28_generator, generate, generator_input,
+};
 
 /// The Philox stream of the fake labels (one draw per sample and D step, on the step clock).
 pub const LABEL_STREAM: u32 = streams::FAKE_LABELS;
@@ -136,6 +138,13 @@ impl ConditionalTrainer {
         config: ConditionalConfig,
     ) -> Result<ConditionalTrainer> {
         config.validate()?;
+        if let Some(GradientPenalty::Interpolates { .. }) = config.gan.penalty {
+            return Err(Error::Config(
+                "WGAN-GP's points between a real and a fake sample would blend their labels; \
+                 a conditional GAN takes R1 (GradientPenalty::Real) or spectral normalisation"
+                    .into(),
+            ));
+        }
         let classes = config.classes;
         let all_labels = data.label_tensor().ok_or_else(|| {
             Error::Config(
@@ -188,6 +197,8 @@ impl ConditionalTrainer {
             (REPLAY_LABELS_TENSOR, &[classes, spatial][..]),
         ];
         let mut it = Iteration::new(gpu, (g, d), gan, &replayed)?;
+        // A penalty counts D's gradient at the image, not at the label maps after it.
+        it.penalised_part = Some(sample);
         let state = it.rec.state.clone();
         let mut real_shape = vec![b];
         real_shape.extend(data.shape());

@@ -1,7 +1,7 @@
 //! The conditional networks: dcgan28 with the label as G's one-hot input and as D's label
 //! maps, and generating from a conditional G.
 
-use crate::gan::dcgan::{Arch, NZ};
+use crate::gan::dcgan::{Arch, DOptions, NZ};
 use crate::gan::generate_batched;
 use crate::nn::{Network, Sequential};
 use crate::{Error, Gpu, Result};
@@ -16,6 +16,17 @@ pub fn dcgan28_generator(classes: usize) -> Sequential {
 /// label map per class) → conv 64 → LeakyReLU → conv 128 → BN → LeakyReLU → linear 1.
 pub fn dcgan28_discriminator(classes: usize) -> Sequential {
     Arch::Dcgan28.discriminator_reading(1 + classes)
+}
+
+/// The conditional dcgan28 discriminator with D's options (without batch norm, spectrally
+/// normalised, a recipe's D); the dropout and minibatch std options are not offered here.
+pub fn dcgan28_discriminator_with(classes: usize, options: DOptions) -> Sequential {
+    let options = DOptions {
+        dropout: 0.0,
+        minibatch_std: false,
+        ..options
+    };
+    Arch::Dcgan28.discriminator_reading_with(1 + classes, options)
 }
 
 /// G's input rows `[z_i | one-hot(labels_i)]` for `labels.len()` latent vectors in `z`.
