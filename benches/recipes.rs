@@ -12,8 +12,8 @@ use counterfeit::gan::dcgan::{Arch, DOptions};
 use counterfeit::gan::TrainingRecipe;
 use counterfeit::{Dataset, Gpu, Trainer, TrainerConfig};
 
-const WARMUP: usize = 2;
-const ITERS: usize = 8;
+const WARMUP: usize = 1;
+const ITERS: usize = 6;
 
 /// Median milliseconds per iteration of `recipe`, its penalty dropped unless `penalised`.
 fn time(
