@@ -192,15 +192,10 @@ impl Args {
         s
     }
 
-    /// The training recipe with the flags' settings.
+    /// The training recipe with the flags' settings (WGAN-GP is refused before this).
     fn recipe(&self) -> Result<TrainingRecipe> {
-        Ok(match TrainingRecipe::parse(&self.recipe)? {
-            TrainingRecipe::R1 { .. } => TrainingRecipe::R1 {
-                gamma: self.r1_gamma,
-                every: self.r1_every,
-            },
-            r => r,
-        })
+        let recipe = TrainingRecipe::parse(&self.recipe)?;
+        Ok(recipe.with_weights(10.0, self.r1_gamma, self.r1_every))
     }
 
     fn classifier(&self) -> PathBuf {

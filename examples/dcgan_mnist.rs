@@ -148,16 +148,8 @@ const FINAL_EVAL_N: usize = 10_000;
 impl Args {
     /// The training recipe with the flags' settings.
     fn recipe(&self) -> Result<TrainingRecipe> {
-        Ok(match TrainingRecipe::parse(&self.recipe)? {
-            TrainingRecipe::WganGp { .. } => TrainingRecipe::WganGp {
-                lambda: self.gp_lambda,
-            },
-            TrainingRecipe::R1 { .. } => TrainingRecipe::R1 {
-                gamma: self.r1_gamma,
-                every: self.r1_every,
-            },
-            r => r,
-        })
+        let recipe = TrainingRecipe::parse(&self.recipe)?;
+        Ok(recipe.with_weights(self.gp_lambda, self.r1_gamma, self.r1_every))
     }
 
     /// Both networks' learning rate: --lr, or the recipe's.

@@ -79,11 +79,13 @@ fn the_reference_input_gradient_matches_finite_differences() {
     assert_close("reference ∂ΣD/∂x", &got, &numeric, 1e-6, 1e-5);
 }
 
-fn check_penalty(b: usize, weight: f32, center: f32, seed: u64) {
+/// Runs `net`'s forward on `x` in training mode, its input gradient `g` of Σ D, `penalty`
+/// on it, and the second-order pass into zeroed parameter gradients. Returns g, the
+/// penalty's gradient v at g, and the metrics (the penalty in slot 0, the mean norm in 1).
+fn penalise(net: &Network, x: &[f32], penalty: NormPenalty) -> (Vec<f32>, Vec<f32>, Vec<f32>) {
     let gpu = gpu();
-    let net = Network::new(gpu, "D", model(), seed).unwrap();
-    let x = normal(b * C * H * H, seed + 1, 1.0);
-    let xt = Tensor::from_slice(gpu, &x, &[b, C, H, H], "x").unwrap();
+    let b = x.len() / (C * H * H);
+    let xt = Tensor::from_slice(gpu, x, &[b, C, H, H], "x").unwrap();
     let state = Tensor::zeros(gpu, &[4], "state").unwrap();
     let rng = RngSpec {
         seed: 0,
@@ -94,13 +96,7 @@ fn check_penalty(b: usize, weight: f32, center: f32, seed: u64) {
     let ones = Tensor::from_slice(gpu, &vec![1.0; b], &[b, 1], "ones").unwrap();
     let g = Tensor::zeros(gpu, &[b, C, H, H], "g").unwrap();
     let v = Tensor::zeros(gpu, &[b, C, H, H], "v").unwrap();
-    let metrics = Tensor::zeros(gpu, &[3], "metrics").unwrap();
-    let penalty = NormPenalty {
-        weight,
-        center,
-        slot: 1,
-        part: None,
-    };
+    let metrics = Tensor::zeros(gpu, &[2], "metrics").unwrap();
     let mut kernels = tape.forward().to_vec();
     kernels.extend(
         tape.backward(gpu, &ones, ParamGrads::Skip, Some(&g))
@@ -113,7 +109,22 @@ fn check_penalty(b: usize, weight: f32, center: f32, seed: u64) {
     }
     kernels.extend(tape.second_order(gpu, &v, &[&ones]).unwrap());
     gpu.run(&kernels.iter().collect::<Vec<_>>()).unwrap();
+    let read = |t: &Tensor| t.read(gpu).unwrap();
+    (read(&g), read(&v), read(&metrics))
+}
 
+fn check_penalty(b: usize, weight: f32, center: f32, seed: u64) {
+    let gpu = gpu();
+    let net = Network::new(gpu, "D", model(), seed).unwrap();
+    let x = normal(b * C * H * H, seed + 1, 1.0);
+    let penalty = NormPenalty {
+        weight,
+        center,
+        slot: 0,
+        part: None,
+    };
+    let (g, v, m) = penalise(&net, &x, penalty);
+    let p = net.params();
     let params: Vec<f64> = (0..p.count())
         .flat_map(|i| f64s(&p.read(gpu, i).unwrap()))
         .collect();
@@ -125,24 +136,11 @@ fn check_penalty(b: usize, weight: f32, center: f32, seed: u64) {
     let (_, g_ref) = input_gradient(&params, &f64s(&x), b);
     let (p_ref, norm_ref, v_ref) = reference::norm_penalty(&g_ref, b, w, c);
     let tag = format!("batch {b}, weight {weight}, center {center}");
-    assert_close(
-        &format!("g ({tag})"),
-        &g.read(gpu).unwrap(),
-        &g_ref,
-        1e-5,
-        1e-4,
-    );
-    assert_close(
-        &format!("v ({tag})"),
-        &v.read(gpu).unwrap(),
-        &v_ref,
-        1e-5,
-        1e-3,
-    );
-    let m = metrics.read(gpu).unwrap();
+    assert_close(&format!("g ({tag})"), &g, &g_ref, 1e-5, 1e-4);
+    assert_close(&format!("v ({tag})"), &v, &v_ref, 1e-5, 1e-3);
     assert_close(
         &format!("penalty ({tag})"),
-        &m[1..],
+        &m,
         &[p_ref, norm_ref],
         1e-6,
         1e-4,
@@ -327,13 +325,6 @@ fn penalty_gradient_through_spectral_norm_matches_finite_differences() {
     for (b, weight, center) in [(3, 10.0f32, 1.0f32), (1, 2.0, 0.0)] {
         let net = Network::new(gpu, "D", sn_model(), 21).unwrap();
         let x = normal(b * C * H * H, 22, 1.0);
-        let xt = Tensor::from_slice(gpu, &x, &[b, C, H, H], "x").unwrap();
-        let state = Tensor::zeros(gpu, &[4], "state").unwrap();
-        let rng = RngSpec {
-            seed: 0,
-            stream: 0,
-            clock: Clock::ITERATION,
-        };
         let p = net.params();
         let params: Vec<f64> = (0..p.count())
             .flat_map(|i| f64s(&p.read(gpu, i).unwrap()))
@@ -349,39 +340,18 @@ fn penalty_gradient_through_spectral_norm_matches_finite_differences() {
                 (u, v)
             })
             .collect();
-        let tape = net.tape(gpu, &xt, Mode::Train, rng, &state).unwrap();
-        let ones = Tensor::from_slice(gpu, &vec![1.0; b], &[b, 1], "ones").unwrap();
-        let g = Tensor::zeros(gpu, &[b, C, H, H], "g").unwrap();
-        let v = Tensor::zeros(gpu, &[b, C, H, H], "v").unwrap();
-        let metrics = Tensor::zeros(gpu, &[2], "metrics").unwrap();
         let penalty = NormPenalty {
             weight,
             center,
             slot: 0,
             part: None,
         };
-        let mut kernels = tape.forward().to_vec();
-        kernels.extend(
-            tape.backward(gpu, &ones, ParamGrads::Skip, Some(&g))
-                .unwrap(),
-        );
-        kernels.push(norm_penalty(gpu, penalty, &g, &v, &metrics).unwrap());
-        for i in 0..p.count() {
-            kernels.push(fill(gpu, &p.grad(i), 0.0, &ones).unwrap());
-        }
-        kernels.extend(tape.second_order(gpu, &v, &[&ones]).unwrap());
-        gpu.run(&kernels.iter().collect::<Vec<_>>()).unwrap();
+        let (g, _, _) = penalise(&net, &x, penalty);
 
         let (w, c) = (weight as f64, center as f64);
         let tag = format!("spectral norm, batch {b}, center {center}");
         let g_ref = sn_input_gradient(&params, &f64s(&x), b, &uv);
-        assert_close(
-            &format!("g ({tag})"),
-            &g.read(gpu).unwrap(),
-            &g_ref,
-            1e-5,
-            1e-4,
-        );
+        assert_close(&format!("g ({tag})"), &g, &g_ref, 1e-5, 1e-4);
         let pen = |q: &[f64]| {
             let g = sn_input_gradient(q, &f64s(&x), b, &uv);
             reference::norm_penalty(&g, b, w, c).0

@@ -50,6 +50,16 @@ impl TrainingRecipe {
         }
     }
 
+    /// The recipe with its regulariser's weights set: λ for WGAN-GP, γ and the lazy period
+    /// for R1 (the others have none).
+    pub fn with_weights(self, lambda: f32, gamma: f32, every: u32) -> TrainingRecipe {
+        match self {
+            TrainingRecipe::WganGp { .. } => TrainingRecipe::WganGp { lambda },
+            TrainingRecipe::R1 { .. } => TrainingRecipe::R1 { gamma, every },
+            r => r,
+        }
+    }
+
     /// The name a command line uses.
     pub fn name(self) -> &'static str {
         match self {
