@@ -146,16 +146,28 @@ fn check_penalty(b: usize, weight: f32, center: f32, seed: u64) {
         1e-4,
     );
 
-    let numeric = numeric_grad(pen, &params, 1e-6);
+    assert_matches_differences(&net, pen, &params, &tag);
+}
+
+/// `net`'s parameter gradients against central differences of `pen` at `params`, within
+/// 1e-3 of the largest entry (f32 kernels through up to eight layers against f64
+/// differences); the gradient must not be trivially 0.
+fn assert_matches_differences(
+    net: &Network,
+    pen: impl Fn(&[f64]) -> f64,
+    params: &[f64],
+    tag: &str,
+) {
+    let p = net.params();
+    let numeric = numeric_grad(pen, params, 1e-6);
     let got: Vec<f32> = (0..p.count())
-        .flat_map(|i| p.grad(i).read(gpu).unwrap())
+        .flat_map(|i| p.grad(i).read(gpu()).unwrap())
         .collect();
     let scale = numeric.iter().fold(0.0f64, |m, v| m.max(v.abs()));
     assert!(
         scale > 1e-3,
         "the penalty's gradient is not trivially 0 ({tag})"
     );
-    // f32 kernels through eight layers against f64 differences: 1e-3 of the largest entry.
     assert_close(
         &format!("∂P/∂θ ({tag})"),
         &got,
@@ -356,21 +368,6 @@ fn penalty_gradient_through_spectral_norm_matches_finite_differences() {
             let g = sn_input_gradient(q, &f64s(&x), b, &uv);
             reference::norm_penalty(&g, b, w, c).0
         };
-        let numeric = numeric_grad(pen, &params, 1e-6);
-        let got: Vec<f32> = (0..p.count())
-            .flat_map(|i| p.grad(i).read(gpu).unwrap())
-            .collect();
-        let scale = numeric.iter().fold(0.0f64, |m, v| m.max(v.abs()));
-        assert!(
-            scale > 1e-3,
-            "the penalty's gradient is not trivially 0 ({tag})"
-        );
-        assert_close(
-            &format!("∂P/∂θ ({tag})"),
-            &got,
-            &numeric,
-            1e-3 * scale,
-            1e-3,
-        );
+        assert_matches_differences(&net, pen, &params, &tag);
     }
 }

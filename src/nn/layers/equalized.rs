@@ -30,33 +30,33 @@ impl Weight {
     /// Parameter 0 of `f`; a scaled weight's copy kernel goes into `kernels`.
     pub fn new(f: &Forward<'_>, kernels: &mut Vec<Kernel>) -> Result<Weight> {
         let (w, dw) = f.params[0].clone();
-        let fix = match (&f.spectral, f.weight_scale) {
-            (Some(sn), _) => Fix::Spectral(sn.snapshot.clone()),
-            (None, Some(c)) => Fix::Scaled(c),
-            (None, None) => {
-                return Ok(Weight {
-                    used: w,
-                    grad: dw,
-                    fix: None,
-                })
-            }
-        };
+        if f.spectral.is_none() && f.weight_scale.is_none() {
+            return Ok(Weight {
+                used: w,
+                grad: dw,
+                fix: None,
+            });
+        }
         let label = format!("{} used weight", f.label);
         let used = Tensor::zeros(f.gpu, w.shape(), &label)?;
         let grad = Tensor::zeros(f.gpu, w.shape(), &format!("{label} gradient"))?;
-        match (&fix, &f.spectral) {
-            (Fix::Scaled(c), _) => kernels.push(axpby(f.gpu, *c, &w, 0.0, &used)?),
-            (Fix::Spectral(snap), Some(sn)) => {
+        let fix = match (&f.spectral, f.weight_scale) {
+            (Some(sn), _) => {
+                let (su, sv, sigma) = &sn.snapshot;
                 if sn.step != SpectralStep::Reuse {
-                    let (u, v) = (&sn.kept.0, &sn.kept.1);
                     let iterate = sn.step == SpectralStep::Iterate;
-                    let snap = (&snap.0, &snap.1, &snap.2);
-                    kernels.push(spectral::power(f.gpu, &w, (u, v), snap, iterate)?);
+                    let kept = (&sn.kept.0, &sn.kept.1);
+                    kernels.push(spectral::power(f.gpu, &w, kept, (su, sv, sigma), iterate)?);
                 }
-                kernels.push(spectral::scale(f.gpu, &w, &snap.2, &used)?);
+                kernels.push(spectral::scale(f.gpu, &w, sigma, &used)?);
+                Fix::Spectral(sn.snapshot.clone())
             }
-            (Fix::Spectral(_), None) => unreachable!("a spectral fix comes from f.spectral"),
-        }
+            (None, c) => {
+                let c = c.unwrap_or(1.0);
+                kernels.push(axpby(f.gpu, c, &w, 0.0, &used)?);
+                Fix::Scaled(c)
+            }
+        };
         Ok(Weight {
             used,
             grad,
