@@ -37,131 +37,12 @@
 // which folds away) or are short. Arrays are never passed to functions by value (copies).
 // Edges: every load index is clamped or selected into range (a padding tap reads element 0
 // and is zeroed by a select), every store is guarded, loops run to uniform bounds.
-
-struct Params {
-    batch: u32,
-    c_in: u32,
-    h: u32,
-    w: u32,
-    c_out: u32,
-    out_h: u32,
-    out_w: u32,
-    pad: u32,
-    accumulate: u32,
-    has_bias: u32,
-    // conv_dx: channel blocks per phase (wid.z = phase · blocks + block).
-    blocks: u32,
-}
-
-// Bindings by entry point:            a       b      bias   c
-//   conv_fwd, conv_fwd4 (b4 = w)      x       w      bias   y
-//   conv_dx, conv_dxt, conv_dxt4      dy      w      -      dx      (b4 = w in conv_dxt4)
-//   conv_dw                           x       dy     -      dw
-//   conv_db                           dy      -      -      db
-@group(0) @binding(0) var<uniform> p: Params;
-@group(0) @binding(1) var<storage, read> a: array<f32>;
-@group(0) @binding(2) var<storage, read> b: array<f32>;
-@group(0) @binding(3) var<storage, read> bias: array<f32>;
-@group(0) @binding(4) var<storage, read_write> c: array<f32>;
-@group(0) @binding(5) var<storage, read> b4: array<vec4<f32>>;
-
-override WG: u32 = 8u;
-// Kernel size and stride are pipeline constants, so tap loops unroll and divide by constants.
-override KS: u32 = 3u;
-override ST: u32 = 1u;
-// Live rows (channels) of the register tile: at most FM, DM, WM or XM.
-override TM: u32 = 8u;
-// conv_dw: input channels and kernel rows per workgroup (CPG · KYG · KS ≤ TNX).
-override CPG: u32 = 1u;
-override KYG: u32 = 3u;
-// conv_dxt: pad mod ST.
-override PH: u32 = 0u;
-
-const FM: u32 = 32u; // conv_fwd: output channels per workgroup
-const FP: u32 = 16u; // conv_fwd: pixels per lane
-const DM: u32 = 16u; // conv_dx: input channels per workgroup
-const DP: u32 = 16u; // conv_dx: pixels per lane
-const WM: u32 = 16u; // conv_dw: output channels per workgroup
-const TNX: u32 = 16u; // conv_dw: weight columns per workgroup
-const XM: u32 = 4u; // conv_dxt: input channels per workgroup
-const XB: u32 = 4u; // conv_dxt: side of a lane's pixel block (a multiple of ST)
-const XP: u32 = XB * XB; // conv_dxt: pixels per lane
-const XW: u32 = 8u; // conv_dxt: largest side of the dy window under a block
-const XK: u32 = 25u; // conv_dxt: most taps (KS ≤ 5)
-
-// c[o] = v [+ c[o]].
-fn store(o: u32, v: f32) {
-    var r = v;
-    if (p.accumulate != 0u) {
-        r = r + c[o];
-    }
-    c[o] = r;
-}
+//
+// The declarations and helpers are in conv_common.wgsl; conv_subgroup.wgsl has the variants
+// for adapters with subgroup operations.
 
 // ---------------------------------------------------------------------------------------
 // Forward
-
-// Lane pixel j (pix0 + j·WG, clamped to the last pixel) reads its input window from
-// n·c_in·h·w + (oy·ST − pad, ox·ST − pad).
-var<private> win_base: array<u32, FP>;
-var<private> win_iy0: array<i32, FP>;
-var<private> win_ix0: array<i32, FP>;
-// Offset of input row ky of channel ci for each pixel, and whether that row is inside.
-var<private> row_off: array<u32, FP>;
-var<private> row_ok: array<bool, FP>;
-var<private> facc: array<array<f32, FP>, FM>;
-
-fn fwd_window(pix0: u32) {
-    let plane = p.out_h * p.out_w;
-    let last = p.batch * plane - 1u;
-    for (var j = 0u; j < FP; j++) {
-        let q = min(pix0 + j * WG, last);
-        let n = q / plane;
-        let r = q - n * plane;
-        let oy = r / p.out_w;
-        let ox = r - oy * p.out_w;
-        win_base[j] = n * p.c_in * p.h * p.w;
-        win_iy0[j] = i32(oy * ST) - i32(p.pad);
-        win_ix0[j] = i32(ox * ST) - i32(p.pad);
-    }
-}
-
-fn fwd_rows(ci: u32, ky: u32) {
-    let cbase = ci * p.h * p.w;
-    for (var j = 0u; j < FP; j++) {
-        let iy = u32(win_iy0[j] + i32(ky));
-        row_ok[j] = iy < p.h;
-        row_off[j] = win_base[j] + cbase + iy * p.w;
-    }
-}
-
-// x at column kx of pixel j's current row; 0 on the padding (which reads x[0]).
-fn fwd_input(j: u32, kx: u32) -> f32 {
-    let ix = u32(win_ix0[j] + i32(kx));
-    let ok = row_ok[j] && ix < p.w;
-    return select(0.0, a[select(0u, row_off[j] + ix, ok)], ok);
-}
-
-fn fwd_store(co0: u32, pix0: u32) {
-    let plane = p.out_h * p.out_w;
-    let npix = p.batch * plane;
-    for (var i = 0u; i < FM; i++) {
-        let co = co0 + i;
-        if (i < TM && co < p.c_out) {
-            var bv = 0.0;
-            if (p.has_bias != 0u) {
-                bv = bias[co];
-            }
-            for (var j = 0u; j < FP; j++) {
-                let q = pix0 + j * WG;
-                if (q < npix) {
-                    let n = q / plane;
-                    store((n * p.c_out + co) * plane + q - n * plane, facc[i][j] + bv);
-                }
-            }
-        }
-    }
-}
 
 @compute @workgroup_size(WG, 1, 1)
 fn conv_fwd(
@@ -239,31 +120,6 @@ fn conv_fwd4(
 // ---------------------------------------------------------------------------------------
 // Input gradient, by phase
 
-// The pixels (iy, ix) of one phase: (iy + pad) mod ST = ry, (ix + pad) mod ST = rx.
-struct Phase {
-    ry: u32,
-    rx: u32,
-    fy: u32, // first row of the phase
-    fx: u32, // first column
-    nx: u32, // columns in the phase
-    sub: u32, // pixels per image in the phase
-    count: u32, // pixels in the phase over the batch
-}
-
-fn phase(index: u32) -> Phase {
-    var f: Phase;
-    f.ry = index / ST;
-    f.rx = index - f.ry * ST;
-    let ps = p.pad % ST;
-    f.fy = (f.ry + ST - ps) % ST;
-    f.fx = (f.rx + ST - ps) % ST;
-    let ny = select(0u, (p.h - f.fy + ST - 1u) / ST, f.fy < p.h);
-    f.nx = select(0u, (p.w - f.fx + ST - 1u) / ST, f.fx < p.w);
-    f.sub = ny * f.nx;
-    f.count = p.batch * f.sub;
-    return f;
-}
-
 @compute @workgroup_size(WG, 1, 1)
 fn conv_dx(
     @builtin(workgroup_id) wid: vec3<u32>,
@@ -281,22 +137,7 @@ fn conv_dx(
     }
     let pix0 = first + lid.x;
     let plane = p.out_h * p.out_w;
-    // For lane pixel j: n · c_out · plane, and the output row/column reached by the phase's
-    // first tap, oy = (iy + pad − ry) / ST (tap ty reaches oy − ty).
-    var dbase: array<u32, DP>;
-    var oyb: array<u32, DP>;
-    var oxb: array<u32, DP>;
-    for (var j = 0u; j < DP; j++) {
-        let q = min(pix0 + j * WG, f.count - 1u);
-        let n = q / f.sub;
-        let r = q - n * f.sub;
-        let py = r / f.nx;
-        let iy = f.fy + py * ST;
-        let ix = f.fx + (r - py * f.nx) * ST;
-        dbase[j] = n * p.c_out * plane;
-        oyb[j] = (iy + p.pad - f.ry) / ST;
-        oxb[j] = (ix + p.pad - f.rx) / ST;
-    }
+    dx_pixels(f, pix0);
     let kk = KS * KS;
     var wcol: array<u32, DM>;
     for (var i = 0u; i < DM; i++) {
@@ -304,33 +145,24 @@ fn conv_dx(
     }
     let wstride = p.c_in * kk;
     let ntap = (KS + ST - 1u) / ST;
-    var acc: array<array<f32, DP>, DM>;
     for (var ty = 0u; ty < ntap; ty++) {
         let ky = f.ry + ty * ST;
         for (var tx = 0u; tx < ntap; tx++) {
             let kx = f.rx + tx * ST;
             if (ky < KS && kx < KS) {
-                var off: array<u32, DP>;
-                var ok: array<bool, DP>;
-                for (var j = 0u; j < DP; j++) {
-                    // Wraps to a huge value (outside) when the tap lands above/left of dy.
-                    let oy = oyb[j] - ty;
-                    let ox = oxb[j] - tx;
-                    ok[j] = oy < p.out_h && ox < p.out_w;
-                    off[j] = select(0u, dbase[j] + oy * p.out_w + ox, ok[j]);
-                }
+                dx_tap(ty, tx);
                 let wk = ky * KS + kx;
                 for (var co = 0u; co < p.c_out; co++) {
                     var dv: array<f32, DP>;
                     for (var j = 0u; j < DP; j++) {
-                        dv[j] = select(0.0, a[select(0u, off[j] + co * plane, ok[j])], ok[j]);
+                        dv[j] = select(0.0, a[select(0u, dx_off[j] + co * plane, dx_ok[j])], dx_ok[j]);
                     }
                     let wo = co * wstride + wk;
                     for (var i = 0u; i < DM; i++) {
                         if (i < TM) {
                             let wv = b[wo + wcol[i]];
                             for (var j = 0u; j < DP; j++) {
-                                acc[i][j] = fma(wv, dv[j], acc[i][j]);
+                                dx_acc[i][j] = fma(wv, dv[j], dx_acc[i][j]);
                             }
                         }
                     }
@@ -338,23 +170,7 @@ fn conv_dx(
             }
         }
     }
-    let hw = p.h * p.w;
-    for (var i = 0u; i < DM; i++) {
-        let ci = ci0 + i;
-        if (i < TM && ci < p.c_in) {
-            for (var j = 0u; j < DP; j++) {
-                let q = pix0 + j * WG;
-                if (q < f.count) {
-                    let n = q / f.sub;
-                    let r = q - n * f.sub;
-                    let py = r / f.nx;
-                    let iy = f.fy + py * ST;
-                    let ix = f.fx + (r - py * f.nx) * ST;
-                    store((n * p.c_in + ci) * hw + iy * p.w + ix, acc[i][j]);
-                }
-            }
-        }
-    }
+    dx_store(f, ci0, pix0);
 }
 
 // ---------------------------------------------------------------------------------------

@@ -11,7 +11,7 @@
 
 mod common;
 
-use std::sync::{Mutex, MutexGuard};
+use std::sync::{Mutex, MutexGuard, OnceLock};
 use std::time::Instant;
 
 use common::*;
@@ -22,7 +22,7 @@ use counterfeit::reference::conv::{
     conv_transpose2d_bias_grad, conv_transpose2d_input_grad, conv_transpose2d_weight_grad, Conv2d,
     ConvTranspose2d,
 };
-use counterfeit::{Error, Tensor};
+use counterfeit::{Error, Gpu, Tensor};
 
 // ---------------------------------------------------------------------------------------
 // (a) The reference against first principles.
@@ -365,14 +365,29 @@ fn inputs(g: &Conv2d, seed: u64, scale: f32) -> Inputs {
     }
 }
 
+/// The handles every kernel is checked on: the adapter's own (with the subgroup variants
+/// where the device has them) and one that builds the plain variants.
+fn variants() -> [&'static Gpu; 2] {
+    static PLAIN: OnceLock<Gpu> = OnceLock::new();
+    [gpu(), PLAIN.get_or_init(|| gpu().with_subgroups(false))]
+}
+
 /// Runs all four kernels on the layer's geometry and compares each with the reference on its
-/// own shape. With `accumulate` the outputs start from random priors that must be added;
-/// without, from random garbage that must be overwritten.
+/// own shape, in both [`variants`]. With `accumulate` the outputs start from random priors
+/// that must be added; without, from random garbage that must be overwritten.
 fn check(layer: &Layer, seed: u64, scale: f32, bias: bool, accumulate: bool) {
-    let gpu = gpu();
+    for gpu in variants() {
+        check_on(gpu, layer, seed, scale, bias, accumulate);
+    }
+}
+
+fn check_on(gpu: &Gpu, layer: &Layer, seed: u64, scale: f32, bias: bool, accumulate: bool) {
     let (g, r) = (&layer.g, &layer.r);
     let inp = inputs(r, seed, scale);
-    let tag = format!("{r:?} scale {scale} bias {bias} accumulate {accumulate}");
+    let tag = format!(
+        "{r:?} scale {scale} bias {bias} accumulate {accumulate} subgroups {}",
+        gpu.subgroup_kernels()
+    );
     let prior = |n: usize, s: u64| normal(n, seed + s, scale * scale);
     let t = |v: &[f32], label: &str| Tensor::from_slice(gpu, v, &[v.len()], label).unwrap();
     let plus_prior = |mut want: Vec<f64>, prior: &[f32]| {
@@ -471,6 +486,11 @@ fn kernels_match_reference_on_awkward_geometries() {
         conv_layer(2, 5, (1, 2), 3, 1, 2, 0),    // stride beyond the image: empty input phases
         conv_layer(2, 6, (7, 9), 5, 2, 2, 0),    // k = 2: weight-grad groups of 4 channels
         conv_layer(1, 2, (9, 8), 3, 7, 1, 3),    // k = 7: weight-grad groups of 2 kernel rows
+        // Weight-grad column groups for every lane (the subgroup variant) and a sliver:
+        conv_layer(1, 9, (7, 5), 5, 4, 2, 1),    // 9 groups of one channel; 6 output pixels
+        conv_layer(2, 11, (6, 7), 17, 3, 1, 1),  // k = 3: 11 groups, 17 output channels
+        conv_layer(1, 10, (9, 8), 3, 5, 2, 2),   // k = 5: two row groups per channel, 20 groups
+        conv_layer(2, 33, (5, 6), 3, 2, 2, 0),   // k = 2: 9 groups of 4 channels, the last of 1
     ];
     for (i, g) in geoms.iter().enumerate() {
         let seed = 1000 + 100 * i as u64;
@@ -540,6 +560,50 @@ fn reruns_are_bit_identical() {
     let second = read();
     for (a, b) in first.iter().zip(&second) {
         assert!(a.iter().zip(b).all(|(p, q)| p.to_bits() == q.to_bits()));
+    }
+}
+
+/// The subgroup variants of the forward and input-grad kernels only change how a weight
+/// reaches the lanes: their products and sums are the plain kernels', in the same order, so
+/// the results agree bit for bit (the weight-grad variant sums in another order and is held
+/// to the reference by `check`). On an adapter without the variants both runs are plain.
+#[test]
+fn subgroup_variants_of_forward_and_input_grad_are_bit_identical_to_the_plain_ones() {
+    let _gpu = serial();
+    let layers = [
+        conv_layer(3, 64, (14, 14), 128, 4, 2, 1), // D conv 64 → 128 at batch 3
+        transposed_layer(1, 37, (7, 7), 19, 4, 2, 1, 0), // a transposed layer of odd widths
+        conv_layer(2, 5, (9, 11), 33, 3, 2, 1),    // k = 3: input-grad only has a variant
+    ];
+    for (i, Layer { g, r }) in layers.iter().enumerate() {
+        let inp = inputs(r, 40 + i as u64, 1.0);
+        let outputs = variants().map(|gpu| {
+            let t = |v: &[f32]| Tensor::from_slice(gpu, v, &[v.len()], "t").unwrap();
+            let (x, w, dy) = (t(&inp.x), t(&inp.w), t(&inp.dy));
+            let y = t(&vec![0.0; g.output_len()]);
+            let dx = t(&vec![0.0; g.input_len()]);
+            let ks = [
+                conv::forward(gpu, g, &x, &w, None, &y, false).unwrap(),
+                conv::input_grad(gpu, g, &dy, &w, &dx, false).unwrap(),
+            ];
+            gpu.run(&ks.iter().collect::<Vec<_>>()).unwrap();
+            [y.read(gpu).unwrap(), dx.read(gpu).unwrap()]
+        });
+        let [with, plain] = &outputs;
+        for (what, a, b) in [
+            ("forward", &with[0], &plain[0]),
+            ("input-grad", &with[1], &plain[1]),
+        ] {
+            let differ = a
+                .iter()
+                .zip(b)
+                .filter(|(p, q)| p.to_bits() != q.to_bits())
+                .count();
+            assert_eq!(
+                differ, 0,
+                "{r:?} {what}: {differ} values differ between the variants"
+            );
+        }
     }
 }
 

@@ -10,6 +10,14 @@ use crate::{Error, Result};
 pub(crate) const PROFILING: wgpu::Features =
     wgpu::Features::TIMESTAMP_QUERY.union(wgpu::Features::TIMESTAMP_QUERY_INSIDE_PASSES);
 
+/// Subgroup operations: the convolutions' variants for CPU adapters use them where the
+/// device has them (see `shaders/conv_subgroup.wgsl`).
+const SUBGROUPS: wgpu::Features = wgpu::Features::SUBGROUP;
+
+/// Lanes of a workgroup in the CPU-adapter layouts, which the subgroup variants need to be
+/// exactly one subgroup.
+const CPU_LANES: u32 = 8;
+
 /// Environment variable holding a substring of the adapter name to pick (case-insensitive).
 pub const ADAPTER_ENV: &str = "COUNTERFEIT_ADAPTER";
 
@@ -42,6 +50,8 @@ pub struct Gpu {
     info: wgpu::AdapterInfo,
     pub(crate) pipelines: Arc<Mutex<PipelineCache>>,
     layouts: Layouts,
+    /// Whether kernels may use subgroup operations where the device has them.
+    subgroups: bool,
     /// The processes this one trains with, data-parallel; `None` alone.
     group: Option<Arc<dyn Collective>>,
 }
@@ -128,8 +138,9 @@ impl Gpu {
         let (device, queue) = adapter
             .request_device(&wgpu::DeviceDescriptor {
                 label: Some("counterfeit"),
-                // Timestamps inside passes give benchmarks a per-kernel breakdown; optional.
-                required_features: adapter.features() & PROFILING,
+                // Timestamps inside passes give benchmarks a per-kernel breakdown; subgroups
+                // speed up the convolutions on CPU adapters. Both optional.
+                required_features: adapter.features() & (PROFILING | SUBGROUPS),
                 required_limits: limits,
                 experimental_features: wgpu::ExperimentalFeatures::disabled(),
                 memory_hints: wgpu::MemoryHints::Performance,
@@ -168,6 +179,7 @@ impl Gpu {
             info,
             pipelines: Arc::new(Mutex::new(PipelineCache::default())),
             layouts: Layouts::Adapter,
+            subgroups: true,
             group: None,
         }
     }
@@ -205,6 +217,27 @@ impl Gpu {
             layouts,
             ..self.clone()
         }
+    }
+
+    /// The same device building kernels with subgroup operations where the device has them
+    /// (`true`, the default) or never (`false`: e.g. to compare the two variants of a kernel,
+    /// which compute the same values). Kernels built before keep theirs.
+    pub fn with_subgroups(&self, allowed: bool) -> Gpu {
+        Gpu {
+            subgroups: allowed,
+            ..self.clone()
+        }
+    }
+
+    /// Whether kernels built on this handle use their subgroup variants: in the CPU-adapter
+    /// layouts, when allowed (see [`Gpu::with_subgroups`]), the device has subgroup
+    /// operations, and a subgroup is exactly a workgroup of those layouts (8 lanes).
+    pub fn subgroup_kernels(&self) -> bool {
+        self.subgroups
+            && self.cpu_layouts()
+            && self.device.features().contains(SUBGROUPS)
+            && self.info.subgroup_min_size == CPU_LANES
+            && self.info.subgroup_max_size == CPU_LANES
     }
 
     /// The same device as one rank of `group`: every trainer recorded on the returned handle

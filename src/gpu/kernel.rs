@@ -102,7 +102,7 @@ fn check_contract(spec: &KernelSpec, binds: &[Bind<'_>]) -> Result<()> {
             ..
         } = b
         {
-            if *owner != shader {
+            if *owner != shader.declared_by() {
                 return Err(Error::Gpu {
                     context: format!("building kernel {}", spec.entry),
                     message: format!(

@@ -168,7 +168,7 @@ mod tests {
             for (_, var) in m.global_variables.iter() {
                 if var.space == AddressSpace::Uniform {
                     let name = m.types[var.ty].name.clone().unwrap_or_default();
-                    uniforms.insert((shader.name(), name));
+                    uniforms.insert((shader.declared_by().name(), name));
                 }
             }
         }

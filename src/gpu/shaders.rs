@@ -1,7 +1,8 @@
 //! Every WGSL file of the crate, embedded in the binary.
 //!
 //! Each shader is compiled as `common.wgsl` (indexing helpers and the Philox RNG) followed by
-//! its own file, so the RNG used by noise, dropout and shuffling is one piece of code.
+//! its own file, so the RNG used by noise, dropout and shuffling is one piece of code. The two
+//! convolution files are each preceded by `conv_common.wgsl`, their shared declarations.
 
 macro_rules! shaders {
     ($($variant:ident => $file:literal [$($entry:literal),* $(,)?]),* $(,)?) => {
@@ -49,6 +50,7 @@ shaders! {
     Data => "data" ["gather", "gather_resized", "gather_labels"],
     Metrics => "metrics" ["record"],
     Conv => "conv" ["conv_fwd", "conv_fwd4", "conv_dx", "conv_dxt", "conv_dxt4", "conv_dw", "conv_db"],
+    ConvSubgroup => "conv_subgroup" ["conv_fwd4_sg", "conv_dx_sg", "conv_dw_sg"],
     BatchNorm => "batchnorm" ["bn_train_forward", "bn_eval_forward", "bn_backward", "bn_train_forward_cols", "bn_eval_forward_cols", "bn_backward_cols"],
     Concat => "concat" ["concat_channels", "take_channels"],
     MaxNorm => "max_norm" ["max_norm"],
@@ -74,18 +76,51 @@ shaders! {
 /// The shared helpers every shader is compiled with.
 pub const COMMON: &str = include_str!("../../shaders/common.wgsl");
 
+/// The declarations both convolution files are compiled on.
+const CONV_COMMON: &str = include_str!("../../shaders/conv_common.wgsl");
+
+/// Files that are only compiled as part of others, not shaders of their own.
+pub const INCLUDES: &[&str] = &["common", "conv_common"];
+
 impl Shader {
     /// Shaders compiled without naga's runtime bounds checks and loop counters: each one
     /// clamps its own loads and guards its stores (see `pipelines.rs`).
     pub fn is_trusted(self) -> bool {
         matches!(
             self,
-            Shader::Gemm | Shader::GemmVec4 | Shader::Conv | Shader::Sort | Shader::Peak
+            Shader::Gemm
+                | Shader::GemmVec4
+                | Shader::Conv
+                | Shader::ConvSubgroup
+                | Shader::Sort
+                | Shader::Peak
         )
+    }
+
+    /// Whether the shader uses subgroup operations: only devices with
+    /// `wgpu::Features::SUBGROUP` compile it.
+    pub fn needs_subgroups(self) -> bool {
+        self == Shader::ConvSubgroup
+    }
+
+    /// The shader whose declarations (and so parameter block) this one is compiled on.
+    pub fn declared_by(self) -> Shader {
+        match self {
+            Shader::ConvSubgroup => Shader::Conv,
+            s => s,
+        }
+    }
+
+    /// What is compiled between `common.wgsl` and the shader's own file.
+    fn prelude(self) -> &'static str {
+        match self.declared_by() {
+            Shader::Conv => CONV_COMMON,
+            _ => "",
+        }
     }
 
     /// The complete WGSL source handed to the device.
     pub fn source(self) -> String {
-        format!("{COMMON}\n{}", self.body())
+        format!("{COMMON}\n{}\n{}", self.prelude(), self.body())
     }
 }

@@ -14,6 +14,14 @@
 //!   over batch and output rows and add their partial sums in lane order.
 //! - [`bias_grad`]: one lane per channel.
 //!
+//! Where the device has subgroup operations (lavapipe does), the forward with 4×4 kernels, the
+//! phase input-grad and the weight-grad run their variants in `shaders/conv_subgroup.wgsl`:
+//! a value all 8 lanes need is loaded once and shuffled to them, since a storage load costs a
+//! loop over the lanes there. The forward and input-grad variants are bit-identical to the
+//! plain kernels; the weight-grad variant lets the lanes split the weights instead of the sum
+//! (1.7–1.9× faster on the DCGAN layers) and so rounds differently. `Gpu::with_subgroups(false)`
+//! builds the plain kernels.
+//!
 //! Every sum runs in a fixed order, so results are bit-identical from run to run.
 
 use crate::gpu::kernel::split_groups;
@@ -86,6 +94,8 @@ struct Layout {
     fwd_rows: usize,
     dx_rows: usize,
     dw_rows: usize,
+    /// Whether the subgroup variants of `conv_subgroup.wgsl` run (CPU layouts only).
+    subgroups: bool,
 }
 
 impl Layout {
@@ -98,6 +108,7 @@ impl Layout {
                 fwd_rows: FM,
                 dx_rows: DM,
                 dw_rows: WM,
+                subgroups: gpu.subgroup_kernels(),
             }
         } else {
             // A GPU has thousands of lanes and few registers each: wide workgroups, small
@@ -107,6 +118,7 @@ impl Layout {
                 fwd_rows: 4,
                 dx_rows: 4,
                 dw_rows: 4,
+                subgroups: false,
             }
         }
     }
@@ -153,8 +165,12 @@ pub fn forward(
     let groups = grid(op, pixels.div_ceil(layout.lanes * FP), blocks)?;
     let params = g.params(accumulate, bias.is_some(), 0);
     // A 4×4 kernel's rows are vec4 loads.
-    let entry = if g.k == 4 { "conv_fwd4" } else { "conv_fwd" };
-    let spec = KernelSpec::new(Shader::Conv, entry)
+    let (shader, entry) = match (g.k, layout.subgroups) {
+        (4, true) => (Shader::ConvSubgroup, "conv_fwd4_sg"),
+        (4, false) => (Shader::Conv, "conv_fwd4"),
+        _ => (Shader::Conv, "conv_fwd"),
+    };
+    let spec = KernelSpec::new(shader, entry)
         .constant("WG", layout.lanes as f64)
         .constant("KS", g.k as f64)
         .constant("ST", g.stride as f64)
@@ -168,7 +184,7 @@ pub fn forward(
         Bind::Read(bias),
         Bind::Write(y),
     ];
-    if entry == "conv_fwd4" {
+    if g.k == 4 {
         binds.push(Bind::Read(w));
     }
     gpu.kernel_3d(spec, &binds, groups)
@@ -207,10 +223,20 @@ pub fn input_grad(
             phase_pixels.div_ceil(layout.lanes * DP),
             g.stride * g.stride * blocks,
         )?;
-        ("conv_dx", tm, blocks, groups)
+        let entry = if layout.subgroups {
+            "conv_dx_sg"
+        } else {
+            "conv_dx"
+        };
+        (entry, tm, blocks, groups)
     };
     let params = g.params(accumulate, false, blocks);
-    let spec = KernelSpec::new(Shader::Conv, entry)
+    let shader = if entry == "conv_dx_sg" {
+        Shader::ConvSubgroup
+    } else {
+        Shader::Conv
+    };
+    let spec = KernelSpec::new(shader, entry)
         .constant("WG", layout.lanes as f64)
         .constant("KS", g.k as f64)
         .constant("ST", g.stride as f64)
@@ -256,16 +282,30 @@ pub fn weight_grad(
         1
     };
     let col_groups = g.c_in.div_ceil(cpg) * g.k.div_ceil(kyg);
+    // With subgroups and a column group for every lane, the lanes split the columns
+    // (conv_dw_sg); otherwise they split the sum (conv_dw), which fills them on thin layers.
+    let by_columns = layout.subgroups && col_groups >= layout.lanes;
+    let units = if by_columns {
+        col_groups.div_ceil(layout.lanes)
+    } else {
+        col_groups
+    };
     // Output channels per workgroup: fewer while that leaves under 4 workgroups (two per
-    // core; the lanes split K, workgroups do not).
+    // core).
     let mut max = layout.dw_rows;
-    while max > 4 && col_groups * g.c_out.div_ceil(max) < 4 {
+    while max > 4 && units * g.c_out.div_ceil(max) < 4 {
         max /= 2;
     }
     let (tm, blocks) = split_rows(g.c_out, max);
-    let groups = grid(op, col_groups, blocks)?;
+    let groups = grid(op, units, blocks)?;
     let params = g.params(accumulate, false, 0);
-    let spec = KernelSpec::new(Shader::Conv, "conv_dw")
+    let (shader, entry) = if by_columns {
+        (Shader::ConvSubgroup, "conv_dw_sg")
+    } else {
+        (Shader::Conv, "conv_dw")
+    };
+    let spec = KernelSpec::new(shader, entry)
+        .constant("WG", layout.lanes as f64)
         .constant("TM", tm as f64)
         .constant("KS", g.k as f64)
         .constant("ST", g.stride as f64)

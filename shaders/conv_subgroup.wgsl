@@ -1,0 +1,222 @@
+// The convolution kernels for CPU adapters with subgroup operations (lavapipe: one subgroup of
+// 8 lanes per workgroup), compiled after conv_common.wgsl. Same parameters, bindings and
+// results as conv.wgsl's kernels of the same names without `_sg`.
+//
+// Why: on lavapipe a storage load costs a loop over the 8 lanes even when every lane reads the
+// same address, while a subgroup shuffle costs a few register moves (measured: about 7× less).
+// A value every lane needs (a weight in conv_fwd4 and conv_dx, a dy value in conv_dw) is
+// therefore loaded once per 8 values, each lane loading a different one, and handed to all
+// lanes by a shuffle. The shuffle's lane is constant once the tile loops unroll.
+//
+//   conv_fwd4_sg  conv_fwd4 with the TM ≤ 32 weight rows of a (ci, ky) loaded 4 per lane.
+//                 The products and sums are conv_fwd4's, in its order: bit-identical.
+//   conv_dx_sg    conv_dx with the TM ≤ 16 weights of a (co, tap) loaded 2 per lane.
+//                 Bit-identical to conv_dx.
+//   conv_dw_sg    dw with the lanes splitting the weight columns instead of the sum: lane l
+//                 owns column group 8·g + l (CPG input channels × KYG kernel rows × KS
+//                 columns) for the TM ≤ 16 output channels of the workgroup, and walks every
+//                 output pixel in order, 8 at a time: lane s loads pixel s's TM dy values,
+//                 and each pixel's are shuffled to all lanes. No workgroup memory, no barrier;
+//                 one sum per weight in pixel order (not conv_dw's order: the last bits differ).
+
+@compute @workgroup_size(WG, 1, 1)
+fn conv_fwd4_sg(
+    @builtin(workgroup_id) wid: vec3<u32>,
+    @builtin(num_workgroups) nwg: vec3<u32>,
+    @builtin(local_invocation_id) lid: vec3<u32>,
+    @builtin(subgroup_invocation_id) lane: u32,
+) {
+    let pix0 = (wid.x + wid.y * nwg.x) * WG * FP + lid.x;
+    let co0 = wid.z * TM;
+    fwd_window(pix0);
+    // vec4 index of (co, ci = 0, ky = 0) of the rows this lane loads: lane + 8·s.
+    var wrow: array<u32, FM / 8u>;
+    for (var s = 0u; s < FM / 8u; s++) {
+        wrow[s] = min(co0 + lane + 8u * s, p.c_out - 1u) * p.c_in * 4u;
+    }
+    for (var ci = 0u; ci < p.c_in; ci++) {
+        for (var ky = 0u; ky < 4u; ky++) {
+            fwd_rows(ci, ky);
+            var xv: array<array<f32, FP>, 4>;
+            for (var kx = 0u; kx < 4u; kx++) {
+                for (var j = 0u; j < FP; j++) {
+                    xv[kx][j] = fwd_input(j, kx);
+                }
+            }
+            let wk = ci * 4u + ky;
+            var wl: array<vec4<f32>, FM / 8u>;
+            for (var s = 0u; s < FM / 8u; s++) {
+                if (8u * s < TM) {
+                    wl[s] = b4[wrow[s] + wk];
+                }
+            }
+            for (var i = 0u; i < FM; i++) {
+                if (i < TM) {
+                    let wv = subgroupShuffle(wl[i / 8u], i % 8u);
+                    for (var j = 0u; j < FP; j++) {
+                        facc[i][j] = fma(wv.x, xv[0][j], fma(wv.y, xv[1][j], fma(wv.z, xv[2][j], fma(wv.w, xv[3][j], facc[i][j]))));
+                    }
+                }
+            }
+        }
+    }
+    fwd_store(co0, pix0);
+}
+
+@compute @workgroup_size(WG, 1, 1)
+fn conv_dx_sg(
+    @builtin(workgroup_id) wid: vec3<u32>,
+    @builtin(num_workgroups) nwg: vec3<u32>,
+    @builtin(local_invocation_id) lid: vec3<u32>,
+    @builtin(subgroup_invocation_id) lane: u32,
+) {
+    let ph = wid.z / p.blocks;
+    let ci0 = (wid.z - ph * p.blocks) * TM;
+    let f = phase(ph);
+    let first = (wid.x + wid.y * nwg.x) * WG * DP;
+    // Uniform across the workgroup, so the shuffles below still see every lane.
+    if (first >= f.count) {
+        return;
+    }
+    let pix0 = first + lid.x;
+    let plane = p.out_h * p.out_w;
+    dx_pixels(f, pix0);
+    let kk = KS * KS;
+    // Weight column of the channels this lane loads: lane + 8·s.
+    var wcol: array<u32, DM / 8u>;
+    for (var s = 0u; s < DM / 8u; s++) {
+        wcol[s] = min(ci0 + lane + 8u * s, p.c_in - 1u) * kk;
+    }
+    let wstride = p.c_in * kk;
+    let ntap = (KS + ST - 1u) / ST;
+    for (var ty = 0u; ty < ntap; ty++) {
+        let ky = f.ry + ty * ST;
+        for (var tx = 0u; tx < ntap; tx++) {
+            let kx = f.rx + tx * ST;
+            if (ky < KS && kx < KS) {
+                dx_tap(ty, tx);
+                let wk = ky * KS + kx;
+                for (var co = 0u; co < p.c_out; co++) {
+                    var dv: array<f32, DP>;
+                    for (var j = 0u; j < DP; j++) {
+                        dv[j] = select(0.0, a[select(0u, dx_off[j] + co * plane, dx_ok[j])], dx_ok[j]);
+                    }
+                    let wo = co * wstride + wk;
+                    var wl: array<f32, DM / 8u>;
+                    for (var s = 0u; s < DM / 8u; s++) {
+                        if (8u * s < TM) {
+                            wl[s] = b[wo + wcol[s]];
+                        }
+                    }
+                    for (var i = 0u; i < DM; i++) {
+                        if (i < TM) {
+                            let wv = subgroupShuffle(wl[i / 8u], i % 8u);
+                            for (var j = 0u; j < DP; j++) {
+                                dx_acc[i][j] = fma(wv, dv[j], dx_acc[i][j]);
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+    dx_store(f, ci0, pix0);
+}
+
+// Column groups of conv_dw_sg: CPG input channels × KYG kernel rows per group.
+fn dw_groups() -> u32 {
+    return ((p.c_in + CPG - 1u) / CPG) * ((KS + KYG - 1u) / KYG);
+}
+
+@compute @workgroup_size(WG, 1, 1)
+fn conv_dw_sg(
+    @builtin(workgroup_id) wid: vec3<u32>,
+    @builtin(num_workgroups) nwg: vec3<u32>,
+    @builtin(subgroup_invocation_id) lane: u32,
+) {
+    // This lane's column group (clamped: lanes past the last compute a copy, store nothing);
+    // column col = (j·KYG + r)·KS + kx as in conv_dw.
+    let cg_live = (wid.x + wid.y * nwg.x) * WG + lane;
+    let cg = min(cg_live, dw_groups() - 1u);
+    let nkyg = (KS + KYG - 1u) / KYG;
+    let cig = cg / nkyg;
+    let ky0 = (cg - cig * nkyg) * KYG;
+    let ci0 = cig * CPG;
+    let co0 = wid.z * TM;
+    let plane = p.out_h * p.out_w;
+    let hw = p.h * p.w;
+    let npix = p.batch * plane;
+    var dyco: array<u32, WM>;
+    for (var i = 0u; i < WM; i++) {
+        dyco[i] = min(co0 + i, p.c_out - 1u) * plane;
+    }
+    // Per column: the input channel's plane offset, the kernel row and column, and whether
+    // the column exists.
+    var xch: array<u32, TNX>;
+    var cky: array<u32, TNX>;
+    var cok: array<bool, TNX>;
+    for (var col = 0u; col < TNX; col++) {
+        let jr = col / KS;
+        let j = jr / KYG;
+        let r = jr - j * KYG;
+        xch[col] = min(ci0 + j, p.c_in - 1u) * hw;
+        cky[col] = ky0 + r;
+        cok[col] = ky0 + r < KS && j < CPG;
+    }
+    var acc: array<array<f32, TNX>, WM>;
+    for (var q0 = 0u; q0 < npix; q0 += WG) {
+        // Lane s loads the dy values of pixel q0 + s (zero past the end).
+        let mine = q0 + lane;
+        let live = mine < npix;
+        let mq = min(mine, npix - 1u);
+        let mn = mq / plane;
+        let dyb = mn * p.c_out * plane + mq - mn * plane;
+        var dl: array<f32, WM>;
+        for (var i = 0u; i < WM; i++) {
+            if (i < TM) {
+                dl[i] = select(0.0, b[dyb + dyco[i]], live);
+            }
+        }
+        for (var s = 0u; s < WG; s++) {
+            // Pixel q0 + s, clamped: past the end its dy is zero.
+            let q = min(q0 + s, npix - 1u);
+            let n = q / plane;
+            let r = q - n * plane;
+            let oy = r / p.out_w;
+            let ox = r - oy * p.out_w;
+            let xb = n * p.c_in * hw;
+            var xv: array<f32, TNX>;
+            for (var col = 0u; col < TNX; col++) {
+                let iy = u32(i32(oy * ST + cky[col]) - i32(p.pad));
+                let ix = u32(i32(ox * ST + col % KS) - i32(p.pad));
+                let ok = cok[col] && iy < p.h && ix < p.w;
+                xv[col] = select(0.0, a[select(0u, xb + xch[col] + iy * p.w + ix, ok)], ok);
+            }
+            for (var i = 0u; i < WM; i++) {
+                if (i < TM) {
+                    let d = subgroupShuffle(dl[i], s);
+                    for (var col = 0u; col < TNX; col++) {
+                        acc[i][col] = fma(d, xv[col], acc[i][col]);
+                    }
+                }
+            }
+        }
+    }
+    if (cg_live < dw_groups()) {
+        let kk = KS * KS;
+        for (var i = 0u; i < WM; i++) {
+            let co = co0 + i;
+            if (i < TM && co < p.c_out) {
+                for (var col = 0u; col < TNX; col++) {
+                    let jr = col / KS;
+                    let j = jr / KYG;
+                    let ky = ky0 + jr - j * KYG;
+                    let ci = ci0 + j;
+                    if (ci < p.c_in && ky < KS && j < CPG) {
+                        store((co * p.c_in + ci) * kk + ky * KS + col % KS, acc[i][col]);
+                    }
+                }
+            }
+        }
+    }
+}
