@@ -43,9 +43,9 @@ override PH: u32 = 0u;
 
 const FM: u32 = 32u; // conv_fwd: output channels per workgroup
 const FP: u32 = 16u; // conv_fwd: pixels per lane
-const DM: u32 = 16u; // conv_dx: input channels per workgroup
+const DM: u32 = 32u; // conv_dx: input channels per workgroup
 const DP: u32 = 16u; // conv_dx: pixels per lane
-const WM: u32 = 16u; // conv_dw: output channels per workgroup
+const WM: u32 = 32u; // conv_dw: output channels per workgroup
 const TNX: u32 = 16u; // conv_dw: weight columns per workgroup
 const XM: u32 = 4u; // conv_dxt: input channels per workgroup
 const XB: u32 = 4u; // conv_dxt: side of a lane's pixel block (a multiple of ST)

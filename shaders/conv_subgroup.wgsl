@@ -10,11 +10,11 @@
 //
 //   conv_fwd4_sg  conv_fwd4 with the TM ≤ 32 weight rows of a (ci, ky) loaded 4 per lane.
 //                 The products and sums are conv_fwd4's, in its order: bit-identical.
-//   conv_dx_sg    conv_dx with the TM ≤ 16 weights of a (co, tap) loaded 2 per lane.
+//   conv_dx_sg    conv_dx with the TM ≤ 32 weights of a (co, tap) loaded 4 per lane.
 //                 Bit-identical to conv_dx.
 //   conv_dw_sg    dw with the lanes splitting the weight columns instead of the sum: lane l
 //                 owns column group 8·g + l (CPG input channels × KYG kernel rows × KS
-//                 columns) for the TM ≤ 16 output channels of the workgroup, and walks every
+//                 columns) for the TM ≤ 32 output channels of the workgroup, and walks every
 //                 output pixel in order, 8 at a time: lane s loads pixel s's TM dy values,
 //                 and each pixel's are shuffled to all lanes. No workgroup memory, no barrier;
 //                 one sum per weight in pixel order (not conv_dw's order: the last bits differ).

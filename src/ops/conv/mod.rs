@@ -7,10 +7,10 @@
 //! The kernels, as laid out on a CPU adapter (the shader's header has the details):
 //! - [`forward`]: implicit GEMM, no im2col buffer; each lane accumulates 32 output channels ×
 //!   16 pixels, and a 4×4 kernel's rows are vec4 loads.
-//! - [`input_grad`]: a gather (no atomics) per stride phase, 16 input channels × 16 pixels per
+//! - [`input_grad`]: a gather (no atomics) per stride phase, 32 input channels × 16 pixels per
 //!   lane; with at most 4 input channels (an image output) a lane owns a 4×4 pixel block and
 //!   loads the dy window under it once per output channel.
-//! - [`weight_grad`]: 16 output channels × 16 weights per workgroup; the 8 lanes split the sum
+//! - [`weight_grad`]: 32 output channels × 16 weights per workgroup; the 8 lanes split the sum
 //!   over batch and output rows and add their partial sums in lane order.
 //! - [`bias_grad`]: one lane per channel.
 //!
@@ -78,9 +78,9 @@ fn grid(op: &str, units: usize, z: usize) -> Result<[u32; 3]> {
 /// most taps.
 const FM: usize = 32;
 const FP: usize = 16;
-const DM: usize = 16;
+const DM: usize = 32;
 const DP: usize = 16;
-const WM: usize = 16;
+const WM: usize = 32;
 const XM: usize = 4;
 const XB: usize = 4;
 const XW: usize = 8;
