@@ -8,6 +8,8 @@
 //! ceiling for the GEMM kernel's shape is measured the same way (a loop of FMAs on the same
 //! register tile, no loads), and every case is also given as a share of it: on machines
 //! whose speed varies from one sitting to the next, the share is the figure that compares.
+//! Where the kernels have subgroup variants (CPU adapters with subgroups), each case is also
+//! timed with the plain kernels in the same run.
 
 use std::time::Instant;
 
@@ -101,28 +103,40 @@ fn main() -> counterfeit::Result<()> {
     );
     let peak = ceiling(&gpu)?;
     println!("FMA-only ceiling in the GEMM's register tile: {peak:.1} GFLOP/s");
+    // The plain kernels, timed beside the subgroup variants where those run.
+    let plain = gpu.subgroup_kernels().then(|| gpu.with_subgroups(false));
     println!(
-        "{:<32} {:>10} {:>10} {:>10}",
-        "case", "ms", "GFLOP/s", "of ceiling"
+        "{:<32} {:>10} {:>10} {:>10} {:>14}",
+        "case",
+        "ms",
+        "GFLOP/s",
+        "of ceiling",
+        if plain.is_some() { "plain GFLOP/s" } else { "" }
     );
     for (name, m, n, k, ta, tb) in cases() {
-        let a_shape = if ta { [k, m] } else { [m, k] };
-        let b_shape = if tb { [n, k] } else { [k, n] };
-        let a = Tensor::from_slice(&gpu, &vec![0.5; m * k], &a_shape, "a")?;
-        let b = Tensor::from_slice(&gpu, &vec![0.25; k * n], &b_shape, "b")?;
-        let c = Tensor::zeros(&gpu, &[m, n], "c")?;
-        let kernel = gemm(&gpu, &a, ta, &b, tb, None, &c, false)?;
         let flop = 2.0 * (m * n * k) as f64;
-        // Enough dispatches per submission to take ≳ 0.2 s at ~10 GFLOP/s.
-        let reps = ((2e9 / flop).ceil() as usize).clamp(1, 200);
-        let runs = if flop > 1e10 { 3 } else { 5 };
-        let med = median_seconds(&gpu, &kernel, reps, runs)?;
-        let gflops = flop / med / 1e9;
+        let gflops = |gpu: &Gpu| -> counterfeit::Result<f64> {
+            let a_shape = if ta { [k, m] } else { [m, k] };
+            let b_shape = if tb { [n, k] } else { [k, n] };
+            let a = Tensor::from_slice(gpu, &vec![0.5; m * k], &a_shape, "a")?;
+            let b = Tensor::from_slice(gpu, &vec![0.25; k * n], &b_shape, "b")?;
+            let c = Tensor::zeros(gpu, &[m, n], "c")?;
+            let kernel = gemm(gpu, &a, ta, &b, tb, None, &c, false)?;
+            // Enough dispatches per submission to take ≳ 0.2 s at ~10 GFLOP/s.
+            let reps = ((2e9 / flop).ceil() as usize).clamp(1, 200);
+            let runs = if flop > 1e10 { 3 } else { 5 };
+            Ok(flop / median_seconds(gpu, &kernel, reps, runs)? / 1e9)
+        };
+        let g = gflops(&gpu)?;
+        let beside = match &plain {
+            Some(p) => format!("{:>14.2}", gflops(p)?),
+            None => String::new(),
+        };
         println!(
-            "{name:<32} {:>10.3} {:>10.2} {:>9.0} %",
-            med * 1e3,
-            gflops,
-            100.0 * gflops / peak
+            "{name:<32} {:>10.3} {:>10.2} {:>9.0} % {beside}",
+            flop / g / 1e6,
+            g,
+            100.0 * g / peak
         );
     }
     Ok(())

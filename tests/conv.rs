@@ -11,7 +11,7 @@
 
 mod common;
 
-use std::sync::{Mutex, MutexGuard, OnceLock};
+use std::sync::{Mutex, MutexGuard};
 use std::time::Instant;
 
 use common::*;
@@ -365,18 +365,11 @@ fn inputs(g: &Conv2d, seed: u64, scale: f32) -> Inputs {
     }
 }
 
-/// The handles every kernel is checked on: the adapter's own (with the subgroup variants
-/// where the device has them) and one that builds the plain variants.
-fn variants() -> [&'static Gpu; 2] {
-    static PLAIN: OnceLock<Gpu> = OnceLock::new();
-    [gpu(), PLAIN.get_or_init(|| gpu().with_subgroups(false))]
-}
-
 /// Runs all four kernels on the layer's geometry and compares each with the reference on its
-/// own shape, in both [`variants`]. With `accumulate` the outputs start from random priors
+/// own shape, in both [`both_variants`]. With `accumulate` the outputs start from random priors
 /// that must be added; without, from random garbage that must be overwritten.
 fn check(layer: &Layer, seed: u64, scale: f32, bias: bool, accumulate: bool) {
-    for gpu in variants() {
+    for gpu in both_variants() {
         check_on(gpu, layer, seed, scale, bias, accumulate);
     }
 }
@@ -577,7 +570,7 @@ fn subgroup_variants_of_forward_and_input_grad_are_bit_identical_to_the_plain_on
     ];
     for (i, Layer { g, r }) in layers.iter().enumerate() {
         let inp = inputs(r, 40 + i as u64, 1.0);
-        let outputs = variants().map(|gpu| {
+        let outputs = both_variants().map(|gpu| {
             let t = |v: &[f32]| Tensor::from_slice(gpu, v, &[v.len()], "t").unwrap();
             let (x, w, dy) = (t(&inp.x), t(&inp.w), t(&inp.dy));
             let y = t(&vec![0.0; g.output_len()]);

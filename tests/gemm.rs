@@ -1,14 +1,15 @@
 //! The GEMM shaders (`shaders/gemm.wgsl` and its vec4 versions in `shaders/gemm_vec4.wgsl`)
 //! against the CPU reference in all transpose cases, at sizes that are not
 //! multiples of the 64×128 workgroup tile (1, 7, 33, 65, 127, 257), with bias and
-//! accumulation, and with large and small magnitudes.
+//! accumulation, and with large and small magnitudes. Every case runs with and without the
+//! subgroup variants (`shaders/gemm_subgroup.wgsl`), which must agree bit for bit.
 
 mod common;
 
 use common::*;
 use counterfeit::ops::gemm;
 use counterfeit::reference::dense;
-use counterfeit::Tensor;
+use counterfeit::{Gpu, Tensor};
 
 /// f32 accumulation over k terms of products of O(s²) values has error about
 /// k·eps·s² in the worst case and √k·eps·s² typically; eps = 1.2e-7. We allow
@@ -25,7 +26,32 @@ fn check(
     accumulate: bool,
     scale: f32,
 ) {
-    let gpu = gpu();
+    let [with, plain] =
+        both_variants().map(|gpu| check_on(gpu, m, n, k, ta, tb, bias, accumulate, scale));
+    let differ = with
+        .iter()
+        .zip(&plain)
+        .filter(|(p, q)| p.to_bits() != q.to_bits())
+        .count();
+    assert_eq!(
+        differ, 0,
+        "gemm m={m} n={n} k={k} ta={ta} tb={tb}: the subgroup variant differs in {differ} values"
+    );
+}
+
+/// One product on `gpu` against the reference; returns what the GPU computed.
+#[allow(clippy::too_many_arguments)]
+fn check_on(
+    gpu: &Gpu,
+    m: usize,
+    n: usize,
+    k: usize,
+    ta: bool,
+    tb: bool,
+    bias: bool,
+    accumulate: bool,
+    scale: f32,
+) -> Vec<f32> {
     let seed = (m * 1_000_003 + n * 1009 + k) as u64;
     let a = normal(m * k, seed, scale);
     let b = normal(k * n, seed + 1, scale);
@@ -65,13 +91,15 @@ fn check(
     let atol = 4.0 * k as f64 * 1.2e-7 * s2 + 1e-30;
     assert_close(
         &format!(
-            "gemm m={m} n={n} k={k} ta={ta} tb={tb} bias={bias} acc={accumulate} scale={scale}"
+            "gemm m={m} n={n} k={k} ta={ta} tb={tb} bias={bias} acc={accumulate} scale={scale} subgroups={}",
+            gpu.subgroup_kernels()
         ),
         &got,
         &want,
         atol,
         1e-5,
     );
+    got
 }
 
 #[test]
@@ -169,6 +197,7 @@ fn every_kernel_variant_is_checked_on_ragged_shapes() {
     // not multiples of the 16/64-column tiles.
     let cases = [
         (33, 36, 65, false, false, Variant::Nn4), // input-grad shape, scalar A loads
+        (33, 36, 68, false, false, Variant::Nn4), // k % 4 == 0: vec4 A loads along k (subgroups)
         (36, 20, 7, true, false, Variant::Nn4),   // weight-grad shape, vec4 A loads (m % 4 == 0)
         (35, 20, 7, true, false, Variant::Nn4),   // weight-grad shape, m odd: scalar A loads
         (1, 1200, 100, false, false, Variant::Nn4),

@@ -1,8 +1,9 @@
 //! Every WGSL file of the crate, embedded in the binary.
 //!
 //! Each shader is compiled as `common.wgsl` (indexing helpers and the Philox RNG) followed by
-//! its own file, so the RNG used by noise, dropout and shuffling is one piece of code. The two
-//! convolution files are each preceded by `conv_common.wgsl`, their shared declarations.
+//! its own file, so the RNG used by noise, dropout and shuffling is one piece of code. The
+//! convolution and vec4 GEMM files and their subgroup variants are each preceded by their
+//! shared declarations (`conv_common.wgsl`, `gemm_vec4_common.wgsl`).
 
 macro_rules! shaders {
     ($($variant:ident => $file:literal [$($entry:literal),* $(,)?]),* $(,)?) => {
@@ -37,6 +38,7 @@ macro_rules! shaders {
 shaders! {
     Gemm => "gemm" ["gemm"],
     GemmVec4 => "gemm_vec4" ["gemm_nn4", "gemm_nt4"],
+    GemmSubgroup => "gemm_subgroup" ["gemm_nn4_sg", "gemm_nt4_sg"],
     Reduce => "reduce" ["sum_rows", "sum_all"],
     Activation => "activation" ["relu_fwd", "leaky_relu_fwd", "tanh_fwd", "sigmoid_fwd", "relu_bwd", "leaky_relu_bwd", "tanh_bwd", "sigmoid_bwd", "tanh_curv", "sigmoid_curv"],
     Maxout => "maxout" ["maxout_fwd", "maxout_bwd"],
@@ -79,8 +81,11 @@ pub const COMMON: &str = include_str!("../../shaders/common.wgsl");
 /// The declarations both convolution files are compiled on.
 const CONV_COMMON: &str = include_str!("../../shaders/conv_common.wgsl");
 
+/// The declarations both vec4 GEMM files are compiled on.
+const GEMM_VEC4_COMMON: &str = include_str!("../../shaders/gemm_vec4_common.wgsl");
+
 /// Files that are only compiled as part of others, not shaders of their own.
-pub const INCLUDES: &[&str] = &["common", "conv_common"];
+pub const INCLUDES: &[&str] = &["common", "conv_common", "gemm_vec4_common"];
 
 impl Shader {
     /// Shaders compiled without naga's runtime bounds checks and loop counters: each one
@@ -90,6 +95,7 @@ impl Shader {
             self,
             Shader::Gemm
                 | Shader::GemmVec4
+                | Shader::GemmSubgroup
                 | Shader::Conv
                 | Shader::ConvSubgroup
                 | Shader::Sort
@@ -100,13 +106,14 @@ impl Shader {
     /// Whether the shader uses subgroup operations: only devices with
     /// `wgpu::Features::SUBGROUP` compile it.
     pub fn needs_subgroups(self) -> bool {
-        self == Shader::ConvSubgroup
+        matches!(self, Shader::ConvSubgroup | Shader::GemmSubgroup)
     }
 
     /// The shader whose declarations (and so parameter block) this one is compiled on.
     pub fn declared_by(self) -> Shader {
         match self {
             Shader::ConvSubgroup => Shader::Conv,
+            Shader::GemmSubgroup => Shader::GemmVec4,
             s => s,
         }
     }
@@ -115,6 +122,7 @@ impl Shader {
     fn prelude(self) -> &'static str {
         match self.declared_by() {
             Shader::Conv => CONV_COMMON,
+            Shader::GemmVec4 => GEMM_VEC4_COMMON,
             _ => "",
         }
     }

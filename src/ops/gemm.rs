@@ -129,18 +129,30 @@ pub fn gemm(
     // One SIMD batch of lanes per workgroup on a CPU adapter; wider groups on a GPU.
     let wg = if gpu.cpu_layouts() { 8 } else { 64 };
     let rows = m.div_ceil(TM) as u32;
-    let (shader, entry, groups) = match variant(m, n, k, trans_a, trans_b) {
-        Variant::Nn4 => (
+    // On CPU adapters with subgroups, the vec4 kernels' variants share the uniform operand.
+    let sg = gpu.subgroup_kernels();
+    let (shader, entry, groups) = match (variant(m, n, k, trans_a, trans_b), sg) {
+        (Variant::Nn4, false) => (
             Shader::GemmVec4,
             "gemm_nn4",
             [n.div_ceil(4 * TV) as u32, m.div_ceil(wg * TM) as u32, 1],
         ),
-        Variant::Nt4 => (
+        (Variant::Nn4, true) => (
+            Shader::GemmSubgroup,
+            "gemm_nn4_sg",
+            [n.div_ceil(4 * TV) as u32, m.div_ceil(wg * TM) as u32, 1],
+        ),
+        (Variant::Nt4, false) => (
             Shader::GemmVec4,
             "gemm_nt4",
             [n.div_ceil(wg * TC) as u32, rows, 1],
         ),
-        Variant::General => (
+        (Variant::Nt4, true) => (
+            Shader::GemmSubgroup,
+            "gemm_nt4_sg",
+            [n.div_ceil(wg * TC) as u32, rows, 1],
+        ),
+        (Variant::General, _) => (
             Shader::Gemm,
             "gemm",
             [n.div_ceil(wg * TV * 4) as u32, rows, 1],
@@ -148,16 +160,26 @@ pub fn gemm(
     };
     let mut spec = KernelSpec::new(shader, entry).constant("WG", wg as f64);
     // A stored [k, m] with m % 4 == 0: a lane's 8 rows are two vec4 loads.
-    let a_vec = entry == "gemm_nn4" && trans_a && m.is_multiple_of(4);
-    if entry == "gemm_nn4" {
+    let nn4 = entry.starts_with("gemm_nn4");
+    let a_vec = nn4 && trans_a && m.is_multiple_of(4);
+    if nn4 {
         spec = spec.constant("A_VEC", a_vec as u8 as f64);
+    }
+    // The subgroup variant with A stored [m, k], k % 4 == 0: A's rows are vec4 loads along k.
+    let a_k4 = entry == "gemm_nn4_sg" && !trans_a && k.is_multiple_of(4);
+    if entry == "gemm_nn4_sg" {
+        spec = spec.constant("A_K4", a_k4 as u8 as f64);
     }
     // A's vec4 view, or B (which holds at least one vec4) where it goes unread: a view of
     // fewer than 4 values (a [2, 1] gradient) would be refused as a vec4 array.
-    let a4 = if a_vec || entry == "gemm_nt4" { a } else { b };
+    let a4 = if a_vec || a_k4 || entry.starts_with("gemm_nt4") {
+        a
+    } else {
+        b
+    };
     // Unused bindings still need a buffer; `a` serves (it is only read).
     let bias = bias.unwrap_or(a);
-    if shader == Shader::GemmVec4 {
+    if shader != Shader::Gemm {
         let params: Gemm4Params = bytemuck::cast(params);
         gpu.kernel_3d(
             spec,

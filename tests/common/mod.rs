@@ -32,6 +32,14 @@ pub fn gpu() -> &'static Gpu {
     })
 }
 
+/// The shared device with and without the subgroup variants of the kernels that have them
+/// (the first is [`gpu`], which uses them where the device has them; on a device without
+/// subgroup operations both build the plain kernels).
+pub fn both_variants() -> [&'static Gpu; 2] {
+    static PLAIN: OnceLock<Gpu> = OnceLock::new();
+    [gpu(), PLAIN.get_or_init(|| gpu().with_subgroups(false))]
+}
+
 /// Deterministic normal values times `scale`.
 pub fn normal(n: usize, seed: u64, scale: f32) -> Vec<f32> {
     (0..n as u32)
