@@ -4,10 +4,12 @@
 //
 // Why: on lavapipe a storage load costs a loop over the 8 lanes even when every lane reads the
 // same address, while a subgroup shuffle costs a few register moves (measured: about 7× less).
-// A value every lane needs (a weight in conv_fwd4 and conv_dx, a dy value in conv_dw) is
+// A value every lane needs (a weight in the forward and conv_dx, a dy value in conv_dw) is
 // therefore loaded once per 8 values, each lane loading a different one, and handed to all
 // lanes by a shuffle. The shuffle's lane is constant once the tile loops unroll.
 //
+//   conv_fwd_sg   conv_fwd with the TM ≤ 32 weights of a (ci, ky, kx) loaded 4 per lane.
+//                 Bit-identical to conv_fwd.
 //   conv_fwd4_sg  conv_fwd4 with the TM ≤ 32 weight rows of a (ci, ky) loaded 4 per lane.
 //                 The products and sums are conv_fwd4's, in its order: bit-identical.
 //   conv_dx_sg    conv_dx with the TM ≤ 32 weights of a (co, tap) loaded 4 per lane.
@@ -18,6 +20,50 @@
 //                 output pixel in order, 8 at a time: lane s loads pixel s's TM dy values,
 //                 and each pixel's are shuffled to all lanes. No workgroup memory, no barrier;
 //                 one sum per weight in pixel order (not conv_dw's order: the last bits differ).
+
+@compute @workgroup_size(WG, 1, 1)
+fn conv_fwd_sg(
+    @builtin(workgroup_id) wid: vec3<u32>,
+    @builtin(num_workgroups) nwg: vec3<u32>,
+    @builtin(local_invocation_id) lid: vec3<u32>,
+    @builtin(subgroup_invocation_id) lane: u32,
+) {
+    let pix0 = (wid.x + wid.y * nwg.x) * WG * FP + lid.x;
+    let co0 = wid.z * TM;
+    fwd_window(pix0);
+    // Index of (co, ci = 0, 0, 0) of the rows this lane loads: lane + 8·s.
+    var wrow: array<u32, FM / 8u>;
+    for (var s = 0u; s < FM / 8u; s++) {
+        wrow[s] = min(co0 + lane + 8u * s, p.c_out - 1u) * p.c_in * KS * KS;
+    }
+    for (var ci = 0u; ci < p.c_in; ci++) {
+        for (var ky = 0u; ky < KS; ky++) {
+            fwd_rows(ci, ky);
+            for (var kx = 0u; kx < KS; kx++) {
+                var xv: array<f32, FP>;
+                for (var j = 0u; j < FP; j++) {
+                    xv[j] = fwd_input(j, kx);
+                }
+                let wk = (ci * KS + ky) * KS + kx;
+                var wl: array<f32, FM / 8u>;
+                for (var s = 0u; s < FM / 8u; s++) {
+                    if (8u * s < TM) {
+                        wl[s] = b[wrow[s] + wk];
+                    }
+                }
+                for (var i = 0u; i < FM; i++) {
+                    if (i < TM) {
+                        let wv = subgroupShuffle(wl[i / 8u], i % 8u);
+                        for (var j = 0u; j < FP; j++) {
+                            facc[i][j] = fma(wv, xv[j], facc[i][j]);
+                        }
+                    }
+                }
+            }
+        }
+    }
+    fwd_store(co0, pix0);
+}
 
 @compute @workgroup_size(WG, 1, 1)
 fn conv_fwd4_sg(

@@ -14,12 +14,12 @@
 //!   over batch and output rows and add their partial sums in lane order.
 //! - [`bias_grad`]: one lane per channel.
 //!
-//! Where the device has subgroup operations (lavapipe does), the forward with 4×4 kernels, the
-//! phase input-grad and the weight-grad run their variants in `shaders/conv_subgroup.wgsl`:
+//! Where the device has subgroup operations (lavapipe does), the forward, the phase
+//! input-grad and the weight-grad run their variants in `shaders/conv_subgroup.wgsl`:
 //! a value all 8 lanes need is loaded once and shuffled to them, since a storage load costs a
 //! loop over the lanes there. The forward and input-grad variants are bit-identical to the
 //! plain kernels; the weight-grad variant lets the lanes split the weights instead of the sum
-//! (1.7–1.9× faster on the DCGAN layers) and so rounds differently. `Gpu::with_subgroups(false)`
+//! (about 2× faster on the DCGAN layers) and so rounds differently. `Gpu::with_subgroups(false)`
 //! builds the plain kernels.
 //!
 //! Every sum runs in a fixed order, so results are bit-identical from run to run.
@@ -168,7 +168,8 @@ pub fn forward(
     let (shader, entry) = match (g.k, layout.subgroups) {
         (4, true) => (Shader::ConvSubgroup, "conv_fwd4_sg"),
         (4, false) => (Shader::Conv, "conv_fwd4"),
-        _ => (Shader::Conv, "conv_fwd"),
+        (_, true) => (Shader::ConvSubgroup, "conv_fwd_sg"),
+        (_, false) => (Shader::Conv, "conv_fwd"),
     };
     let spec = KernelSpec::new(shader, entry)
         .constant("WG", layout.lanes as f64)
