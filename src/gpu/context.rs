@@ -21,6 +21,11 @@ const CPU_LANES: u32 = 8;
 /// Environment variable holding a substring of the adapter name to pick (case-insensitive).
 pub const ADAPTER_ENV: &str = "COUNTERFEIT_ADAPTER";
 
+/// Environment variable that, set to `off` (or `0`), keeps every handle on the plain kernels
+/// instead of their subgroup variants, as [`Gpu::with_subgroups`]`(false)` does: e.g. to
+/// reproduce a run recorded before the variants existed, bit for bit.
+pub const SUBGROUPS_ENV: &str = "COUNTERFEIT_SUBGROUPS";
+
 /// Loop iterations per shader invocation on CPU adapters; see [`Gpu::loop_limit`].
 pub const CPU_LOOP_LIMIT: usize = 65_535;
 
@@ -179,7 +184,7 @@ impl Gpu {
             info,
             pipelines: Arc::new(Mutex::new(PipelineCache::default())),
             layouts: Layouts::Adapter,
-            subgroups: true,
+            subgroups: !matches!(std::env::var(SUBGROUPS_ENV).as_deref(), Ok("off" | "0")),
             group: None,
         }
     }

@@ -7,7 +7,7 @@ pub(crate) mod pipelines;
 #[doc(hidden)] // for the shader validation tests
 pub mod shaders;
 
-pub use context::{Gpu, Layouts, ADAPTER_ENV, CPU_LOOP_LIMIT};
+pub use context::{Gpu, Layouts, ADAPTER_ENV, CPU_LOOP_LIMIT, SUBGROUPS_ENV};
 pub use kernel::Kernel;
 pub(crate) use kernel::{Bind, KernelSpec};
 #[doc(hidden)]
