@@ -61,17 +61,11 @@ fn conv_fwd(
         for (var ky = 0u; ky < KS; ky++) {
             fwd_rows(ci, ky);
             for (var kx = 0u; kx < KS; kx++) {
-                var xv: array<f32, FP>;
-                for (var j = 0u; j < FP; j++) {
-                    xv[j] = fwd_input(j, kx);
-                }
+                fwd_inputs(kx);
                 let wk = (ci * KS + ky) * KS + kx;
                 for (var i = 0u; i < FM; i++) {
                     if (i < TM) {
-                        let wv = b[wrow[i] + wk];
-                        for (var j = 0u; j < FP; j++) {
-                            facc[i][j] = fma(wv, xv[j], facc[i][j]);
-                        }
+                        fwd_fma(i, b[wrow[i] + wk]);
                     }
                 }
             }
@@ -97,19 +91,11 @@ fn conv_fwd4(
     for (var ci = 0u; ci < p.c_in; ci++) {
         for (var ky = 0u; ky < 4u; ky++) {
             fwd_rows(ci, ky);
-            var xv: array<array<f32, FP>, 4>;
-            for (var kx = 0u; kx < 4u; kx++) {
-                for (var j = 0u; j < FP; j++) {
-                    xv[kx][j] = fwd_input(j, kx);
-                }
-            }
+            fwd_inputs4();
             let wk = ci * 4u + ky;
             for (var i = 0u; i < FM; i++) {
                 if (i < TM) {
-                    let wv = b4[wrow[i] + wk];
-                    for (var j = 0u; j < FP; j++) {
-                        facc[i][j] = fma(wv.x, xv[0][j], fma(wv.y, xv[1][j], fma(wv.z, xv[2][j], fma(wv.w, xv[3][j], facc[i][j]))));
-                    }
+                    fwd_fma4(i, b4[wrow[i] + wk]);
                 }
             }
         }
@@ -136,7 +122,6 @@ fn conv_dx(
         return;
     }
     let pix0 = first + lid.x;
-    let plane = p.out_h * p.out_w;
     dx_pixels(f, pix0);
     let kk = KS * KS;
     var wcol: array<u32, DM>;
@@ -153,17 +138,11 @@ fn conv_dx(
                 dx_tap(ty, tx);
                 let wk = ky * KS + kx;
                 for (var co = 0u; co < p.c_out; co++) {
-                    var dv: array<f32, DP>;
-                    for (var j = 0u; j < DP; j++) {
-                        dv[j] = select(0.0, a[select(0u, dx_off[j] + co * plane, dx_ok[j])], dx_ok[j]);
-                    }
+                    dx_loads(co);
                     let wo = co * wstride + wk;
                     for (var i = 0u; i < DM; i++) {
                         if (i < TM) {
-                            let wv = b[wo + wcol[i]];
-                            for (var j = 0u; j < DP; j++) {
-                                dx_acc[i][j] = fma(wv, dv[j], dx_acc[i][j]);
-                            }
+                            dx_fma(i, b[wo + wcol[i]]);
                         }
                     }
                 }

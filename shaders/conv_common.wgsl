@@ -127,6 +127,39 @@ fn fwd_store(co0: u32, pix0: u32) {
     }
 }
 
+// The inputs of column kx of the current rows (conv_fwd), or of all 4 columns (conv_fwd4).
+var<private> fwd_x: array<f32, FP>;
+var<private> fwd_x4: array<array<f32, FP>, 4>;
+
+fn fwd_inputs(kx: u32) {
+    for (var j = 0u; j < FP; j++) {
+        fwd_x[j] = fwd_input(j, kx);
+    }
+}
+
+fn fwd_inputs4() {
+    for (var kx = 0u; kx < 4u; kx++) {
+        for (var j = 0u; j < FP; j++) {
+            fwd_x4[kx][j] = fwd_input(j, kx);
+        }
+    }
+}
+
+// Output channel row i of the tile gains weight wv times the inputs (i is constant once the
+// callers' loops unroll, so the tile stays in registers).
+fn fwd_fma(i: u32, wv: f32) {
+    for (var j = 0u; j < FP; j++) {
+        facc[i][j] = fma(wv, fwd_x[j], facc[i][j]);
+    }
+}
+
+// The same for a kernel row of 4 weights.
+fn fwd_fma4(i: u32, wv: vec4<f32>) {
+    for (var j = 0u; j < FP; j++) {
+        facc[i][j] = fma(wv.x, fwd_x4[0][j], fma(wv.y, fwd_x4[1][j], fma(wv.z, fwd_x4[2][j], fma(wv.w, fwd_x4[3][j], facc[i][j]))));
+    }
+}
+
 // ---------------------------------------------------------------------------------------
 // Input gradient, by phase
 
@@ -191,6 +224,23 @@ fn dx_tap(ty: u32, tx: u32) {
         let ox = dx_oxb[j] - tx;
         dx_ok[j] = oy < p.out_h && ox < p.out_w;
         dx_off[j] = select(0u, dx_dbase[j] + oy * p.out_w + ox, dx_ok[j]);
+    }
+}
+
+// The dy values of output channel co at the current tap's pixels (zero outside dy).
+var<private> dx_dv: array<f32, DP>;
+
+fn dx_loads(co: u32) {
+    let cb = co * p.out_h * p.out_w;
+    for (var j = 0u; j < DP; j++) {
+        dx_dv[j] = select(0.0, a[select(0u, dx_off[j] + cb, dx_ok[j])], dx_ok[j]);
+    }
+}
+
+// Input channel row i of the tile gains weight wv times those dy values.
+fn dx_fma(i: u32, wv: f32) {
+    for (var j = 0u; j < DP; j++) {
+        dx_acc[i][j] = fma(wv, dx_dv[j], dx_acc[i][j]);
     }
 }
 

@@ -40,10 +40,7 @@ fn conv_fwd_sg(
         for (var ky = 0u; ky < KS; ky++) {
             fwd_rows(ci, ky);
             for (var kx = 0u; kx < KS; kx++) {
-                var xv: array<f32, FP>;
-                for (var j = 0u; j < FP; j++) {
-                    xv[j] = fwd_input(j, kx);
-                }
+                fwd_inputs(kx);
                 let wk = (ci * KS + ky) * KS + kx;
                 var wl: array<f32, FM / 8u>;
                 for (var s = 0u; s < FM / 8u; s++) {
@@ -53,10 +50,7 @@ fn conv_fwd_sg(
                 }
                 for (var i = 0u; i < FM; i++) {
                     if (i < TM) {
-                        let wv = subgroupShuffle(wl[i / 8u], i % 8u);
-                        for (var j = 0u; j < FP; j++) {
-                            facc[i][j] = fma(wv, xv[j], facc[i][j]);
-                        }
+                        fwd_fma(i, subgroupShuffle(wl[i / 8u], i % 8u));
                     }
                 }
             }
@@ -83,12 +77,7 @@ fn conv_fwd4_sg(
     for (var ci = 0u; ci < p.c_in; ci++) {
         for (var ky = 0u; ky < 4u; ky++) {
             fwd_rows(ci, ky);
-            var xv: array<array<f32, FP>, 4>;
-            for (var kx = 0u; kx < 4u; kx++) {
-                for (var j = 0u; j < FP; j++) {
-                    xv[kx][j] = fwd_input(j, kx);
-                }
-            }
+            fwd_inputs4();
             let wk = ci * 4u + ky;
             var wl: array<vec4<f32>, FM / 8u>;
             for (var s = 0u; s < FM / 8u; s++) {
@@ -98,10 +87,7 @@ fn conv_fwd4_sg(
             }
             for (var i = 0u; i < FM; i++) {
                 if (i < TM) {
-                    let wv = subgroupShuffle(wl[i / 8u], i % 8u);
-                    for (var j = 0u; j < FP; j++) {
-                        facc[i][j] = fma(wv.x, xv[0][j], fma(wv.y, xv[1][j], fma(wv.z, xv[2][j], fma(wv.w, xv[3][j], facc[i][j]))));
-                    }
+                    fwd_fma4(i, subgroupShuffle(wl[i / 8u], i % 8u));
                 }
             }
         }
@@ -125,7 +111,6 @@ fn conv_dx_sg(
         return;
     }
     let pix0 = first + lid.x;
-    let plane = p.out_h * p.out_w;
     dx_pixels(f, pix0);
     let kk = KS * KS;
     // Weight column of the channels this lane loads: lane + 8·s.
@@ -143,10 +128,7 @@ fn conv_dx_sg(
                 dx_tap(ty, tx);
                 let wk = ky * KS + kx;
                 for (var co = 0u; co < p.c_out; co++) {
-                    var dv: array<f32, DP>;
-                    for (var j = 0u; j < DP; j++) {
-                        dv[j] = select(0.0, a[select(0u, dx_off[j] + co * plane, dx_ok[j])], dx_ok[j]);
-                    }
+                    dx_loads(co);
                     let wo = co * wstride + wk;
                     var wl: array<f32, DM / 8u>;
                     for (var s = 0u; s < DM / 8u; s++) {
@@ -156,10 +138,7 @@ fn conv_dx_sg(
                     }
                     for (var i = 0u; i < DM; i++) {
                         if (i < TM) {
-                            let wv = subgroupShuffle(wl[i / 8u], i % 8u);
-                            for (var j = 0u; j < DP; j++) {
-                                dx_acc[i][j] = fma(wv, dv[j], dx_acc[i][j]);
-                            }
+                            dx_fma(i, subgroupShuffle(wl[i / 8u], i % 8u));
                         }
                     }
                 }
