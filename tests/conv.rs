@@ -4,7 +4,9 @@
 //! bias-grad) against the reference on awkward geometries — odd sizes, ragged strided edges,
 //! one channel in or out, batch 1, k = 1 and 5, channel counts that are no multiple of any
 //! tile, the four DCGAN layers — with bias, with accumulation, at magnitudes 1 and 1e3, and
-//! (c) shape errors.
+//! (c) shape errors. Every kernel check runs on the plain kernels (`shaders/conv.wgsl`) and on
+//! their subgroup variants (`shaders/conv_subgroup.wgsl`, where the device has subgroups), both
+//! compiled on `shaders/conv_common.wgsl`.
 //!
 //! `cargo test --release --test conv -- --ignored --nocapture` prints kernel timings for the
 //! DCGAN layers at batch 64.

@@ -2,7 +2,8 @@
 //! against the CPU reference in all transpose cases, at sizes that are not
 //! multiples of the 64×128 workgroup tile (1, 7, 33, 65, 127, 257), with bias and
 //! accumulation, and with large and small magnitudes. Every case runs with and without the
-//! subgroup variants (`shaders/gemm_subgroup.wgsl`), which must agree bit for bit.
+//! subgroup variants (`shaders/gemm_subgroup.wgsl`), which must agree bit for bit; both vec4
+//! files are compiled on `shaders/gemm_vec4_common.wgsl`.
 
 mod common;
 

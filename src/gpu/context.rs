@@ -21,7 +21,7 @@ const CPU_LANES: u32 = 8;
 /// Environment variable holding a substring of the adapter name to pick (case-insensitive).
 pub const ADAPTER_ENV: &str = "COUNTERFEIT_ADAPTER";
 
-/// Environment variable that, set to `off` (or `0`), keeps every handle on the plain kernels
+/// Environment variable that, set to `off` (or `0`, `false`, `no`), keeps every handle on the plain kernels
 /// instead of their subgroup variants, as [`Gpu::with_subgroups`]`(false)` does: e.g. to
 /// reproduce a run recorded before the variants existed, bit for bit.
 pub const SUBGROUPS_ENV: &str = "COUNTERFEIT_SUBGROUPS";
@@ -184,7 +184,10 @@ impl Gpu {
             info,
             pipelines: Arc::new(Mutex::new(PipelineCache::default())),
             layouts: Layouts::Adapter,
-            subgroups: !matches!(std::env::var(SUBGROUPS_ENV).as_deref(), Ok("off" | "0")),
+            subgroups: !matches!(
+                std::env::var(SUBGROUPS_ENV).as_deref(),
+                Ok("off" | "0" | "false" | "no")
+            ),
             group: None,
         }
     }
