@@ -129,34 +129,28 @@ pub fn gemm(
     // One SIMD batch of lanes per workgroup on a CPU adapter; wider groups on a GPU.
     let wg = if gpu.cpu_layouts() { 8 } else { 64 };
     let rows = m.div_ceil(TM) as u32;
-    // On CPU adapters with subgroups, the vec4 kernels' variants share the uniform operand.
-    let sg = gpu.subgroup_kernels();
-    let (shader, entry, groups) = match (variant(m, n, k, trans_a, trans_b), sg) {
-        (Variant::Nn4, false) => (
+    let (shader, entry, groups) = match variant(m, n, k, trans_a, trans_b) {
+        Variant::Nn4 => (
             Shader::GemmVec4,
             "gemm_nn4",
             [n.div_ceil(4 * TV) as u32, m.div_ceil(wg * TM) as u32, 1],
         ),
-        (Variant::Nn4, true) => (
-            Shader::GemmSubgroup,
-            "gemm_nn4_sg",
-            [n.div_ceil(4 * TV) as u32, m.div_ceil(wg * TM) as u32, 1],
-        ),
-        (Variant::Nt4, false) => (
+        Variant::Nt4 => (
             Shader::GemmVec4,
             "gemm_nt4",
             [n.div_ceil(wg * TC) as u32, rows, 1],
         ),
-        (Variant::Nt4, true) => (
-            Shader::GemmSubgroup,
-            "gemm_nt4_sg",
-            [n.div_ceil(wg * TC) as u32, rows, 1],
-        ),
-        (Variant::General, _) => (
+        Variant::General => (
             Shader::Gemm,
             "gemm",
             [n.div_ceil(wg * TV * 4) as u32, rows, 1],
         ),
+    };
+    // On CPU adapters with subgroups, the vec4 kernels' variants share the uniform operand.
+    let (shader, entry) = match (entry, gpu.subgroup_kernels()) {
+        ("gemm_nn4", true) => (Shader::GemmSubgroup, "gemm_nn4_sg"),
+        ("gemm_nt4", true) => (Shader::GemmSubgroup, "gemm_nt4_sg"),
+        _ => (shader, entry),
     };
     let mut spec = KernelSpec::new(shader, entry).constant("WG", wg as f64);
     // A stored [k, m] with m % 4 == 0: a lane's 8 rows are two vec4 loads.

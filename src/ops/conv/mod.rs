@@ -224,18 +224,12 @@ pub fn input_grad(
             phase_pixels.div_ceil(layout.lanes * DP),
             g.stride * g.stride * blocks,
         )?;
-        let entry = if layout.subgroups {
-            "conv_dx_sg"
-        } else {
-            "conv_dx"
-        };
-        (entry, tm, blocks, groups)
+        ("conv_dx", tm, blocks, groups)
     };
     let params = g.params(accumulate, false, blocks);
-    let shader = if entry == "conv_dx_sg" {
-        Shader::ConvSubgroup
-    } else {
-        Shader::Conv
+    let (shader, entry) = match (entry, layout.subgroups) {
+        ("conv_dx", true) => (Shader::ConvSubgroup, "conv_dx_sg"),
+        _ => (Shader::Conv, entry),
     };
     let spec = KernelSpec::new(shader, entry)
         .constant("WG", layout.lanes as f64)
