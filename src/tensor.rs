@@ -170,6 +170,13 @@ impl Tensor {
             && self.len() == other.len()
     }
 
+    /// As [`Tensor::read`] without blocking: the way to read a tensor in a browser, where the
+    /// data arrives once the page's event loop has run.
+    pub async fn read_async(&self, gpu: &Gpu) -> Result<Vec<f32>> {
+        let bytes = read_bytes_async(gpu, &self.buffer, self.offset, self.byte_len()).await?;
+        Ok(bytemuck::cast_slice(&bytes).to_vec())
+    }
+
     /// As [`Tensor::read`] for tensors that hold u32 bit patterns.
     pub fn read_u32(&self, gpu: &Gpu) -> Result<Vec<u32>> {
         let bytes = read_bytes(gpu, &self.buffer, self.offset, self.byte_len())?;
@@ -177,13 +184,40 @@ impl Tensor {
     }
 }
 
-/// Blocking readback through a temporary staging buffer.
+/// Blocking readback through a temporary staging buffer (native only: nothing may block in
+/// a browser, where this is an error that points to [`Tensor::read_async`]).
 pub(crate) fn read_bytes(
     gpu: &Gpu,
     buffer: &wgpu::Buffer,
     offset: u64,
     len: u64,
 ) -> Result<Vec<u8>> {
+    #[cfg(not(target_arch = "wasm32"))]
+    return pollster::block_on(read_bytes_async(gpu, buffer, offset, len));
+    #[cfg(target_arch = "wasm32")]
+    {
+        let _ = (gpu, buffer, offset, len);
+        Err(Error::Gpu {
+            context: "reading back".into(),
+            message: "a blocking readback cannot run in a browser; await the async one \
+                      (Tensor::read_async)"
+                .into(),
+        })
+    }
+}
+
+/// Readback through a temporary staging buffer: the async core of [`read_bytes`]. On the
+/// web the map completes when the browser's event loop runs; natively the device is polled.
+pub(crate) async fn read_bytes_async(
+    gpu: &Gpu,
+    buffer: &wgpu::Buffer,
+    offset: u64,
+    len: u64,
+) -> Result<Vec<u8>> {
+    let failed = |message: String| Error::Gpu {
+        context: "reading back".into(),
+        message,
+    };
     let staging = gpu.device.create_buffer(&wgpu::BufferDescriptor {
         label: Some("readback"),
         size: len,
@@ -194,26 +228,13 @@ pub(crate) fn read_bytes(
     encoder.copy_buffer_to_buffer(buffer, offset, &staging, 0, len);
     gpu.queue.submit([encoder.finish()]);
     let slice = staging.slice(..);
-    let (tx, rx) = std::sync::mpsc::channel();
-    slice.map_async(wgpu::MapMode::Read, move |r| {
-        let _ = tx.send(r);
-    });
+    let mapped = crate::gpu::mapped(&slice);
+    #[cfg(not(target_arch = "wasm32"))]
     gpu.wait()?;
-    rx.recv()
-        .map_err(|e| Error::Gpu {
-            context: "reading back".into(),
-            message: e.to_string(),
-        })?
-        .map_err(|e| Error::Gpu {
-            context: "reading back".into(),
-            message: e.to_string(),
-        })?;
+    mapped.await.map_err(|e| failed(e.to_string()))?;
     let data = slice
         .get_mapped_range()
-        .map_err(|e| Error::Gpu {
-            context: "reading back".into(),
-            message: e.to_string(),
-        })?
+        .map_err(|e| failed(e.to_string()))?
         .to_vec();
     staging.unmap();
     Ok(data)

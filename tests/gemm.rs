@@ -5,17 +5,17 @@
 //! subgroup variants (`shaders/gemm_subgroup.wgsl`), which must agree bit for bit; both vec4
 //! files are compiled on `shaders/gemm_vec4_common.wgsl`.
 
+mod checks;
 mod common;
 
+use checks::gemm::product;
 use common::*;
 use counterfeit::ops::gemm;
 use counterfeit::reference::dense;
-use counterfeit::{Gpu, Tensor};
+use counterfeit::Tensor;
 
-/// f32 accumulation over k terms of products of O(s²) values has error about
-/// k·eps·s² in the worst case and √k·eps·s² typically; eps = 1.2e-7. We allow
-/// 4·k·eps·s² absolute plus 1e-5 relative, well above rounding and far below a real bug (a
-/// wrong index changes values by O(s²)).
+/// One product on both variants against the reference (see [`product`]); the two must agree
+/// bit for bit.
 #[allow(clippy::too_many_arguments)]
 fn check(
     m: usize,
@@ -28,7 +28,7 @@ fn check(
     scale: f32,
 ) {
     let [with, plain] =
-        both_variants().map(|gpu| check_on(gpu, m, n, k, ta, tb, bias, accumulate, scale));
+        both_variants().map(|gpu| block_on(product(gpu, m, n, k, ta, tb, bias, accumulate, scale)));
     let differ = with
         .iter()
         .zip(&plain)
@@ -38,69 +38,6 @@ fn check(
         differ, 0,
         "gemm m={m} n={n} k={k} ta={ta} tb={tb}: the subgroup variant differs in {differ} values"
     );
-}
-
-/// One product on `gpu` against the reference; returns what the GPU computed.
-#[allow(clippy::too_many_arguments)]
-fn check_on(
-    gpu: &Gpu,
-    m: usize,
-    n: usize,
-    k: usize,
-    ta: bool,
-    tb: bool,
-    bias: bool,
-    accumulate: bool,
-    scale: f32,
-) -> Vec<f32> {
-    let seed = (m * 1_000_003 + n * 1009 + k) as u64;
-    let a = normal(m * k, seed, scale);
-    let b = normal(k * n, seed + 1, scale);
-    let bias_v = normal(n, seed + 2, scale);
-    let c0 = normal(m * n, seed + 3, scale);
-    let a_shape = if ta { [k, m] } else { [m, k] };
-    let b_shape = if tb { [n, k] } else { [k, n] };
-    let at = Tensor::from_slice(gpu, &a, &a_shape, "a").unwrap();
-    let bt = Tensor::from_slice(gpu, &b, &b_shape, "b").unwrap();
-    let biast = Tensor::from_slice(gpu, &bias_v, &[n], "bias").unwrap();
-    let ct = Tensor::from_slice(gpu, &c0, &[m, n], "c").unwrap();
-    let kernel = gemm::gemm(
-        gpu,
-        &at,
-        ta,
-        &bt,
-        tb,
-        bias.then_some(&biast),
-        &ct,
-        accumulate,
-    )
-    .unwrap();
-    gpu.run(&[&kernel]).unwrap();
-    let got = ct.read(gpu).unwrap();
-    let mut want = dense::gemm(&f64s(&a), ta, &f64s(&b), tb, m, n, k);
-    for r in 0..m {
-        for c in 0..n {
-            if bias {
-                want[r * n + c] += bias_v[c] as f64;
-            }
-            if accumulate {
-                want[r * n + c] += c0[r * n + c] as f64;
-            }
-        }
-    }
-    let s2 = (scale as f64).powi(2);
-    let atol = 4.0 * k as f64 * 1.2e-7 * s2 + 1e-30;
-    assert_close(
-        &format!(
-            "gemm m={m} n={n} k={k} ta={ta} tb={tb} bias={bias} acc={accumulate} scale={scale} subgroups={}",
-            gpu.subgroup_kernels()
-        ),
-        &got,
-        &want,
-        atol,
-        1e-5,
-    );
-    got
 }
 
 #[test]

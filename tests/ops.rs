@@ -2,6 +2,7 @@
 //! that are not multiples of the 256-wide workgroup (1, 7, 33, 257, 1000) and on magnitudes up
 //! to ±100.
 
+mod checks;
 mod common;
 
 use common::*;
@@ -9,12 +10,11 @@ use counterfeit::data::resize;
 use counterfeit::ops::activation::{self, Activation};
 use counterfeit::ops::data::{gather, Gather};
 use counterfeit::ops::dropout::{self, Mask};
-use counterfeit::ops::loss::{bce_logits, BceOut};
 use counterfeit::ops::rng::{fill, fill_at, Distribution};
 use counterfeit::ops::{elementwise, maxout, Clock};
 use counterfeit::philox;
 use counterfeit::reference::dense::{self, Act};
-use counterfeit::reference::{loss, optim, shuffle};
+use counterfeit::reference::{optim, shuffle};
 use counterfeit::{Optimizer, Tensor};
 
 const SIZES: [usize; 5] = [1, 7, 33, 257, 1000];
@@ -165,82 +165,12 @@ fn axpby_and_fill() {
 /// The BCE kind of `shaders/gan_loss.wgsl`.
 #[test]
 fn bce_on_logits_is_stable_and_matches_reference() {
-    let gpu = gpu();
-    for &n in &[1usize, 7, 64, 257, 1000] {
-        let mut logits = normal(n, n as u64, 4.0);
-        if n >= 7 {
-            logits[0] = 100.0;
-            logits[1] = -100.0;
-            logits[2] = 30.0;
-        }
-        let targets: Vec<f32> = (0..n).map(|i| [1.0, 0.0, 0.9][i % 3]).collect();
-        for sign in [1.0f32, -1.0] {
-            let (lt, tt, gt) = (t(&logits), t(&targets), t(&logits));
-            let metrics = Tensor::from_slice(gpu, &[0.5, 0.0, 0.0], &[3], "m").unwrap();
-            let out = BceOut {
-                loss_slot: 0,
-                prob_slot: 2,
-                accumulate: true,
-                grad_scale: 1.0 / n as f32,
-                sign,
-            };
-            gpu.run(&[&bce_logits(gpu, &lt, &tt, &gt, &metrics, out).unwrap()])
-                .unwrap();
-            let m = metrics.read(gpu).unwrap();
-            let want_loss = 0.5 + sign as f64 * loss::bce_logits(&f64s(&logits), &f64s(&targets));
-            let mean_p = logits
-                .iter()
-                .map(|&x| 1.0 / (1.0 + (-(x as f64)).exp()))
-                .sum::<f64>()
-                / n as f64;
-            // Per-sample losses up to 100 summed in f32: relative 1e-5.
-            assert_close("bce loss", &m[0..1], &[want_loss], 1e-5, 1e-5);
-            assert_close("mean sigmoid", &m[2..3], &[mean_p], 1e-6, 1e-5);
-            let want_g: Vec<f64> = loss::bce_logits_backward(&f64s(&logits), &f64s(&targets))
-                .iter()
-                .map(|g| g * sign as f64)
-                .collect();
-            assert_close("bce grad", &gt.read(gpu).unwrap(), &want_g, 1e-7, 1e-5);
-        }
-    }
+    block_on(checks::loss::bce_on_logits(gpu()));
 }
 
 #[test]
 fn adam_matches_reference_over_steps() {
-    let gpu = gpu();
-    let n = 257;
-    let p0 = normal(n, 1, 1.0);
-    let (lr, b1, b2, eps) = (2e-4f32, 0.5f32, 0.999f32, 1e-8f32);
-    let opt = Optimizer::Adam {
-        lr,
-        beta1: b1,
-        beta2: b2,
-        eps,
-    };
-    let (p, g, m1, m2) = (t(&p0), t(&p0), t(&vec![0.0; n]), t(&vec![0.0; n]));
-    let (mut rp, mut rm, mut rv) = (f64s(&p0), vec![0.0; n], vec![0.0; n]);
-    for step in 0..5u32 {
-        let grad = normal(n, 100 + step as u64, if step == 2 { 1e-6 } else { 1.0 });
-        g.write(gpu, &grad).unwrap();
-        let st = state(step);
-        gpu.run(&[&opt
-            .step(gpu, Clock::ITERATION, &st, &p, &g, &m1, &m2)
-            .unwrap()])
-            .unwrap();
-        optim::adam(
-            &mut rp,
-            &f64s(&grad),
-            &mut rm,
-            &mut rv,
-            step + 1,
-            lr as f64,
-            b1 as f64,
-            b2 as f64,
-            eps as f64,
-        );
-    }
-    // Each update is ≈ lr in size and computed in f32: 1e-7 absolute on O(1) parameters.
-    assert_close("adam", &p.read(gpu).unwrap(), &rp, 1e-7, 1e-6);
+    block_on(checks::adam::adam_steps(gpu()));
 }
 
 #[test]

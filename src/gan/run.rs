@@ -52,6 +52,12 @@ impl GanRun {
         self.replayer.flush()
     }
 
+    /// As [`GanRun::flush`] without blocking: in a browser, await it at least every few
+    /// readbacks (`readback_every` steps each), so the page's event loop can complete them.
+    pub async fn flush_async(&mut self) -> Result<()> {
+        self.replayer.flush_async().await
+    }
+
     /// Saves G, D, both optimisers' state, the step counter and the metrics history
     /// (atomically), with the moving average of G's weights (as network
     /// [`EMA_NETWORK`](crate::gan::EMA_NETWORK), weights only) and the replay buffer when the
@@ -168,6 +174,11 @@ impl GanRun {
     /// loop.
     pub fn samples(&self) -> Result<Vec<f32>> {
         self.generate()?.read(&self.gpu)
+    }
+
+    /// As [`GanRun::samples`] without blocking: the way to draw samples in a browser.
+    pub async fn samples_async(&self) -> Result<Vec<f32>> {
+        self.generate()?.read_async(&self.gpu).await
     }
 
     /// The samples tensor on the GPU (valid after [`GanRun::samples`] or

@@ -67,18 +67,28 @@ impl Gpu {
     /// `WGPU_BACKEND` (vulkan, gl, metal, dx12) restricts the backends searched and
     /// `COUNTERFEIT_ADAPTER` picks the first adapter whose name contains the given text.
     /// Without either, a discrete GPU is preferred over an integrated one over a CPU adapter.
+    ///
+    /// Native only; in a browser, await [`Gpu::new_async`].
+    #[cfg(not(target_arch = "wasm32"))]
     pub fn new() -> Result<Gpu> {
-        pollster::block_on(Self::new_async(0))
+        pollster::block_on(Self::open(0))
+    }
+
+    /// As [`Gpu::new`] without blocking: the way to open a device in a browser, where the
+    /// page's WebGPU adapter is the one there is.
+    pub async fn new_async() -> Result<Gpu> {
+        Self::open(0).await
     }
 
     /// As [`Gpu::new`] for one of several processes on a machine: without
     /// `COUNTERFEIT_ADAPTER`, process `local` takes the `local`-th adapter in order of
     /// preference (wrapping around when there are fewer adapters than processes).
+    #[cfg(not(target_arch = "wasm32"))]
     pub fn for_local_rank(local: usize) -> Result<Gpu> {
-        pollster::block_on(Self::new_async(local))
+        pollster::block_on(Self::open(local))
     }
 
-    async fn new_async(local: usize) -> Result<Gpu> {
+    async fn open(local: usize) -> Result<Gpu> {
         // Without WGPU_BACKEND, look at the native APIs first and only start GL (which probes
         // windowing systems) when none of them has an adapter.
         let adapters = match wgpu::Backends::from_env() {
@@ -327,8 +337,17 @@ impl Gpu {
         Ok(())
     }
 
+    /// Runs `f`. In a browser a scope's result arrives only after the event loop has run, and nothing
+    /// may block on it: there errors go to the device's uncaptured-error handler, which logs
+    /// them to the console.
+    #[cfg(target_arch = "wasm32")]
+    pub(crate) fn scoped<T>(&self, _context: &str, f: impl FnOnce() -> T) -> Result<T> {
+        Ok(f())
+    }
+
     /// Runs `f` inside a validation and out-of-memory error scope and turns what the
     /// scopes caught into an error naming `context`.
+    #[cfg(not(target_arch = "wasm32"))]
     pub(crate) fn scoped<T>(&self, context: &str, f: impl FnOnce() -> T) -> Result<T> {
         let oom = self.device.push_error_scope(wgpu::ErrorFilter::OutOfMemory);
         let validation = self.device.push_error_scope(wgpu::ErrorFilter::Validation);
@@ -344,7 +363,8 @@ impl Gpu {
         }
     }
 
-    /// Blocks until all submitted work has finished.
+    /// Blocks until all submitted work has finished. In a browser it cannot block and returns
+    /// at once: await a readback ([`Tensor::read_async`](crate::Tensor::read_async)) instead.
     pub fn wait(&self) -> Result<()> {
         self.device
             .poll(wgpu::PollType::wait_indefinitely())

@@ -2,6 +2,7 @@
 
 mod context;
 pub(crate) mod kernel;
+mod mapped;
 pub(crate) mod params;
 pub(crate) mod pipelines;
 #[doc(hidden)] // for the shader validation tests
@@ -10,5 +11,6 @@ pub mod shaders;
 pub use context::{Gpu, Layouts, ADAPTER_ENV, CPU_LOOP_LIMIT, SUBGROUPS_ENV};
 pub use kernel::Kernel;
 pub(crate) use kernel::{Bind, KernelSpec};
+pub(crate) use mapped::mapped;
 #[doc(hidden)]
 pub use pipelines::Access;

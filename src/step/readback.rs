@@ -69,6 +69,40 @@ pub(crate) struct Readback<M> {
     pub(crate) collected: Vec<M>,
 }
 
+/// Polls until `pending` is false: another thread polling the same device may be the one
+/// that runs a map callback, a moment after our own wait returned.
+#[cfg(not(target_arch = "wasm32"))]
+fn wait_for_maps(gpu: &Gpu, poll: &wgpu::PollType, pending: impl Fn() -> bool) -> Result<()> {
+    let started = std::time::Instant::now();
+    while pending() {
+        if started.elapsed() > std::time::Duration::from_secs(60) {
+            return Err(Error::Gpu {
+                context: "mapping metrics".into(),
+                message: "the staging buffer was not mapped within 60 s".into(),
+            });
+        }
+        std::thread::sleep(std::time::Duration::from_millis(1));
+        gpu.device().poll(poll.clone()).map_err(|e| Error::Gpu {
+            context: "polling for metrics".into(),
+            message: e.to_string(),
+        })?;
+    }
+    Ok(())
+}
+
+/// In a browser the maps complete only when the page's event loop runs, so a step that finds
+/// every staging buffer in flight cannot wait for one.
+#[cfg(target_arch = "wasm32")]
+fn wait_for_maps(_: &Gpu, _: &wgpu::PollType, _: impl Fn() -> bool) -> Result<()> {
+    Err(Error::Gpu {
+        context: "mapping metrics".into(),
+        message: format!(
+            "all {RING} metric buffers are still mapping: let the page's event loop run (await \
+             a frame or a readback) at least every {RING} readbacks"
+        ),
+    })
+}
+
 impl<M: Row> Readback<M> {
     /// Staging for a history ring of `rows` rows of the step and `names.len()` slots.
     pub(crate) fn new(gpu: &Gpu, rows: usize, names: &'static [&'static str]) -> Readback<M> {
@@ -149,29 +183,12 @@ impl<M: Row> Readback<M> {
         } else {
             wgpu::PollType::Poll
         };
-        let pending = |me: &Self| {
-            me.queue
-                .iter()
-                .any(|&slot| me.slots[slot].status.load(Ordering::Acquire) == PENDING)
-        };
-        let started = std::time::Instant::now();
-        loop {
-            gpu.device().poll(poll.clone()).map_err(|e| Error::Gpu {
-                context: "polling for metrics".into(),
-                message: e.to_string(),
-            })?;
-            // Another thread polling the same device may be the one that runs our map
-            // callback, a moment after our wait returned: wait for it too.
-            if !wait || !pending(self) {
-                break;
-            }
-            if started.elapsed() > std::time::Duration::from_secs(60) {
-                return Err(Error::Gpu {
-                    context: "mapping metrics".into(),
-                    message: "the staging buffer was not mapped within 60 s".into(),
-                });
-            }
-            std::thread::sleep(std::time::Duration::from_millis(1));
+        gpu.device().poll(poll.clone()).map_err(|e| Error::Gpu {
+            context: "polling for metrics".into(),
+            message: e.to_string(),
+        })?;
+        if wait && self.in_flight() {
+            wait_for_maps(gpu, &poll, || self.in_flight())?;
         }
         let mut diverged = None;
         while let Some(&slot) = self.queue.front() {
@@ -293,6 +310,38 @@ impl<M: Row> Readback<M> {
         self.map(slot);
         let flagged = self.collect(gpu, true)?;
         self.check(flagged)
+    }
+
+    /// As [`Readback::flush`] without blocking: the way to flush in a browser, where the maps
+    /// complete only while the page's event loop runs.
+    pub async fn flush_async(&mut self, gpu: &Gpu, history: &Tensor, state: &Tensor) -> Result<()> {
+        self.settle(gpu, state).await?;
+        let mut encoder = gpu.device().create_command_encoder(&Default::default());
+        let slot = self.record(gpu, &mut encoder, history, state)?;
+        gpu.queue().submit([encoder.finish()]);
+        self.map(slot);
+        self.settle(gpu, state).await?;
+        let flagged = self.collect(gpu, true)?;
+        self.check(flagged)
+    }
+
+    /// Awaits readbacks of the step state until no map is in flight: each completes after
+    /// the work submitted before it, and the maps were submitted before it.
+    async fn settle(&self, gpu: &Gpu, state: &Tensor) -> Result<()> {
+        for _ in 0..=RING {
+            if !self.in_flight() {
+                break;
+            }
+            crate::tensor::read_bytes_async(gpu, state.buffer(), state.byte_offset(), 16).await?;
+        }
+        Ok(())
+    }
+
+    /// Whether a staging buffer is still being mapped.
+    fn in_flight(&self) -> bool {
+        self.queue
+            .iter()
+            .any(|&slot| self.slots[slot].status.load(Ordering::Acquire) == PENDING)
     }
 
     fn check(&self, flagged: Option<u64>) -> Result<()> {

@@ -112,6 +112,13 @@ impl<M: Row> Replayer<M> {
         self.readback.flush(&self.gpu, &self.history, &self.state)
     }
 
+    /// As [`Replayer::flush`] without blocking (in a browser).
+    pub(crate) async fn flush_async(&mut self) -> Result<()> {
+        self.readback
+            .flush_async(&self.gpu, &self.history, &self.state)
+            .await
+    }
+
     /// Steps run so far.
     pub(crate) fn steps(&self) -> u64 {
         self.steps

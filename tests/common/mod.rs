@@ -1,15 +1,22 @@
 //! Shared by the GPU tests: one device per test binary, deterministic inputs, and a
-//! comparison that explains itself.
+//! comparison that explains itself. The device helpers are native; the values and the
+//! comparison serve the browser tests too.
 #![allow(dead_code)]
 
+#[cfg(not(target_arch = "wasm32"))]
 use std::sync::OnceLock;
 
+#[cfg(not(target_arch = "wasm32"))]
+pub use pollster::block_on;
+
 use counterfeit::philox;
+#[cfg(not(target_arch = "wasm32"))]
 use counterfeit::Gpu;
 
 /// One device shared by every test of a binary (tests run on threads).
 /// Gives Mesa a private runtime folder when the environment has none, so that a headless
 /// test run is not strewn with its "XDG_RUNTIME_DIR is invalid or not set" lines.
+#[cfg(not(target_arch = "wasm32"))]
 pub fn quiet_runtime_dir() {
     if std::env::var_os("XDG_RUNTIME_DIR").is_none() {
         let dir = std::env::temp_dir().join(format!("counterfeit-xdg-{}", std::process::id()));
@@ -21,6 +28,7 @@ pub fn quiet_runtime_dir() {
     }
 }
 
+#[cfg(not(target_arch = "wasm32"))]
 pub fn gpu() -> &'static Gpu {
     static GPU: OnceLock<Gpu> = OnceLock::new();
     GPU.get_or_init(|| {
@@ -35,6 +43,7 @@ pub fn gpu() -> &'static Gpu {
 /// The shared device with and without the subgroup variants of the kernels that have them
 /// (the first is [`gpu`], which uses them where the device has them; on a device without
 /// subgroup operations both build the plain kernels).
+#[cfg(not(target_arch = "wasm32"))]
 pub fn both_variants() -> [&'static Gpu; 2] {
     static PLAIN: OnceLock<Gpu> = OnceLock::new();
     [gpu(), PLAIN.get_or_init(|| gpu().with_subgroups(false))]
@@ -101,6 +110,7 @@ pub fn numeric_grad(f: impl Fn(&[f64]) -> f64, x: &[f64], h: f64) -> Vec<f64> {
 
 /// 50 pseudo-random "images" of 36 bytes in [0, 1]: enough to exercise the gather, small
 /// enough for a quick training test.
+#[cfg(not(target_arch = "wasm32"))]
 pub fn tiny_images() -> counterfeit::Dataset {
     let bytes: Vec<u8> = (0..50 * 36u32)
         .map(|i| (i.wrapping_mul(2_654_435_761) >> 24) as u8)
@@ -110,6 +120,7 @@ pub fn tiny_images() -> counterfeit::Dataset {
 
 /// The outputs of a trainer's linear D (one dense layer, weights then bias) for a batch of
 /// its samples, in f64: what a loss test checks the logged losses against.
+#[cfg(not(target_arch = "wasm32"))]
 pub fn linear_d_outputs(gan: &counterfeit::Trainer, x: &counterfeit::Tensor) -> Vec<f64> {
     let p = gan.discriminator().params();
     let w = p.read(gpu(), 0).unwrap();
@@ -128,6 +139,7 @@ pub fn linear_d_outputs(gan: &counterfeit::Trainer, x: &counterfeit::Tensor) -> 
 }
 
 /// The example binary `name` that `cargo test` builds beside the test binaries.
+#[cfg(not(target_arch = "wasm32"))]
 pub fn example(name: &str) -> std::path::PathBuf {
     let exe = std::env::current_exe().expect("test binary path");
     let dir = exe

@@ -1,0 +1,44 @@
+//! The Adam kernel against the f64 reference.
+
+use crate::common::*;
+use counterfeit::ops::Clock;
+use counterfeit::reference::optim;
+use counterfeit::{Gpu, Optimizer, Tensor};
+
+/// Five Adam steps (one with gradients of 1e-6) against the reference.
+pub async fn adam_steps(gpu: &Gpu) {
+    let t = |d: &[f32]| Tensor::from_slice(gpu, d, &[d.len()], "t").unwrap();
+    let n = 257;
+    let p0 = normal(n, 1, 1.0);
+    let (lr, b1, b2, eps) = (2e-4f32, 0.5f32, 0.999f32, 1e-8f32);
+    let opt = Optimizer::Adam {
+        lr,
+        beta1: b1,
+        beta2: b2,
+        eps,
+    };
+    let (p, g, m1, m2) = (t(&p0), t(&p0), t(&vec![0.0; n]), t(&vec![0.0; n]));
+    let (mut rp, mut rm, mut rv) = (f64s(&p0), vec![0.0; n], vec![0.0; n]);
+    for step in 0..5u32 {
+        let grad = normal(n, 100 + step as u64, if step == 2 { 1e-6 } else { 1.0 });
+        g.write(gpu, &grad).unwrap();
+        let st = Tensor::from_u32(gpu, &[step, 0, 0, 0], "state").unwrap();
+        gpu.run(&[&opt
+            .step(gpu, Clock::ITERATION, &st, &p, &g, &m1, &m2)
+            .unwrap()])
+            .unwrap();
+        optim::adam(
+            &mut rp,
+            &f64s(&grad),
+            &mut rm,
+            &mut rv,
+            step + 1,
+            lr as f64,
+            b1 as f64,
+            b2 as f64,
+            eps as f64,
+        );
+    }
+    // Each update is ≈ lr in size and computed in f32: 1e-7 absolute on O(1) parameters.
+    assert_close("adam", &p.read_async(gpu).await.unwrap(), &rp, 1e-7, 1e-6);
+}
