@@ -35,7 +35,8 @@ use counterfeit::gan::conditional::{
 use counterfeit::gan::dcgan::{DOptions, NZ};
 use counterfeit::gan::TrainingRecipe;
 use counterfeit::gan::{noise, EMA_NETWORK};
-use counterfeit::io::{checkpoint::Checkpoint, grid, metrics_log};
+use counterfeit::io::checkpoint::{self, Checkpoint};
+use counterfeit::io::{grid, metrics_log};
 use counterfeit::{Dataset, Error, Gpu, Network, Noise, Optimizer, Result, TrainerConfig};
 
 /// Steps of the default run.
@@ -107,6 +108,10 @@ struct Args {
     /// Do not train: write the class and style grids from this checkpoint's generator.
     #[arg(long)]
     sample: Option<PathBuf>,
+    /// With --sample: also write the sampled generator's weights alone (network "G", no
+    /// optimiser state) to this file, as the web demo ships them in models/.
+    #[arg(long, requires = "sample")]
+    export_generator: Option<PathBuf>,
     /// Folder with train-images-idx3-ubyte[.gz] and train-labels-idx1-ubyte[.gz] (e.g. full
     /// MNIST); the 10,000 bundled digits when absent. Accuracy is then not measured.
     #[arg(long)]
@@ -264,6 +269,10 @@ fn sample(ckpt: &Path, args: &Args) -> Result<()> {
     save_grid(&classes, &class_grid(gpu, &g, args.seed)?)?;
     let style = args.out.join("style_sampled.png");
     save_grid(&style, &style_grid(gpu, &g, args.seed)?)?;
+    if let Some(path) = &args.export_generator {
+        checkpoint::save_weights(gpu, path, &[("G", &g)])?;
+        println!("wrote {name}'s weights to {} as G", path.display());
+    }
     println!(
         "wrote {} (a class per row) and {} (a z per row) from {}",
         classes.display(),

@@ -184,26 +184,15 @@ impl Tensor {
     }
 }
 
-/// Blocking readback through a temporary staging buffer (native only: nothing may block in
-/// a browser, where this is an error that points to [`Tensor::read_async`]).
+/// Blocking readback through a temporary staging buffer (native only: in a browser it is
+/// an error that points to [`Tensor::read_async`]).
 pub(crate) fn read_bytes(
     gpu: &Gpu,
     buffer: &wgpu::Buffer,
     offset: u64,
     len: u64,
 ) -> Result<Vec<u8>> {
-    #[cfg(not(target_arch = "wasm32"))]
-    return pollster::block_on(read_bytes_async(gpu, buffer, offset, len));
-    #[cfg(target_arch = "wasm32")]
-    {
-        let _ = (gpu, buffer, offset, len);
-        Err(Error::Gpu {
-            context: "reading back".into(),
-            message: "a blocking readback cannot run in a browser; await the async one \
-                      (Tensor::read_async)"
-                .into(),
-        })
-    }
+    crate::gpu::block_on(read_bytes_async(gpu, buffer, offset, len))
 }
 
 /// Readback through a temporary staging buffer: the async core of [`read_bytes`]. On the

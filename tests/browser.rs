@@ -111,3 +111,9 @@ async fn slanted_land_learns() {
     assert_eq!(faces(&after), 16, "faces after training: {after:?}");
     assert!(faces(&before) < 16, "faces before training: {before:?}");
 }
+
+/// The conditional generator the demo ships draws in the browser what it drew natively.
+#[wasm_bindgen_test]
+async fn shipped_generator_draws_as_natively() {
+    checks::shipped_generator::matches_golden(&gpu().await).await;
+}

@@ -1,9 +1,9 @@
 // The page: checks for WebGPU, then runs the demos through the wasm module's exports.
-import init, { slanted_land, dcgan, slanted_faces, slanted_noise } from "./pkg/counterfeit_web.js";
+import init, { slanted_land, dcgan, digit_drawer, slanted_faces, slanted_noise } from "./pkg/counterfeit_web.js";
 
 const $ = (id) => document.getElementById(id);
 // Values the page test reads: set as the demos progress.
-window.demo = { ready: false, lessonSteps: 0, lessonFaces: 0, dcganSteps: 0, error: null };
+window.demo = { ready: false, firstGridMs: null, draws: 0, lessonSteps: 0, lessonFaces: 0, dcganSteps: 0, error: null };
 
 function problem(html) {
   $("problem").innerHTML = html;
@@ -66,6 +66,53 @@ function drawLosses(canvas, rows) {
   }
 }
 
+// Ask for a digit: a grid of 8 images of the chosen digit, redrawn on every change.
+const ask = { drawer: null, digit: 7, seed: 1, busy: false, again: false };
+
+async function drawDigits() {
+  if (ask.busy) {
+    ask.again = true;
+    return;
+  }
+  ask.busy = true;
+  do {
+    ask.again = false;
+    const started = performance.now();
+    const walk = Number($("walk").value);
+    const images = await ask.drawer.draw(ask.digit, ask.seed, walk, 8);
+    drawGrid($("asked"), images, 28, 4);
+    window.demo.draws += 1;
+    if (window.demo.firstGridMs === null) window.demo.firstGridMs = performance.now();
+    $("asked-caption").textContent = `eight ${ask.digit}s, styles ${ask.seed}, walk ${walk.toFixed(2)}`;
+    $("ask-status").textContent = `drawn in ${(performance.now() - started).toFixed(0)} ms`;
+  } while (ask.again);
+  ask.busy = false;
+}
+
+async function askForDigits() {
+  const response = await fetch("pkg/cgan_generator.safetensors");
+  if (!response.ok) throw new Error(`the generator's weights did not load (${response.status})`);
+  ask.drawer = await digit_drawer(new Uint8Array(await response.arrayBuffer()));
+  for (let d = 0; d < 10; d++) {
+    const b = document.createElement("button");
+    b.textContent = d;
+    b.onclick = () => {
+      ask.digit = d;
+      ask.seed += 1;
+      document.querySelectorAll("#digit-buttons button").forEach((x) => x.classList.toggle("on", x === b));
+      drawDigits().catch(fail);
+    };
+    if (d === ask.digit) b.classList.add("on");
+    $("digit-buttons").appendChild(b);
+  }
+  $("restyle").onclick = () => {
+    ask.seed += 1;
+    drawDigits().catch(fail);
+  };
+  $("walk").oninput = () => drawDigits().catch(fail);
+  await drawDigits();
+}
+
 const isFace = (img) => Math.min(img[0], img[3]) - Math.max(img[1], img[2]) >= 0.3;
 
 async function lesson() {
@@ -73,7 +120,6 @@ async function lesson() {
   drawPixels($("faces"), faces, 4);
   drawPixels($("noise"), slanted_noise(4, 1), 4);
   const gan = await slanted_land(1);
-  $("adapter").textContent = `Adapter: ${gan.adapter()}`;
   const started = performance.now();
   while (gan.steps() < 1500) {
     await gan.train(50);
@@ -91,18 +137,21 @@ async function lesson() {
   }
 }
 
+let cpuAdapter = false;
 let training = null;
 let running = false;
 
 async function dcganLoop() {
   if (!training) {
     $("dcgan-status").textContent = "loading the digits and building the networks…";
-    training = await dcgan(2000, 32, 7);
+    // The recipe's batch on a GPU; on a CPU adapter a small one, so that steps come by.
+    const batch = Number(new URLSearchParams(location.search).get("batch")) || (cpuAdapter ? 8 : 64);
+    training = await dcgan(2000, batch, 7);
   }
   const started = performance.now();
   const first = training.steps();
   while (running) {
-    await training.train(5);
+    await training.train(1);
     drawGrid($("digits"), await training.samples(), 28, 4);
     drawLosses($("dcgan-losses"), training.losses());
     const rate = (training.steps() - first) / ((performance.now() - started) / 1000);
@@ -137,15 +186,24 @@ async function main() {
     $("dcgan-start").disabled = true;
     return;
   }
-  if (!(await navigator.gpu.requestAdapter())) {
+  const adapter = await navigator.gpu.requestAdapter();
+  if (!adapter) {
     problem("WebGPU is there but offers no adapter: the GPU may be blocklisted. In Chromium, " +
       "<code>--enable-unsafe-webgpu</code> lifts the blocklist (CPU adapters such as " +
       "SwiftShader need it).");
     $("dcgan-start").disabled = true;
     return;
   }
+  // The browser names its adapter to the page (wgpu is not told its kind): a CPU adapter
+  // trains DCGAN at a smaller batch.
+  const info = adapter.info || {};
+  cpuAdapter = adapter.isFallbackAdapter || /swiftshader|llvmpipe|lavapipe|warp/i.test(`${info.architecture} ${info.description} ${info.device}`);
+  window.demo.adapter = `${info.vendor || "?"} ${info.architecture || ""} ${info.description || ""}`.trim();
+  window.demo.cpuAdapter = cpuAdapter;
+  $("adapter").textContent = `Adapter: ${window.demo.adapter}${cpuAdapter ? " (runs on the CPU)" : ""}.`;
   await init();
   window.demo.ready = true;
+  await askForDigits();
   await lesson();
 }
 

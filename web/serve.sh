@@ -7,6 +7,8 @@ cd "$(dirname "$0")/.."
 cargo build -p counterfeit-web --release --target wasm32-unknown-unknown
 wasm-bindgen --target web --no-typescript --out-dir web/pkg \
   target/wasm32-unknown-unknown/release/counterfeit_web.wasm
+# The conditional generator that draws the digits asked for.
+cp models/cgan_generator.safetensors web/pkg/
 if [ "${1:-}" = "--build-only" ]; then
   exit 0
 fi

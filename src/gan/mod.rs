@@ -24,5 +24,5 @@ pub use config::{GLoss, GanLoss, GradientPenalty, Noise, TrainerConfig};
 pub use ema::EMA_NETWORK;
 pub use recipe::TrainingRecipe;
 pub use run::GanRun;
-pub use sample::{generate, generate_at, generate_batched, noise};
+pub use sample::{generate, generate_at, generate_at_async, generate_batched, noise};
 pub use trainer::{StepTensors, Trainer};

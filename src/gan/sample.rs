@@ -46,6 +46,17 @@ pub fn generate_at(
     batch: usize,
     iterations: u32,
 ) -> Result<Vec<f32>> {
+    crate::gpu::block_on(generate_at_async(gpu, g, z, batch, iterations))
+}
+
+/// As [`generate_at`] without blocking: the way to generate in a browser.
+pub async fn generate_at_async(
+    gpu: &Gpu,
+    g: &Network,
+    z: &[f32],
+    batch: usize,
+    iterations: u32,
+) -> Result<Vec<f32>> {
     let nz: usize = g.model().input_shape().iter().product();
     if z.is_empty() || !z.len().is_multiple_of(nz) || batch == 0 {
         return Err(Error::shape(
@@ -84,7 +95,7 @@ pub fn generate_at(
         zt.write(gpu, &chunk)?;
         gpu.run(&kernels)?;
         let rows = part.len() / nz;
-        out.extend_from_slice(&tape.output().read(gpu)?[..rows * per_sample]);
+        out.extend_from_slice(&tape.output().read_async(gpu).await?[..rows * per_sample]);
     }
     Ok(out)
 }

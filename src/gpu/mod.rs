@@ -1,5 +1,6 @@
 //! The GPU side: context, shaders, pipelines and the recorded dispatches of a step.
 
+mod block;
 mod context;
 pub(crate) mod kernel;
 mod mapped;
@@ -8,6 +9,7 @@ pub(crate) mod pipelines;
 #[doc(hidden)] // for the shader validation tests
 pub mod shaders;
 
+pub(crate) use block::block_on;
 pub use context::{Gpu, Layouts, ADAPTER_ENV, CPU_LOOP_LIMIT, SUBGROUPS_ENV};
 pub use kernel::Kernel;
 pub(crate) use kernel::{Bind, KernelSpec};

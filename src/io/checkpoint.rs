@@ -237,9 +237,15 @@ impl Checkpoint {
     /// Reads and checks a checkpoint file.
     pub fn open(path: &Path) -> Result<Checkpoint> {
         let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
+        Self::from_bytes(bytes, path)
+    }
+
+    /// Checks a checkpoint already in memory (e.g. fetched by a web page); `name` stands for
+    /// its path in error messages.
+    pub fn from_bytes(bytes: Vec<u8>, name: &Path) -> Result<Checkpoint> {
         let c = Checkpoint {
             bytes,
-            path: path.to_path_buf(),
+            path: name.to_path_buf(),
         };
         let format = c.meta()?.get("format").cloned();
         if format.as_deref() != Some(FORMAT) {

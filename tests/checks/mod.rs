@@ -8,3 +8,4 @@ pub mod batchnorm;
 pub mod conv;
 pub mod gemm;
 pub mod loss;
+pub mod shipped_generator;

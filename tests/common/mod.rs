@@ -7,6 +7,7 @@
 use std::sync::OnceLock;
 
 #[cfg(not(target_arch = "wasm32"))]
+#[allow(unused_imports)] // only the tests that share checks with the browser block on them
 pub use pollster::block_on;
 
 use counterfeit::philox;

@@ -8,9 +8,12 @@ use std::path::Path;
 use std::rc::Rc;
 
 use counterfeit::data::idx;
-use counterfeit::gan::dcgan::Arch;
+use counterfeit::gan::conditional::{dcgan28_generator, generate_async};
+use counterfeit::gan::dcgan::{Arch, NZ};
 use counterfeit::gan::slanted_land as sl;
-use counterfeit::{Dataset, Gpu, Trainer, TrainerConfig};
+use counterfeit::gan::{noise, EMA_NETWORK};
+use counterfeit::io::checkpoint::Checkpoint;
+use counterfeit::{Dataset, Gpu, Network, Noise, Trainer, TrainerConfig};
 use js_sys::{Float32Array, Promise, Uint8Array};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::future_to_promise;
@@ -20,6 +23,11 @@ const DIGITS_GZ: &[u8] = include_bytes!("../../data/mnist/mnist-10k-images-idx3-
 
 fn js_error(e: impl std::fmt::Display) -> JsValue {
     JsError::new(&e.to_string()).into()
+}
+
+/// A call made while an earlier one on the same training is still running.
+fn busy() -> JsValue {
+    js_error("the previous call on this training has not finished: await it first")
 }
 
 /// A GAN training in the tab: the page calls `train` for a few steps at a time and draws
@@ -50,7 +58,7 @@ pub async fn slanted_land(seed: u32) -> Result<Training, JsValue> {
 }
 
 /// Opens the page's WebGPU device and starts `dcgan_mnist`'s recipe (dcgan28, Adam 2e-4,
-/// β1 0.5) at batch `batch` on the first `digits` bundled digits.
+/// β1 0.5; its batch of 64 or another `batch`) on the first `digits` bundled digits.
 #[wasm_bindgen]
 pub async fn dcgan(digits: usize, batch: usize, seed: u32) -> Result<Training, JsValue> {
     let gpu = Gpu::new_async().await.map_err(js_error)?;
@@ -103,14 +111,17 @@ impl Training {
 
     /// Runs `steps` training iterations, letting the page's event loop complete the metric
     /// readbacks as it goes; resolves when their losses have arrived.
+    // The trainer stays borrowed across the awaits: a call made before this one resolved is
+    // refused by `try_borrow_mut` instead of interleaving with it.
+    #[allow(clippy::await_holding_refcell_ref)]
     pub fn train(&self, steps: u32) -> Promise {
         let gan = self.gan.clone();
         future_to_promise(async move {
-            let mut gan = gan.borrow_mut();
+            let mut gan = gan.try_borrow_mut().map_err(|_| busy())?;
             let every = gan.config().readback_every as u64;
             for _ in 0..steps {
                 gan.step().map_err(js_error)?;
-                if gan.steps() % every == 0 {
+                if gan.steps().is_multiple_of(every) {
                     gan.flush_async().await.map_err(js_error)?;
                 }
             }
@@ -120,30 +131,103 @@ impl Training {
     }
 
     /// Resolves to the generator's images from its fixed latent vectors, one after another.
+    #[allow(clippy::await_holding_refcell_ref)] // as in `train`
     pub fn samples(&self) -> Promise {
         let gan = self.gan.clone();
         future_to_promise(async move {
-            let images = gan.borrow().samples_async().await.map_err(js_error)?;
+            let gan = gan.try_borrow().map_err(|_| busy())?;
+            let images = gan.samples_async().await.map_err(js_error)?;
             Ok(Float32Array::from(&images[..]).into())
         })
     }
 
-    /// Iterations done.
+    /// Iterations done (0 while a call is running).
     pub fn steps(&self) -> u32 {
-        self.gan.borrow().steps() as u32
+        self.gan.try_borrow().map_or(0, |g| g.steps() as u32)
     }
 
-    /// Every logged step as (step, D's loss, G's loss, mean D(x), mean D(G(z))), flat.
+    /// Every logged step as (step, D's loss, G's loss, mean D(x), mean D(G(z))), flat (empty
+    /// while a call is running).
     pub fn losses(&self) -> Float32Array {
-        let rows: Vec<f32> = self
-            .gan
-            .borrow()
-            .history()
-            .iter()
-            .flat_map(|m| [m.step as f32, m.d_loss, m.g_loss, m.d_real, m.d_fake])
-            .collect();
+        let rows: Vec<f32> = match self.gan.try_borrow() {
+            Ok(gan) => gan
+                .history()
+                .iter()
+                .flat_map(|m| [m.step as f32, m.d_loss, m.g_loss, m.d_real, m.d_fake])
+                .collect(),
+            Err(_) => Vec::new(),
+        };
         Float32Array::from(&rows[..])
     }
+}
+
+/// The digits a conditional generator knows.
+const CLASSES: usize = 10;
+
+/// A conditional generator trained natively (`cgan_mnist`), drawing the digit it is asked for.
+#[wasm_bindgen]
+pub struct DigitDrawer {
+    gpu: Gpu,
+    g: Rc<Network>,
+}
+
+/// Opens the page's WebGPU device and loads the conditional dcgan28 generator from the
+/// bytes of a weights file (`models/cgan_generator.safetensors`, network "G"; a full
+/// checkpoint's moving average `G_ema` is taken when it has one).
+#[wasm_bindgen]
+pub async fn digit_drawer(weights: Vec<u8>) -> Result<DigitDrawer, JsValue> {
+    let gpu = Gpu::new_async().await.map_err(js_error)?;
+    let file = Checkpoint::from_bytes(weights, Path::new("cgan_generator.safetensors"))
+        .map_err(js_error)?;
+    let g = Network::new(&gpu, "G", dcgan28_generator(CLASSES), 0).map_err(js_error)?;
+    let name = if file.has_network(EMA_NETWORK).map_err(js_error)? {
+        EMA_NETWORK
+    } else {
+        "G"
+    };
+    file.load_network(&gpu, name, &g, false).map_err(js_error)?;
+    Ok(DigitDrawer { gpu, g: Rc::new(g) })
+}
+
+#[wasm_bindgen]
+impl DigitDrawer {
+    /// The adapter the page's WebGPU gave us.
+    pub fn adapter(&self) -> String {
+        self.gpu.describe()
+    }
+
+    /// Resolves to `count` 28×28 images of `digit` (values in (−1, 1), white ink on black),
+    /// one after another. Their latent vectors lie a quarter turn `walk` (0 to 1) along the
+    /// great circle from seed `seed`'s normal draws to seed `seed + 1`'s, so a slider walks
+    /// the latent space and a new seed gives new styles.
+    pub fn draw(&self, digit: u32, seed: u32, walk: f32, count: usize) -> Promise {
+        let (gpu, g) = (self.gpu.clone(), self.g.clone());
+        future_to_promise(async move {
+            if digit as usize >= CLASSES {
+                return Err(js_error(format!("{digit} is not a digit")));
+            }
+            let count = count.max(1);
+            let z = walk_latent(seed, walk, count * NZ);
+            let labels = vec![digit; count];
+            let images = generate_async(&gpu, &g, CLASSES, &z, &labels, count)
+                .await
+                .map_err(js_error)?;
+            Ok(Float32Array::from(&images[..]).into())
+        })
+    }
+}
+
+/// cos(π/2·t)·z₀ + sin(π/2·t)·z₁ for the normal draws z₀, z₁ of seeds `seed` and `seed + 1`:
+/// the sum of two independent normals with those weights is again standard normal, so every
+/// point of the walk is a latent vector G was trained on.
+fn walk_latent(seed: u32, t: f32, len: usize) -> Vec<f32> {
+    let angle = std::f32::consts::FRAC_PI_2 * t.clamp(0.0, 1.0);
+    let z0 = noise(Noise::Normal, len, u64::from(seed));
+    let z1 = noise(Noise::Normal, len, u64::from(seed) + 1);
+    z0.iter()
+        .zip(&z1)
+        .map(|(a, b)| angle.cos() * a + angle.sin() * b)
+        .collect()
 }
 
 /// `count` training faces of slanted land as bytes (0 white, 255 black), 4 per image.

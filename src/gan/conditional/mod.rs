@@ -43,7 +43,8 @@ const REPLAY_LABELS_TENSOR: &str = "replay_labels";
 mod networks;
 use networks::d_layout;
 pub use networks::{
-    dcgan28_discriminator, dcgan28_discriminator_with, dcgan28_generator, generate, generator_input,
+    dcgan28_discriminator, dcgan28_discriminator_with, dcgan28_generator, generate, generate_async,
+    generator_input,
 };
 
 /// The Philox stream of the fake labels (one draw per sample and D step, on the step clock).

@@ -2,7 +2,7 @@
 //! maps, and generating from a conditional G.
 
 use crate::gan::dcgan::{Arch, DOptions, NZ};
-use crate::gan::generate_batched;
+use crate::gan::generate_at_async;
 use crate::nn::{Network, Sequential};
 use crate::{Error, Gpu, Result};
 
@@ -58,8 +58,21 @@ pub fn generator_input(z: &[f32], labels: &[u32], classes: usize) -> Result<Vec<
 
 /// Runs conditional generator `g` (input `[nz + classes]`) on latent vectors `z` with
 /// `labels` (one per vector), `batch` at a time in generate mode (see
-/// [`generate_batched`]); returns the samples in order. Blocking.
+/// [`generate_batched`](crate::gan::generate_batched)); returns the samples in order.
+/// Blocking.
 pub fn generate(
+    gpu: &Gpu,
+    g: &Network,
+    classes: usize,
+    z: &[f32],
+    labels: &[u32],
+    batch: usize,
+) -> Result<Vec<f32>> {
+    crate::gpu::block_on(generate_async(gpu, g, classes, z, labels, batch))
+}
+
+/// As [`generate`] without blocking: the way to generate in a browser.
+pub async fn generate_async(
     gpu: &Gpu,
     g: &Network,
     classes: usize,
@@ -79,7 +92,7 @@ pub fn generate(
             ),
         ));
     }
-    generate_batched(gpu, g, &input, batch)
+    generate_at_async(gpu, g, &input, batch, 0).await
 }
 
 /// How D reads the labels: `(image channels, spatial)` such that D's input is
