@@ -14,7 +14,7 @@ use std::time::Instant;
 use clap::Parser;
 use counterfeit::eval::judge::to_judged_pixels;
 use counterfeit::eval::swd::SwdOptions;
-use counterfeit::eval::{Classifier, Judge, Report};
+use counterfeit::eval::{Judge, Report};
 use counterfeit::gan::{generate_batched, noise, recipes, EMA_NETWORK};
 use counterfeit::io::checkpoint::Checkpoint;
 use counterfeit::{Error, Gpu, Network, Result};
@@ -107,11 +107,7 @@ fn run(args: Args) -> Result<()> {
     println!("adapter: {}", gpu.describe());
     let start = Instant::now();
     let judge = match &args.classifier {
-        Some(path) => {
-            let (train, held_out) = counterfeit::data::idx::bundled()?
-                .split(counterfeit::eval::classifier::TRAIN_PART)?;
-            Judge::new(&gpu, Classifier::load(&gpu, path)?, &train, &held_out)?
-        }
+        Some(path) => Judge::with_weights(&gpu, path)?,
         None => Judge::bundled(&gpu)?,
     };
     let swd_options = SwdOptions {

@@ -5,6 +5,8 @@
 //!
 //! The bundled 10,000 digits are split into a fixed training part (the first 9,000) and a
 //! held-out part (the last 1,000); the held-out accuracy is reported after every epoch.
+//! Beside the weights it writes the judge's statistics of the real training digits
+//! (`<name>.real_features.safetensors`), which judged runs load instead of recomputing.
 
 use std::path::PathBuf;
 use std::time::Instant;
@@ -12,6 +14,7 @@ use std::time::Instant;
 use clap::Parser;
 use counterfeit::data::idx;
 use counterfeit::eval::classifier::TRAIN_PART;
+use counterfeit::eval::real_features::{self, Provenance};
 use counterfeit::eval::{ClassifierConfig, ClassifierTrainer};
 use counterfeit::{Dataset, Error, Gpu, Optimizer, Result};
 use indicatif::{ProgressBar, ProgressStyle};
@@ -136,5 +139,16 @@ fn run(args: Args) -> Result<()> {
     }
     classifier.save(&args.out)?;
     println!("wrote {}", args.out.display());
+    // The judge's reference Gaussian is always over the bundled training part; stored once
+    // here, judged runs need not classify those digits at every start.
+    let (judged, _) = idx::bundled()?.split(TRAIN_PART)?;
+    let stats = real_features::path_for(&args.out);
+    let real = real_features::fit(&classifier, &judged)?;
+    real_features::save(&stats, &real, &Provenance::of(&args.out, &judged)?)?;
+    println!(
+        "wrote {} (the judge's statistics of the {} real training digits)",
+        stats.display(),
+        judged.len()
+    );
     Ok(())
 }

@@ -5,7 +5,9 @@ mod common;
 
 use common::gpu;
 use counterfeit::data::idx;
-use counterfeit::eval::classifier::TRAIN_PART;
+use counterfeit::eval::classifier::{bundled_weights, TRAIN_PART};
+use counterfeit::eval::frechet::frechet_distance;
+use counterfeit::eval::real_features::{self, Provenance};
 use counterfeit::eval::{Classifier, ClassifierConfig, ClassifierTrainer, Judge};
 use counterfeit::Dataset;
 
@@ -81,4 +83,44 @@ fn the_judge_tells_real_digits_from_impostors() {
     let bad = judge.judge(&noise, false).unwrap();
     eprintln!("{}", bad.json("noise"));
     assert!(bad.fid > 10.0 * real.fid, "{} vs {}", bad.fid, real.fid);
+}
+
+#[test]
+fn the_shipped_real_features_are_the_shipped_classifiers() {
+    let (train, _) = idx::bundled().unwrap().split(TRAIN_PART).unwrap();
+    let weights = bundled_weights();
+    let provenance = Provenance::of(&weights, &train).unwrap();
+    let shipped = real_features::load(&real_features::path_for(&weights), &provenance)
+        .unwrap()
+        .expect("models/ holds the statistics of the shipped weights and the bundled digits");
+    let fresh = real_features::fit(&Classifier::bundled(gpu()).unwrap(), &train).unwrap();
+    assert_eq!((shipped.dim, shipped.count), (fresh.dim, fresh.count));
+    // Another adapter may round the features' last bits differently; nothing more.
+    let scale = fresh.cov.iter().fold(0f64, |m, v| m.max(v.abs()));
+    for (a, b) in shipped.mean.iter().zip(&fresh.mean) {
+        assert!((a - b).abs() <= 1e-5 * scale, "mean {a} against {b}");
+    }
+    for (a, b) in shipped.cov.iter().zip(&fresh.cov) {
+        assert!((a - b).abs() <= 1e-5 * scale, "covariance {a} against {b}");
+    }
+    let fid = frechet_distance(&shipped, &fresh).unwrap();
+    eprintln!("FID between the shipped and a fresh fit: {fid:e}");
+    assert!(fid < 1e-4, "{fid}");
+    // The bundled judge compares with exactly these statistics.
+    let judge = Judge::bundled(gpu()).unwrap();
+    assert_eq!(judge.real_features().mean, shipped.mean);
+}
+
+/// Rewrites the shipped statistics after new classifier weights were shipped without
+/// `train_classifier` (which writes them itself):
+/// `cargo test --release --test classifier -- --ignored write_real_features`.
+#[test]
+#[ignore]
+fn write_real_features() {
+    let (train, _) = idx::bundled().unwrap().split(TRAIN_PART).unwrap();
+    let weights = bundled_weights();
+    let real = real_features::fit(&Classifier::bundled(gpu()).unwrap(), &train).unwrap();
+    let path = real_features::path_for(&weights);
+    real_features::save(&path, &real, &Provenance::of(&weights, &train).unwrap()).unwrap();
+    eprintln!("wrote {}", path.display());
 }

@@ -22,6 +22,7 @@ pub(crate) use exchange::{Exchange, Reduction};
 #[cfg(feature = "distributed")]
 pub use mpi::Mpi;
 
+use crate::io::fingerprint::fnv1a;
 use crate::nn::Network;
 use crate::ops::Clock;
 use crate::{Error, Gpu, Result};
@@ -122,11 +123,4 @@ pub fn ranks_differing(group: &dyn Collective, bytes: &[u8]) -> Result<usize> {
     let mut differs = [if mine == root { 0.0 } else { 1.0 }];
     group.sum(&mut differs)?;
     Ok(differs[0] as usize)
-}
-
-/// The 64-bit FNV-1a hash: a fingerprint of a rank's parameters.
-fn fnv1a(bytes: &[u8]) -> u64 {
-    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |h, &b| {
-        (h ^ b as u64).wrapping_mul(0x0000_0100_0000_01b3)
-    })
 }

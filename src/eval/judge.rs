@@ -2,12 +2,15 @@
 //! features of the training part are the Fréchet reference; Parzen's σ is chosen on the last
 //! 1,000 training digits and its likelihood measured on the held-out part.
 
+use std::path::Path;
+
 use crate::data::idx::{self, Digits};
-use crate::eval::classifier::{Classifier, CLASSES, FEATURES, SIDE, TRAIN_PART};
+use crate::eval::classifier::{bundled_weights, Classifier, CLASSES, FEATURES, SIDE, TRAIN_PART};
 use crate::eval::coverage::Coverage;
 use crate::eval::frechet::{frechet_distance, Gaussian};
 use crate::eval::parzen::{default_sigmas, parzen, ParzenResult};
 use crate::eval::pyramid::LEVELS;
+use crate::eval::real_features::{self, Provenance};
 use crate::eval::score::inception_score;
 use crate::eval::swd::{swd, SwdOptions, SwdReport};
 use crate::gan::recipes::Recipe;
@@ -136,6 +139,16 @@ impl Report {
     }
 }
 
+/// Errors unless `train` leaves digits for Parzen's σ after its validation part.
+fn check_enough(train: &Digits) -> Result<()> {
+    if train.len() <= PARZEN_VALIDATION {
+        return Err(Error::Config(format!(
+            "the judge needs more than {PARZEN_VALIDATION} training digits"
+        )));
+    }
+    Ok(())
+}
+
 /// The classifier and the real digits every sample set is compared with.
 pub struct Judge {
     gpu: Gpu,
@@ -150,8 +163,22 @@ pub struct Judge {
 impl Judge {
     /// The shipped classifier and the bundled digits' fixed split.
     pub fn bundled(gpu: &Gpu) -> Result<Judge> {
+        Judge::with_weights(gpu, &bundled_weights())
+    }
+
+    /// The classifier with the weights at `weights`, on the bundled digits' fixed split. The
+    /// real digits' statistics come from the file beside the weights
+    /// ([`real_features`](crate::eval::real_features)) while it matches them, and are fitted
+    /// afresh otherwise.
+    pub fn with_weights(gpu: &Gpu, weights: &Path) -> Result<Judge> {
         let (train, held_out) = idx::bundled()?.split(TRAIN_PART)?;
-        Judge::new(gpu, Classifier::bundled(gpu)?, &train, &held_out)
+        let classifier = Classifier::load(gpu, weights)?;
+        let provenance = Provenance::of(weights, &train)?;
+        let real = match real_features::load(&real_features::path_for(weights), &provenance)? {
+            Some(real) => real,
+            None => real_features::fit(&classifier, &train)?,
+        };
+        Judge::with_real(gpu, classifier, real, &train, &held_out)
     }
 
     /// The shipped judge, or `None` when the classifier weights are not in the checkout.
@@ -198,13 +225,20 @@ impl Judge {
         train: &Digits,
         held_out: &Digits,
     ) -> Result<Judge> {
-        if train.len() <= PARZEN_VALIDATION {
-            return Err(Error::Config(format!(
-                "the judge needs more than {PARZEN_VALIDATION} training digits"
-            )));
-        }
-        let features = classifier.classify_digits(train)?.features;
-        let real = Gaussian::fit(&features, FEATURES)?;
+        check_enough(train)?;
+        let real = real_features::fit(&classifier, train)?;
+        Judge::with_real(gpu, classifier, real, train, held_out)
+    }
+
+    /// A judge whose real training digits' features are already fitted (`real`).
+    fn with_real(
+        gpu: &Gpu,
+        classifier: Classifier,
+        real: Gaussian,
+        train: &Digits,
+        held_out: &Digits,
+    ) -> Result<Judge> {
+        check_enough(train)?;
         let (fit, validation) = train.split(train.len() - PARZEN_VALIDATION)?;
         Ok(Judge {
             gpu: gpu.clone(),
@@ -214,6 +248,11 @@ impl Judge {
             validation: validation.images.to_f32(0.0, 1.0),
             held_out: held_out.images.to_f32(0.0, 1.0),
         })
+    }
+
+    /// The Gaussian of the real training digits' features that every FID compares with.
+    pub fn real_features(&self) -> &Gaussian {
+        &self.real
     }
 
     /// The classifier.

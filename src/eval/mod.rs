@@ -10,6 +10,7 @@ pub mod frechet;
 pub mod judge;
 pub mod parzen;
 pub mod pyramid;
+pub mod real_features;
 pub mod score;
 pub mod swd;
 pub mod translation;
