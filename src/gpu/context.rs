@@ -188,11 +188,12 @@ impl Gpu {
     }
 
     fn wrap(device: wgpu::Device, queue: wgpu::Queue, info: wgpu::AdapterInfo) -> Gpu {
+        let backend = info.backend;
         Gpu {
             device,
             queue,
             info,
-            pipelines: Arc::new(Mutex::new(PipelineCache::default())),
+            pipelines: Arc::new(Mutex::new(PipelineCache::new(backend))),
             layouts: Layouts::Adapter,
             subgroups: !matches!(
                 std::env::var(SUBGROUPS_ENV).as_deref(),

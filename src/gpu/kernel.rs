@@ -72,11 +72,13 @@ pub struct Kernel {
 }
 
 impl Kernel {
-    /// Records the dispatch into a compute pass.
-    pub fn encode(&self, pass: &mut wgpu::ComputePass<'_>) {
-        pass.set_pipeline(&self.pipeline.pipeline);
+    /// Records the dispatch into a compute pass; the first time, it waits for the pipeline's
+    /// compilation, and errors if the device refused the pipeline.
+    pub fn encode(&self, pass: &mut wgpu::ComputePass<'_>) -> Result<()> {
+        pass.set_pipeline(self.pipeline.compiled()?);
         pass.set_bind_group(0, &self.bind_group, &[]);
         pass.dispatch_workgroups(self.groups[0], self.groups[1], self.groups[2]);
+        Ok(())
     }
 
     /// The entry point's name, for timing breakdowns.
@@ -221,11 +223,12 @@ impl Gpu {
             {
                 let mut pass = encoder.begin_compute_pass(&Default::default());
                 for k in kernels {
-                    k.encode(&mut pass);
+                    k.encode(&mut pass)?;
                 }
             }
             self.queue.submit([encoder.finish()]);
-        })?;
+            Ok(())
+        })??;
         self.wait()
     }
 }

@@ -275,20 +275,21 @@ impl<M: Row> Readback<M> {
             });
             for i in part {
                 if runs(i) {
-                    kernels[i].encode(&mut pass);
+                    kernels[i].encode(&mut pass)?;
                 }
             }
+            Ok(())
         };
         let mut start = 0;
         if let Some(exchange) = exchange {
             for i in 0..exchange.count() {
                 let at = exchange.cut(i);
-                encode(&mut encoder, start..at);
+                encode(&mut encoder, start..at)?;
                 encoder = exchange.reduce(gpu, i, encoder)?;
                 start = at;
             }
         }
-        encode(&mut encoder, start..kernels.len());
+        encode(&mut encoder, start..kernels.len())?;
         let slot = if step.is_multiple_of(every) {
             Some(self.record(gpu, &mut encoder, history, state)?)
         } else {

@@ -195,7 +195,7 @@ impl<M: Row> Replayer<M> {
             let mut pass = encoder.begin_compute_pass(&Default::default());
             pass.write_timestamp(&set, 0);
             for (i, k) in kernels.iter().enumerate() {
-                k.encode(&mut pass);
+                k.encode(&mut pass)?;
                 pass.write_timestamp(&set, i as u32 + 1);
             }
         }
