@@ -14,6 +14,14 @@
 //                  dx[n, j] = dy[n, j] + G·(x[n, j] − mean_j)/(N·K·σ_j)
 //                  (∂s/∂x[n, j]; mean_j's own derivative drops out as Σ_n (x − mean_j) = 0).
 //
+// A gradient penalty's second-order pass (d = x − mean, ẋ the input's tangent):
+//  mbstd_tangent_columns  one invocation per column: copies ẋ into ẏ and saves
+//                  tstats[j] = mean_n ẋ[n, j] and tstats[K + j] = σ̇_j = Σ_n d·ẋ/(N·σ_j);
+//                  mbstd_finish on (tstats, ẏ) then gives ṡ = (1/K)·Σ_j σ̇_j, as s above.
+//  mbstd_curvature  one invocation per value of x: what ṡ's dependence on x passes to the
+//                  primal input from the tangent's cotangent (Ġ = its extra channel's sum):
+//                  c[n, j] = Ġ/(N·K·σ_j)·(ẋ[n, j] − tstats[j] − σ̇_j·d[n, j]/σ_j).
+//
 // Reductions run in a fixed order without atomics, so results are bit-identical run to run.
 // An invocation loops 2·N times (columns), K/WG + N·S/WG times (finish) or N·S/WG times
 // (grad_sum): src/ops/minibatch_std.rs checks these against llvmpipe's per-invocation limit.
@@ -49,6 +57,16 @@ struct Params {
 @group(0) @binding(3) var<storage, read> saved: array<f32>;
 @group(0) @binding(4) var<storage, read> gsum: array<f32>;
 @group(0) @binding(5) var<storage, read_write> dx: array<f32>;
+
+// mbstd_tangent_columns: x as above, then
+@group(0) @binding(2) var<storage, read> tc_saved: array<f32>;
+@group(0) @binding(3) var<storage, read> tc_xdot: array<f32>;
+@group(0) @binding(4) var<storage, read_write> tc_ydot: array<f32>;
+@group(0) @binding(5) var<storage, read_write> tc_tstats: array<f32>;
+
+// mbstd_curvature: x, saved, gsum as in mbstd_backward, the result in dx, then
+@group(0) @binding(2) var<storage, read> cv_xdot: array<f32>;
+@group(0) @binding(6) var<storage, read> cv_tstats: array<f32>;
 
 // Invocations of the one-workgroup reductions (a power of two).
 const WG: u32 = 256u;
@@ -149,6 +167,49 @@ fn mbstd_backward(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups
     // G/(N·K) once; N·K may not be exact in f32, but its rounding is one ulp.
     let coef = gsum[0] / (f32(p.batch) * f32(k));
     var v = dy[n * (k + p.spatial) + j] + coef * (x[i] - saved[j]) / saved[k + j];
+    if ((p.flags & 1u) != 0u) {
+        v = v + dx[i];
+    }
+    dx[i] = v;
+}
+
+@compute @workgroup_size(COLS_WG)
+fn mbstd_tangent_columns(@builtin(workgroup_id) wid: vec3<u32>,
+                         @builtin(num_workgroups) nwg: vec3<u32>,
+                         @builtin(local_invocation_index) lid: u32) {
+    let j = linear_id(wid, nwg, lid, COLS_WG);
+    if (j >= p.cols) {
+        return;
+    }
+    let k = p.cols;
+    let out_row = k + p.spatial;
+    let m = f32(p.batch);
+    let mean = tc_saved[j];
+    var sum = 0.0;
+    var dot = 0.0;
+    for (var n = 0u; n < p.batch; n = n + 1u) {
+        let v = tc_xdot[n * k + j];
+        tc_ydot[n * out_row + j] = v;
+        sum = sum + v;
+        dot = dot + (x[n * k + j] - mean) * v;
+    }
+    tc_tstats[j] = sum / m;
+    tc_tstats[k + j] = dot / (m * tc_saved[k + j]);
+}
+
+@compute @workgroup_size(256)
+fn mbstd_curvature(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+                   @builtin(local_invocation_index) lid: u32) {
+    let i = linear_id(wid, nwg, lid, 256u);
+    let k = p.cols;
+    if (i >= p.batch * k) {
+        return;
+    }
+    let j = i - (i / k) * k;
+    let sigma = saved[k + j];
+    let coef = gsum[0] / (f32(p.batch) * f32(k));
+    let d = x[i] - saved[j];
+    var v = coef / sigma * (cv_xdot[i] - cv_tstats[j] - cv_tstats[k + j] * d / sigma);
     if ((p.flags & 1u) != 0u) {
         v = v + dx[i];
     }

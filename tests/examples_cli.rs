@@ -378,3 +378,21 @@ fn progan_grows_writes_every_stage_and_samples_its_checkpoint() {
     assert!(text(&o).contains("--fade-steps"), "{}", text(&o));
     let _ = std::fs::remove_dir_all(&out);
 }
+
+#[test]
+fn progan_trains_with_the_papers_wgan_gp() {
+    let out = scratch("progan_wgan_gp");
+    let o = progan(&out, 2)
+        .args(["--loss", "wgan-gp"])
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", text(&o));
+    let csv = std::fs::read_to_string(out.join("metrics.csv")).unwrap();
+    let header: Vec<&str> = csv.lines().next().unwrap().split(',').collect();
+    let at = header.iter().position(|h| *h == "d_penalty").unwrap();
+    for row in csv.lines().skip(1) {
+        let penalty: f32 = row.split(',').nth(at).unwrap().parse().unwrap();
+        assert!(penalty > 0.0, "every step logs its penalty: {row}");
+    }
+    let _ = std::fs::remove_dir_all(&out);
+}

@@ -474,3 +474,71 @@ fn dense_minibatch_std_discriminator_matches_the_composed_references() {
     }
     assert_close("input gradient", &dx, &dx_want, 1e-4, 1e-3);
 }
+
+// The second-order pass's kernels at O(1) magnitudes: ṡ and the curvature are sums over the
+// batch and the K columns of O(1) terms divided by σ_j (≥ 0.3 or so here), so f32 rounding
+// leaves about (N + K/256 + 32)·u ≈ 1e-5 relative; 1e-4 of the largest value is the bound.
+// The copied channels of ẏ are exact.
+#[test]
+fn tangent_and_curvature_match_reference() {
+    let gpu = gpu();
+    for (i, shape) in [
+        vec![3, 2, 5, 3],
+        vec![1, 3, 2, 2],
+        vec![5, 7],
+        vec![4, 300, 1, 1],
+        vec![64, 3, 4, 4],
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let seed = 900 + 10 * i as u64;
+        let g = MbstdGeom::of_shape(&shape).unwrap();
+        let r = Layout::of_shape(&shape);
+        let tag = format!("{shape:?}");
+        let (x, xdot) = (
+            inputs(r.len(), seed, Magnitude::Unit),
+            normal(r.len(), seed + 1, 1.0),
+        );
+        let dydot = normal(rmb::output(&r).len(), seed + 2, 1.0);
+        let c0 = normal(r.len(), seed + 3, 1.0);
+        let mut out_shape = shape.clone();
+        out_shape[1] += 1;
+        let (xt, xdt) = (t(&x, &shape), t(&xdot, &shape));
+        let (yt, st) = (zeros(g.output_len()), zeros(g.stats_len()));
+        let (ydt, tst) = (zeros(g.output_len()), zeros(g.stats_len()));
+        let (ddt, ct, cat) = (t(&dydot, &out_shape), zeros(g.input_len()), t(&c0, &shape));
+        let mut ks = mbstd::forward(gpu, &g, &xt, &yt, &st, EPS).unwrap();
+        ks.extend(mbstd::tangent(gpu, &g, &xt, &st, &xdt, &ydt, &tst).unwrap());
+        ks.extend(mbstd::curvature(gpu, &g, &xt, &st, &xdt, &tst, &ddt, &ct, false).unwrap());
+        ks.extend(mbstd::curvature(gpu, &g, &xt, &st, &xdt, &tst, &ddt, &cat, true).unwrap());
+        run(gpu, &ks);
+
+        let eps = EPS as f64;
+        let (x64, xd64) = (f64s(&x), f64s(&xdot));
+        let want_y = rmb::tangent(&x64, &xd64, &r, eps);
+        let ydot = ydt.read(gpu).unwrap();
+        let (k, row) = (r.per_sample(), rmb::output(&r).per_sample());
+        for n in 0..r.batch {
+            assert_eq!(
+                &ydot[n * row..n * row + k],
+                &xdot[n * k..(n + 1) * k],
+                "{tag}: ẋ copied"
+            );
+        }
+        let within = |what: &str, got: &[f32], want: &[f64]| {
+            let scale = want.iter().fold(1e-3f64, |m, v| m.max(v.abs()));
+            check(
+                &format!("{tag} {what}"),
+                got,
+                want,
+                &vec![1e-4 * scale; want.len()],
+            );
+        };
+        within("ṡ", &ydot, &want_y);
+        let want_c = rmb::curvature(&x64, &xd64, &f64s(&dydot), &r, eps);
+        within("curvature", &ct.read(gpu).unwrap(), &want_c);
+        let plus: Vec<f64> = want_c.iter().zip(&c0).map(|(w, &a)| w + a as f64).collect();
+        within("accumulated curvature", &cat.read(gpu).unwrap(), &plus);
+    }
+}

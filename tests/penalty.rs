@@ -371,3 +371,67 @@ fn penalty_gradient_through_spectral_norm_matches_finite_differences() {
         assert_matches_differences(&net, pen, &params, &tag);
     }
 }
+
+/// ProGAN's last D block in small: [2, 5, 5] → conv(3, k3, s2, p1, bias) → LeakyReLU(0.2) →
+/// minibatch std → Tanh → flatten → linear(1). The samples meet in minibatch std, so each
+/// one's input gradient depends on the others.
+fn mbstd_model() -> Sequential {
+    Sequential::new([C, H, H])
+        .init(Init::Normal(0.4))
+        .conv_bias(3, 3, 2, 1)
+        .leaky_relu(0.2)
+        .minibatch_std()
+        .tanh()
+        .flatten()
+        .linear(1)
+}
+
+fn mbstd_input_gradient(p: &[f64], x: &[f64], b: usize) -> Vec<f64> {
+    use counterfeit::reference::layout::Layout;
+    use counterfeit::reference::minibatch_std as rmb;
+    let eps = counterfeit::ops::minibatch_std::EPS as f64;
+    let (wc, rest) = p.split_at(3 * C * 9);
+    let (bc, rest) = rest.split_at(3);
+    // The output bias has no part in the input gradient.
+    let (wo, _) = rest.split_at(4 * 9);
+    let gc = Conv2d::new(b, C, H, H, 3, 3, 2, 1);
+    let lm = Layout::new(b, 3, 9);
+    let c = conv::conv2d(x, wc, Some(bc), &gc);
+    let a = dense::activation(Act::LeakyRelu(0.2), &c);
+    let m = rmb::forward(&a, &lm, eps);
+    let th = dense::activation(Act::Tanh, &m);
+    let (dth, _, _) = dense::linear_backward(&th, wo, &vec![1.0; b], b, 36, 1);
+    let dm = dense::activation_backward(Act::Tanh, &m, &dth);
+    let da = rmb::backward(&a, &dm, &lm, eps);
+    let dc = dense::activation_backward(Act::LeakyRelu(0.2), &c, &da);
+    conv::conv2d_input_grad(&dc, wc, &gc)
+}
+
+#[test]
+fn penalty_gradient_through_minibatch_std_matches_finite_differences() {
+    let gpu = gpu();
+    for (b, weight, center, seed) in [(3, 10.0, 1.0, 41), (4, 5.0, 0.0, 42), (1, 10.0, 1.0, 43)] {
+        let net = Network::new(gpu, "D", mbstd_model(), seed).unwrap();
+        let x = normal(b * C * H * H, seed + 1, 1.0);
+        let penalty = NormPenalty {
+            weight,
+            center,
+            slot: 0,
+            part: None,
+        };
+        let (g, _, _) = penalise(&net, &x, penalty);
+        let p = net.params();
+        let params: Vec<f64> = (0..p.count())
+            .flat_map(|i| f64s(&p.read(gpu, i).unwrap()))
+            .collect();
+        let g_ref = mbstd_input_gradient(&params, &f64s(&x), b);
+        let tag = format!("minibatch std, batch {b}, weight {weight}, center {center}");
+        assert_close(&format!("g ({tag})"), &g, &g_ref, 1e-5, 1e-4);
+        let (w, c) = (weight as f64, center as f64);
+        let pen = |params: &[f64]| {
+            let g = mbstd_input_gradient(params, &f64s(&x), b);
+            reference::norm_penalty(&g, b, w, c).0
+        };
+        assert_matches_differences(&net, pen, &params, &tag);
+    }
+}

@@ -234,3 +234,40 @@ fn mistakes_are_errors() {
     };
     assert!(ProgressiveTrainer::new(gpu(), no_stages, SCHEDULE, &data, config(2)).is_err());
 }
+
+/// The paper's loss: WGAN-GP's penalty goes through every layer of the growing D (equalised
+/// convolutions, average pooling, the fade, minibatch std), across both growths, and reruns
+/// bit for bit.
+#[test]
+fn wgan_gp_trains_through_the_growth() {
+    use counterfeit::gan::{GanLoss, GradientPenalty};
+    let data = digits();
+    let config = || TrainerConfig {
+        loss: GanLoss::Wasserstein,
+        penalty: Some(GradientPenalty::Interpolates { lambda: 10.0 }),
+        ..config(3)
+    };
+    let run = || {
+        let mut gan = ProgressiveTrainer::new(gpu(), spec(), SCHEDULE, &data, config()).unwrap();
+        for _ in 0..9 {
+            gan.step().unwrap();
+        }
+        gan.flush().unwrap();
+        assert_eq!(gan.side(), 28);
+        gan.history()
+            .iter()
+            .map(|m| [m.d_loss, m.g_loss, m.penalty, m.grad_norm].map(f32::to_bits))
+            .collect::<Vec<_>>()
+    };
+    let first = run();
+    assert_eq!(first.len(), 9);
+    for bits in &first {
+        let [d, g, penalty, norm] = bits.map(f32::from_bits);
+        assert!(d.is_finite() && g.is_finite(), "{bits:?}");
+        assert!(
+            penalty > 0.0 && norm > 0.0,
+            "penalty {penalty}, ‖∇D‖ {norm}"
+        );
+    }
+    assert_eq!(run(), first);
+}

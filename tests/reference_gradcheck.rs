@@ -646,6 +646,57 @@ fn minibatch_std_gradient_matches_finite_differences() {
 }
 
 #[test]
+fn minibatch_std_tangent_and_curvature_match_finite_differences() {
+    use counterfeit::reference::layout::Layout;
+    use counterfeit::reference::minibatch_std::{curvature, forward, output, tangent};
+    let eps = 1e-8;
+    for (k, &(batch, channels, spatial)) in [(3, 2, 5), (4, 3, 1), (2, 2, 6), (1, 3, 4)]
+        .iter()
+        .enumerate()
+    {
+        let g = Layout::new(batch, channels, spatial);
+        let seed = 520 + k as u64;
+        let x: Vec<f64> = normals(seed, 0, g.len())
+            .iter()
+            .map(|v| 1.5 * v + 0.5)
+            .collect();
+        let xdot = normals(seed, 1, g.len());
+        let r = normals(seed, 2, output(&g).len());
+        let tag = format!("minibatch std {g:?}");
+        // The tangent is the directional derivative of the forward along xdot.
+        let along = |t: f64| -> Vec<f64> {
+            let moved: Vec<f64> = x.iter().zip(&xdot).map(|(a, d)| a + t * d).collect();
+            forward(&moved, &g, eps)
+        };
+        let (plus, minus) = (along(H), along(-H));
+        let num: Vec<f64> = plus
+            .iter()
+            .zip(&minus)
+            .map(|(p, m)| (p - m) / (2.0 * H))
+            .collect();
+        assert_close(
+            &format!("{tag} tangent"),
+            &tangent(&x, &xdot, &g, eps),
+            &num,
+            ATOL,
+            RTOL,
+        );
+        // The curvature is the gradient of ⟨r, ẏ⟩ in x at fixed xdot.
+        let ana = curvature(&x, &xdot, &r, &g, eps);
+        let num = numeric_grad(|x| project(&r, &tangent(x, &xdot, &g, eps)), &x, H);
+        assert_close(&format!("{tag} curvature"), &ana, &num, ATOL, RTOL);
+        // With 2 samples σ_j = |a − b|/2 is piecewise linear and the curvature vanishes
+        // (up to eps); with 1 it is 0 outright.
+        if batch > 2 {
+            assert!(
+                ana.iter().any(|v| v.abs() > 1e-3),
+                "{tag}: curvature is not trivially 0"
+            );
+        }
+    }
+}
+
+#[test]
 fn logsumexp_gradient_matches_finite_differences() {
     use counterfeit::reference::logsumexp::{logsumexp, logsumexp_backward};
     // A scalar loss Σ_i w_i · lse_i with distinct weights checks every row's chain.

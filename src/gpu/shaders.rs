@@ -58,7 +58,7 @@ shaders! {
     MaxNorm => "max_norm" ["max_norm"],
     Parzen => "parzen" ["parzen_lse"],
     Softmax => "softmax" ["softmax_ce", "softmax"],
-    MinibatchStd => "minibatch_std" ["mbstd_columns", "mbstd_finish", "mbstd_grad_sum", "mbstd_backward"],
+    MinibatchStd => "minibatch_std" ["mbstd_columns", "mbstd_finish", "mbstd_grad_sum", "mbstd_backward", "mbstd_tangent_columns", "mbstd_curvature"],
     Stabilise => "stabilise" ["flip_targets", "instance_noise", "replay_mix", "replay_store"],
     Labels => "labels" ["draw_labels", "one_hot"],
     LogSumExp => "logsumexp" ["lse_forward", "lse_backward"],

@@ -223,3 +223,92 @@ pub fn backward(
     )?;
     Ok(vec![sum, dx_k])
 }
+
+/// Forward-mode derivative for a gradient penalty's second-order pass: writes the output's
+/// tangent `ydot` (ẋ, then `ṡ = Σ ∂s/∂x · ẋ` in the extra channel) for the input's tangent
+/// `xdot` at the primal `x` with its forward's `stats`, and saves in `tstats` what
+/// [`curvature`] needs, laid out as `stats`: `mean_n ẋ` and `σ̇` per column, then `ṡ`. Two kernels: the per-column
+/// part (and the copy), then the forward's own `s` reduction on the tangent's columns.
+pub fn tangent(
+    gpu: &Gpu,
+    g: &MbstdGeom,
+    x: &Tensor,
+    stats: &Tensor,
+    xdot: &Tensor,
+    ydot: &Tensor,
+    tstats: &Tensor,
+) -> Result<Vec<Kernel>> {
+    let op = "minibatch std tangent";
+    g.check(op, gpu)?;
+    check_len(op, "x", x, g.input_len(), g)?;
+    check_len(op, "stats", stats, g.stats_len(), g)?;
+    check_len(op, "xdot", xdot, g.input_len(), g)?;
+    check_len(op, "ydot", ydot, g.output_len(), g)?;
+    check_len(op, "tstats", tstats, g.stats_len(), g)?;
+    let p = params(g, 0, 0.0);
+    let columns = gpu.kernel(
+        KernelSpec::new(Shader::MinibatchStd, "mbstd_tangent_columns"),
+        &[
+            Bind::params(&p),
+            Bind::Read(x),
+            Bind::Read(stats),
+            Bind::Read(xdot),
+            Bind::Write(ydot),
+            Bind::Write(tstats),
+        ],
+        g.columns().div_ceil(COLS_WG) as u32,
+    )?;
+    let finish = gpu.kernel(
+        KernelSpec::new(Shader::MinibatchStd, "mbstd_finish"),
+        &[Bind::params(&p), Bind::Write(tstats), Bind::Write(ydot)],
+        1,
+    )?;
+    Ok(vec![columns, finish])
+}
+
+/// The tangent's reverse into the primal input: `c` gets (or, with `accumulate`, has added)
+/// `Σ(dydot[:, C]) · ∂ṡ/∂x`, from the `stats` of the forward and the `tstats` of
+/// [`tangent`]. (The reverse into the tangent's input is [`backward`] with `dydot`.) Two
+/// kernels: the extra channel's cotangent summed, then `c` elementwise.
+#[allow(clippy::too_many_arguments)]
+pub fn curvature(
+    gpu: &Gpu,
+    g: &MbstdGeom,
+    x: &Tensor,
+    stats: &Tensor,
+    xdot: &Tensor,
+    tstats: &Tensor,
+    dydot: &Tensor,
+    c: &Tensor,
+    accumulate: bool,
+) -> Result<Vec<Kernel>> {
+    let op = "minibatch std curvature";
+    g.check(op, gpu)?;
+    check_len(op, "x", x, g.input_len(), g)?;
+    check_len(op, "stats", stats, g.stats_len(), g)?;
+    check_len(op, "xdot", xdot, g.input_len(), g)?;
+    check_len(op, "tstats", tstats, g.stats_len(), g)?;
+    check_len(op, "dydot", dydot, g.output_len(), g)?;
+    check_len(op, "c", c, g.input_len(), g)?;
+    let p = params(g, accumulate as u32, 0.0);
+    let gsum = Tensor::zeros(gpu, &[1], "minibatch std: Σ of the tangent's extra channel")?;
+    let sum = gpu.kernel(
+        KernelSpec::new(Shader::MinibatchStd, "mbstd_grad_sum"),
+        &[Bind::params(&p), Bind::Read(dydot), Bind::Write(&gsum)],
+        1,
+    )?;
+    let c_k = gpu.kernel(
+        KernelSpec::new(Shader::MinibatchStd, "mbstd_curvature"),
+        &[
+            Bind::params(&p),
+            Bind::Read(x),
+            Bind::Read(xdot),
+            Bind::Read(stats),
+            Bind::Read(&gsum),
+            Bind::Write(c),
+            Bind::Read(tstats),
+        ],
+        groups_256(g.input_len()),
+    )?;
+    Ok(vec![sum, c_k])
+}

@@ -2,8 +2,8 @@
 //! the mean over positions of the batch's standard deviation, the batch as one group. Batch
 //! statistics in every mode, as ProGAN's D uses them.
 
-use super::{Backward, Forward, Kind, Recorded};
-use crate::ops::minibatch_std::{backward, forward, MbstdGeom, EPS};
+use super::{Backward, Forward, Kind, Recorded, Tangent};
+use crate::ops::minibatch_std::{backward, curvature, forward, tangent, MbstdGeom, EPS};
 use crate::{Error, Result, Tensor};
 
 #[derive(Debug)]
@@ -42,5 +42,34 @@ impl Kind for MinibatchStd {
             Ok(())
         };
         Ok(Recorded::new(y, k, Box::new(rule)))
+    }
+
+    /// `ẏ = (ẋ, ṡ)` with `ṡ = Σ ∂s/∂x·ẋ`. Its reverse is the layer's own backward for the
+    /// tangent's input, and `Σ ȳ̇[:, C]·∂ṡ/∂x` for the primal input (s is not linear in x).
+    /// The column statistics are computed again from the primal input: the tangent sees
+    /// only the primal's inputs and output.
+    fn tangent(&self, t: &Tangent<'_>) -> Result<Recorded> {
+        let gpu = t.f.gpu;
+        let x = t.primal_inputs[0].clone();
+        let (xdot, ydot) = (t.f.x().clone(), t.f.output()?);
+        let g = MbstdGeom::of_shape(x.shape())?;
+        let label = format!("{} statistics", t.f.label);
+        let stats = Tensor::zeros(gpu, &[g.stats_len()], &label)?;
+        let scratch = Tensor::zeros(gpu, &[g.output_len()], &label)?;
+        let tstats = Tensor::zeros(gpu, &[g.stats_len()], &label)?;
+        let mut k = forward(gpu, &g, &x, &scratch, &stats, EPS)?;
+        k.extend(tangent(gpu, &g, &x, &stats, &xdot, &ydot, &tstats)?);
+        let rule = move |b: &mut Backward<'_>| {
+            if let Some(d) = b.dx(0, &xdot)? {
+                let ks = backward(b.gpu, &g, &x, &b.gy, &stats, &d, false)?;
+                b.extend(ks);
+            }
+            let c = Tensor::zeros(b.gpu, x.shape(), "minibatch std curvature cotangent")?;
+            let ks = curvature(b.gpu, &g, &x, &stats, &xdot, &tstats, &b.gy, &c, false)?;
+            b.extend(ks);
+            b.add_to_primal(0, c);
+            Ok(())
+        };
+        Ok(Recorded::new(ydot, k, Box::new(rule)))
     }
 }

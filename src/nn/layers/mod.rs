@@ -98,8 +98,8 @@ pub(crate) trait Kind: fmt::Debug + Send + Sync {
         Err(crate::Error::shape(
             self.name(),
             "has no second-order pass: a gradient penalty cannot go through it yet (linear, conv, \
-             conv_transpose, the activations, dropout, reshape, add, concat, fade, up-sampling \
-             and average pooling can)",
+             conv_transpose, the activations, dropout, reshape, add, concat, fade, up-sampling, \
+             average pooling and minibatch std can)",
         ))
     }
 }
