@@ -114,8 +114,22 @@ fn penalise(net: &Network, x: &[f32], penalty: NormPenalty) -> (Vec<f32>, Vec<f3
 }
 
 fn check_penalty(b: usize, weight: f32, center: f32, seed: u64) {
+    let grad = |p: &[f64], x: &[f64], b: usize| input_gradient(p, x, b).1;
+    check_penalty_of(model(), grad, b, weight, center, seed);
+}
+
+/// The penalty's parts and its parameter gradient for D `model`, whose input gradient the
+/// references give as `grad(params, x, batch)`.
+fn check_penalty_of(
+    model: Sequential,
+    grad: impl Fn(&[f64], &[f64], usize) -> Vec<f64>,
+    b: usize,
+    weight: f32,
+    center: f32,
+    seed: u64,
+) {
     let gpu = gpu();
-    let net = Network::new(gpu, "D", model(), seed).unwrap();
+    let net = Network::new(gpu, "D", model, seed).unwrap();
     let x = normal(b * C * H * H, seed + 1, 1.0);
     let penalty = NormPenalty {
         weight,
@@ -129,11 +143,8 @@ fn check_penalty(b: usize, weight: f32, center: f32, seed: u64) {
         .flat_map(|i| f64s(&p.read(gpu, i).unwrap()))
         .collect();
     let (w, c) = (weight as f64, center as f64);
-    let pen = |params: &[f64]| {
-        let (_, g) = input_gradient(params, &f64s(&x), b);
-        reference::norm_penalty(&g, b, w, c).0
-    };
-    let (_, g_ref) = input_gradient(&params, &f64s(&x), b);
+    let pen = |params: &[f64]| reference::norm_penalty(&grad(params, &f64s(&x), b), b, w, c).0;
+    let g_ref = grad(&params, &f64s(&x), b);
     let (p_ref, norm_ref, v_ref) = reference::norm_penalty(&g_ref, b, w, c);
     let tag = format!("batch {b}, weight {weight}, center {center}");
     assert_close(&format!("g ({tag})"), &g, &g_ref, 1e-5, 1e-4);
@@ -409,29 +420,7 @@ fn mbstd_input_gradient(p: &[f64], x: &[f64], b: usize) -> Vec<f64> {
 
 #[test]
 fn penalty_gradient_through_minibatch_std_matches_finite_differences() {
-    let gpu = gpu();
-    for (b, weight, center, seed) in [(3, 10.0, 1.0, 41), (4, 5.0, 0.0, 42), (1, 10.0, 1.0, 43)] {
-        let net = Network::new(gpu, "D", mbstd_model(), seed).unwrap();
-        let x = normal(b * C * H * H, seed + 1, 1.0);
-        let penalty = NormPenalty {
-            weight,
-            center,
-            slot: 0,
-            part: None,
-        };
-        let (g, _, _) = penalise(&net, &x, penalty);
-        let p = net.params();
-        let params: Vec<f64> = (0..p.count())
-            .flat_map(|i| f64s(&p.read(gpu, i).unwrap()))
-            .collect();
-        let g_ref = mbstd_input_gradient(&params, &f64s(&x), b);
-        let tag = format!("minibatch std, batch {b}, weight {weight}, center {center}");
-        assert_close(&format!("g ({tag})"), &g, &g_ref, 1e-5, 1e-4);
-        let (w, c) = (weight as f64, center as f64);
-        let pen = |params: &[f64]| {
-            let g = mbstd_input_gradient(params, &f64s(&x), b);
-            reference::norm_penalty(&g, b, w, c).0
-        };
-        assert_matches_differences(&net, pen, &params, &tag);
-    }
+    check_penalty_of(mbstd_model(), mbstd_input_gradient, 3, 10.0, 1.0, 41);
+    check_penalty_of(mbstd_model(), mbstd_input_gradient, 4, 5.0, 0.0, 42);
+    check_penalty_of(mbstd_model(), mbstd_input_gradient, 1, 10.0, 1.0, 43);
 }
