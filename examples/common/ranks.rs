@@ -149,7 +149,10 @@ impl Ranks {
         #[cfg(feature = "distributed")]
         if let (Some(mpi), Err(e)) = (&self.mpi, &outcome) {
             if self.ranks > 1 {
-                eprintln!("error on rank {} of {}: {e}", self.rank, self.ranks);
+                // One write: mpirun forwards a rank's stderr in the pieces it was written in
+                // and prints its own abort notice between them.
+                let line = format!("error on rank {} of {}: {e}\n", self.rank, self.ranks);
+                let _ = std::io::Write::write_all(&mut std::io::stderr(), line.as_bytes());
                 mpi.abort(1);
             }
         }
