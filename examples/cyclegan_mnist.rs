@@ -6,7 +6,7 @@
 //!         --ckpt out/cyclegan_thin_thick/checkpoint.safetensors --out thick.png
 //!     cargo run --release --example cyclegan_mnist -- --judge-images other_engine.safetensors
 //!
-//! Domain A is the first half of the 9,000 bundled training digits thinned (3×3 erosion),
+//! Domain A is the first half of the 9,000 bundled training digits thinned (2×2 erosion),
 //! domain B the second half thickened (3×3 dilation). Every --sample-every steps a grid shows
 //! ten test digits a row: thin, made thick, and back to thin; thick, made thin, and back. At
 //! the end both directions are judged on the 1,000 test digits: label agreement, ink against
@@ -236,7 +236,7 @@ impl TestSet {
     fn new(gpu: &Gpu, digits: Digits) -> Result<TestSet> {
         let data = Dataset::from_digits(gpu, &digits, (-1.0, 1.0))?;
         Ok(TestSet {
-            thin: data.transformed(gpu, Transform::Erode)?.values(gpu)?,
+            thin: data.transformed(gpu, Transform::Erode2x2)?.values(gpu)?,
             thick: data.transformed(gpu, Transform::Dilate)?.values(gpu)?,
             digits,
         })

@@ -6,6 +6,7 @@
 //   op 2, outline:   dilation − erosion (the morphological gradient)
 //   op 3, pixelate:  each pixel replaced by the rounded mean of its `block`×`block` tile
 //                    (a low-resolution copy at the full size; edge tiles average what they hold)
+//   op 4, erosion over the 2×2 block of the pixel and its right, lower and lower-right neighbours
 // Integers throughout: results are exact and match the reference bit for bit.
 
 struct Params {
@@ -51,14 +52,15 @@ fn transform(i: u32) -> u32 {
             // y + dy − 1 in unsigned arithmetic: out of bounds wraps past h.
             let yy = y + dy - 1u;
             let xx = x + dx - 1u;
-            if (y + dy >= 1u && yy < p.h && x + dx >= 1u && xx < p.w) {
+            let outside_2x2 = dy == 0u || dx == 0u;
+            if (y + dy >= 1u && yy < p.h && x + dx >= 1u && xx < p.w && !(outside_2x2 && p.op == 4u)) {
                 let v = pixel(base + yy * p.w + xx);
                 lo = min(lo, v);
                 hi = max(hi, v);
             }
         }
     }
-    if (p.op == 0u) {
+    if (p.op == 0u || p.op == 4u) {
         return lo;
     }
     if (p.op == 1u) {

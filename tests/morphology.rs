@@ -1,4 +1,5 @@
-//! The image transforms of the image-to-image tasks (`shaders/morphology.wgsl`): erosion,
+//! The image transforms of the image-to-image tasks (`shaders/morphology.wgsl`): erosion
+//! (3×3 and 2×2),
 //! dilation, the outline and pixelation against the byte reference bit for bit, on image sizes
 //! whose pixel counts are not multiples of a packed word, one-pixel and one-row images, tiles
 //! that do not divide the image; known answers; and a transformed data set of real digits.
@@ -43,6 +44,7 @@ fn random_bytes(n: usize, seed: u32) -> Vec<u8> {
 fn transforms_match_the_reference_bit_for_bit() {
     let transforms = [
         Transform::Erode,
+        Transform::Erode2x2,
         Transform::Dilate,
         Transform::Outline,
         Transform::Pixelate(1),
@@ -88,6 +90,16 @@ fn known_answers() {
         .collect();
     assert_eq!(on_gpu(Transform::Dilate, &dot, (1, 5, 5)), square);
     assert_eq!(on_gpu(Transform::Erode, &dot, (1, 5, 5)), vec![0; 25]);
+    // A lit 2×2 block in a dark 4×4 image: the 3×3 square erodes it away, the 2×2 block
+    // keeps its top-left pixel, the one whose block it fills.
+    let mut block = vec![0u8; 16];
+    for i in [5, 6, 9, 10] {
+        block[i] = 90;
+    }
+    assert_eq!(on_gpu(Transform::Erode, &block, (1, 4, 4)), vec![0; 16]);
+    let mut corner = vec![0u8; 16];
+    corner[5] = 90;
+    assert_eq!(on_gpu(Transform::Erode2x2, &block, (1, 4, 4)), corner);
     assert_eq!(on_gpu(Transform::Outline, &dot, (1, 5, 5)), square);
     // A flat image has no outline and pixelates to itself.
     let flat = vec![77u8; 30];
@@ -109,7 +121,12 @@ fn a_transformed_data_set_holds_the_transformed_digits_and_their_labels() {
     let gpu = gpu();
     let (digits, _) = idx::bundled().unwrap().split(300).unwrap();
     let data = Dataset::from_digits(gpu, &digits, (-1.0, 1.0)).unwrap();
-    for t in [Transform::Outline, Transform::Pixelate(4), Transform::Erode] {
+    for t in [
+        Transform::Outline,
+        Transform::Pixelate(4),
+        Transform::Erode,
+        Transform::Erode2x2,
+    ] {
         let out = data.transformed(gpu, t).unwrap();
         assert_eq!(out.len(), 300);
         assert_eq!(out.shape(), data.shape());

@@ -1,5 +1,5 @@
 //! Image transforms that make the image-to-image tasks from a data set on the GPU: 3×3
-//! erosion and dilation, their difference (an outline), and pixelation (a low-resolution copy
+//! erosion (3×3 and 2×2) and dilation, their difference (an outline), and pixelation (a low-resolution copy
 //! at the full size). Forward only: they shape data, nothing trains through them.
 
 use super::u;
@@ -25,7 +25,11 @@ shader_params! {
 pub enum Transform {
     /// The minimum over each pixel's 3×3 neighbourhood: strokes thin.
     Erode,
-    /// The maximum over the same: strokes thicken.
+    /// The minimum over the 2×2 block of each pixel and its right, lower and lower-right
+    /// neighbours: strokes thin by one pixel where the 3×3 square takes two, so a digit
+    /// keeps its shape.
+    Erode2x2,
+    /// The maximum over each pixel's 3×3 neighbourhood: strokes thicken.
     Dilate,
     /// Dilation minus erosion, the morphological gradient: a digit's outline.
     Outline,
@@ -59,6 +63,7 @@ pub fn transform(
         Transform::Erode => (0, 1),
         Transform::Dilate => (1, 1),
         Transform::Outline => (2, 1),
+        Transform::Erode2x2 => (4, 1),
         Transform::Pixelate(0) => {
             return Err(Error::shape("pixelate", "tiles of 0 pixels"));
         }

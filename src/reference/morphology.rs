@@ -22,15 +22,17 @@ pub fn transform(t: Transform, images: &[u8], h: usize, w: usize) -> Vec<u8> {
                         ((sum + count / 2) / count) as u8
                     }
                     _ => {
+                        // The 3×3 neighbourhood, or the 2×2 block from the pixel down and right.
+                        let back = usize::from(t != Transform::Erode2x2);
                         let mut near = Vec::new();
-                        for yy in y.saturating_sub(1)..(y + 2).min(h) {
-                            for xx in x.saturating_sub(1)..(x + 2).min(w) {
+                        for yy in y.saturating_sub(back)..(y + 2).min(h) {
+                            for xx in x.saturating_sub(back)..(x + 2).min(w) {
                                 near.push(img[yy * w + xx]);
                             }
                         }
                         let (lo, hi) = (near.iter().min().unwrap(), near.iter().max().unwrap());
                         match t {
-                            Transform::Erode => *lo,
+                            Transform::Erode | Transform::Erode2x2 => *lo,
                             Transform::Dilate => *hi,
                             _ => hi - lo,
                         }

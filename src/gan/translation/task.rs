@@ -110,11 +110,13 @@ pub struct Domains {
 
 impl Domains {
     /// Thin ↔ thick (the "young ↔ old face" of the literature): domain A is the first half
-    /// of `digits` eroded (3×3), domain B the second half dilated, so no digit is in both.
-    /// Pixels in `range`, labels kept.
+    /// of `digits` eroded over 2×2 blocks, domain B the second half dilated (3×3), so no
+    /// digit is in both. (A 3×3 erosion leaves a fifth of a digit's ink: the judge reads only
+    /// half of such digits right, where it reads 94 % of the 2×2-eroded and of the dilated
+    /// ones.) Pixels in `range`, labels kept.
     pub fn thin_thick(gpu: &Gpu, digits: &Digits, range: (f32, f32)) -> Result<Domains> {
         let (first, second) = digits.split(digits.len() / 2)?;
-        let a = Dataset::from_digits(gpu, &first, range)?.transformed(gpu, Transform::Erode)?;
+        let a = Dataset::from_digits(gpu, &first, range)?.transformed(gpu, Transform::Erode2x2)?;
         let b = Dataset::from_digits(gpu, &second, range)?.transformed(gpu, Transform::Dilate)?;
         Ok(Domains { a, b })
     }
