@@ -37,7 +37,7 @@ use counterfeit::ops::morphology::Transform;
 use counterfeit::{Dataset, Error, GanLoss, Gpu, Network, Optimizer, Result};
 
 /// Steps of the default run.
-const DEFAULT_STEPS: usize = 1500;
+const DEFAULT_STEPS: usize = 4000;
 /// The trainer and task in the checkpoint's notes.
 const TRAINER: &str = "cyclegan";
 const TASK: &str = "thin_thick";
@@ -47,7 +47,7 @@ const TASK: &str = "thin_thick";
     about = "Train CycleGAN on digits: thin ↔ thick, unpaired (or translate your own pictures)"
 )]
 struct Args {
-    /// Training steps (both generators' update, then both discriminators') [default: 1500].
+    /// Training steps (both generators' update, then both discriminators') [default: 4000].
     #[arg(long)]
     steps: Option<usize>,
     /// Images of each domain per step.
@@ -63,6 +63,10 @@ struct Args {
     /// Adam learning rate for all four networks (β = 0.5, 0.999).
     #[arg(long, default_value_t = 2e-4)]
     lr: f32,
+    /// The rate stays constant for this fraction of --steps, then falls linearly to zero by
+    /// the last step, as the paper's does over its second 100 epochs (1: constant throughout).
+    #[arg(long, default_value_t = 0.5)]
+    decay_from: f32,
     /// λ, the weight of each cycle's L1 distance.
     #[arg(long, default_value_t = 10.0)]
     cycle_weight: f32,
@@ -133,6 +137,13 @@ impl Args {
             self.lr.is_finite() && self.lr > 0.0,
             "a positive number",
         )?;
+        let f = self.decay_from;
+        check_flag(
+            "--decay-from",
+            f,
+            (0.0..=1.0).contains(&f),
+            "a fraction from 0 to 1",
+        )?;
         let w = self.cycle_weight;
         check_flag("--cycle-weight", w, w.is_finite() && w >= 0.0, "at least 0")?;
         let i = self.identity;
@@ -174,6 +185,7 @@ impl Args {
             ("--width", self.width.to_string()),
             ("--blocks", self.blocks.to_string()),
             ("--lr", self.lr.to_string()),
+            ("--decay-from", self.decay_from.to_string()),
             ("--cycle-weight", self.cycle_weight.to_string()),
             ("--identity", self.identity.to_string()),
             ("--loss", self.loss.clone()),
@@ -303,6 +315,12 @@ fn train(args: &Args, launched: Instant) -> Result<Finish> {
         beta1: 0.5,
         beta2: 0.999,
         eps: 1e-8,
+    };
+    // Updates are counted from 0: the last one, `steps` − 1, still moves a little.
+    let decay_from = (args.decay_from as f64 * steps as f64).round() as u32;
+    let adam = match decay_from < steps as u32 {
+        true => adam.decaying(decay_from, steps as u32)?,
+        false => adam,
     };
     let config = CycleGanConfig {
         batch: args.batch,

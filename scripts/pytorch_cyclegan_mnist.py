@@ -8,7 +8,8 @@ digits are the last 1,000, eroded and dilated. Pixels in [-1, 1].
 The networks of counterfeit's gan::translation: the residual generator (--width 16, --blocks
 2, instance norm with a learnable scale and shift, eps 1e-5, zero padding) and the PatchGAN
 with instance norm, weights N(0, 0.02), biases 0. Batch 4 of each domain, Adam 2e-4 (beta
-0.5, 0.999) for all four networks; the generators' loss: least squares against 1 through
+0.5, 0.999) for all four networks, constant for the first half of the run and then falling
+linearly to zero at its end (--decay-from); the generators' loss: least squares against 1 through
 both Ds, 10 * L1 of both round trips, 5 * L1 of both identities; then each D's least-squares
 loss (real against 1, fakes against 0, halved) on fakes made before the generators' update,
 the first half of each fake batch swapped for earlier fakes drawn from a pool of 50 (once it
@@ -19,10 +20,10 @@ G_BA(thick) as "thin" and both round trips ("thin_round_trip", "thick_round_trip
 [1000, 1, 28, 28] in [-1, 1], to OUT/pytorch_cyclegan_step_<step>.safetensors, which
 
     cargo run --release --example cyclegan_mnist -- \\
-        --judge-images OUT/pytorch_cyclegan_step_1500.safetensors
+        --judge-images OUT/pytorch_cyclegan_step_4000.safetensors
 
 judges as counterfeit's own. Needs torch and numpy:
-    python3 scripts/pytorch_cyclegan_mnist.py --save-at 500,1000,1500 --out out/pytorch
+    python3 scripts/pytorch_cyclegan_mnist.py --save-at 1000,2000,3000,4000 --out out/pytorch
 """
 import argparse
 import gzip
@@ -152,7 +153,10 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--width", type=int, default=16)
     ap.add_argument("--blocks", type=int, default=2)
-    ap.add_argument("--save-at", default="500,1000,1500", help="steps at which to write translations")
+    ap.add_argument("--save-at", default="1000,2000,3000,4000", help="steps at which to write translations")
+    ap.add_argument("--decay-from", type=float, default=0.5,
+                    help="fraction of the run (the last --save-at step) at a constant rate; the "
+                         "rate then falls linearly to zero at the end (1: constant)")
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--out", default="out/pytorch")
     ap.add_argument("--threads", type=int, default=0, help="torch threads (0: torch's default)")
@@ -176,6 +180,11 @@ def main():
     adam = lambda p: torch.optim.Adam(p, lr=2e-4, betas=(0.5, 0.999), eps=1e-8)
     opt_g = adam(list(g_ab.parameters()) + list(g_ba.parameters()))
     opt_d = adam(list(d_a.parameters()) + list(d_b.parameters()))
+    # Update t (0-based) at the full rate before `decay_from`, then linearly to 0 at the end.
+    steps = save_at[-1]
+    decay_from = round(args.decay_from * steps)
+    factor = lambda t: 1.0 if t < decay_from else max(0, steps - t) / (steps - decay_from)
+    schedules = [torch.optim.lr_scheduler.LambdaLR(o, factor) for o in (opt_g, opt_d)]
     mse, l1 = nn.MSELoss(), nn.L1Loss()
     pool_a, pool_b = Pool(50, BATCH // 2), Pool(50, BATCH // 2)
     b = BATCH
@@ -203,6 +212,8 @@ def main():
             (0.5 * loss).backward()
             loss_d += loss.item()
         opt_d.step()
+        for schedule in schedules:
+            schedule.step()
         if step % 250 == 0:
             print(f"step {step}: D {loss_d:.3f} G {loss_g.item():.3f} cycle {cycle.item():.4f}, "
                   f"{time.time() - start:.0f} s", flush=True)

@@ -1,6 +1,8 @@
 // Adam: one dispatch updates every parameter of a network, stored in one flat buffer.
 // The update count t comes from the GPU step counter: t = state[0]·t_mul + t_add (+1 for
-// Adam's bias correction), so no per-step upload is needed.
+// Adam's bias correction), so no per-step upload is needed. From update `decay_from` on the
+// rate falls linearly, to zero at update `decay_to` (CycleGAN's schedule); plain Adam sets
+// both to the largest u32, where the factor stays exactly 1.
 
 @group(0) @binding(1) var<storage, read> state: array<u32>;
 @group(0) @binding(2) var<storage, read_write> param: array<f32>;
@@ -16,6 +18,8 @@ struct AdamParams {
     eps: f32,
     t_mul: u32,
     t_add: u32,
+    decay_from: u32,
+    decay_to: u32,
 }
 
 @group(0) @binding(0) var<uniform> adam_p: AdamParams;
@@ -29,7 +33,13 @@ fn adam(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
     if (i >= adam_p.n) {
         return;
     }
-    let t = f32(state[0] * adam_p.t_mul + adam_p.t_add + 1u);
+    let update = state[0] * adam_p.t_mul + adam_p.t_add;
+    let t = f32(update + 1u);
+    var rate = adam_p.lr;
+    if (update >= adam_p.decay_from) {
+        let left = f32(adam_p.decay_to - min(update, adam_p.decay_to));
+        rate = adam_p.lr * (left / f32(adam_p.decay_to - adam_p.decay_from));
+    }
     let g = grad[i];
     let m = adam_p.beta1 * m1[i] + (1.0 - adam_p.beta1) * g;
     let v = adam_p.beta2 * m2[i] + (1.0 - adam_p.beta2) * g * g;
@@ -37,5 +47,5 @@ fn adam(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
     m2[i] = v;
     let bc1 = 1.0 - pow(adam_p.beta1, t);
     let bc2 = 1.0 - pow(adam_p.beta2, t);
-    param[i] = param[i] - adam_p.lr / bc1 * m / (sqrt(v) / sqrt(bc2) + adam_p.eps);
+    param[i] = param[i] - rate / bc1 * m / (sqrt(v) / sqrt(bc2) + adam_p.eps);
 }

@@ -16,6 +16,8 @@ shader_params! {
         eps: f32,
         t_mul: u32,
         t_add: u32,
+        decay_from: u32,
+        decay_to: u32,
     }
 }
 
@@ -48,6 +50,23 @@ pub enum Optimizer {
         beta2: f32,
         /// Added to the second moment's square root.
         eps: f32,
+    },
+    /// Adam whose rate stays `lr` until update `from` (0-based) and then falls linearly, to
+    /// zero at update `to`: the schedule of CycleGAN's paper (constant for the first half of
+    /// training, then linearly to zero). [`Optimizer::decaying`] makes one from Adam.
+    AdamLinearDecay {
+        /// The learning rate before the decay.
+        lr: f32,
+        /// Decay of the first moment (β₁).
+        beta1: f32,
+        /// Decay of the second moment (β₂).
+        beta2: f32,
+        /// Added to the second moment's square root.
+        eps: f32,
+        /// The first update at a lowered rate.
+        from: u32,
+        /// The update whose rate is zero; after `from`.
+        to: u32,
     },
     /// SGD with momentum, an exponential learning-rate decay and a linear momentum ramp
     /// (Goodfellow et al. 2014): lr_t = max(lr / decay^t, min_lr); momentum goes from
@@ -94,10 +113,45 @@ impl Optimizer {
         }
     }
 
+    /// Adam with its rate decayed linearly from update `from` (0-based) to zero at update
+    /// `to`; an error for SGD (it has its own schedule) or unless `from < to`.
+    pub fn decaying(self, from: u32, to: u32) -> Result<Optimizer> {
+        match self {
+            Optimizer::Adam {
+                lr,
+                beta1,
+                beta2,
+                eps,
+            }
+            | Optimizer::AdamLinearDecay {
+                lr,
+                beta1,
+                beta2,
+                eps,
+                ..
+            } if from < to => Ok(Optimizer::AdamLinearDecay {
+                lr,
+                beta1,
+                beta2,
+                eps,
+                from,
+                to,
+            }),
+            Optimizer::Sgd { .. } => Err(Error::Config(
+                "a linear rate decay is for Adam; SGD has its own schedule".into(),
+            )),
+            _ => Err(Error::Config(format!(
+                "a linear rate decay needs its start before its end, got {from} and {to}"
+            ))),
+        }
+    }
+
     /// The same optimiser with its learning rate times `factor` (a step schedule's drop).
     pub fn lowered(mut self, factor: f32) -> Optimizer {
         match &mut self {
-            Optimizer::Adam { lr, .. } | Optimizer::Sgd { lr, .. } => *lr *= factor,
+            Optimizer::Adam { lr, .. }
+            | Optimizer::AdamLinearDecay { lr, .. }
+            | Optimizer::Sgd { lr, .. } => *lr *= factor,
         }
         self
     }
@@ -111,6 +165,20 @@ impl Optimizer {
                 eps,
             } => {
                 lr >= 0.0 && (0.0..1.0).contains(&beta1) && (0.0..1.0).contains(&beta2) && eps > 0.0
+            }
+            Optimizer::AdamLinearDecay {
+                lr,
+                beta1,
+                beta2,
+                eps,
+                from,
+                to,
+            } => {
+                lr >= 0.0
+                    && (0.0..1.0).contains(&beta1)
+                    && (0.0..1.0).contains(&beta2)
+                    && eps > 0.0
+                    && from < to
             }
             Optimizer::Sgd {
                 lr,
@@ -163,35 +231,47 @@ impl Optimizer {
         same_len("optimizer", param, m1)?;
         same_len("optimizer", param, m2)?;
         let n = u(param.len());
+        // Plain Adam's decay would start at the last update count: it never does.
+        let adam = |lr, beta1, beta2, eps, decay_from, decay_to| {
+            let params = AdamParams {
+                n,
+                lr,
+                beta1,
+                beta2,
+                eps,
+                t_mul: clock.mul,
+                t_add: clock.add,
+                decay_from,
+                decay_to,
+            };
+            gpu.kernel(
+                KernelSpec::new(Shader::Adam, "adam"),
+                &[
+                    Bind::params(&params),
+                    Bind::Read(state),
+                    Bind::Write(param),
+                    Bind::Read(grad),
+                    Bind::Write(m1),
+                    Bind::Write(m2),
+                ],
+                groups_256(param.len()),
+            )
+        };
         match *self {
             Optimizer::Adam {
                 lr,
                 beta1,
                 beta2,
                 eps,
-            } => {
-                let params = AdamParams {
-                    n,
-                    lr,
-                    beta1,
-                    beta2,
-                    eps,
-                    t_mul: clock.mul,
-                    t_add: clock.add,
-                };
-                gpu.kernel(
-                    KernelSpec::new(Shader::Adam, "adam"),
-                    &[
-                        Bind::params(&params),
-                        Bind::Read(state),
-                        Bind::Write(param),
-                        Bind::Read(grad),
-                        Bind::Write(m1),
-                        Bind::Write(m2),
-                    ],
-                    groups_256(param.len()),
-                )
-            }
+            } => adam(lr, beta1, beta2, eps, u32::MAX, u32::MAX),
+            Optimizer::AdamLinearDecay {
+                lr,
+                beta1,
+                beta2,
+                eps,
+                from,
+                to,
+            } => adam(lr, beta1, beta2, eps, from, to),
             Optimizer::Sgd {
                 lr,
                 decay,

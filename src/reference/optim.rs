@@ -22,6 +22,16 @@ pub fn adam(
     }
 }
 
+/// The rate of Adam with a linear decay at update `t` (0-based): `lr` before update `from`,
+/// then falling linearly to 0 at update `to` and staying there.
+pub fn linear_decay(t: u32, lr: f64, from: u32, to: u32) -> f64 {
+    if t < from {
+        lr
+    } else {
+        lr * (to.saturating_sub(t)) as f64 / (to - from) as f64
+    }
+}
+
 /// The learning rate and momentum of SGD at update `t` (0-based).
 #[allow(clippy::too_many_arguments)]
 pub fn sgd_schedule(

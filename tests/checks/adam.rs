@@ -5,17 +5,35 @@ use counterfeit::ops::Clock;
 use counterfeit::reference::optim;
 use counterfeit::{Gpu, Optimizer, Tensor};
 
-/// Five Adam steps (one with gradients of 1e-6) against the reference.
+/// Five Adam steps (one with gradients of 1e-6) against the reference, at a constant rate
+/// and with the rate decayed linearly from update 1 to zero at update 4 (so the last two
+/// updates are at 1/3 of it and at none).
 pub async fn adam_steps(gpu: &Gpu) {
-    let t = |d: &[f32]| Tensor::from_slice(gpu, d, &[d.len()], "t").unwrap();
-    let n = 257;
-    let p0 = normal(n, 1, 1.0);
     let (lr, b1, b2, eps) = (2e-4f32, 0.5f32, 0.999f32, 1e-8f32);
     let opt = Optimizer::Adam {
         lr,
         beta1: b1,
         beta2: b2,
         eps,
+    };
+    adam_against_reference(gpu, opt, |_| lr as f64).await;
+    let decayed = opt.decaying(1, 4).unwrap();
+    adam_against_reference(gpu, decayed, |t| optim::linear_decay(t, lr as f64, 1, 4)).await;
+    assert!(opt.decaying(4, 4).is_err());
+}
+
+async fn adam_against_reference(gpu: &Gpu, opt: Optimizer, rate: impl Fn(u32) -> f64) {
+    let t = |d: &[f32]| Tensor::from_slice(gpu, d, &[d.len()], "t").unwrap();
+    let n = 257;
+    let p0 = normal(n, 1, 1.0);
+    let (b1, b2, eps) = match opt {
+        Optimizer::Adam {
+            beta1, beta2, eps, ..
+        }
+        | Optimizer::AdamLinearDecay {
+            beta1, beta2, eps, ..
+        } => (beta1, beta2, eps),
+        Optimizer::Sgd { .. } => unreachable!("an Adam"),
     };
     let (p, g, m1, m2) = (t(&p0), t(&p0), t(&vec![0.0; n]), t(&vec![0.0; n]));
     let (mut rp, mut rm, mut rv) = (f64s(&p0), vec![0.0; n], vec![0.0; n]);
@@ -33,7 +51,7 @@ pub async fn adam_steps(gpu: &Gpu) {
             &mut rm,
             &mut rv,
             step + 1,
-            lr as f64,
+            rate(step),
             b1 as f64,
             b2 as f64,
             eps as f64,
