@@ -231,7 +231,7 @@ impl Optimizer {
         same_len("optimizer", param, m1)?;
         same_len("optimizer", param, m2)?;
         let n = u(param.len());
-        // Plain Adam's decay would start at the last update count: it never does.
+        // Plain Adam's decay window starts at update 2³² − 1, past the end of any run.
         let adam = |lr, beta1, beta2, eps, decay_from, decay_to| {
             let params = AdamParams {
                 n,
