@@ -174,11 +174,13 @@ impl Optimizer {
                 from,
                 to,
             } => {
-                lr >= 0.0
-                    && (0.0..1.0).contains(&beta1)
-                    && (0.0..1.0).contains(&beta2)
-                    && eps > 0.0
-                    && from < to
+                let adam = Optimizer::Adam {
+                    lr,
+                    beta1,
+                    beta2,
+                    eps,
+                };
+                from < to && adam.validate().is_ok()
             }
             Optimizer::Sgd {
                 lr,
