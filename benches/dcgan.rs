@@ -1,6 +1,7 @@
 //! One DCGAN training iteration, timed as `docs/BENCHMARKS.md` prescribes: median wall time over
 //! 20 iterations after 5 warm-up iterations, each ended by reading the two losses back.
-//! Prints a table and one JSON line per network and batch with the PyTorch peer's keys.
+//! Prints a table (with the CPU time of recording and submitting a step, "encode ms") and one
+//! JSON line per network and batch with the PyTorch peer's keys.
 //! For dcgan28 at batch 64 it also times what a run does outside its steps: writing a
 //! checkpoint, and one periodic quality measurement (1,000 samples: FID, score, SWD).
 //!
@@ -46,8 +47,16 @@ fn main() -> counterfeit::Result<()> {
         gpu.info().device_type
     );
     println!(
-        "{:<8} {:>5} {:>10} {:>9} {:>9} {:>9} {:>9} {:>12}",
-        "arch", "batch", "median ms", "min ms", "max ms", "img/s", "GFLOP/s", "first it ms"
+        "{:<8} {:>5} {:>10} {:>9} {:>9} {:>9} {:>9} {:>12} {:>10}",
+        "arch",
+        "batch",
+        "median ms",
+        "min ms",
+        "max ms",
+        "img/s",
+        "GFLOP/s",
+        "first it ms",
+        "encode ms"
     );
     let mut lines = Vec::new();
     for (arch, batch) in runs {
@@ -69,20 +78,26 @@ fn main() -> counterfeit::Result<()> {
         gan.flush()?;
         let first_ms = start.elapsed().as_secs_f64() * 1e3;
         let mut times = Vec::new();
+        // The CPU's share: recording and submitting the step, before waiting for the GPU.
+        let mut encode = Vec::new();
         for i in 0..WARMUP - 1 + ITERS {
             let t = Instant::now();
             gan.step()?;
+            let submitted = t.elapsed().as_secs_f64() * 1e3;
             gan.flush()?; // waits for the GPU and reads the losses back
             if i >= WARMUP - 1 {
                 times.push(t.elapsed().as_secs_f64() * 1e3);
+                encode.push(submitted);
             }
         }
         times.sort_by(|a, b| a.partial_cmp(b).unwrap());
-        if batch == 64 {
+        encode.sort_by(|a, b| a.partial_cmp(b).unwrap());
+        let encode_ms = (encode[ITERS / 2 - 1] + encode[ITERS / 2]) / 2.0;
+        if batch == 64 || !gpu.is_cpu() {
             match gan.profile()? {
                 Some(kernels) => {
                     let total: f64 = kernels.iter().map(|k| k.1).sum();
-                    println!("  GPU time per kernel, one {} iteration at batch 64 ({total:.1} ms in all):", arch.name());
+                    println!("  GPU time per kernel, one {} iteration at batch {batch} ({total:.1} ms in all):", arch.name());
                     for (label, ms) in kernels.iter().take(12) {
                         println!("    {label:<20} {ms:>9.2} ms {:>5.1} %", 100.0 * ms / total);
                     }
@@ -93,10 +108,13 @@ fn main() -> counterfeit::Result<()> {
         if batch == 64 && arch == Arch::Dcgan28 {
             outside_the_steps(&gpu, &mut gan, arch)?;
         }
+        if !gpu.is_cpu() {
+            synced_iteration(&gpu, &mut gan)?;
+        }
         let med = (times[ITERS / 2 - 1] + times[ITERS / 2]) / 2.0;
         let gflop = arch.flop_per_iter(batch) / 1e9;
         println!(
-            "{:<8} {:>5} {:>10.1} {:>9.1} {:>9.1} {:>9.1} {:>9.2} {:>12.0}",
+            "{:<8} {:>5} {:>10.1} {:>9.1} {:>9.1} {:>9.1} {:>9.2} {:>12.0} {:>10.2}",
             arch.name(),
             batch,
             med,
@@ -104,16 +122,60 @@ fn main() -> counterfeit::Result<()> {
             times[ITERS - 1],
             batch as f64 / med * 1e3,
             gflop / (med / 1e3),
-            first_ms
+            first_ms,
+            encode_ms
         );
         lines.push(format!(
-            "{{\"peer\": \"counterfeit\", \"arch\": \"{}\", \"batch\": {}, \"ms_per_iter_median\": {:.2}, \"ms_min\": {:.2}, \"ms_max\": {:.2}, \"gflop_per_iter\": {:.3}, \"gflops_achieved\": {:.2}, \"adapter\": \"{}\", \"backend\": \"{}\", \"first_iter_ms\": {:.0}}}",
-            arch.name(), batch, med, times[0], times[ITERS - 1], gflop, gflop / (med / 1e3), adapter, backend, first_ms
+            "{{\"peer\": \"counterfeit\", \"arch\": \"{}\", \"batch\": {}, \"ms_per_iter_median\": {:.2}, \"ms_min\": {:.2}, \"ms_max\": {:.2}, \"gflop_per_iter\": {:.3}, \"gflops_achieved\": {:.2}, \"adapter\": \"{}\", \"backend\": \"{}\", \"first_iter_ms\": {:.0}, \"encode_ms_median\": {:.2}}}",
+            arch.name(), batch, med, times[0], times[ITERS - 1], gflop, gflop / (med / 1e3), adapter, backend, first_ms, encode_ms
         ));
     }
     for l in lines {
         println!("{l}");
     }
+    Ok(())
+}
+
+/// The median of `v` (sorted in place).
+fn median(v: &mut [f64]) -> f64 {
+    v.sort_by(|a, b| a.partial_cmp(b).unwrap());
+    (v[(v.len() - 1) / 2] + v[v.len() / 2]) / 2.0
+}
+
+/// Where a synchronised iteration's wall time goes on a GPU: recording and submitting the
+/// step, waiting for the queue, then reading the losses back; beside it, a wait on an idle
+/// queue, and the time per step when 50 steps run with one readback at the end (as training
+/// runs them, reading back every few hundred steps).
+fn synced_iteration(gpu: &Gpu, gan: &mut Trainer) -> counterfeit::Result<()> {
+    let (mut submit, mut wait, mut read, mut idle) = (vec![], vec![], vec![], vec![]);
+    for _ in 0..ITERS {
+        let t = Instant::now();
+        gan.step()?;
+        submit.push(t.elapsed().as_secs_f64() * 1e3);
+        let t = Instant::now();
+        gpu.wait()?;
+        wait.push(t.elapsed().as_secs_f64() * 1e3);
+        let t = Instant::now();
+        gan.flush()?;
+        read.push(t.elapsed().as_secs_f64() * 1e3);
+        let t = Instant::now();
+        gpu.wait()?;
+        idle.push(t.elapsed().as_secs_f64() * 1e3);
+    }
+    const RUN: usize = 50;
+    let t = Instant::now();
+    for _ in 0..RUN {
+        gan.step()?;
+    }
+    gan.flush()?;
+    let pipelined = t.elapsed().as_secs_f64() * 1e3 / RUN as f64;
+    println!(
+        "  a synchronised iteration: submit {:.2} ms, wait for the queue {:.2} ms, read the losses back {:.2} ms (a wait on an idle queue {:.3} ms); {RUN} steps with one readback: {pipelined:.2} ms per step",
+        median(&mut submit),
+        median(&mut wait),
+        median(&mut read),
+        median(&mut idle)
+    );
     Ok(())
 }
 

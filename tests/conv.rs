@@ -265,9 +265,9 @@ fn serial() -> MutexGuard<'static, ()> {
     LOCK.lock().unwrap_or_else(|e| e.into_inner())
 }
 
-/// [`four_kernels`] in both [`both_variants`].
+/// [`four_kernels`] in both [`both_variants`] and in the GPU layouts.
 fn check(layer: &Layer, seed: u64, scale: f32, bias: bool, accumulate: bool) {
-    for gpu in both_variants() {
+    for gpu in both_variants().into_iter().chain([gpu_layouts()]) {
         block_on(four_kernels(gpu, layer, seed, scale, bias, accumulate));
     }
 }
@@ -303,6 +303,21 @@ fn kernels_match_reference_on_awkward_geometries() {
         check(g, seed, 1.0, false, false);
         check(g, seed + 50, 1.0, true, true);
     }
+}
+
+#[test]
+fn gpu_layouts_split_long_weight_grad_sums() {
+    let _gpu = serial();
+    // Batch 9 of 20×20 images: 3,600 pixels summed into 54 weights, split over workgroups
+    // (checked on every variant; the GPU layouts split it).
+    let layer = conv_layer(9, 2, (20, 20), 3, 3, 1, 1);
+    let gpu = gpu_layouts();
+    let x = Tensor::zeros(gpu, &[layer.g.input_len()], "x").unwrap();
+    let dy = Tensor::zeros(gpu, &[layer.g.output_len()], "dy").unwrap();
+    let dw = Tensor::zeros(gpu, &[layer.g.weight_len()], "dw").unwrap();
+    let kernel = conv::weight_grad(gpu, &layer.g, &x, &dy, &dw, false).unwrap();
+    assert_eq!(kernel.dispatches(), 2, "the weight-grad was not split");
+    check(&layer, 77, 1.0, true, true);
 }
 
 #[test]

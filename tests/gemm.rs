@@ -15,7 +15,7 @@ use counterfeit::reference::dense;
 use counterfeit::Tensor;
 
 /// One product on both variants against the reference (see [`product`]); the two must agree
-/// bit for bit.
+/// bit for bit. The GPU layouts' product is held to the reference too.
 #[allow(clippy::too_many_arguments)]
 fn check(
     m: usize,
@@ -38,6 +38,17 @@ fn check(
         differ, 0,
         "gemm m={m} n={n} k={k} ta={ta} tb={tb}: the subgroup variant differs in {differ} values"
     );
+    block_on(product(
+        gpu_layouts(),
+        m,
+        n,
+        k,
+        ta,
+        tb,
+        bias,
+        accumulate,
+        scale,
+    ));
 }
 
 #[test]
@@ -152,5 +163,32 @@ fn every_kernel_variant_is_checked_on_ragged_shapes() {
             "m={m} n={n} k={k} ta={ta} tb={tb}"
         );
         check(m, n, k, ta, tb, true, true, 1.0);
+    }
+}
+
+#[test]
+fn gpu_layouts_split_long_inner_sums_and_add_the_splits_in_order() {
+    // Few outputs over a long inner dimension (dcgan28's last D layer, a weight-grad): the
+    // tiled product splits the sum over workgroups and a second dispatch adds the splits.
+    let gpu = gpu_layouts();
+    for (m, n, k, ta, tb) in [
+        (64, 1, 6272, false, true),
+        (3, 5, 3001, false, true),
+        (100, 12, 2000, true, false),
+    ] {
+        let a = Tensor::zeros(gpu, &if ta { [k, m] } else { [m, k] }, "a").unwrap();
+        let b = Tensor::zeros(gpu, &if tb { [n, k] } else { [k, n] }, "b").unwrap();
+        let c = Tensor::zeros(gpu, &[m, n], "c").unwrap();
+        let kernel = gemm::gemm(gpu, &a, ta, &b, tb, None, &c, false).unwrap();
+        assert_eq!(kernel.dispatches(), 2, "m={m} n={n} k={k}: not split");
+        let first = block_on(product(gpu, m, n, k, ta, tb, true, true, 1.0));
+        let again = block_on(product(gpu, m, n, k, ta, tb, true, true, 1.0));
+        assert!(
+            first
+                .iter()
+                .zip(&again)
+                .all(|(x, y)| x.to_bits() == y.to_bits()),
+            "m={m} n={n} k={k}: a rerun differs"
+        );
     }
 }

@@ -69,6 +69,8 @@ pub struct Kernel {
     bind_group: wgpu::BindGroup,
     groups: [u32; 3],
     label: &'static str,
+    /// A dispatch that finishes this one's work (a split product's sum), encoded right after.
+    then: Option<Box<Kernel>>,
 }
 
 impl Kernel {
@@ -78,7 +80,22 @@ impl Kernel {
         pass.set_pipeline(self.pipeline.compiled()?);
         pass.set_bind_group(0, &self.bind_group, &[]);
         pass.dispatch_workgroups(self.groups[0], self.groups[1], self.groups[2]);
+        if let Some(next) = &self.then {
+            next.encode(pass)?;
+        }
         Ok(())
+    }
+
+    /// This dispatch followed by `next`, as one kernel: for work that takes two dispatches
+    /// (wgpu orders them, the second reading what the first wrote).
+    pub(crate) fn then(mut self, next: Kernel) -> Kernel {
+        self.then = Some(Box::new(next));
+        self
+    }
+
+    /// How many dispatches encoding this kernel records (two for a split product and its sum).
+    pub fn dispatches(&self) -> usize {
+        1 + self.then.as_ref().map_or(0, |k| k.dispatches())
     }
 
     /// The entry point's name, for timing breakdowns.
@@ -209,6 +226,7 @@ impl Gpu {
                 bind_group,
                 groups,
                 label: spec.entry,
+                then: None,
             }
         })
     }

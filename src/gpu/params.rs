@@ -87,6 +87,7 @@ mod tests {
             twin::<feature_matching::FmParams>(),
             twin::<loss::LossParams>(),
             twin::<gemm::GemmParams>(),
+            twin::<crate::ops::tiled::TiledParams>(),
             twin::<gemm::Gemm4Params>(),
             twin::<gemm::ReduceParams>(),
             twin::<labels::LabelParams>(),

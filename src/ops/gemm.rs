@@ -103,6 +103,22 @@ pub fn gemm(
             ));
         }
     }
+    // Element (row, kk) of op(a) sits at row·a_rs + kk·a_ks; likewise for b.
+    let (a_rs, a_ks) = if trans_a { (1, m) } else { (k, 1) };
+    let (b_ks, b_cs) = if trans_b { (1, k) } else { (n, 1) };
+    if !gpu.cpu_layouts() {
+        return super::tiled::gemm(
+            gpu,
+            a,
+            (a_rs, a_ks),
+            b,
+            (b_ks, b_cs),
+            (m, n, k),
+            bias,
+            c,
+            accumulate,
+        );
+    }
     if let Some(limit) = gpu.loop_limit() {
         // Each invocation walks the whole inner dimension.
         if k + 16 >= limit {
@@ -112,9 +128,6 @@ pub fn gemm(
             ));
         }
     }
-    // Element (row, kk) of op(a) sits at row·a_rs + kk·a_ks; likewise for b.
-    let (a_rs, a_ks) = if trans_a { (1, m) } else { (k, 1) };
-    let (b_ks, b_cs) = if trans_b { (1, k) } else { (n, 1) };
     let params = GemmParams {
         m: u(m),
         n: u(n),
@@ -126,8 +139,8 @@ pub fn gemm(
         accumulate: accumulate as u32,
         has_bias: bias.is_some() as u32,
     };
-    // One SIMD batch of lanes per workgroup on a CPU adapter; wider groups on a GPU.
-    let wg = if gpu.cpu_layouts() { 8 } else { 64 };
+    // One SIMD batch of lanes per workgroup (the GPU layouts are the tiled kernels above).
+    let wg = 8;
     let rows = m.div_ceil(TM) as u32;
     let (shader, entry, groups) = match variant(m, n, k, trans_a, trans_b) {
         Variant::Nn4 => (

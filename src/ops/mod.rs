@@ -31,6 +31,7 @@ pub mod softmax;
 pub mod sort;
 pub mod spectral;
 pub mod stabilise;
+pub(crate) mod tiled;
 
 use crate::{Error, Result, Tensor};
 

@@ -1,7 +1,8 @@
-//! Asynchronous metric readback: every N steps the GPU's history ring and step state are
-//! copied into one of a few staging buffers in the step's own encoder and mapped; rows are
-//! collected on later steps without ever waiting for the GPU (unless every buffer is in
-//! flight).
+//! Asynchronous metric readback: every N steps the rows of the GPU's history ring written
+//! since the last copy, and the step state, are copied into one of a few staging buffers in
+//! the step's own encoder and mapped; rows are collected on later steps without ever waiting
+//! for the GPU (unless every buffer is in flight). Copying only the new rows keeps a flush
+//! after every step cheap however long the ring is.
 
 use std::sync::atomic::{AtomicU8, Ordering};
 use std::sync::Arc;
@@ -54,6 +55,8 @@ const FAILED: u8 = 3;
 struct Slot {
     buffer: wgpu::Buffer,
     status: Arc<AtomicU8>,
+    /// The ring rows copied into it, as (first row, rows): the new rows wrap at most once.
+    copied: [(usize, usize); 2],
 }
 
 pub(crate) struct Readback<M> {
@@ -66,6 +69,8 @@ pub(crate) struct Readback<M> {
     history_bytes: u64,
     rows: usize,
     last_step: u64,
+    /// Iterations whose rows have been copied out (or were logged before a resume).
+    copied: u64,
     pub(crate) collected: Vec<M>,
 }
 
@@ -116,6 +121,7 @@ impl<M: Row> Readback<M> {
                     mapped_at_creation: false,
                 }),
                 status: Arc::new(AtomicU8::new(IDLE)),
+                copied: [(0, 0); 2],
             })
             .collect();
         Readback {
@@ -126,31 +132,45 @@ impl<M: Row> Readback<M> {
             history_bytes,
             rows,
             last_step: 0,
+            copied: 0,
             collected: Vec::new(),
         }
     }
 
-    /// Records the copies into `encoder`; returns the slot to map after submission.
+    /// Records the copies into `encoder` of the rows of iterations run since the last copy,
+    /// `iterations` having run in all; returns the slot to map after submission.
     /// Waits for (and collects) the oldest readback if every slot is still in flight.
     pub fn record(
         &mut self,
         gpu: &Gpu,
         encoder: &mut wgpu::CommandEncoder,
-        history: &Tensor,
-        state: &Tensor,
+        (history, state): (&Tensor, &Tensor),
+        iterations: u64,
     ) -> Result<usize> {
         let slot = self.next;
         if self.slots[slot].status.load(Ordering::Acquire) != IDLE {
             self.collect(gpu, true)?;
         }
+        // Iteration t sits in row t mod rows; the new ones wrap around the ring at most once.
+        let rows = self.rows as u64;
+        let new = iterations.saturating_sub(self.copied).min(rows) as usize;
+        let first = ((iterations - new as u64) % rows) as usize;
+        let head = new.min(self.rows - first);
+        let copied = [(first, head), (0, new - head)];
+        let row_bytes = self.history_bytes / rows;
         let buf = &self.slots[slot].buffer;
-        encoder.copy_buffer_to_buffer(
-            history.buffer(),
-            history.byte_offset(),
-            buf,
-            0,
-            self.history_bytes,
-        );
+        for (row, count) in copied {
+            if count > 0 {
+                let at = row as u64 * row_bytes;
+                encoder.copy_buffer_to_buffer(
+                    history.buffer(),
+                    history.byte_offset() + at,
+                    buf,
+                    at,
+                    count as u64 * row_bytes,
+                );
+            }
+        }
         encoder.copy_buffer_to_buffer(
             state.buffer(),
             state.byte_offset(),
@@ -158,6 +178,8 @@ impl<M: Row> Readback<M> {
             self.history_bytes,
             16,
         );
+        self.slots[slot].copied = copied;
+        self.copied = iterations;
         self.next = (slot + 1) % RING;
         Ok(slot)
     }
@@ -204,7 +226,9 @@ impl<M: Row> Readback<M> {
                 _ => break,
             }
             self.queue.pop_front();
-            let words: Vec<u32> = {
+            let row_len = self.names.len() + 1;
+            // The copied rows with their ring indices, and the step state.
+            let (rows, state): (Vec<(usize, Vec<u32>)>, Vec<u32>) = {
                 let view = s
                     .buffer
                     .slice(..)
@@ -213,24 +237,28 @@ impl<M: Row> Readback<M> {
                         context: "reading metrics".into(),
                         message: e.to_string(),
                     })?;
-                bytemuck::cast_slice(&view).to_vec()
+                let words: &[u32] = bytemuck::cast_slice(&view);
+                let rows = s
+                    .copied
+                    .iter()
+                    .flat_map(|&(first, count)| first..first + count)
+                    .map(|i| (i, words[i * row_len..(i + 1) * row_len].to_vec()))
+                    .collect();
+                (rows, words[self.rows * row_len..].to_vec())
             };
             s.buffer.unmap();
             s.status.store(IDLE, Ordering::Release);
-            let flagged = self.absorb(&words);
+            let flagged = self.absorb(&rows, &state);
             diverged = diverged.or(flagged);
         }
         Ok(diverged)
     }
 
-    fn absorb(&mut self, words: &[u32]) -> Option<u64> {
-        let row_len = self.names.len() + 1;
-        let state = &words[self.rows * row_len..];
+    fn absorb(&mut self, copied: &[(usize, Vec<u32>)], state: &[u32]) -> Option<u64> {
         let done = state[0] as u64;
         let rows_in_ring = self.rows;
-        let mut rows: Vec<M> = words[..self.rows * row_len]
-            .chunks(row_len)
-            .enumerate()
+        let mut rows: Vec<M> = copied
+            .iter()
             // Iteration t is written to row t mod rows; a row never written yet reads as
             // iteration 0 and must not pass for step 1.
             .filter(|(i, r)| r[0] as usize % rows_in_ring == *i)
@@ -291,7 +319,7 @@ impl<M: Row> Readback<M> {
         }
         encode(&mut encoder, start..kernels.len())?;
         let slot = if step.is_multiple_of(every) {
-            Some(self.record(gpu, &mut encoder, history, state)?)
+            Some(self.record(gpu, &mut encoder, (history, state), step)?)
         } else {
             None
         };
@@ -303,10 +331,16 @@ impl<M: Row> Readback<M> {
         self.check(flagged)
     }
 
-    /// Copies the history ring now, waits for the GPU and collects every step run so far.
-    pub fn flush(&mut self, gpu: &Gpu, history: &Tensor, state: &Tensor) -> Result<()> {
+    /// Copies the history ring's new rows now (`iterations` having run), waits for the GPU
+    /// and collects every step run so far.
+    pub fn flush(
+        &mut self,
+        gpu: &Gpu,
+        (history, state): (&Tensor, &Tensor),
+        iterations: u64,
+    ) -> Result<()> {
         let mut encoder = gpu.device().create_command_encoder(&Default::default());
-        let slot = self.record(gpu, &mut encoder, history, state)?;
+        let slot = self.record(gpu, &mut encoder, (history, state), iterations)?;
         gpu.queue().submit([encoder.finish()]);
         self.map(slot);
         let flagged = self.collect(gpu, true)?;
@@ -315,10 +349,15 @@ impl<M: Row> Readback<M> {
 
     /// As [`Readback::flush`] without blocking: the way to flush in a browser, where the maps
     /// complete only while the page's event loop runs.
-    pub async fn flush_async(&mut self, gpu: &Gpu, history: &Tensor, state: &Tensor) -> Result<()> {
+    pub async fn flush_async(
+        &mut self,
+        gpu: &Gpu,
+        (history, state): (&Tensor, &Tensor),
+        iterations: u64,
+    ) -> Result<()> {
         self.settle(gpu, state).await?;
         let mut encoder = gpu.device().create_command_encoder(&Default::default());
-        let slot = self.record(gpu, &mut encoder, history, state)?;
+        let slot = self.record(gpu, &mut encoder, (history, state), iterations)?;
         gpu.queue().submit([encoder.finish()]);
         self.map(slot);
         self.settle(gpu, state).await?;
@@ -359,6 +398,7 @@ impl<M: Row> Readback<M> {
     /// logged before it.
     pub fn skip_to(&mut self, step: u64, earlier: Vec<M>) {
         self.last_step = step;
+        self.copied = step;
         self.collected = earlier;
         self.collected.retain(|m| m.step() <= step);
     }

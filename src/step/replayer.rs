@@ -109,13 +109,14 @@ impl<M: Row> Replayer<M> {
 
     /// Waits for the GPU and collects the metrics of every step run so far.
     pub(crate) fn flush(&mut self) -> Result<()> {
-        self.readback.flush(&self.gpu, &self.history, &self.state)
+        self.readback
+            .flush(&self.gpu, (&self.history, &self.state), self.steps)
     }
 
     /// As [`Replayer::flush`] without blocking (in a browser).
     pub(crate) async fn flush_async(&mut self) -> Result<()> {
         self.readback
-            .flush_async(&self.gpu, &self.history, &self.state)
+            .flush_async(&self.gpu, (&self.history, &self.state), self.steps)
             .await
     }
 

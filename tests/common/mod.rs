@@ -50,6 +50,14 @@ pub fn both_variants() -> [&'static Gpu; 2] {
     [gpu(), PLAIN.get_or_init(|| gpu().with_subgroups(false))]
 }
 
+/// The shared device building the kernels' GPU layouts (the workgroup-tiled products), which
+/// a GPU adapter uses by itself: on a CPU adapter the tests check them through this handle.
+#[cfg(not(target_arch = "wasm32"))]
+pub fn gpu_layouts() -> &'static Gpu {
+    static TILED: OnceLock<Gpu> = OnceLock::new();
+    TILED.get_or_init(|| gpu().with_layouts(counterfeit::Layouts::Gpu))
+}
+
 /// Deterministic normal values times `scale`.
 pub fn normal(n: usize, seed: u64, scale: f32) -> Vec<f32> {
     (0..n as u32)

@@ -24,6 +24,7 @@
 //!
 //! Every sum runs in a fixed order, so results are bit-identical from run to run.
 
+use super::tiled::{self, ConvKernel};
 use crate::gpu::kernel::split_groups;
 use crate::gpu::shaders::Shader;
 use crate::gpu::{Bind, Kernel, KernelSpec};
@@ -159,6 +160,9 @@ pub fn forward(
     if let Some(b) = bias {
         expect_len(op, "bias", b, g.c_out, g)?;
     }
+    if !gpu.cpu_layouts() {
+        return tiled::conv(gpu, ConvKernel::Forward, g, x, w, bias, y, accumulate);
+    }
     let layout = Layout::of(gpu);
     let (tm, blocks) = split_rows(g.c_out, layout.fwd_rows);
     let pixels = g.batch * g.out_h * g.out_w;
@@ -207,8 +211,12 @@ pub fn input_grad(
     expect_len(op, "output gradient", dy, g.output_len(), g)?;
     expect_len(op, "weight", w, g.weight_len(), g)?;
     expect_len(op, "input gradient", dx, g.input_len(), g)?;
+    let thin = g.c_in <= XM && thin_window(g).is_some();
+    if !gpu.cpu_layouts() && !thin {
+        return tiled::conv(gpu, ConvKernel::InputGrad, g, dy, w, None, dx, accumulate);
+    }
     let layout = Layout::of(gpu);
-    let (entry, tm, blocks, groups) = if g.c_in <= XM && thin_window(g).is_some() {
+    let (entry, tm, blocks, groups) = if thin {
         // Few input channels (a generator's image output): a block of pixels per lane.
         let entry = if g.k == 4 { "conv_dxt4" } else { "conv_dxt" };
         let pixel_blocks = g.batch * g.h.div_ceil(XB) * g.w.div_ceil(XB);
@@ -267,6 +275,9 @@ pub fn weight_grad(
     expect_len(op, "input", x, g.input_len(), g)?;
     expect_len(op, "output gradient", dy, g.output_len(), g)?;
     expect_len(op, "weight gradient", dw, g.weight_len(), g)?;
+    if !gpu.cpu_layouts() {
+        return tiled::conv(gpu, ConvKernel::WeightGrad, g, x, dy, None, dw, accumulate);
+    }
     let layout = Layout::of(gpu);
     // Columns per workgroup, at most 16 (the TNX constant): whole kernel rows, then whole
     // kernels, then several channels.
