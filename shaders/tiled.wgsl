@@ -7,6 +7,7 @@
 //   tiled_fwd    c_out    batch·oh·ow      c_in·ks·ks         w               x under the taps
 //   tiled_dx     c_in     a phase's pixels c_out·(taps/phase) w               dy over the taps
 //   tiled_dw     c_out    c_in·ks·ks       batch·oh·ow        dy              x under the taps
+//   tiled_db     c_out    1                batch·oh·ow        dy              ones
 //
 // A workgroup of 256 invocations owns a BM × BN tile of C (64 × 64, or 16 × 256 for
 // products of few rows) and walks K in steps of BK: each step the workgroup copies A's
@@ -88,6 +89,7 @@ const GEMM: u32 = 0u;
 const FWD: u32 = 1u;
 const DX: u32 = 2u;
 const DW: u32 = 3u;
+const DB: u32 = 4u;
 
 // Taps per phase side in tiled_dx.
 fn phase_taps() -> u32 {
@@ -130,7 +132,7 @@ fn load_a(f: Frame, m: u32, k: u32) -> f32 {
             return a[((co * p.c_in + m) * KS + ky) * KS + kx];
         }
         default: {
-            // DW: dy[nb, co = m, pixel q].
+            // DW and DB: dy[nb, co = m, pixel q].
             let ohw = p.out_h * p.out_w;
             return a[((k / ohw) * p.c_out + m) * ohw + k % ohw];
         }
@@ -170,10 +172,14 @@ fn load_b(f: Frame, k: u32, n: u32) -> f32 {
             }
             return b[((nb * p.c_out + co) * p.out_h + oy) * p.out_w + ox];
         }
-        default: {
-            // DW: x under weight n = (ci, ky, kx) at pixel k = (nb, q).
+        case DW: {
+            // x under weight n = (ci, ky, kx) at pixel k = (nb, q).
             let ohw = p.out_h * p.out_w;
             return x_at(k / ohw, n / (KS * KS), k % ohw, n % (KS * KS));
+        }
+        default: {
+            // DB: the bias-grad sums dy.
+            return 1.0;
         }
     }
 }
@@ -300,6 +306,11 @@ fn tiled_dx(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_ind
 @compute @workgroup_size(256, 1, 1)
 fn tiled_dw(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
     product(DW, wid, lid);
+}
+
+@compute @workgroup_size(256, 1, 1)
+fn tiled_db(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+    product(DB, wid, lid);
 }
 
 // C = the splits' partial products summed in split order (+ bias) (+ C).

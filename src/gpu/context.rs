@@ -26,13 +26,19 @@ pub const ADAPTER_ENV: &str = "COUNTERFEIT_ADAPTER";
 /// reproduce a run recorded before the variants existed, bit for bit.
 pub const SUBGROUPS_ENV: &str = "COUNTERFEIT_SUBGROUPS";
 
+/// Environment variable that, set to `gpu` or `cpu`, makes every handle build that kind's
+/// kernel layouts whatever the adapter, as [`Gpu::with_layouts`] does: e.g. to train with the
+/// GPU layouts on a CPU adapter and compare the runs.
+pub const LAYOUTS_ENV: &str = "COUNTERFEIT_LAYOUTS";
+
 /// Loop iterations per shader invocation on CPU adapters; see [`Gpu::loop_limit`].
 pub const CPU_LOOP_LIMIT: usize = 65_535;
 
 /// Which kernel layouts a [`Gpu`] builds. Kernels come in two layouts: for GPUs (wide
-/// workgroups, small register tiles) and for CPU adapters such as lavapipe (8-lane
-/// workgroups, full tiles, loops kept below the adapter's loop limit). Both compute the same
-/// values to rounding; the adapter's own kind is the fast one.
+/// workgroups; the GEMM and convolutions as one workgroup-memory-tiled product with K split
+/// over workgroups where the output is small) and for CPU adapters such as lavapipe (8-lane
+/// workgroups, full register tiles, loops kept below the adapter's loop limit). Both compute
+/// the same values to rounding; the adapter's own kind is the fast one.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum Layouts {
     /// The layouts for the adapter's kind (the default).
@@ -194,7 +200,11 @@ impl Gpu {
             queue,
             info,
             pipelines: Arc::new(Mutex::new(PipelineCache::new(backend))),
-            layouts: Layouts::Adapter,
+            layouts: match std::env::var(LAYOUTS_ENV).as_deref() {
+                Ok("gpu") => Layouts::Gpu,
+                Ok("cpu") => Layouts::Cpu,
+                _ => Layouts::Adapter,
+            },
             subgroups: !matches!(
                 std::env::var(SUBGROUPS_ENV).as_deref(),
                 Ok("off" | "0" | "false" | "no")

@@ -10,7 +10,7 @@ pub(crate) mod pipelines;
 pub mod shaders;
 
 pub(crate) use block::block_on;
-pub use context::{Gpu, Layouts, ADAPTER_ENV, CPU_LOOP_LIMIT, SUBGROUPS_ENV};
+pub use context::{Gpu, Layouts, ADAPTER_ENV, CPU_LOOP_LIMIT, LAYOUTS_ENV, SUBGROUPS_ENV};
 pub use kernel::Kernel;
 pub(crate) use kernel::{Bind, KernelSpec};
 pub(crate) use mapped::mapped;

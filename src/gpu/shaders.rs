@@ -37,7 +37,7 @@ macro_rules! shaders {
 
 shaders! {
     Gemm => "gemm" ["gemm"],
-    Tiled => "tiled" ["tiled_gemm", "tiled_fwd", "tiled_dx", "tiled_dw", "tiled_sum"],
+    Tiled => "tiled" ["tiled_gemm", "tiled_fwd", "tiled_dx", "tiled_dw", "tiled_db", "tiled_sum"],
     GemmVec4 => "gemm_vec4" ["gemm_nn4", "gemm_nt4"],
     GemmSubgroup => "gemm_subgroup" ["gemm_nn4_sg", "gemm_nt4_sg"],
     Reduce => "reduce" ["sum_rows", "sum_all"],

@@ -61,6 +61,7 @@ pub(crate) enum ConvKernel {
     Forward,
     InputGrad,
     WeightGrad,
+    BiasGrad,
 }
 
 /// One product's sizes: rows, columns (the largest stride phase's for the input-grad), inner
@@ -117,9 +118,10 @@ pub(crate) fn gemm(
     )
 }
 
-/// One convolution kernel on geometry `g`, as `conv::forward`, `conv::input_grad` and
-/// `conv::weight_grad` define them; the operands in the order those take them (x and w, dy
-/// and w, x and dy). The caller has checked the sizes.
+/// One convolution kernel on geometry `g`, as `conv::forward`, `conv::input_grad`,
+/// `conv::weight_grad` and `conv::bias_grad` define them; the operands in the order those take
+/// them (x and w, dy and w, x and dy; dy and any tensor for the bias-grad, whose B is ones).
+/// The caller has checked the sizes.
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn conv(
     gpu: &Gpu,
@@ -174,6 +176,18 @@ pub(crate) fn conv(
                 out_len: g.weight_len(),
             },
         ),
+        ConvKernel::BiasGrad => (
+            "tiled_db",
+            first,
+            second,
+            Sizes {
+                m: g.c_out,
+                n: 1,
+                k: pixels,
+                phases: 1,
+                out_len: g.c_out,
+            },
+        ),
     };
     let params = TiledParams {
         batch: u(g.batch),
@@ -192,6 +206,7 @@ pub(crate) fn conv(
         ConvKernel::Forward => "conv2d forward",
         ConvKernel::InputGrad => "conv2d input-grad",
         ConvKernel::WeightGrad => "conv2d weight-grad",
+        ConvKernel::BiasGrad => "conv2d bias-grad",
     };
     build(
         gpu,

@@ -22,6 +22,10 @@
 //! (about 2× faster on the DCGAN layers) and so rounds differently. `Gpu::with_subgroups(false)`
 //! builds the plain kernels.
 //!
+//! In the GPU layouts (a GPU adapter, or `Layouts::Gpu`) the forward, the input-grad (but for
+//! the thin one), the weight-grad and the bias-grad are the workgroup-tiled products of
+//! [`super::tiled`] instead.
+//!
 //! Every sum runs in a fixed order, so results are bit-identical from run to run.
 
 use super::tiled::{self, ConvKernel};
@@ -342,6 +346,9 @@ pub fn bias_grad(
     g.check(op)?;
     expect_len(op, "output gradient", dy, g.output_len(), g)?;
     expect_len(op, "bias gradient", db, g.c_out, g)?;
+    if !gpu.cpu_layouts() {
+        return tiled::conv(gpu, ConvKernel::BiasGrad, g, dy, dy, None, db, accumulate);
+    }
     if let Some(limit) = gpu.loop_limit() {
         // One invocation per channel sums all of the channel's outputs.
         let iterations = g.batch * (g.out_h * g.out_w + 1);
