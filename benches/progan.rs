@@ -5,7 +5,7 @@
 //!
 //!     cargo bench --bench progan
 
-use std::time::Instant;
+mod timing;
 
 use counterfeit::gan::progressive::{ProGan, ProgressiveTrainer, Schedule};
 use counterfeit::gan::{GanLoss, GradientPenalty};
@@ -57,18 +57,10 @@ fn main() -> counterfeit::Result<()> {
             {
                 gan.step()?;
             }
-            let mut times = Vec::new();
-            for i in 0..WARMUP + ITERS {
-                let t = Instant::now();
+            let median = timing::median_ms(WARMUP as usize, ITERS as usize, || {
                 gan.step()?;
-                gan.flush()?;
-                if i >= WARMUP {
-                    times.push(t.elapsed().as_secs_f64() * 1e3);
-                }
-            }
-            times.sort_by(|a, b| a.total_cmp(b));
-            let n = times.len();
-            let median = (times[n / 2 - 1] + times[n / 2]) / 2.0;
+                gan.flush()
+            })?;
             println!("{name:<8} {:>6} {median:>12.1}", spec.side(k));
         }
         match gan.profile()? {

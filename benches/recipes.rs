@@ -6,7 +6,7 @@
 //!
 //!     cargo bench --bench recipes
 
-use std::time::Instant;
+mod timing;
 
 use counterfeit::gan::dcgan::{Arch, DOptions};
 use counterfeit::gan::TrainingRecipe;
@@ -34,17 +34,10 @@ fn time(
     }
     let d = arch.discriminator_with(recipe.d_options(DOptions::default()))?;
     let mut gan = Trainer::new(gpu, arch.generator(), d, data, config)?;
-    let mut times = Vec::new();
-    for i in 0..WARMUP + ITERS {
-        let t = Instant::now();
+    timing::median_ms(WARMUP, ITERS, || {
         gan.step()?;
-        gan.flush()?;
-        if i >= WARMUP {
-            times.push(t.elapsed().as_secs_f64() * 1e3);
-        }
-    }
-    times.sort_by(|a, b| a.total_cmp(b));
-    Ok((times[ITERS / 2 - 1] + times[ITERS / 2]) / 2.0)
+        gan.flush()
+    })
 }
 
 fn main() -> counterfeit::Result<()> {
