@@ -116,8 +116,9 @@ impl Layout {
                 subgroups: gpu.subgroup_kernels(),
             }
         } else {
-            // A GPU has thousands of lanes and few registers each: wide workgroups, small
-            // live tiles (the unused rows of the arrays fold away).
+            // The GPU layouts run the tiled products (`super::tiled`) but for the thin
+            // input-grad, which takes wide workgroups here; a GPU has thousands of lanes and
+            // few registers each, so the live tiles stay small (unused rows fold away).
             Layout {
                 lanes: 64,
                 fwd_rows: 4,
