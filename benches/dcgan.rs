@@ -78,9 +78,15 @@ fn main() -> counterfeit::Result<()> {
         };
         let start = Instant::now();
         let mut gan = Trainer::new(&gpu, arch.generator(), arch.discriminator(), &data, config)?;
+        let built_ms = start.elapsed().as_secs_f64() * 1e3;
         gan.step()?;
         gan.flush()?;
         let first_ms = start.elapsed().as_secs_f64() * 1e3;
+        // The first step waits for the pipelines still compiling aside.
+        println!(
+            "  first iteration {first_ms:.0} ms: recording {built_ms:.0} ms, then the first step {:.0} ms",
+            first_ms - built_ms
+        );
         let mut times = Vec::new();
         // The CPU's share: recording and submitting the step, before waiting for the GPU.
         let mut encode = Vec::new();
