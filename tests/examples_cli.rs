@@ -331,6 +331,8 @@ fn progan(out: &Path, fade: u64) -> Command {
         "0",
         "--stage-steps",
         "2",
+        "--final-steps",
+        "2",
         "--channels",
         "4,3,2",
         "--batch",
