@@ -152,7 +152,12 @@ pub fn save_loss_plot_marked(
         let (w, h) = (DEFAULT_WIDTH / panels, DEFAULT_HEIGHT / 2);
         let panel = |name: &str, points: &[&QualityPoint], f: fn(&QualityPoint) -> f64, color| {
             let last = points.last().copied().unwrap_or(last);
-            let title = format!("{name} (N = {})", last.n);
+            // Runs measure on fewer samples along the way than at the end: say both (short
+            // enough for a third of the plot's width).
+            let title = match points.first() {
+                Some(first) if first.n != last.n => format!("{name} (N {}/{})", first.n, last.n),
+                _ => format!("{name} (N = {})", last.n),
+            };
             let values: Vec<f32> = points.iter().map(|q| f(q) as f32).collect();
             if let [value] = values[..] {
                 let at = format!("at step {}", last.step);
