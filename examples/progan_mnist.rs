@@ -55,7 +55,7 @@ struct Args {
     fade_steps: u64,
     /// Steady steps at 28×28 after its fade-in: the full-size stage is where the samples are
     /// judged, and it gains most from more steps.
-    #[arg(long, default_value_t = 1600)]
+    #[arg(long, default_value_t = 2800)]
     final_steps: u64,
     /// Training steps in all [default: the schedule, 2 × --stage-steps + 2 × --fade-steps +
     /// --final-steps].
