@@ -61,21 +61,28 @@ const PROGRESS_PER_CLASS: usize = 100;
                   default 3500 steps take about 70 minutes there; the run says so after its first steps."
 )]
 struct Args {
-    /// Training steps (one D and one G update each).
+    /// Training steps (one G update each, after one D update; five with wgan-gp).
     #[arg(long, default_value_t = DEFAULT_STEPS)]
     steps: usize,
     /// Batch size (with --distributed, of all ranks together: each takes an equal share).
     #[arg(long, default_value_t = 64)]
     batch: usize,
-    /// Adam learning rate for both networks (β = 0.5, 0.999).
-    #[arg(long, default_value_t = 2e-4)]
-    lr: f32,
-    /// How to train: dcgan (BCE, batch norm in D), sngan (hinge loss, spectral normalisation
-    /// on every weight of D, no batch norm) or r1 (BCE plus γ/2·‖∇D‖² at the real digits'
-    /// images, not their label maps; no batch norm in D). WGAN-GP's points between a real and
-    /// a fake pair would blend their labels, so it is dcgan_mnist's only.
-    #[arg(long, default_value = "dcgan")]
+    /// Adam learning rate for both networks [default: 2e-4; 1e-4 for wgan-gp].
+    #[arg(long)]
+    lr: Option<f32>,
+    /// How to train (each with its paper's settings, as dcgan_mnist's --recipe):
+    /// dcgan: BCE, batch norm in D, Adam (0.5, 0.999), one D step per G step.
+    /// sngan: hinge loss, spectral normalisation on every weight of D and no batch norm.
+    /// wgan-gp: Wasserstein loss, λ·(‖∇D(x̂)‖ − 1)² at random points between a real and a
+    /// fake digit's images (under the real digit's label), no batch norm in D, 5 D steps per
+    /// G step, Adam 1e-4 (0, 0.9).
+    /// r1: BCE plus γ/2·‖∇D‖² at the real digits, no batch norm in D.
+    /// The penalties count D's gradient at the image, not at its label maps.
+    #[arg(long, default_value = "dcgan", verbatim_doc_comment)]
     recipe: String,
+    /// WGAN-GP's penalty weight λ.
+    #[arg(long, default_value_t = 10.0)]
+    gp_lambda: f32,
     /// R1's weight γ.
     #[arg(long, default_value_t = 10.0)]
     r1_gamma: f32,
@@ -141,20 +148,19 @@ impl Args {
     fn check(&self) -> Result<()> {
         check_flag("--steps", self.steps, self.steps >= 1, "at least 1")?;
         check_flag("--batch", self.batch, self.batch >= 1, "at least 1")?;
-        check_flag(
-            "--lr",
-            self.lr,
-            self.lr.is_finite() && self.lr > 0.0,
-            "a positive number",
-        )?;
+        if let Some(lr) = self.lr {
+            check_flag("--lr", lr, lr.is_finite() && lr > 0.0, "a positive number")?;
+        }
         let d = self.g_ema;
         check_flag("--g-ema", d, d > 0.0 && d < 1.0, "a decay in (0, 1)")?;
         check_flag(
             "--recipe",
             &self.recipe,
-            ["dcgan", "sngan", "r1"].contains(&self.recipe.as_str()),
-            "dcgan, sngan or r1",
+            TrainingRecipe::parse(&self.recipe).is_ok(),
+            "dcgan, sngan, wgan-gp or r1",
         )?;
+        let l = self.gp_lambda;
+        check_flag("--gp-lambda", l, l.is_finite() && l > 0.0, "above 0")?;
         let g = self.r1_gamma;
         check_flag("--r1-gamma", g, g.is_finite() && g > 0.0, "above 0")?;
         check_flag(
@@ -184,8 +190,9 @@ impl Args {
         let g_ema = (!self.no_g_ema).then_some(self.g_ema);
         let mut s: Vec<(String, String)> = [
             ("--batch", self.batch.to_string()),
-            ("--lr", self.lr.to_string()),
+            ("--lr", self.effective_lr().to_string()),
             ("--recipe", self.recipe.clone()),
+            ("--gp-lambda", self.gp_lambda.to_string()),
             ("--r1-gamma", self.r1_gamma.to_string()),
             ("--r1-every", self.r1_every.to_string()),
             ("--seed", self.seed.to_string()),
@@ -197,10 +204,16 @@ impl Args {
         s
     }
 
-    /// The training recipe with the flags' settings (WGAN-GP is refused before this).
+    /// The training recipe with the flags' settings.
     fn recipe(&self) -> Result<TrainingRecipe> {
         let recipe = TrainingRecipe::parse(&self.recipe)?;
-        Ok(recipe.with_weights(10.0, self.r1_gamma, self.r1_every))
+        Ok(recipe.with_weights(self.gp_lambda, self.r1_gamma, self.r1_every))
+    }
+
+    /// Both networks' learning rate: --lr, or the recipe's.
+    fn effective_lr(&self) -> f32 {
+        let recipe = TrainingRecipe::parse(&self.recipe).unwrap_or(TrainingRecipe::Dcgan);
+        self.lr.unwrap_or(recipe.lr())
     }
 
     fn classifier(&self) -> PathBuf {
@@ -384,7 +397,7 @@ fn train(args: &Args, ranks: &Ranks, launched: Instant) -> Result<Finish> {
         Some(Classifier::load(gpu, &args.classifier())?)
     };
     let adam = Optimizer::Adam {
-        lr: args.lr,
+        lr: args.effective_lr(),
         beta1: 0.5,
         beta2: 0.999,
         eps: 1e-8,
@@ -400,7 +413,10 @@ fn train(args: &Args, ranks: &Ranks, launched: Instant) -> Result<Finish> {
     };
     let training = args.recipe()?;
     let config = ConditionalConfig {
-        gan: training.apply(args.stabilisers.apply(gan, args.steps)?, args.lr),
+        gan: training.apply(
+            args.stabilisers.apply(gan, args.steps)?,
+            args.effective_lr(),
+        ),
         ..recipe
     };
     let d = dcgan28_discriminator_with(CLASSES, training.d_options(DOptions::default()));

@@ -17,7 +17,9 @@ F32 tensor "images" [n, 1, 28, 28] in [-1, 1], which
 
     cargo run --release --example evaluate -- --images OUT/pytorch_dcgan_step_3000.safetensors
 
-judges with counterfeit's classifier. Needs torch and numpy:
+judges with counterfeit's classifier. sngan samples its moving average of G there, and G itself
+to OUT/pytorch_sngan_g_step_<step>.safetensors (what `evaluate --no-ema` reads of counterfeit's).
+Needs torch and numpy:
     python3 scripts/pytorch_dcgan_mnist.py --save-at 300,1000,3000 --out out/pytorch
 """
 import argparse
@@ -160,15 +162,25 @@ def main():
                 for a, p in zip(ema.parameters(), G.parameters()):
                     a.mul_(0.999).add_(p, alpha=0.001)
         if step in save_at:
-            sampler = ema if ema is not None else G
-            with torch.no_grad():
-                state = {k: v.clone() for k, v in sampler.state_dict().items()}
-                x = torch.cat([sampler(torch.randn(b, NZ)) for _ in range((args.n + b - 1) // b)])[:args.n]
-                sampler.load_state_dict(state)  # sampling in train mode must not move the running stats
+            x = draw(ema if ema is not None else G, args.n, b)
             path = os.path.join(args.out, f"pytorch_{recipe}_step_{step}.safetensors")
             save_safetensors(path, "images", x.numpy())
+            if ema is not None:  # G itself too, as `evaluate --no-ema` reads counterfeit's
+                rng = torch.get_rng_state()  # later steps draw as they would without it
+                path_g = os.path.join(args.out, f"pytorch_{recipe}_g_step_{step}.safetensors")
+                save_safetensors(path_g, "images", draw(G, args.n, b).numpy())
+                torch.set_rng_state(rng)
             print(f"step {step}: D {loss_d.item():.3f} G {loss_g.item():.3f}, "
                   f"{time.time() - start:.0f} s, wrote {path}", flush=True)
+
+
+def draw(sampler, n, b):
+    """n samples in batches of b, in train mode like counterfeit's; the running stats are kept."""
+    with torch.no_grad():
+        state = {k: v.clone() for k, v in sampler.state_dict().items()}
+        x = torch.cat([sampler(torch.randn(b, NZ)) for _ in range((n + b - 1) // b)])[:n]
+        sampler.load_state_dict(state)  # sampling in train mode must not move the running stats
+    return x
 
 
 if __name__ == "__main__":

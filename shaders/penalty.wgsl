@@ -1,7 +1,9 @@
 // Gradient penalties on D's input gradient g (one row of `size` values per sample).
 //
 //  interpolate   x̂ = ε·a + (1 − ε)·b per sample, ε uniform in [0, 1) from word x of Philox
-//                at (sample, step, stream): WGAN-GP's points between real and fake.
+//                at (sample, step, stream): WGAN-GP's points between real and fake. Only the
+//                first `part` values of each sample are mixed, the rest copied from a (a
+//                conditional D's label maps stay the real sample's).
 //  norm_penalty  P = weight · mean over samples of (‖gᵢ‖ − center)², gᵢ the first `part` values of
 //                sample i's row (a conditional D's image, not its label maps; v is 0 past it),
 //                into a metric slot with
@@ -20,6 +22,7 @@ struct LerpParams {
     stream: u32,
     t_mul: u32,
     t_add: u32,
+    part: u32,
 }
 
 struct NormParams {
@@ -49,7 +52,11 @@ fn interpolate(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) n
     let step = state[0] * lp.t_mul + lp.t_add;
     let r = philox(vec4<u32>(i / lp.size, step, lp.stream, 0u), vec2<u32>(lp.seed_lo, lp.seed_hi));
     let e = to_unit(r.x);
-    mixed[i] = e * a[i] + (1.0 - e) * b[i];
+    if (i % lp.size < lp.part) {
+        mixed[i] = e * a[i] + (1.0 - e) * b[i];
+    } else {
+        mixed[i] = a[i];
+    }
 }
 
 // norm_penalty

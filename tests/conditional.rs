@@ -724,9 +724,9 @@ fn the_weight_average_is_sampled_saved_and_resumed() {
 }
 
 #[test]
-fn r1_counts_the_images_gradient_not_the_label_maps() {
+fn penalties_count_the_images_gradient_not_the_label_maps() {
     // A linear D's input gradient is its weight row for every sample: R1 must measure the
-    // image's part of it alone, γ/2·‖w_image‖².
+    // image's part of it alone, γ/2·‖w_image‖², and WGAN-GP λ(‖w_image‖ − 1)².
     let g = Sequential::new([NZ + CLASSES]).linear(SIZE).sigmoid();
     let d = Sequential::new([SIZE + CLASSES]).linear(1);
     let base = config(3);
@@ -753,8 +753,20 @@ fn r1_counts_the_images_gradient_not_the_label_maps() {
     assert_close("‖w_image‖", &[m.grad_norm], &[image.sqrt()], 1e-6, 1e-5);
     assert_close("γ/2·‖w_image‖²", &[m.penalty], &[image], 1e-6, 1e-5);
 
+    // WGAN-GP the same: at any interpolate the gradient is w, and λ(‖w_image‖ − 1)² is the
+    // penalty (the interpolates keep the real label maps: `tests/penalty.rs`).
     let gp = counterfeit::GradientPenalty::Interpolates { lambda: 10.0 };
-    let refused = ConditionalTrainer::new(gpu(), g, d, &data(), penalised(gp));
-    let err = refused.err().expect("refused").to_string();
-    assert!(err.contains("blend their labels"), "{err}");
+    let mut gan = ConditionalTrainer::new(gpu(), g, d, &data(), penalised(gp)).unwrap();
+    let w = gan.discriminator().params().read(gpu(), 0).unwrap();
+    gan.step().unwrap();
+    gan.flush().unwrap();
+    let m = gan.history()[0];
+    let norm = w[..SIZE]
+        .iter()
+        .map(|&v| v as f64 * v as f64)
+        .sum::<f64>()
+        .sqrt();
+    assert_close("‖w_image‖", &[m.grad_norm], &[norm], 1e-6, 1e-5);
+    let want = 10.0 * (norm - 1.0).powi(2);
+    assert_close("λ(‖w_image‖ − 1)²", &[m.penalty], &[want], 1e-6, 1e-5);
 }

@@ -264,8 +264,8 @@ fn every_recipe_trains_and_the_penalties_are_logged() {
         assert_eq!(logged, recipe != "sngan", "{recipe}: {csv}");
         std::fs::remove_dir_all(&dir).ok();
     }
-    // The conditional GAN takes the recipes that keep a label with its image.
-    for recipe in ["sngan", "r1"] {
+    // The conditional GAN takes them all (WGAN-GP mixes images under the real label).
+    for recipe in ["sngan", "wgan-gp", "r1"] {
         let dir = scratch(&format!("cgan-{recipe}"));
         let ran = Command::new(common::example("cgan_mnist"))
             .args([
@@ -285,12 +285,12 @@ fn every_recipe_trains_and_the_penalties_are_logged() {
         std::fs::remove_dir_all(&dir).ok();
     }
     let refused = Command::new(common::example("cgan_mnist"))
-        .args(["--recipe", "wgan-gp", "--out"])
+        .args(["--recipe", "wgan", "--out"])
         .arg(scratch("cgan-gp"))
         .output()
         .unwrap();
     assert!(
-        text(&refused).contains("dcgan, sngan or r1"),
+        text(&refused).contains("dcgan, sngan, wgan-gp or r1"),
         "{}",
         text(&refused)
     );

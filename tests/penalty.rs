@@ -206,23 +206,44 @@ fn penalty_gradient_at_batch_one() {
 
 #[test]
 fn interpolates_match_the_reference() {
+    // All of each sample mixed, and only its first 4 of 7 values (a conditional D's image
+    // before its label maps, which stay a's).
     let gpu = gpu();
     let (b, size) = (5, 7);
     let a = normal(b * size, 1, 1.0);
     let c = normal(b * size, 2, 1.0);
     let at = Tensor::from_slice(gpu, &a, &[b, size], "a").unwrap();
     let ct = Tensor::from_slice(gpu, &c, &[b, size], "b").unwrap();
-    let mixed = Tensor::zeros(gpu, &[b, size], "mixed").unwrap();
     let state = Tensor::from_u32(gpu, &[3, 0, 0, 0], "state").unwrap();
     let draws = Draws {
         seed: 77,
         stream: 9,
         clock: Clock { mul: 2, add: 1 },
     };
-    let k = interpolate(gpu, draws, &state, (&at, &ct), &mixed).unwrap();
-    gpu.run(&[&k]).unwrap();
-    let want = reference::interpolate(&f64s(&a), &f64s(&c), size, 77, 3 * 2 + 1, 9);
-    assert_close("interpolates", &mixed.read(gpu).unwrap(), &want, 1e-6, 1e-6);
+    for part in [None, Some(4)] {
+        let mixed = Tensor::zeros(gpu, &[b, size], "mixed").unwrap();
+        let k = interpolate(gpu, draws, &state, (&at, &ct), &mixed, part).unwrap();
+        gpu.run(&[&k]).unwrap();
+        let (a, c) = (f64s(&a), f64s(&c));
+        let mixes = part.unwrap_or(size);
+        let want = reference::interpolate((&a, &c), (size, mixes), 77, 3 * 2 + 1, 9);
+        let got = mixed.read(gpu).unwrap();
+        assert_close("interpolates", &got, &want, 1e-6, 1e-6);
+        // Each mixed value lies between its pair; the copied ones are a's exactly.
+        for (i, (&m, (&x, &y))) in got.iter().zip(a.iter().zip(&c)).enumerate() {
+            if i % size < mixes {
+                let (lo, hi) = (x.min(y) - 1e-6, x.max(y) + 1e-6);
+                assert!((lo..=hi).contains(&(m as f64)), "{i}: {m} outside {x}, {y}");
+            } else {
+                assert_eq!(m as f64, x, "{i}");
+            }
+        }
+    }
+    let mixed = Tensor::zeros(gpu, &[b, size], "mixed").unwrap();
+    for bad in [Some(0), Some(size + 1)] {
+        let err = interpolate(gpu, draws, &state, (&at, &ct), &mixed, bad).err();
+        assert!(err.is_some(), "part {bad:?} accepted");
+    }
 }
 
 #[test]

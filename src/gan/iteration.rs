@@ -26,8 +26,9 @@ pub(crate) struct Iteration {
     pub(crate) d: Network,
     pub(crate) config: TrainerConfig,
     pub(crate) stabilisers: Stabilisers,
-    /// The values of each sample D reads that a gradient penalty counts (a conditional D's
-    /// image before its label maps); `None` for all.
+    /// The values of each sample D reads that a gradient penalty counts and WGAN-GP's
+    /// interpolates mix (a conditional D's image before its label maps, which the
+    /// interpolates take from the real sample); `None` for all.
     pub(crate) penalised_part: Option<usize>,
     /// Targets 1 and 0 for a batch's logits.
     ones: Tensor,
@@ -177,8 +178,9 @@ impl Iteration {
                     stream: self.rec.shard().own_stream(streams::PENALTY),
                     clock: self.clock(j),
                 };
+                let part = self.penalised_part;
                 self.rec
-                    .push(interpolate(gpu, draws, state, (real, fake), &mixed)?);
+                    .push(interpolate(gpu, draws, state, (real, fake), &mixed, part)?);
                 Some(self.d.tape(gpu, &mixed, Mode::Train, rng, state)?)
             }
             GradientPenalty::Real { .. } => None,

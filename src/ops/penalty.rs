@@ -21,6 +21,7 @@ shader_params! {
         stream: u32,
         t_mul: u32,
         t_add: u32,
+        part: u32,
     }
 }
 
@@ -37,25 +38,31 @@ shader_params! {
     }
 }
 
-/// `mixed = ε·a + (1 − ε)·b`, one ε ~ U[0, 1) per sample (the first axis) from `draws`.
+/// `mixed = ε·a + (1 − ε)·b`, one ε ~ U[0, 1) per sample (the first axis) from `draws`, over
+/// the first `part` values of each sample (`None`: all of them); the rest are `a`'s. A
+/// conditional D's input mixes its images and keeps the real sample's label maps.
 pub fn interpolate(
     gpu: &Gpu,
     draws: Draws,
     state: &Tensor,
     (a, b): (&Tensor, &Tensor),
     mixed: &Tensor,
+    part: Option<usize>,
 ) -> Result<Kernel> {
     same_len("interpolate", a, b)?;
     same_len("interpolate", a, mixed)?;
+    let size = a.len() / a.shape()[0];
+    let part = checked_part("interpolate", part, size)?;
     let [lo, hi] = seed_words(draws.seed);
     let params = LerpParams {
         n: u(a.len()),
-        size: u(a.len() / a.shape()[0]),
+        size: u(size),
         seed_lo: lo,
         seed_hi: hi,
         stream: draws.stream,
         t_mul: draws.clock.mul,
         t_add: draws.clock.add,
+        part: u(part),
     };
     gpu.kernel(
         KernelSpec::new(Shader::Penalty, "interpolate"),
@@ -100,13 +107,7 @@ pub fn norm_penalty(
     }
     let batch = g.shape()[0];
     let size = g.len() / batch;
-    let part = penalty.part.unwrap_or(size);
-    if part == 0 || part > size {
-        return Err(Error::shape(
-            "norm penalty",
-            format!("{part} values of samples of {size}"),
-        ));
-    }
+    let part = checked_part("norm penalty", penalty.part, size)?;
     let params = NormParams {
         batch: u(batch),
         size: u(size),
@@ -126,4 +127,14 @@ pub fn norm_penalty(
         ],
         1,
     )
+}
+
+/// The leading values of each sample of `size` that `part` names (`None`: all), checked.
+fn checked_part(op: &str, part: Option<usize>, size: usize) -> Result<usize> {
+    match part.unwrap_or(size) {
+        p if p == 0 || p > size => {
+            Err(Error::shape(op, format!("{p} values of samples of {size}")))
+        }
+        p => Ok(p),
+    }
 }

@@ -3,12 +3,11 @@
 
 use crate::philox::{draw, to_unit};
 
-/// `ε·a + (1 − ε)·b` per sample of `size` values, ε from word x of Philox at
-/// `(sample, step, stream)`.
+/// `ε·a + (1 − ε)·b` over the first `part` of each sample's `size` values (the rest are `a`'s),
+/// ε from word x of Philox at `(sample, step, stream)`.
 pub fn interpolate(
-    a: &[f64],
-    b: &[f64],
-    size: usize,
+    (a, b): (&[f64], &[f64]),
+    (size, part): (usize, usize),
     seed: u64,
     step: u32,
     stream: u32,
@@ -17,6 +16,9 @@ pub fn interpolate(
         .zip(b)
         .enumerate()
         .map(|(i, (&a, &b))| {
+            if i % size >= part {
+                return a;
+            }
             let e = to_unit(draw(seed, step, stream, (i / size) as u32)[0]) as f64;
             e * a + (1.0 - e) * b
         })

@@ -2,7 +2,9 @@
 //! with one constant map per class stacked onto its channels (a conv D), or the one-hot row
 //! appended to a flat sample (an MLP D). Real batches bring their labels from the data set
 //! (gathered with the images, so each label follows its image through the shuffle); fake
-//! labels are drawn uniformly on the GPU each step. As with [`Trainer`](crate::Trainer), one
+//! labels are drawn uniformly on the GPU each step. A gradient penalty (R1, WGAN-GP) counts
+//! D's gradient at the image alone, and WGAN-GP's points between a real and a fake sample mix
+//! their images under the real sample's label. As with [`Trainer`](crate::Trainer), one
 //! iteration is recorded once and every step replays it with one submission.
 //!
 //! ```no_run
@@ -29,7 +31,7 @@ use std::ops::{Deref, DerefMut};
 
 use crate::gan::iteration::Iteration;
 use crate::gan::run::GanRun;
-use crate::gan::{noise, streams, GradientPenalty, TrainerConfig};
+use crate::gan::{noise, streams, TrainerConfig};
 use crate::nn::Sequential;
 use crate::ops::concat::{concat_channels, split_channels};
 use crate::ops::data::{gather, gather_labels};
@@ -139,13 +141,6 @@ impl ConditionalTrainer {
         config: ConditionalConfig,
     ) -> Result<ConditionalTrainer> {
         config.validate()?;
-        if let Some(GradientPenalty::Interpolates { .. }) = config.gan.penalty {
-            return Err(Error::Config(
-                "WGAN-GP's points between a real and a fake sample would blend their labels; \
-                 a conditional GAN takes R1 (GradientPenalty::Real) or spectral normalisation"
-                    .into(),
-            ));
-        }
         let classes = config.classes;
         let all_labels = data.label_tensor().ok_or_else(|| {
             Error::Config(
