@@ -212,8 +212,7 @@ impl Args {
 
     /// Both networks' learning rate: --lr, or the recipe's.
     fn effective_lr(&self) -> f32 {
-        let recipe = TrainingRecipe::parse(&self.recipe).unwrap_or(TrainingRecipe::Dcgan);
-        self.lr.unwrap_or(recipe.lr())
+        common::recipe_lr(&self.recipe, self.lr)
     }
 
     fn classifier(&self) -> PathBuf {
