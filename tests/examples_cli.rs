@@ -104,6 +104,20 @@ fn signal(run: &Running, sig: &str) {
     assert!(ok.success());
 }
 
+/// Rewrites the checkpoint without the note of `flag`, as a run from before it was recorded.
+fn drop_note(ckpt: &Path, flag: &str) {
+    use safetensors::SafeTensors;
+    let bytes = std::fs::read(ckpt).unwrap();
+    let (_, header) = SafeTensors::read_metadata(&bytes).unwrap();
+    let mut notes = header.metadata().clone().unwrap();
+    assert!(
+        notes.remove(&format!("note.{flag}")).is_some(),
+        "{flag} was recorded"
+    );
+    let tensors = SafeTensors::deserialize(&bytes).unwrap().tensors();
+    std::fs::write(ckpt, safetensors::serialize(tensors, Some(notes)).unwrap()).unwrap();
+}
+
 fn step_of(ckpt: &Path) -> usize {
     let c = counterfeit::io::checkpoint::Checkpoint::open(ckpt).unwrap();
     c.state()
@@ -162,6 +176,11 @@ fn folders_settings_and_flags_are_checked_before_the_gpu_is_opened() {
     let dir = scratch("checks");
     let ran = dcgan(&dir, 2).output().unwrap();
     assert!(ran.status.success(), "{}", text(&ran));
+    assert!(
+        text(&ran).contains("(r1)"),
+        "r1 is the default: {}",
+        text(&ran)
+    );
     let ckpt = dir.join("checkpoint.safetensors");
     let refused = |cmd: &mut Command, needles: &[&str]| {
         let out = cmd.output().unwrap();
@@ -225,7 +244,28 @@ fn folders_settings_and_flags_are_checked_before_the_gpu_is_opened() {
     ] {
         refused(dcgan(&scratch("z"), 4).args([flag, value]), &[flag]);
     }
-    // A recipe chooses its own loss.
+    // A run from before --recipe existed was a dcgan run: it resumes as one, and only so.
+    let old = scratch("before-recipes");
+    let ran = dcgan(&old, 2).args(["--recipe", "dcgan"]).output().unwrap();
+    assert!(ran.status.success(), "{}", text(&ran));
+    let old_ckpt = old.join("checkpoint.safetensors");
+    drop_note(&old_ckpt, "--recipe");
+    refused(
+        dcgan(&old, 3).arg("--resume").arg(&old_ckpt),
+        &["--recipe dcgan", "--recipe r1"],
+    );
+    let resumed = dcgan(&old, 3)
+        .args(["--recipe", "dcgan", "--resume"])
+        .arg(&old_ckpt)
+        .output()
+        .unwrap();
+    assert!(resumed.status.success(), "{}", text(&resumed));
+    std::fs::remove_dir_all(&old).ok();
+    // A recipe chooses its own loss (the default's too).
+    refused(
+        dcgan(&scratch("v"), 4).args(["--loss", "hinge"]),
+        &["--recipe r1 (r1 is the default)", "--recipe dcgan"],
+    );
     refused(
         dcgan(&scratch("w"), 4).args(["--recipe", "sngan", "--loss", "lsgan"]),
         &["--recipe sngan", "--loss"],
@@ -243,7 +283,7 @@ fn folders_settings_and_flags_are_checked_before_the_gpu_is_opened() {
 /// stopped sngan run (spectral norm's kept vectors in its checkpoint) resumes bit for bit.
 #[test]
 fn every_recipe_trains_and_the_penalties_are_logged() {
-    for recipe in ["sngan", "wgan-gp", "r1"] {
+    for recipe in ["dcgan", "sngan", "wgan-gp", "r1"] {
         let dir = scratch(recipe);
         let ran = dcgan_batch(&dir, 2, 4)
             .args(["--recipe", recipe])
@@ -261,7 +301,11 @@ fn every_recipe_trains_and_the_penalties_are_logged() {
             .take(2)
             .collect::<Vec<_>>();
         let logged = last.iter().any(|v| v.parse::<f32>().unwrap() != 0.0);
-        assert_eq!(logged, recipe != "sngan", "{recipe}: {csv}");
+        assert_eq!(
+            logged,
+            ["wgan-gp", "r1"].contains(&recipe),
+            "{recipe}: {csv}"
+        );
         std::fs::remove_dir_all(&dir).ok();
     }
     // The conditional GAN takes them all (WGAN-GP mixes images under the real label).

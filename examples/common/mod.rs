@@ -18,7 +18,9 @@ pub use interrupt::{Cadence, Interrupt, INTERRUPTED_EXIT};
 pub use progress::TrainingBar;
 pub use ranks::{RankArgs, Ranks};
 pub use recipe::recipe_lr;
-pub use run_folder::{check_flag, open_resume, out_folder, prepare_out, CHECKPOINT};
+pub use run_folder::{
+    check_flag, open_resume, open_resume_since, out_folder, prepare_out, CHECKPOINT,
+};
 pub use stabilisers::StabiliserArgs;
 pub use timeline::Timeline;
 

@@ -43,6 +43,17 @@ pub fn out_folder(out: &Path) -> Result<()> {
 /// Opens the checkpoint of `--resume`, refusing one whose run had other `settings` (flags and
 /// their values as this run has them) or that is already at `steps`.
 pub fn open_resume(path: &Path, settings: &[(String, String)], steps: u64) -> Result<Checkpoint> {
+    open_resume_since(path, settings, steps, &[])
+}
+
+/// As [`open_resume`], where `unrecorded` gives the value a flag had in runs from before their
+/// checkpoints recorded it (a flag added later whose default is not what they ran).
+pub fn open_resume_since(
+    path: &Path,
+    settings: &[(String, String)],
+    steps: u64,
+    unrecorded: &[(&str, &str)],
+) -> Result<Checkpoint> {
     let flag = |e: Error| Error::Config(format!("--resume {e}"));
     let ckpt = Checkpoint::open(path).map_err(flag)?;
     let at = ckpt
@@ -55,7 +66,13 @@ pub fn open_resume(path: &Path, settings: &[(String, String)], steps: u64) -> Re
             ))
         })?
         .iterations as u64;
-    for (key, old) in ckpt.notes()? {
+    let mut notes = ckpt.notes()?;
+    for (key, value) in unrecorded {
+        if !notes.iter().any(|(k, _)| k == key) {
+            notes.push((key.to_string(), value.to_string()));
+        }
+    }
+    for (key, old) in notes {
         if let Some((_, new)) = settings.iter().find(|(k, _)| *k == key) {
             if *new != old {
                 return Err(Error::Config(format!(
