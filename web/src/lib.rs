@@ -57,7 +57,7 @@ pub async fn slanted_land(seed: u32) -> Result<Training, JsValue> {
     Ok(Training::new(gpu, gan))
 }
 
-/// Opens the page's WebGPU device and starts `dcgan_mnist`'s recipe (dcgan28, Adam 2e-4,
+/// Opens the page's WebGPU device and starts `dcgan_mnist --recipe dcgan` (dcgan28, Adam 2e-4,
 /// β1 0.5; its batch of 64 or another `batch`) on the first `digits` bundled digits.
 #[wasm_bindgen]
 pub async fn dcgan(digits: usize, batch: usize, seed: u32) -> Result<Training, JsValue> {
