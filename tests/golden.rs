@@ -11,12 +11,13 @@ mod common;
 
 use common::*;
 use counterfeit::gan::dcgan::{Arch, DOptions};
+use counterfeit::gpu::Kernel;
 use counterfeit::nn::{Mode, RngSpec};
 use counterfeit::ops::elementwise::fill;
 use counterfeit::ops::penalty::{norm_penalty, NormPenalty};
 use counterfeit::ops::Clock;
-use counterfeit::tape::ParamGrads;
-use counterfeit::{bce_with_logits, Gpu, Network, Optimizer, Tensor};
+use counterfeit::tape::{ParamGrads, Tape};
+use counterfeit::{bce_with_logits, Gpu, Loss, Network, Optimizer, Tensor};
 use safetensors::SafeTensors;
 
 const BATCH: usize = 4;
@@ -92,7 +93,88 @@ fn network(gpu: &Gpu, name: &str, model: counterfeit::Sequential, table: &Params
     net
 }
 
-fn run(gpu: &Gpu, kernels: &[counterfeit::gpu::Kernel]) {
+/// D's update from the fixed inputs: the tapes of G(z) and of D on the real and the fake
+/// batch (none recorded into a submission yet), and D's BCE losses.
+struct DUpdate {
+    g_tape: Tape,
+    d_real: Tape,
+    d_fake: Tape,
+    loss: DLoss,
+    ones: Tensor,
+    state: Tensor,
+    rng: RngSpec,
+}
+
+/// D's loss: BCE of the real batch's logits against 1 and the fake one's against 0.
+struct DLoss {
+    real: Loss,
+    fake: Loss,
+}
+
+impl DUpdate {
+    fn new(gpu: &Gpu, g: &Network, d: &Network) -> DUpdate {
+        let z = fixed(BATCH * 100, 14, 1.0, 0.0);
+        let z = Tensor::from_slice(gpu, &z, &[BATCH, 100], "z").unwrap();
+        let real = fixed(BATCH * 28 * 28, 15, 0.9, 0.0);
+        let real = Tensor::from_slice(gpu, &real, &[BATCH, 1, 28, 28], "real").unwrap();
+        let ones = Tensor::from_slice(gpu, &[1.0; BATCH], &[BATCH, 1], "ones").unwrap();
+        let zeros = Tensor::zeros(gpu, &[BATCH, 1], "zeros").unwrap();
+        let state = Tensor::zeros(gpu, &[4], "step counter").unwrap();
+        let rng = RngSpec {
+            seed: 0,
+            stream: 0,
+            clock: Clock::ITERATION,
+        };
+        let g_tape = g.tape(gpu, &z, Mode::Train, rng, &state).unwrap();
+        let d_real = d.tape(gpu, &real, Mode::Train, rng, &state).unwrap();
+        let d_fake = d
+            .tape(gpu, g_tape.output(), Mode::Train, rng, &state)
+            .unwrap();
+        let loss = DLoss {
+            real: bce_with_logits(gpu, d_real.output(), &ones).unwrap(),
+            fake: bce_with_logits(gpu, d_fake.output(), &zeros).unwrap(),
+        };
+        DUpdate {
+            g_tape,
+            d_real,
+            d_fake,
+            loss,
+            ones,
+            state,
+            rng,
+        }
+    }
+}
+
+impl DLoss {
+    /// Both losses and their gradients into D's parameters (after D's forwards).
+    fn backward(&self, gpu: &Gpu, d_real: &Tape, d_fake: &Tape) -> Vec<Kernel> {
+        let mut k: Vec<Kernel> = self
+            .real
+            .kernels
+            .iter()
+            .chain(&self.fake.kernels)
+            .cloned()
+            .collect();
+        k.extend(
+            d_real
+                .backward(gpu, &self.real.grad, ParamGrads::Write, None)
+                .unwrap(),
+        );
+        k.extend(
+            d_fake
+                .backward(gpu, &self.fake.grad, ParamGrads::Accumulate, None)
+                .unwrap(),
+        );
+        k
+    }
+
+    fn value(&self, gpu: &Gpu) -> f32 {
+        self.real.value.read(gpu).unwrap()[0] + self.fake.value.read(gpu).unwrap()[0]
+    }
+}
+
+fn run(gpu: &Gpu, kernels: &[Kernel]) {
     gpu.run(&kernels.iter().collect::<Vec<_>>()).unwrap();
 }
 
@@ -103,42 +185,25 @@ fn one_dcgan28_step_matches_pytorch() {
     let gpu = gpu();
     let g = network(gpu, "G", Arch::Dcgan28.generator(), &PARAMS);
     let d = network(gpu, "D", Arch::Dcgan28.discriminator(), &PARAMS);
-    let z = Tensor::from_slice(gpu, &fixed(BATCH * 100, 14, 1.0, 0.0), &[BATCH, 100], "z");
-    let real = fixed(BATCH * 28 * 28, 15, 0.9, 0.0);
-    let real = Tensor::from_slice(gpu, &real, &[BATCH, 1, 28, 28], "real").unwrap();
-    let ones = Tensor::from_slice(gpu, &[1.0; BATCH], &[BATCH, 1], "ones").unwrap();
-    let zeros = Tensor::zeros(gpu, &[BATCH, 1], "zeros").unwrap();
-    let state = Tensor::zeros(gpu, &[4], "step counter").unwrap();
-    let rng = RngSpec {
-        seed: 0,
-        stream: 0,
-        clock: Clock::ITERATION,
-    };
     let adam = Optimizer::dcgan_adam();
 
     // D's update: G(z), D on the real and the fake batch, both losses' gradients into D.
-    let g_tape = g.tape(gpu, &z.unwrap(), Mode::Train, rng, &state).unwrap();
+    let DUpdate {
+        g_tape,
+        d_real,
+        d_fake,
+        loss,
+        ones,
+        state,
+        rng,
+    } = DUpdate::new(gpu, &g, &d);
     let fake = g_tape.output();
-    let d_real = d.tape(gpu, &real, Mode::Train, rng, &state).unwrap();
-    let d_fake = d.tape(gpu, fake, Mode::Train, rng, &state).unwrap();
-    let l_real = bce_with_logits(gpu, d_real.output(), &ones).unwrap();
-    let l_fake = bce_with_logits(gpu, d_fake.output(), &zeros).unwrap();
     let mut k = g_tape.forward().to_vec();
     k.extend_from_slice(d_real.forward());
     k.extend_from_slice(d_fake.forward());
-    k.extend(l_real.kernels.iter().chain(&l_fake.kernels).cloned());
-    k.extend(
-        d_real
-            .backward(gpu, &l_real.grad, ParamGrads::Write, None)
-            .unwrap(),
-    );
-    k.extend(
-        d_fake
-            .backward(gpu, &l_fake.grad, ParamGrads::Accumulate, None)
-            .unwrap(),
-    );
+    k.extend(loss.backward(gpu, &d_real, &d_fake));
     run(gpu, &k);
-    let loss_d = l_real.value.read(gpu).unwrap()[0] + l_fake.value.read(gpu).unwrap()[0];
+    let loss_d = loss.value(gpu);
     // Sums of up to 6,272 f32 products: 1e-5 absolute and 1e-3 relative on gradients.
     let (grad_atol, grad_rtol) = (1e-5, 1e-3);
     for (_, p, ..) in PARAMS.iter().filter(|t| t.0 == "D") {
@@ -213,33 +278,26 @@ fn one_r1_d_update_matches_pytorch() {
     };
     let d = Arch::Dcgan28.discriminator_with(options).unwrap();
     let d = network(gpu, "D", d, &R1_D_PARAMS);
-    let z = Tensor::from_slice(gpu, &fixed(BATCH * 100, 14, 1.0, 0.0), &[BATCH, 100], "z");
-    let real = fixed(BATCH * 28 * 28, 15, 0.9, 0.0);
-    let real = Tensor::from_slice(gpu, &real, &[BATCH, 1, 28, 28], "real").unwrap();
-    let ones = Tensor::from_slice(gpu, &[1.0; BATCH], &[BATCH, 1], "ones").unwrap();
-    let zeros = Tensor::zeros(gpu, &[BATCH, 1], "zeros").unwrap();
-    let state = Tensor::zeros(gpu, &[4], "step counter").unwrap();
+    let DUpdate {
+        g_tape,
+        d_real,
+        d_fake,
+        loss,
+        ones,
+        state,
+        ..
+    } = DUpdate::new(gpu, &g, &d);
     let metrics = Tensor::zeros(gpu, &[2], "penalty, mean norm").unwrap();
-    let rng = RngSpec {
-        seed: 0,
-        stream: 0,
-        clock: Clock::ITERATION,
-    };
-    let g_tape = g.tape(gpu, &z.unwrap(), Mode::Train, rng, &state).unwrap();
-    let fake = g_tape.output();
-    let d_real = d.tape(gpu, &real, Mode::Train, rng, &state).unwrap();
-    let d_fake = d.tape(gpu, fake, Mode::Train, rng, &state).unwrap();
-    let l_real = bce_with_logits(gpu, d_real.output(), &ones).unwrap();
-    let l_fake = bce_with_logits(gpu, d_fake.output(), &zeros).unwrap();
-    let grad_x = Tensor::zeros(gpu, real.shape(), "D's input gradient").unwrap();
-    let v = Tensor::zeros(gpu, real.shape(), "the penalty's gradient at it").unwrap();
+    let real = d_real.input().shape();
+    let grad_x = Tensor::zeros(gpu, real, "D's input gradient").unwrap();
+    let v = Tensor::zeros(gpu, real, "the penalty's gradient at it").unwrap();
     let r1 = NormPenalty {
         weight: 5.0,
         center: 0.0,
         slot: 0,
         part: None,
     };
-    let penalty = |k: &mut Vec<counterfeit::gpu::Kernel>| {
+    let penalty = |k: &mut Vec<Kernel>| {
         k.extend(
             d_real
                 .backward(gpu, &ones, ParamGrads::Skip, Some(&grad_x))
@@ -275,20 +333,10 @@ fn one_r1_d_update_matches_pytorch() {
 
     // The whole update, in the trainer's order.
     let mut k = d_fake.forward().to_vec();
-    k.extend(l_real.kernels.iter().chain(&l_fake.kernels).cloned());
-    k.extend(
-        d_real
-            .backward(gpu, &l_real.grad, ParamGrads::Write, None)
-            .unwrap(),
-    );
-    k.extend(
-        d_fake
-            .backward(gpu, &l_fake.grad, ParamGrads::Accumulate, None)
-            .unwrap(),
-    );
+    k.extend(loss.backward(gpu, &d_real, &d_fake));
     penalty(&mut k);
     run(gpu, &k);
-    let loss_d = l_real.value.read(gpu).unwrap()[0] + l_fake.value.read(gpu).unwrap()[0];
+    let loss_d = loss.value(gpu);
     assert_close("loss_d", &[loss_d], &golden.get("loss_d"), 2e-6, 1e-5);
     for (_, p, ..) in R1_D_PARAMS {
         let grad = grad_of(gpu, &d, p);
