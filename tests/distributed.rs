@@ -19,12 +19,13 @@ use counterfeit::distributed::{Collective, Mpi};
 use counterfeit::gan::conditional::{
     dcgan28_discriminator, dcgan28_generator, ConditionalConfig, ConditionalTrainer,
 };
-use counterfeit::{Dataset, Gpu, Noise, Sequential, Trainer, TrainerConfig};
+use counterfeit::{Dataset, Gpu, GradientPenalty, Noise, Sequential, Trainer, TrainerConfig};
 
 /// Where `rank_worker` writes (set by the test that starts it; unset, the worker does nothing).
 const OUT_ENV: &str = "COUNTERFEIT_TEST_RANK_OUT";
-/// What `rank_worker` does: `train` (20 steps, then write what it holds), `conditional`
-/// (the conditional DCGAN, batch norm and all, for 3 steps) or `endless`.
+/// What `rank_worker` does: `train` (20 steps, then write what it holds), `train-r1` (the
+/// same with R1's penalty), `conditional` (the conditional DCGAN, batch norm and all, for 3
+/// steps) or `endless`.
 const MODE_ENV: &str = "COUNTERFEIT_TEST_RANK_MODE";
 /// Steps of the comparison runs.
 const STEPS: usize = 20;
@@ -99,10 +100,25 @@ fn config(batch: usize) -> TrainerConfig {
     }
 }
 
-/// G's and D's parameters, and every step's D and G loss.
-fn trained(gpu: &Gpu, batch: usize, steps: usize) -> (Vec<f32>, Vec<f32>) {
+/// R1 (`dcgan_mnist`'s default recipe): each rank's penalty is the mean over its samples.
+const R1: GradientPenalty = GradientPenalty::Real {
+    gamma: 10.0,
+    every: 1,
+};
+
+/// G's and D's parameters, and every step's D and G loss (and penalty, when there is one).
+fn trained(
+    gpu: &Gpu,
+    batch: usize,
+    steps: usize,
+    penalty: Option<GradientPenalty>,
+) -> (Vec<f32>, Vec<f32>) {
     let (g, d) = models();
-    let mut gan = Trainer::new(gpu, g, d, &data(gpu), config(batch)).unwrap();
+    let config = TrainerConfig {
+        penalty,
+        ..config(batch)
+    };
+    let mut gan = Trainer::new(gpu, g, d, &data(gpu), config).unwrap();
     for _ in 0..steps {
         gan.step().unwrap();
     }
@@ -113,7 +129,7 @@ fn trained(gpu: &Gpu, batch: usize, steps: usize) -> (Vec<f32>, Vec<f32>) {
     let losses = gan
         .history()
         .iter()
-        .flat_map(|m| [m.d_loss, m.g_loss])
+        .flat_map(|m| [m.d_loss, m.g_loss, m.penalty])
         .collect();
     (params, losses)
 }
@@ -141,8 +157,9 @@ fn rank_worker() {
         .unwrap()
         .in_group(mpi.clone());
     match std::env::var(MODE_ENV).as_deref() {
-        Ok("train") => {
-            let (params, losses) = trained(&gpu, BATCH / ranks, STEPS);
+        Ok(mode @ ("train" | "train-r1")) => {
+            let penalty = (mode == "train-r1").then_some(R1);
+            let (params, losses) = trained(&gpu, BATCH / ranks, STEPS, penalty);
             write_f32(&out.join(format!("params{rank}")), &params);
             write_f32(&out.join(format!("losses{rank}")), &losses);
         }
@@ -189,8 +206,19 @@ fn rank_worker() {
 
 #[test]
 fn two_ranks_stay_identical_and_match_one_process_of_the_whole_batch() {
-    let out = scratch("match");
-    let run = workers(&out, "train")
+    ranks_match_one_process("train", None);
+}
+
+/// The same with R1's penalty: its second-order pass adds to each rank's gradients before
+/// they are averaged, and its logged value is averaged like the losses.
+#[test]
+fn with_r1_two_ranks_stay_identical_and_match_one_process_of_the_whole_batch() {
+    ranks_match_one_process("train-r1", Some(R1));
+}
+
+fn ranks_match_one_process(mode: &str, penalty: Option<GradientPenalty>) {
+    let out = scratch(mode);
+    let run = workers(&out, mode)
         .output()
         .expect("mpirun (Open MPI) on the PATH");
     assert!(
@@ -216,9 +244,15 @@ fn two_ranks_stay_identical_and_match_one_process_of_the_whole_batch() {
         "the ranks logged other (averaged) losses"
     );
 
-    let (p, l) = trained(common::gpu(), BATCH, STEPS);
+    let (p, l) = trained(common::gpu(), BATCH, STEPS, penalty);
     assert_eq!((p.len(), l.len()), (p0.len(), l0.len()));
-    assert_eq!(l.len(), 2 * STEPS);
+    assert_eq!(l.len(), 3 * STEPS);
+    let penalties = l.iter().skip(2).step_by(3);
+    assert!(
+        penalties.clone().all(|&v| (v > 0.0) == penalty.is_some()),
+        "{mode}: logged penalties {:?}",
+        penalties.collect::<Vec<_>>()
+    );
     // Only rounding separates them: each rank averages its 32 samples and the ranks' means
     // are averaged, where one process averages 64 at once. Measured on lavapipe: 2.4e-8 for
     // the parameters, 5e-8 for the losses; the bound leaves room for other adapters' sums.
@@ -235,7 +269,7 @@ fn two_ranks_stay_identical_and_match_one_process_of_the_whole_batch() {
     assert!(dp < 1e-6, "parameters differ by {dp:e}");
     assert!(dl < 1e-6, "losses differ by {dl:e}");
     // ... and both differ from a run that saw only one rank's half of each batch.
-    let (half, _) = trained(common::gpu(), BATCH / 2, STEPS);
+    let (half, _) = trained(common::gpu(), BATCH / 2, STEPS, penalty);
     assert!(worst(&half, &p) > 100.0 * dp.max(1e-7));
 }
 
