@@ -6,7 +6,8 @@
 pub struct StabiliserArgs {
     /// Adversarial loss: bce (non-saturating G loss), hinge (D: relu(1 − D(x)) +
     /// relu(1 + D(G(z))), G: −D(G(z))) or lsgan (least squares, Mao et al. 2017: D:
-    /// (D(x) − 1)² + D(G(z))², G: (D(G(z)) − 1)²).
+    /// (D(x) − 1)² + D(G(z))², G: (D(G(z)) − 1)²). Only with --recipe dcgan: the other
+    /// recipes choose their own.
     #[arg(long, default_value = "bce")]
     pub loss: String,
     /// D's target for real digits; below 1 is one-sided label smoothing (e.g. 0.9).
