@@ -13,7 +13,9 @@ linearly to zero at its end (--decay-from); the generators' loss: least squares 
 both Ds, 10 * L1 of both round trips, 5 * L1 of both identities; then each D's least-squares
 loss (real against 1, fakes against 0, halved) on fakes made before the generators' update,
 the first half of each fake batch swapped for earlier fakes drawn from a pool of 50 (once it
-holds any), the fresh ones then stored in it.
+holds any), the fresh ones then stored in it. --g-ema D translates with a moving average of
+each generator's weights (avg = D·avg + (1 − D)·weights after each update), which
+cyclegan_mnist does not have yet.
 
 At each step of --save-at it writes, for the 1,000 test digits, G_AB(thin) as "thick",
 G_BA(thick) as "thin" and both round trips ("thin_round_trip", "thick_round_trip"), each F32
@@ -26,6 +28,7 @@ judges as counterfeit's own. Needs torch and numpy:
     python3 scripts/pytorch_cyclegan_mnist.py --save-at 1000,2000,3000,4000 --out out/pytorch
 """
 import argparse
+import copy
 import gzip
 import json
 import os
@@ -158,6 +161,9 @@ def main():
                     help="fraction of the run (the last --save-at step) at a constant rate; the "
                          "rate then falls linearly to zero at the end (1: constant)")
     ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--g-ema", type=float, default=0.0,
+                    help="translate with a moving average of each generator's weights, this "
+                         "decay (e.g. 0.999; 0: the generators themselves)")
     ap.add_argument("--out", default="out/pytorch")
     ap.add_argument("--threads", type=int, default=0, help="torch threads (0: torch's default)")
     args = ap.parse_args()
@@ -186,6 +192,7 @@ def main():
     factor = lambda t: 1.0 if t < decay_from else max(0, steps - t) / (steps - decay_from)
     schedules = [torch.optim.lr_scheduler.LambdaLR(o, factor) for o in (opt_g, opt_d)]
     mse, l1 = nn.MSELoss(), nn.L1Loss()
+    emas = [copy.deepcopy(g_ab), copy.deepcopy(g_ba)] if args.g_ema else None
     pool_a, pool_b = Pool(50, BATCH // 2), Pool(50, BATCH // 2)
     b = BATCH
     orders = [np.random.permutation(half), np.random.permutation(half)]
@@ -204,6 +211,11 @@ def main():
             + 10.0 * cycle + 5.0 * (l1(g_ab(bb), bb) + l1(g_ba(a), a))
         loss_g.backward()
         opt_g.step()
+        if emas:
+            with torch.no_grad():
+                for avg, g in zip(emas, (g_ab, g_ba)):
+                    for a, p in zip(avg.parameters(), g.parameters()):
+                        a.mul_(args.g_ema).add_(p, alpha=1 - args.g_ema)
         opt_d.zero_grad(set_to_none=True)
         loss_d = 0.0
         for d, real, fake in ((d_a, a, pool_a(fake_a)), (d_b, bb, pool_b(fake_b))):
@@ -219,9 +231,10 @@ def main():
                   f"{time.time() - start:.0f} s", flush=True)
         if step in save_at:
             with torch.no_grad():  # instance norm: each image on its own statistics
-                thick, thin = g_ab(test_thin), g_ba(test_thick)
+                ab, ba = emas if emas else (g_ab, g_ba)
+                thick, thin = ab(test_thin), ba(test_thick)
                 arrays = {"thick": thick, "thin": thin,
-                          "thin_round_trip": g_ba(thick), "thick_round_trip": g_ab(thin)}
+                          "thin_round_trip": ba(thick), "thick_round_trip": ab(thin)}
             path = os.path.join(args.out, f"pytorch_cyclegan_step_{step}.safetensors")
             save_safetensors(path, {k: v.numpy() for k, v in arrays.items()})
             print(f"step {step}: wrote {path}", flush=True)
