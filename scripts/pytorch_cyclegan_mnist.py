@@ -213,9 +213,9 @@ def main():
         opt_g.step()
         if emas:
             with torch.no_grad():
-                for avg, g in zip(emas, (g_ab, g_ba)):
-                    for a, p in zip(avg.parameters(), g.parameters()):
-                        a.mul_(args.g_ema).add_(p, alpha=1 - args.g_ema)
+                for avg, g in zip(emas, (g_ab, g_ba)):  # names apart from the batch's a
+                    for p_avg, p_g in zip(avg.parameters(), g.parameters()):
+                        p_avg.mul_(args.g_ema).add_(p_g, alpha=1 - args.g_ema)
         opt_d.zero_grad(set_to_none=True)
         loss_d = 0.0
         for d, real, fake in ((d_a, a, pool_a(fake_a)), (d_b, bb, pool_b(fake_b))):
