@@ -10,8 +10,9 @@
 //! domain B the second half thickened (3×3 dilation). Every --sample-every steps a grid shows
 //! ten test digits a row: thin, made thick, and back to thin; thick, made thin, and back. At
 //! the end both directions are judged on the 1,000 test digits: label agreement, ink against
-//! the target domain's, the round trip's L1, FID to the real test digits. Writes grids, a
-//! loss plot, a metrics CSV and a checkpoint to --out.
+//! the target domain's, the round trip's L1, FID to the real test digits. A moving average of
+//! each generator's weights (--g-ema) makes the grids, the judged translations and --translate's.
+//! Writes grids, a loss plot, a metrics CSV and a checkpoint to --out.
 
 mod common;
 
@@ -21,15 +22,16 @@ use std::time::Instant;
 use clap::Parser;
 use common::translation::{self as translation_io, Schedule, Session};
 use common::{
-    check_flag, open_resume, prepare_out, Finish, Interrupt, Timeline, TrainingBar, CHECKPOINT,
+    check_flag, open_resume_since, prepare_out, Finish, Interrupt, Timeline, TrainingBar,
+    CHECKPOINT,
 };
 use counterfeit::data::idx::{self, Digits};
 use counterfeit::eval::classifier::TRAIN_PART;
 use counterfeit::eval::translation::distances;
 use counterfeit::eval::{TranslationJudge, TranslationReport};
 use counterfeit::gan::translation::{
-    self, cycle_discriminator28, resnet_generator28, CycleGan, CycleGanConfig, Domains, SIDE,
-    TASK_NOTE,
+    self, cycle_discriminator28, resnet_generator28, CycleGan, CycleGanConfig, Domains, G_AB_EMA,
+    G_BA_EMA, SIDE, TASK_NOTE,
 };
 use counterfeit::io::checkpoint::Checkpoint;
 use counterfeit::io::digit_image::load_digit;
@@ -37,7 +39,7 @@ use counterfeit::ops::morphology::Transform;
 use counterfeit::{Dataset, Error, GanLoss, Gpu, Network, Optimizer, Result};
 
 /// Steps of the default run.
-const DEFAULT_STEPS: usize = 4000;
+const DEFAULT_STEPS: usize = 6000;
 /// The trainer and task in the checkpoint's notes.
 const TRAINER: &str = "cyclegan";
 const TASK: &str = "thin_thick";
@@ -47,7 +49,7 @@ const TASK: &str = "thin_thick";
     about = "Train CycleGAN on digits: thin ↔ thick, unpaired (or translate your own pictures)"
 )]
 struct Args {
-    /// Training steps (both generators' update, then both discriminators') [default: 4000].
+    /// Training steps (both generators' update, then both discriminators') [default: 6000].
     #[arg(long)]
     steps: Option<usize>,
     /// Images of each domain per step.
@@ -76,6 +78,15 @@ struct Args {
     /// The adversarial loss: lsgan (least squares, the paper's), bce or hinge.
     #[arg(long, default_value = "lsgan")]
     loss: String,
+    /// Decay of the moving average of each generator's weights kept beside it; the grids, the
+    /// judged translations and --translate use the averages (the checkpoint holds them as
+    /// G_AB_ema and G_BA_ema). The last iterate of a CycleGAN generator swings with its
+    /// discriminator; the average is steadier.
+    #[arg(long, default_value_t = 0.999)]
+    g_ema: f32,
+    /// Keep no moving average: translate with the generators' last weights, as the paper does.
+    #[arg(long)]
+    no_g_ema: bool,
     /// Earlier fakes each discriminator's pool keeps (half of each fake batch is drawn from it).
     #[arg(long, default_value_t = 50)]
     pool: usize,
@@ -112,7 +123,8 @@ struct Args {
     /// folder, with a generator of --ckpt, into --out.
     #[arg(long, requires_all = ["ckpt", "to"])]
     translate: Option<std::path::PathBuf>,
-    /// The checkpoint whose generators --translate uses.
+    /// The checkpoint whose generators --translate uses (their moving averages, when the run
+    /// kept them).
     #[arg(long, requires = "translate")]
     ckpt: Option<std::path::PathBuf>,
     /// With --translate: the direction, thick (thin → thick, G_AB) or thin (G_BA).
@@ -149,6 +161,8 @@ impl Args {
         let i = self.identity;
         check_flag("--identity", i, i.is_finite() && i >= 0.0, "at least 0")?;
         check_flag("--pool", self.pool, self.pool >= 1, "at least 1")?;
+        let d = self.g_ema;
+        check_flag("--g-ema", d, d > 0.0 && d < 1.0, "a decay in (0, 1)")?;
         let m = self.checkpoint_every;
         check_flag(
             "--checkpoint-every",
@@ -171,6 +185,11 @@ impl Args {
         })
     }
 
+    /// The moving average's decay, unless --no-g-ema.
+    fn average(&self) -> Option<f32> {
+        (!self.no_g_ema).then_some(self.g_ema)
+    }
+
     fn out(&self) -> std::path::PathBuf {
         self.out
             .clone()
@@ -190,6 +209,7 @@ impl Args {
             ("--identity", self.identity.to_string()),
             ("--loss", self.loss.clone()),
             ("--pool", self.pool.to_string()),
+            ("--g-ema", format!("{:?}", self.average())),
             ("--seed", self.seed.to_string()),
         ]
         .map(|(k, v)| (k.to_string(), v))
@@ -298,7 +318,8 @@ fn train(args: &Args, launched: Instant) -> Result<Finish> {
     let steps = args.steps.unwrap_or(DEFAULT_STEPS);
     prepare_out(&out, args.resume.is_some(), args.overwrite)?;
     if let Some(path) = &args.resume {
-        open_resume(path, &args.settings(), steps as u64)?;
+        // Checkpoints from before --g-ema translated with the generators themselves.
+        open_resume_since(path, &args.settings(), steps as u64, &[("--g-ema", "None")])?;
     }
     let interrupt = Interrupt::install();
     let gpu = &Gpu::new()?;
@@ -331,6 +352,7 @@ fn train(args: &Args, launched: Instant) -> Result<Finish> {
         pool_capacity: args.pool,
         g_optimizer: adam,
         d_optimizer: adam,
+        g_ema: args.average(),
         ..CycleGanConfig::paper(args.batch)
     };
     let g = resnet_generator28(args.width, args.blocks)?;
@@ -478,7 +500,15 @@ impl Session for Run<'_> {
 fn translate_pictures(args: &Args, input: &Path, ckpt_path: &Path, to: &str) -> Result<()> {
     let ckpt = Checkpoint::open(ckpt_path).map_err(|e| Error::Config(format!("--ckpt {e}")))?;
     let (_, notes) = translation_io::trained_task(&ckpt, ckpt_path, TRAINER)?;
-    let name = if to == "thick" { "G_AB" } else { "G_BA" };
+    let (name, average) = match to {
+        "thick" => ("G_AB", G_AB_EMA),
+        _ => ("G_BA", G_BA_EMA),
+    };
+    // The generator's moving average translates when the run kept one, as in its grids.
+    let name = match ckpt.has_network(average)? {
+        true => average,
+        false => name,
+    };
     if !ckpt.has_network(name)? {
         return Err(Error::Config(format!(
             "--ckpt {}: has no {name}, the generator to {to}; it cannot translate --to {to}",

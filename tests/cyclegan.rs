@@ -1,7 +1,8 @@
 //! CycleGAN's recorded iteration: the domains, every tensor of the round trip as the
 //! generators make it, the generators' gradient against central differences of the whole
 //! loss (least squares through both Ds, both cycles, both identities), the pools, learning,
-//! a bit-for-bit resume, and mistakes as errors. Networks of width 2 keep it quick.
+//! the generators' moving averages, a bit-for-bit resume, and mistakes as errors. Networks of
+//! width 2 keep it quick.
 
 mod common;
 
@@ -245,34 +246,114 @@ fn cycles_shrink_as_it_learns() {
     assert!(last < 0.7 * first, "cycle L1 from {first} to {last}");
 }
 
+fn params(net: &Network) -> Vec<f32> {
+    read(&net.params().values)
+}
+
+/// A run keeping averages of decay 0.9.
+fn averaged(batch: usize) -> CycleGanConfig {
+    CycleGanConfig {
+        g_ema: Some(0.9),
+        ..config(batch)
+    }
+}
+
+#[test]
+fn the_averages_follow_each_generator_and_translate() {
+    let mut gan = make(averaged(2));
+    let mut plain = make(config(2));
+    let (ab, ba) = gan.translators();
+    assert_eq!(params(ab), params(gan.g_ab()), "starts as G_AB");
+    assert_eq!(params(ba), params(gan.g_ba()), "starts as G_BA");
+    // avg ← 0.9·avg + 0.1·θ after each step, in f32 on the GPU.
+    let mut want = [params(gan.g_ab()), params(gan.g_ba())];
+    for _ in 0..3 {
+        gan.step().unwrap();
+        plain.step().unwrap();
+        for (w, g) in want.iter_mut().zip([gan.g_ab(), gan.g_ba()]) {
+            for (w, t) in w.iter_mut().zip(params(g)) {
+                *w = 0.9 * *w + 0.1 * t;
+            }
+        }
+    }
+    gan.flush().unwrap();
+    plain.flush().unwrap();
+    let (ab, ba) = gan.translators();
+    for (what, avg, want, g) in [
+        ("G_AB", ab, &want[0], gan.g_ab()),
+        ("G_BA", ba, &want[1], gan.g_ba()),
+    ] {
+        let (avg, g) = (params(avg), params(g));
+        let off = avg
+            .iter()
+            .zip(want)
+            .map(|(x, y)| (x - y).abs())
+            .fold(0.0, f32::max);
+        assert!(off < 1e-6, "{what}'s average off its recursion by {off}");
+        assert!(
+            mean_abs(&avg, &g) > 1e-4,
+            "{what}'s average is {what} itself"
+        );
+    }
+    // The average only reads the generators: training is what it is without one.
+    assert_eq!(gan.history(), plain.history());
+    assert_eq!(params(gan.g_ab()), params(plain.g_ab()));
+    // And it is what translates.
+    let a = read(&gan.step_tensors().a);
+    let by_average = generate_batched(gpu(), ab, &a, 2).unwrap();
+    assert_eq!(gan.a_to_b(&a).unwrap(), by_average);
+    let by_g = generate_batched(gpu(), gan.g_ab(), &a, 2).unwrap();
+    assert!(mean_abs(&by_average, &by_g) > 1e-5);
+}
+
 #[test]
 fn a_resumed_run_continues_bit_for_bit() {
     let dir = std::env::temp_dir().join(format!("counterfeit-cyclegan-{}", std::process::id()));
     let ckpt = dir.join("c.safetensors");
-    let mut straight = make(config(2));
-    for _ in 0..4 {
-        straight.step().unwrap();
+    for cfg in [config(2), averaged(2)] {
+        let mut straight = make(cfg.clone());
+        for _ in 0..4 {
+            straight.step().unwrap();
+        }
+        straight.flush().unwrap();
+        let mut first = make(cfg.clone());
+        first.step().unwrap();
+        first.step().unwrap();
+        first.save(&ckpt).unwrap();
+        let mut resumed = make(cfg.clone());
+        resumed.resume(&ckpt).unwrap();
+        assert_eq!(resumed.steps(), 2);
+        resumed.step().unwrap();
+        resumed.step().unwrap();
+        resumed.flush().unwrap();
+        assert_eq!(resumed.history(), straight.history());
+        let (r, s) = (resumed.translators(), straight.translators());
+        for (x, y) in [
+            (resumed.g_ab(), straight.g_ab()),
+            (resumed.g_ba(), straight.g_ba()),
+            (r.0, s.0),
+            (r.1, s.1),
+        ] {
+            assert_eq!(params(x), params(y), "{:?}: {}", cfg.g_ema, x.label());
+        }
+        let pools = |g: &CycleGan| read(&g.step_tensors().pool_a);
+        assert_eq!(pools(&resumed), pools(&straight));
     }
-    straight.flush().unwrap();
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn a_checkpoint_without_averages_restarts_them_from_the_generators() {
+    let dir = std::env::temp_dir().join(format!("counterfeit-cyclegan-avg-{}", std::process::id()));
+    let ckpt = dir.join("c.safetensors");
     let mut first = make(config(2));
     first.step().unwrap();
-    first.step().unwrap();
     first.save(&ckpt).unwrap();
-    let mut resumed = make(config(2));
+    let mut resumed = make(averaged(2));
     resumed.resume(&ckpt).unwrap();
-    assert_eq!(resumed.steps(), 2);
-    resumed.step().unwrap();
-    resumed.step().unwrap();
-    resumed.flush().unwrap();
-    assert_eq!(resumed.history(), straight.history());
-    for (x, y) in [
-        (resumed.g_ab(), straight.g_ab()),
-        (resumed.g_ba(), straight.g_ba()),
-    ] {
-        assert_eq!(read(&x.params().values), read(&y.params().values));
-    }
-    let pools = |g: &CycleGan| read(&g.step_tensors().pool_a);
-    assert_eq!(pools(&resumed), pools(&straight));
+    let (ab, ba) = resumed.translators();
+    assert_eq!(params(ab), params(first.g_ab()));
+    assert_eq!(params(ba), params(first.g_ba()));
     let _ = std::fs::remove_dir_all(&dir);
 }
 
@@ -314,6 +395,13 @@ fn mistakes_are_errors() {
                 ..config(2)
             },
             "capacity",
+        ),
+        (
+            CycleGanConfig {
+                g_ema: Some(1.0),
+                ..config(2)
+            },
+            "g_ema",
         ),
     ] {
         let e = err(CycleGan::new(gpu(), g(), d(), &domains(), cfg));

@@ -265,9 +265,43 @@ fn cyclegan_trains_and_translates_both_ways() {
                 s(&made),
             ],
         );
-        assert!(ok && text.contains(to), "{text}");
+        // The run kept moving averages (the default), so they translate.
+        let average = if to == "thick" {
+            "G_AB_ema"
+        } else {
+            "G_BA_ema"
+        };
+        assert!(ok && text.contains(to) && text.contains(average), "{text}");
         is_digit_png(&made);
     }
+    // A run without averages cannot continue as one with them, nor the other way round.
+    let mut more = vec![
+        "--steps",
+        "3",
+        "--batch",
+        "2",
+        "--width",
+        "2",
+        "--blocks",
+        "1",
+        "--sample-every",
+        "0",
+        "--no-eval",
+        "--resume",
+        s(&ckpt),
+        "--out",
+        s(&out),
+    ];
+    more.push("--no-g-ema");
+    let (ok, text) = run("cyclegan_mnist", &more);
+    assert!(!ok && text.contains("--g-ema"), "{text}");
+    more.pop();
+    more.extend(["--g-ema", "1"]);
+    let (ok, text) = run("cyclegan_mnist", &more);
+    assert!(
+        !ok && text.contains("--g-ema 1") && text.contains("(0, 1)"),
+        "{text}"
+    );
     let made = dir.join("x.png");
     let (ok, text) = run(
         "cyclegan_mnist",

@@ -27,15 +27,17 @@ pub(crate) struct Ema {
 }
 
 impl Ema {
-    /// A shadow of `g` holding its weights now; appends the update that must follow each of
-    /// G's optimiser steps to `kernels`.
+    /// A shadow of `g`, named `name` in checkpoints, holding its weights now; appends the
+    /// update that must follow each of G's optimiser steps to `kernels`.
     pub(crate) fn new(
         gpu: &Gpu,
         g: &Network,
+        name: &str,
         decay: f32,
         kernels: &mut Vec<Kernel>,
     ) -> Result<Ema> {
-        let net = g.shadow(gpu, EMA_NETWORK)?;
+        check_decay(decay)?;
+        let net = g.shadow(gpu, name)?;
         let (theta, avg) = (&g.params().values, &net.params().values);
         let copy = axpby(gpu, 1.0, theta, 0.0, avg)?;
         gpu.run(&[&copy])?;
@@ -43,7 +45,7 @@ impl Ema {
         Ok(Ema { net, copy })
     }
 
-    /// The averaged generator.
+    /// The averaged generator, labelled with its checkpoint name.
     pub(crate) fn network(&self) -> &Network {
         &self.net
     }
@@ -51,8 +53,8 @@ impl Ema {
     /// Loads the average from `ckpt`, or restarts it from G (load G first) when the
     /// checkpoint has none.
     pub(crate) fn restore(&self, gpu: &Gpu, ckpt: &Checkpoint) -> Result<()> {
-        if ckpt.has_network(EMA_NETWORK)? {
-            ckpt.load_network(gpu, EMA_NETWORK, &self.net, false)
+        if ckpt.has_network(self.net.label())? {
+            ckpt.load_network(gpu, self.net.label(), &self.net, false)
         } else {
             gpu.run(&[&self.copy])
         }

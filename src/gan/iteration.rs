@@ -3,7 +3,7 @@
 //! D, the weight average and the metrics row. What G reads and how its samples reach D
 //! (labels, maps) is the trainer's.
 
-use crate::gan::ema::Ema;
+use crate::gan::ema::{Ema, EMA_NETWORK};
 use crate::gan::run::GanRun;
 use crate::gan::stabilisers::Stabilisers;
 use crate::gan::{streams, GLoss, GanLoss, GradientPenalty, TrainerConfig};
@@ -260,7 +260,7 @@ impl Iteration {
             return Ok(None);
         };
         let mut update = Vec::new();
-        let ema = Ema::new(gpu, &self.g, decay, &mut update)?;
+        let ema = Ema::new(gpu, &self.g, EMA_NETWORK, decay, &mut update)?;
         self.rec.extend(update);
         Ok(Some(ema))
     }

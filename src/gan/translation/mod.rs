@@ -31,7 +31,7 @@ mod pix2pix;
 mod task;
 
 pub use cycle_metrics::{save_cycle_csv, save_cycle_plot, CycleMetrics};
-pub use cyclegan::{CycleGan, CycleGanConfig, CycleTensors};
+pub use cyclegan::{CycleGan, CycleGanConfig, CycleTensors, G_AB_EMA, G_BA_EMA};
 pub use metrics::{save_csv, save_plot, Pix2PixMetrics};
 pub use networks::{
     cycle_discriminator28, patch_discriminator28, resnet_generator28, unet28, PAPER_WIDTH, PATCHES,

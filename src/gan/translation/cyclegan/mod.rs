@@ -3,12 +3,14 @@
 //! and must survive the round trip (cycle consistency, λ·L1) and leave an image of its target
 //! domain alone (identity, ½λ·L1). The step follows the paper's code: both generators' update
 //! first, then both discriminators' on the real images and on fakes from a pool of earlier
-//! ones. All of it is recorded once and replayed with one submission per step.
+//! ones. All of it is recorded once and replayed with one submission per step. A moving
+//! average of each generator's weights can follow it, and then translates.
 
 use std::path::Path;
 
 use super::cycle_metrics::{CycleMetrics, SLOTS};
 use super::task::Domains;
+use crate::gan::ema::{check_decay, Ema};
 use crate::gan::{generate_batched, GanLoss};
 use crate::io::checkpoint::{self, Checkpoint, Extras};
 use crate::nn::{Graph, Network};
@@ -21,6 +23,10 @@ use recording::record;
 /// The checkpoint names of the pools of earlier fakes D_A and D_B read.
 const POOL_A: &str = "pool_a";
 const POOL_B: &str = "pool_b";
+/// The checkpoint names of the moving averages of G_AB's and G_BA's weights.
+pub const G_AB_EMA: &str = "G_AB_ema";
+/// See [`G_AB_EMA`].
+pub const G_BA_EMA: &str = "G_BA_ema";
 
 /// CycleGAN's settings.
 #[derive(Clone, Debug)]
@@ -46,6 +52,11 @@ pub struct CycleGanConfig {
     pub d_optimizer: Optimizer,
     /// Metrics reach the CPU every this many steps.
     pub readback_every: usize,
+    /// Keep a moving average of each generator's weights with this decay (e.g. 0.999),
+    /// updated after every step, which then translates (the grids, [`CycleGan::a_to_b`],
+    /// checkpoints as [`G_AB_EMA`] and [`G_BA_EMA`]); `None` (the paper's) translates with
+    /// the generators themselves.
+    pub g_ema: Option<f32>,
 }
 
 impl CycleGanConfig {
@@ -69,6 +80,7 @@ impl CycleGanConfig {
             g_optimizer: adam,
             d_optimizer: adam,
             readback_every: 10,
+            g_ema: None,
         }
     }
 
@@ -96,7 +108,10 @@ impl CycleGanConfig {
         if self.pool_capacity == 0 && self.pool_fraction > 0.0 {
             return bad("a pool that replays needs a capacity of at least 1".into());
         }
-        Ok(())
+        match self.g_ema {
+            Some(decay) => check_decay(decay),
+            None => Ok(()),
+        }
     }
 
     /// Fakes per batch taken from the pool.
@@ -143,6 +158,8 @@ pub struct CycleGan {
     gpu: Gpu,
     replayer: Replayer<CycleMetrics>,
     nets: Networks,
+    /// The moving averages of G_AB and G_BA, when kept.
+    emas: Option<[Ema; 2]>,
     tensors: CycleTensors,
     notes: Vec<(String, String)>,
 }
@@ -195,12 +212,23 @@ impl CycleGan {
         };
         let mut rec = Recorder::new(gpu, seed, SLOTS.len())?;
         let tensors = record(&mut rec, &config, domains, &nets)?;
+        let emas = match config.g_ema {
+            Some(decay) => {
+                let mut updates = Vec::new();
+                let ab = Ema::new(gpu, &nets.g_ab, G_AB_EMA, decay, &mut updates)?;
+                let ba = Ema::new(gpu, &nets.g_ba, G_BA_EMA, decay, &mut updates)?;
+                rec.extend(updates);
+                Some([ab, ba])
+            }
+            None => None,
+        };
         let replayer = rec.finish(config.readback_every, &SLOTS, "cyclegan step")?;
         Ok(CycleGan {
             config,
             gpu: gpu.clone(),
             replayer,
             nets,
+            emas,
             tensors,
             notes: Vec::new(),
         })
@@ -247,6 +275,15 @@ impl CycleGan {
         &self.nets.g_ba
     }
 
+    /// The generators that translate, A → B and B → A: the moving averages of G_AB and G_BA
+    /// when the configuration keeps them (`g_ema`), else G_AB and G_BA.
+    pub fn translators(&self) -> (&Network, &Network) {
+        match &self.emas {
+            Some([ab, ba]) => (ab.network(), ba.network()),
+            None => (&self.nets.g_ab, &self.nets.g_ba),
+        }
+    }
+
     /// The settings.
     pub fn config(&self) -> &CycleGanConfig {
         &self.config
@@ -262,15 +299,16 @@ impl CycleGan {
         self.notes = notes;
     }
 
-    /// G_AB's translation of `images` of domain A (whole images, row-major), in generate
-    /// mode, a training batch at a time. Blocking.
+    /// The translation of `images` of domain A (whole images, row-major) to domain B by the
+    /// A → B one of [`CycleGan::translators`], in generate mode, a training batch at a time.
+    /// Blocking.
     pub fn a_to_b(&self, images: &[f32]) -> Result<Vec<f32>> {
-        generate_batched(&self.gpu, &self.nets.g_ab, images, self.config.batch)
+        generate_batched(&self.gpu, self.translators().0, images, self.config.batch)
     }
 
-    /// G_BA's translation of `images` of domain B.
+    /// The translation of `images` of domain B to domain A.
     pub fn b_to_a(&self, images: &[f32]) -> Result<Vec<f32>> {
-        generate_batched(&self.gpu, &self.nets.g_ba, images, self.config.batch)
+        generate_batched(&self.gpu, self.translators().1, images, self.config.batch)
     }
 
     fn named(&self) -> [(&'static str, &Network); 4] {
@@ -283,17 +321,25 @@ impl CycleGan {
         ]
     }
 
-    /// Saves the four networks (with their optimisers' moments), the pools, the step counter,
-    /// the metrics and the notes, atomically; flushes first, so a diverged state is refused.
+    /// Saves the four networks (with their optimisers' moments), the generators' moving
+    /// averages when kept (weights only), the pools, the step counter, the metrics and the
+    /// notes, atomically; flushes first, so a diverged state is refused.
     pub fn save(&mut self, path: &Path) -> Result<()> {
         self.replayer.flush()?;
         let t = &self.tensors;
         let pools = [(POOL_A, &t.pool_a), (POOL_B, &t.pool_b)];
+        let averages: Vec<(&str, &Network)> = self
+            .emas
+            .iter()
+            .flatten()
+            .map(|e| (e.network().label(), e.network()))
+            .collect();
         checkpoint::save_with(
             &self.gpu,
             path,
             &self.named(),
             Extras {
+                weights: &averages,
                 tensors: &pools,
                 notes: &self.notes,
                 ..Extras::default()
@@ -304,11 +350,16 @@ impl CycleGan {
         )
     }
 
-    /// Continues from a checkpoint [`CycleGan::save`] wrote for the same networks.
+    /// Continues from a checkpoint [`CycleGan::save`] wrote for the same networks. The
+    /// moving averages are restored too, or restarted from the generators when the checkpoint
+    /// has none.
     pub fn resume(&mut self, path: &Path) -> Result<()> {
         let ckpt = Checkpoint::open(path)?;
         for (name, net) in self.named() {
             ckpt.load_network(&self.gpu, name, net, true)?;
+        }
+        for ema in self.emas.iter().flatten() {
+            ema.restore(&self.gpu, &ckpt)?;
         }
         ckpt.load_tensor(&self.gpu, POOL_A, &self.tensors.pool_a)?;
         ckpt.load_tensor(&self.gpu, POOL_B, &self.tensors.pool_b)?;
