@@ -2,6 +2,7 @@
 //! by Linear layers, and the Linear shapes of gan_mnist_mlp (batch 100).
 //!
 //!     cargo bench --bench gemm            (COUNTERFEIT_ADAPTER / WGPU_BACKEND pick the adapter)
+//!     cargo bench --bench gemm -- 1024    (only the cases whose name holds one of the words)
 //!
 //! Timing: 2 warm-up runs, then the median of repeated runs of a batch of dispatches in one
 //! submission, each batch ended by waiting for the queue. First the adapter's FMA-only
@@ -113,7 +114,13 @@ fn main() -> counterfeit::Result<()> {
         "of ceiling",
         if plain.is_some() { "plain GFLOP/s" } else { "" }
     );
-    for (name, m, n, k, ta, tb) in cases() {
+    // cargo passes `--bench` along; the other words pick cases.
+    let words: Vec<String> = std::env::args()
+        .skip(1)
+        .filter(|a| !a.starts_with("--"))
+        .collect();
+    let picked = |name: &str| words.is_empty() || words.iter().any(|w| name.contains(w.as_str()));
+    for (name, m, n, k, ta, tb) in cases().into_iter().filter(|c| picked(&c.0)) {
         let flop = 2.0 * (m * n * k) as f64;
         let gflops = |gpu: &Gpu| -> counterfeit::Result<f64> {
             let a_shape = if ta { [k, m] } else { [m, k] };
