@@ -1,5 +1,7 @@
 //! GEMM throughput on the current adapter: 1024³ and 2048³ in all three transpose cases used
-//! by Linear layers, and the Linear shapes of gan_mnist_mlp (batch 100).
+//! by Linear layers, and the Linear shapes of gan_mnist_mlp (batch 100); then the three
+//! convolution kernels (forward, input-grad, weight-grad) on dcgan28's convolutions at
+//! batch 64, where a training step spends most of its time.
 //!
 //!     cargo bench --bench gemm            (COUNTERFEIT_ADAPTER / WGPU_BACKEND pick the adapter)
 //!     cargo bench --bench gemm -- 1024    (only the cases whose name holds one of the words)
@@ -15,6 +17,7 @@
 use std::time::Instant;
 
 use counterfeit::gpu::Kernel;
+use counterfeit::ops::conv::{self, ConvGeom};
 use counterfeit::ops::gemm::gemm;
 use counterfeit::ops::peak::{flop, fma_peak};
 use counterfeit::{Gpu, Tensor};
@@ -95,6 +98,53 @@ fn cases() -> Vec<(String, usize, usize, usize, bool, bool)> {
     v
 }
 
+/// dcgan28's convolutions at batch 64, each as the conv whose three kernels its layer runs:
+/// G's transposed convolutions are the input-grad of these geometries (and their input-grad
+/// the forward).
+fn conv_cases() -> counterfeit::Result<Vec<(&'static str, ConvGeom)>> {
+    Ok(vec![
+        (
+            "D 1->64 28->14",
+            ConvGeom::conv(64, 1, 28, 28, 64, 4, 2, 1)?,
+        ),
+        (
+            "D 64->128 14->7",
+            ConvGeom::conv(64, 64, 14, 14, 128, 4, 2, 1)?,
+        ),
+        (
+            "G 256->128 7->14",
+            ConvGeom::conv(64, 128, 14, 14, 256, 4, 2, 1)?,
+        ),
+        (
+            "G 128->1 14->28",
+            ConvGeom::conv(64, 1, 28, 28, 128, 4, 2, 1)?,
+        ),
+    ])
+}
+
+/// GFLOP/s of the three kernels of `g`: forward, input-grad, weight-grad.
+fn conv_gflops(gpu: &Gpu, g: &ConvGeom) -> counterfeit::Result<[f64; 3]> {
+    let filled =
+        |len: usize, v: f32, what: &str| Tensor::from_slice(gpu, &vec![v; len], &[len], what);
+    let x = filled(g.input_len(), 0.5, "x")?;
+    let w = filled(g.weight_len(), 0.25, "w")?;
+    let y = filled(g.output_len(), 0.125, "y")?;
+    let dx = filled(g.input_len(), 0.0, "dx")?;
+    let dw = filled(g.weight_len(), 0.0, "dw")?;
+    let kernels = [
+        conv::forward(gpu, g, &x, &w, None, &y, false)?,
+        conv::input_grad(gpu, g, &y, &w, &dx, false)?,
+        conv::weight_grad(gpu, g, &x, &y, &dw, false)?,
+    ];
+    let flop = g.flops();
+    let reps = ((2e9 / flop).ceil() as usize).clamp(1, 200);
+    let mut out = [0.0; 3];
+    for (o, k) in out.iter_mut().zip(&kernels) {
+        *o = flop / median_seconds(gpu, k, reps, 5)? / 1e9;
+    }
+    Ok(out)
+}
+
 fn main() -> counterfeit::Result<()> {
     let gpu = Gpu::new()?;
     println!(
@@ -144,6 +194,26 @@ fn main() -> counterfeit::Result<()> {
             flop / g / 1e6,
             g,
             100.0 * g / peak
+        );
+    }
+    let convs: Vec<_> = conv_cases()?
+        .into_iter()
+        .filter(|c| picked(&format!("conv {}", c.0)))
+        .collect();
+    if !convs.is_empty() {
+        println!(
+            "{:<24} {:>24} {:>24} {:>24}",
+            "conv, batch 64", "forward GFLOP/s", "input-grad", "weight-grad"
+        );
+    }
+    for (name, g) in convs {
+        let cell = |v: f64| format!("{v:.2} ({:.0} %)", 100.0 * v / peak);
+        let [f, dx, dw] = conv_gflops(&gpu, &g)?;
+        println!(
+            "{name:<24} {:>24} {:>24} {:>24}",
+            cell(f),
+            cell(dx),
+            cell(dw)
         );
     }
     Ok(())
