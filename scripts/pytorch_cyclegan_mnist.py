@@ -13,19 +13,20 @@ linearly to zero at its end (--decay-from); the generators' loss: least squares 
 both Ds, 10 * L1 of both round trips, 5 * L1 of both identities; then each D's least-squares
 loss (real against 1, fakes against 0, halved) on fakes made before the generators' update,
 the first half of each fake batch swapped for earlier fakes drawn from a pool of 50 (once it
-holds any), the fresh ones then stored in it. --g-ema D translates with a moving average of
-each generator's weights (avg = D·avg + (1 − D)·weights after each update), which
-cyclegan_mnist does not have yet.
+holds any), the fresh ones then stored in it. Translations come from a moving average of each
+generator's weights (avg = D·avg + (1 − D)·weights after each update, --g-ema D, 0.999 as in
+cyclegan_mnist; --g-ema 0 translates with the generators themselves, as the paper does).
 
 At each step of --save-at it writes, for the 1,000 test digits, G_AB(thin) as "thick",
 G_BA(thick) as "thin" and both round trips ("thin_round_trip", "thick_round_trip"), each F32
 [1000, 1, 28, 28] in [-1, 1], to OUT/pytorch_cyclegan_step_<step>.safetensors, which
 
     cargo run --release --example cyclegan_mnist -- \\
-        --judge-images OUT/pytorch_cyclegan_step_4000.safetensors
+        --judge-images OUT/pytorch_cyclegan_step_6000.safetensors
 
-judges as counterfeit's own. Needs torch and numpy:
-    python3 scripts/pytorch_cyclegan_mnist.py --save-at 1000,2000,3000,4000 --out out/pytorch
+judges as counterfeit's own. The run is as long as the last --save-at step (6000, as
+cyclegan_mnist's default run). Needs torch and numpy:
+    python3 scripts/pytorch_cyclegan_mnist.py --threads 1 --out out/pytorch
 """
 import argparse
 import copy
@@ -156,14 +157,15 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--width", type=int, default=16)
     ap.add_argument("--blocks", type=int, default=2)
-    ap.add_argument("--save-at", default="1000,2000,3000,4000", help="steps at which to write translations")
+    ap.add_argument("--save-at", default="1000,2000,3000,4000,5000,6000",
+                    help="steps at which to write translations; the last ends the run")
     ap.add_argument("--decay-from", type=float, default=0.5,
                     help="fraction of the run (the last --save-at step) at a constant rate; the "
                          "rate then falls linearly to zero at the end (1: constant)")
     ap.add_argument("--seed", type=int, default=1)
-    ap.add_argument("--g-ema", type=float, default=0.0,
+    ap.add_argument("--g-ema", type=float, default=0.999,
                     help="translate with a moving average of each generator's weights, this "
-                         "decay (e.g. 0.999; 0: the generators themselves)")
+                         "decay (0: the generators themselves)")
     ap.add_argument("--out", default="out/pytorch")
     ap.add_argument("--threads", type=int, default=0, help="torch threads (0: torch's default)")
     args = ap.parse_args()
