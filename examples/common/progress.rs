@@ -12,11 +12,15 @@ use super::pace::{duration, Cadence, Pace};
 /// Where stderr is not a terminal (piped, redirected, under nohup) the bar is not drawn, so a
 /// plain line is printed instead at least this often.
 const PLAIN_EVERY_SECONDS: f32 = 30.0;
+/// The note on a CPU adapter's pace waits this long: steps are queued ahead of the GPU (up
+/// to a few readbacks' worth), so early step counts run ahead of the work done, and the
+/// pace's window must start after the queue has filled to give the steady speed.
+const NOTE_AFTER_SECONDS: f32 = 45.0;
 
 /// A progress bar over training steps that shows the losses, the speed and the time left.
 /// The speed leaves out the steps before `first` (start-up, or a resumed run's) and the time
-/// spent in [`TrainingBar::pause`]; on an adapter that runs shaders on the CPU it says after
-/// a few steps how long the rest will take. When stderr is not a terminal the same figures
+/// spent in [`TrainingBar::pause`]; on an adapter that runs shaders on the CPU it says once
+/// the speed has settled how long the rest will take. When stderr is not a terminal the same figures
 /// go to stderr as plain lines every so many steps or seconds.
 pub struct TrainingBar {
     bar: ProgressBar,
@@ -100,12 +104,14 @@ impl TrainingBar {
         let done = step.saturating_sub(self.first) as f32;
         let secs = self.seconds();
         self.pace.record(step, secs);
-        if done >= 5.0 {
+        if let (true, Some(per_step)) = (
+            done >= 5.0 && secs >= NOTE_AFTER_SECONDS,
+            self.pace.seconds_per_step(),
+        ) {
             if let Some(name) = self.adapter.take() {
                 let left = self.steps.saturating_sub(step);
-                let per_step = secs / done;
                 self.println(&format!(
-                    "note: {name} runs shaders on the CPU: about {per_step:.1} s/step, so the \
+                    "note: {name} runs shaders on the CPU: about {per_step:.2} s/step, so the \
                      remaining {left} steps take ~{}. Use --steps to shorten.",
                     duration(per_step * left as f32)
                 ));
