@@ -342,7 +342,6 @@ impl CycleGan {
                 weights: &averages,
                 tensors: &pools,
                 notes: &self.notes,
-                ..Extras::default()
             },
             Some(self.replayer.state()),
             self.replayer.collected(),
