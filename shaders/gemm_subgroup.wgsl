@@ -7,7 +7,8 @@
 //   gemm_nn4_sg  B's TV vec4s of 8 consecutive k: lane s loads those of k0 + s. With A_K4 (A
 //                stored [m, k], k % 4 == 0) a lane's rows of A come as two vec4s per row
 //                for those 8 k, instead of a scalar per row and k.
-//   gemm_nt4_sg  A's vec4 kk of the workgroup's TM = 8 rows: lane s loads row s's.
+//   gemm_nt4_sg  A's vec4 kk of the workgroup's NT_TM = 32 rows: lane s loads rows s, s + 8,
+//                s + 16 and s + 24.
 
 // A stored [m, k] with k % 4 == 0: A's rows load as vec4s along k.
 override A_K4: bool = false;
@@ -69,12 +70,17 @@ fn gemm_nt4_sg(
 ) {
     let at = nt4_setup(wid, lid);
     let k4 = p.k / 4u;
-    // This lane's row of A (TM = WG: one row per lane).
-    let arow = min(at.x + lane, p.m - 1u) * k4;
+    // This lane's rows of A: lane + 8·h for each block h of 8 of the workgroup's NT_TM rows.
+    var arow: array<u32, NT_TM / 8u>;
+    for (var h = 0u; h < NT_TM / 8u; h = h + 1u) {
+        arow[h] = min(at.x + lane + 8u * h, p.m - 1u) * k4;
+    }
     for (var kk = 0u; kk < k4; kk = kk + 1u) {
-        let al = a4[arow + kk];
-        for (var i = 0u; i < TM; i = i + 1u) {
-            nt_av[i] = subgroupShuffle(al, i);
+        for (var h = 0u; h < NT_TM / 8u; h = h + 1u) {
+            let al = a4[arow[h] + kk];
+            for (var i = 0u; i < 8u; i = i + 1u) {
+                nt_av[8u * h + i] = subgroupShuffle(al, i);
+            }
         }
         nt4_fma(kk);
     }

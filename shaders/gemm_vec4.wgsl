@@ -5,8 +5,8 @@
 //            Per k: TV uniform vec4 loads of B, TM loads of A (2 vec4 with A_VEC), TM·TV
 //            vec4 FMAs.
 //  gemm_nt4: op(A) = A stored [m, k], op(B) = Bᵀ with B stored [n, k], k % 4 == 0 (Linear
-//            forward x·Wᵀ). Both operands run along k: per 4 k, TM uniform vec4 loads of A
-//            and TC vec4 loads of B, then TM·TC dot products.
+//            forward x·Wᵀ). Both operands run along k: per 4 k, NT_TM uniform vec4 loads of A
+//            and TC vec4 loads of B, then NT_TM·TC dot products.
 
 // The declarations and the kernels' shared steps are in gemm_vec4_common.wgsl;
 // gemm_subgroup.wgsl has the variants for adapters with subgroup operations.
@@ -30,12 +30,12 @@ fn gemm_nn4(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id)
 fn gemm_nt4(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
     let at = nt4_setup(wid, lid);
     let k4 = p.k / 4u;
-    var arow: array<u32, TM>;
-    for (var i = 0u; i < TM; i = i + 1u) {
+    var arow: array<u32, NT_TM>;
+    for (var i = 0u; i < NT_TM; i = i + 1u) {
         arow[i] = min(at.x + i, p.m - 1u) * k4;
     }
     for (var kk = 0u; kk < k4; kk = kk + 1u) {
-        for (var i = 0u; i < TM; i = i + 1u) {
+        for (var i = 0u; i < NT_TM; i = i + 1u) {
             nt_av[i] = a4[arow[i] + kk];
         }
         nt4_fma(kk);

@@ -142,8 +142,8 @@ fn shape_mismatch_is_an_error() {
 #[test]
 fn every_kernel_variant_is_checked_on_ragged_shapes() {
     use counterfeit::ops::gemm::{variant, Variant};
-    // (m, n, k, ta, tb, expected variant): rows never a multiple of the 8-row block, columns
-    // not multiples of the 16/64-column tiles.
+    // (m, n, k, ta, tb, expected variant): rows never a multiple of the 8- or 16-row blocks,
+    // columns not multiples of the 16/64-column tiles.
     let cases = [
         (33, 36, 65, false, false, Variant::Nn4), // input-grad shape, scalar A loads
         (33, 36, 68, false, false, Variant::Nn4), // k % 4 == 0: vec4 A loads along k (subgroups)
@@ -151,6 +151,10 @@ fn every_kernel_variant_is_checked_on_ragged_shapes() {
         (35, 20, 7, true, false, Variant::Nn4),   // weight-grad shape, m odd: scalar A loads
         (1, 1200, 100, false, false, Variant::Nn4),
         (65, 7, 36, false, true, Variant::Nt4), // Linear forward shape
+        (23, 9, 12, false, true, Variant::Nt4), // a 32-row block with its last rows empty
+        // A long inner sum: llvmpipe ends a shader's loops after 65,535 iterations, so the
+        // row loops inside the k loop must unroll.
+        (3, 5, 16384, false, true, Variant::Nt4),
         (1, 1, 4, false, true, Variant::Nt4),
         (7, 33, 5, false, true, Variant::General), // k odd
         (7, 33, 8, true, true, Variant::General),  // both transposed

@@ -49,11 +49,13 @@ shader_params! {
     }
 }
 
-/// Rows per workgroup, vec4 column groups per lane (general and nn4), columns per lane (nt4):
-/// the constants of the same names in the shaders.
+/// Rows per workgroup (general) or per lane (nn4), vec4 column groups per lane (general and nn4),
+/// columns per lane and rows per workgroup (nt4): the constants of the same names in the
+/// shaders.
 const TM: usize = 8;
 const TV: usize = 4;
 const TC: usize = 8;
+const NT_TM: usize = 32;
 
 /// A tensor read as a matrix: its first dimension are rows, the rest columns.
 fn dims(t: &Tensor) -> (usize, usize) {
@@ -151,7 +153,7 @@ pub fn gemm(
         Variant::Nt4 => (
             Shader::GemmVec4,
             "gemm_nt4",
-            [n.div_ceil(wg * TC) as u32, rows, 1],
+            [n.div_ceil(wg * TC) as u32, m.div_ceil(NT_TM) as u32, 1],
         ),
         Variant::General => (
             Shader::Gemm,
