@@ -49,13 +49,14 @@ shader_params! {
     }
 }
 
-/// Rows per workgroup (general) or per lane (nn4), vec4 column groups per lane (general and nn4),
+/// Rows per workgroup (general) or per lane (nn4), vec4 column groups per lane (general),
 /// columns per lane and rows per workgroup (nt4): the constants of the same names in the
-/// shaders.
+/// shaders; and the vec4 column groups of an nn4 workgroup (`TV` in gemm_vec4_common.wgsl).
 const TM: usize = 8;
 const TV: usize = 4;
 const TC: usize = 8;
 const NT_TM: usize = 32;
+const TV_NN4: usize = 8;
 
 /// A tensor read as a matrix: its first dimension are rows, the rest columns.
 fn dims(t: &Tensor) -> (usize, usize) {
@@ -148,7 +149,7 @@ pub fn gemm(
         Variant::Nn4 => (
             Shader::GemmVec4,
             "gemm_nn4",
-            [n.div_ceil(4 * TV) as u32, m.div_ceil(wg * TM) as u32, 1],
+            [n.div_ceil(4 * TV_NN4) as u32, m.div_ceil(wg * TM) as u32, 1],
         ),
         Variant::Nt4 => (
             Shader::GemmVec4,
