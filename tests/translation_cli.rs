@@ -37,6 +37,15 @@ fn s(p: &Path) -> &str {
 }
 
 /// A 40×30 colour picture of a dark bar on light paper.
+/// The flags of a CycleGAN run of `steps` steps small enough for a test, writing to `out`.
+fn tiny_cyclegan<'a>(steps: &'a str, out: &'a Path) -> Vec<&'a str> {
+    let mut args = vec![
+        "--steps", steps, "--batch", "2", "--width", "2", "--blocks", "1",
+    ];
+    args.extend(["--sample-every", "0", "--no-eval", "--out", s(out)]);
+    args
+}
+
 fn picture(path: &Path) {
     let mut img = image::RgbImage::from_pixel(40, 30, image::Rgb([250, 245, 230]));
     for y in 5..25 {
@@ -159,24 +168,7 @@ fn pix2pix_trains_translates_pictures_and_refuses_mistakes() {
 
     // A CycleGAN checkpoint is not a pix2pix one, and the other way round.
     let cycle = dir.join("cycle");
-    let (ok, text) = run(
-        "cyclegan_mnist",
-        &[
-            "--steps",
-            "2",
-            "--batch",
-            "2",
-            "--width",
-            "2",
-            "--blocks",
-            "1",
-            "--sample-every",
-            "0",
-            "--no-eval",
-            "--out",
-            s(&cycle),
-        ],
-    );
+    let (ok, text) = run("cyclegan_mnist", &tiny_cyclegan("2", &cycle));
     assert!(ok, "{text}");
     let cycle_ckpt = cycle.join("checkpoint.safetensors");
     let (ok, text) = run(
@@ -218,24 +210,7 @@ fn pix2pix_trains_translates_pictures_and_refuses_mistakes() {
 fn cyclegan_trains_and_translates_both_ways() {
     let dir = scratch("cyclegan");
     let out = dir.join("run");
-    let (ok, text) = run(
-        "cyclegan_mnist",
-        &[
-            "--steps",
-            "2",
-            "--batch",
-            "2",
-            "--width",
-            "2",
-            "--blocks",
-            "1",
-            "--sample-every",
-            "0",
-            "--no-eval",
-            "--out",
-            s(&out),
-        ],
-    );
+    let (ok, text) = run("cyclegan_mnist", &tiny_cyclegan("2", &out));
     assert!(ok, "{text}");
     for f in [
         "translations_final.png",
@@ -275,24 +250,8 @@ fn cyclegan_trains_and_translates_both_ways() {
         is_digit_png(&made);
     }
     // A run without averages cannot continue as one with them, nor the other way round.
-    let mut more = vec![
-        "--steps",
-        "3",
-        "--batch",
-        "2",
-        "--width",
-        "2",
-        "--blocks",
-        "1",
-        "--sample-every",
-        "0",
-        "--no-eval",
-        "--resume",
-        s(&ckpt),
-        "--out",
-        s(&out),
-    ];
-    more.push("--no-g-ema");
+    let mut more = tiny_cyclegan("3", &out);
+    more.extend(["--resume", s(&ckpt), "--no-g-ema"]);
     let (ok, text) = run("cyclegan_mnist", &more);
     assert!(!ok && text.contains("--g-ema"), "{text}");
     more.pop();
