@@ -20,8 +20,8 @@ const NOTE_AFTER_SECONDS: f32 = 45.0;
 /// A progress bar over training steps that shows the losses, the speed and the time left.
 /// The speed leaves out the steps before `first` (start-up, or a resumed run's) and the time
 /// spent in [`TrainingBar::pause`]; on an adapter that runs shaders on the CPU it says once
-/// the speed has settled how long the rest will take. When stderr is not a terminal the same figures
-/// go to stderr as plain lines every so many steps or seconds.
+/// the speed has settled how long the rest will take. When stderr is not a terminal the same
+/// figures go to stderr as plain lines every so many steps or seconds.
 pub struct TrainingBar {
     bar: ProgressBar,
     adapter: Option<String>,
