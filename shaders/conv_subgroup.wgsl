@@ -9,9 +9,10 @@
 // lanes by a shuffle. The shuffle's lane is constant once the tile loops unroll.
 //
 //   conv_fwd_sg   conv_fwd with the TM ≤ 32 weights of a (ci, ky, kx) loaded 4 per lane.
-//                 Bit-identical to conv_fwd.
-//   conv_fwd4_sg  conv_fwd4 with the TM ≤ 32 weight rows of a (ci, ky) loaded 4 per lane.
-//                 The products and sums are conv_fwd4's, in its order: bit-identical.
+//                 Bit-identical to conv_fwd; with KX_DOWN (4×4 kernels) it walks a row's
+//                 taps from the last, the order of conv_fwd4's nested FMAs, and is
+//                 bit-identical to conv_fwd4. (A conv_fwd4 with shuffled vec4 weight rows
+//                 was slower on lavapipe than these scalar shuffles.)
 //   conv_dx_sg    conv_dx with the TM ≤ 32 weights of a (co, tap) loaded 4 per lane.
 //                 Bit-identical to conv_dx.
 //   conv_dw_sg    dw with the lanes splitting the weight columns instead of the sum: lane l
@@ -20,6 +21,9 @@
 //                 output pixel in order, 8 at a time: lane s loads pixel s's TM dy values,
 //                 and each pixel's are shuffled to all lanes. No workgroup memory, no barrier;
 //                 one sum per weight in pixel order (not conv_dw's order: the last bits differ).
+
+// conv_fwd_sg: a row's taps from the last column to the first (conv_fwd4's order).
+override KX_DOWN: bool = false;
 
 @compute @workgroup_size(WG, 1, 1)
 fn conv_fwd_sg(
@@ -39,7 +43,8 @@ fn conv_fwd_sg(
     for (var ci = 0u; ci < p.c_in; ci++) {
         for (var ky = 0u; ky < KS; ky++) {
             fwd_rows(ci, ky);
-            for (var kx = 0u; kx < KS; kx++) {
+            for (var t = 0u; t < KS; t++) {
+                let kx = select(t, KS - 1u - t, KX_DOWN);
                 fwd_inputs(kx);
                 let wk = (ci * KS + ky) * KS + kx;
                 var wl: array<f32, FM / 8u>;
@@ -52,42 +57,6 @@ fn conv_fwd_sg(
                     if (i < TM) {
                         fwd_fma(i, subgroupShuffle(wl[i / 8u], i % 8u));
                     }
-                }
-            }
-        }
-    }
-    fwd_store(co0, pix0);
-}
-
-@compute @workgroup_size(WG, 1, 1)
-fn conv_fwd4_sg(
-    @builtin(workgroup_id) wid: vec3<u32>,
-    @builtin(num_workgroups) nwg: vec3<u32>,
-    @builtin(local_invocation_id) lid: vec3<u32>,
-    @builtin(subgroup_invocation_id) lane: u32,
-) {
-    let pix0 = (wid.x + wid.y * nwg.x) * WG * FP + lid.x;
-    let co0 = wid.z * TM;
-    fwd_window(pix0);
-    // vec4 index of (co, ci = 0, ky = 0) of the rows this lane loads: lane + 8·s.
-    var wrow: array<u32, FM / 8u>;
-    for (var s = 0u; s < FM / 8u; s++) {
-        wrow[s] = min(co0 + lane + 8u * s, p.c_out - 1u) * p.c_in * 4u;
-    }
-    for (var ci = 0u; ci < p.c_in; ci++) {
-        for (var ky = 0u; ky < 4u; ky++) {
-            fwd_rows(ci, ky);
-            fwd_inputs4();
-            let wk = ci * 4u + ky;
-            var wl: array<vec4<f32>, FM / 8u>;
-            for (var s = 0u; s < FM / 8u; s++) {
-                if (8u * s < TM) {
-                    wl[s] = b4[wrow[s] + wk];
-                }
-            }
-            for (var i = 0u; i < FM; i++) {
-                if (i < TM) {
-                    fwd_fma4(i, subgroupShuffle(wl[i / 8u], i % 8u));
                 }
             }
         }

@@ -173,18 +173,22 @@ pub fn forward(
     let pixels = g.batch * g.out_h * g.out_w;
     let groups = grid(op, pixels.div_ceil(layout.lanes * FP), blocks)?;
     let params = g.params(accumulate, bias.is_some(), 0);
-    // A 4×4 kernel's rows are vec4 loads.
+    // A 4×4 kernel's rows are vec4 loads in the plain kernels. With subgroups, scalar weights
+    // shuffled one column at a time ran faster on lavapipe (docs/BENCHMARKS.md); the columns
+    // then go last to first, conv_fwd4's order, so both give the same bits.
     let (shader, entry) = match (g.k, layout.subgroups) {
-        (4, true) => (Shader::ConvSubgroup, "conv_fwd4_sg"),
-        (4, false) => (Shader::Conv, "conv_fwd4"),
         (_, true) => (Shader::ConvSubgroup, "conv_fwd_sg"),
+        (4, false) => (Shader::Conv, "conv_fwd4"),
         (_, false) => (Shader::Conv, "conv_fwd"),
     };
-    let spec = KernelSpec::new(shader, entry)
+    let mut spec = KernelSpec::new(shader, entry)
         .constant("WG", layout.lanes as f64)
         .constant("KS", g.k as f64)
         .constant("ST", g.stride as f64)
         .constant("TM", tm as f64);
+    if layout.subgroups {
+        spec = spec.constant("KX_DOWN", (g.k == 4) as u8 as f64);
+    }
     // Unused bindings still need a buffer; the weight serves.
     let bias = bias.unwrap_or(w);
     let mut binds = vec![
@@ -194,7 +198,7 @@ pub fn forward(
         Bind::Read(bias),
         Bind::Write(y),
     ];
-    if g.k == 4 {
+    if entry == "conv_fwd4" {
         binds.push(Bind::Read(w));
     }
     gpu.kernel_3d(spec, &binds, groups)
