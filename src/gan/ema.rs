@@ -28,7 +28,8 @@ pub(crate) struct Ema {
 
 impl Ema {
     /// A shadow of `g`, named `name` in checkpoints, holding its weights now; appends the
-    /// update that must follow each of G's optimiser steps to `kernels`.
+    /// update that must follow each of G's optimiser steps to `kernels`. The configurations
+    /// check `decay` with [`check_decay`] before recording.
     pub(crate) fn new(
         gpu: &Gpu,
         g: &Network,
@@ -36,7 +37,6 @@ impl Ema {
         decay: f32,
         kernels: &mut Vec<Kernel>,
     ) -> Result<Ema> {
-        check_decay(decay)?;
         let net = g.shadow(gpu, name)?;
         let (theta, avg) = (&g.params().values, &net.params().values);
         let copy = axpby(gpu, 1.0, theta, 0.0, avg)?;
