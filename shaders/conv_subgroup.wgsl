@@ -18,8 +18,8 @@
 //   conv_dw_sg    dw with the lanes splitting the weight columns instead of the sum: lane l
 //                 owns column group 8·g + l (CPG input channels × KYG kernel rows × KS
 //                 columns) for the TM ≤ 32 output channels of the workgroup, and walks every
-//                 output pixel in order, 8 at a time: lane s loads pixel s's TM dy values,
-//                 and each pixel's are shuffled to all lanes. No workgroup memory, no barrier;
+//                 output pixel in order: lane l loads the pixel's dy values of channels
+//                 l + 8·e, shuffled to all lanes. No workgroup memory, no barrier;
 //                 one sum per weight in pixel order (not conv_dw's order: the last bits differ).
 
 // conv_fwd_sg: a row's taps from the last column to the first (conv_fwd4's order).
@@ -145,9 +145,10 @@ fn conv_dw_sg(
     let plane = p.out_h * p.out_w;
     let hw = p.h * p.w;
     let npix = p.batch * plane;
-    var dyco: array<u32, WM>;
-    for (var i = 0u; i < WM; i++) {
-        dyco[i] = min(co0 + i, p.c_out - 1u) * plane;
+    // Offset of the dy plane of the channels this lane loads: co0 + lane + 8·e.
+    var dyco: array<u32, WM / 8u>;
+    for (var e = 0u; e < WM / 8u; e++) {
+        dyco[e] = min(co0 + lane + 8u * e, p.c_out - 1u) * plane;
     }
     // Per column: the input channel's plane offset, the kernel row and column, and whether
     // the column exists.
@@ -163,40 +164,35 @@ fn conv_dw_sg(
         cok[col] = ky0 + r < KS && j < CPG;
     }
     var acc: array<array<f32, TNX>, WM>;
-    for (var q0 = 0u; q0 < npix; q0 += WG) {
-        // Lane s loads the dy values of pixel q0 + s (zero past the end).
-        let mine = q0 + lane;
-        let live = mine < npix;
-        let mq = min(mine, npix - 1u);
-        let mn = mq / plane;
-        let dyb = mn * p.c_out * plane + mq - mn * plane;
-        var dl: array<f32, WM>;
-        for (var i = 0u; i < WM; i++) {
-            if (i < TM) {
-                dl[i] = select(0.0, b[dyb + dyco[i]], live);
+    // One pixel per iteration, so the loop body stays one pixel's FMAs (a body of 8 pixels,
+    // each lane loading one pixel's dy values, outgrew the instruction cache on lavapipe).
+    for (var q = 0u; q < npix; q++) {
+        let n = q / plane;
+        let r = q - n * plane;
+        let oy = r / p.out_w;
+        let ox = r - oy * p.out_w;
+        // Lane l loads the dy values of channels co0 + l + 8·e; each reaches every lane by
+        // a shuffle.
+        let dyb = n * p.c_out * plane + r;
+        var dl: array<f32, WM / 8u>;
+        for (var e = 0u; e < WM / 8u; e++) {
+            if (8u * e < TM) {
+                dl[e] = b[dyb + dyco[e]];
             }
         }
-        for (var s = 0u; s < WG; s++) {
-            // Pixel q0 + s, clamped: past the end its dy is zero.
-            let q = min(q0 + s, npix - 1u);
-            let n = q / plane;
-            let r = q - n * plane;
-            let oy = r / p.out_w;
-            let ox = r - oy * p.out_w;
-            let xb = n * p.c_in * hw;
-            var xv: array<f32, TNX>;
-            for (var col = 0u; col < TNX; col++) {
-                let iy = u32(i32(oy * ST + cky[col]) - i32(p.pad));
-                let ix = u32(i32(ox * ST + col % KS) - i32(p.pad));
-                let ok = cok[col] && iy < p.h && ix < p.w;
-                xv[col] = select(0.0, a[select(0u, xb + xch[col] + iy * p.w + ix, ok)], ok);
-            }
-            for (var i = 0u; i < WM; i++) {
-                if (i < TM) {
-                    let d = subgroupShuffle(dl[i], s);
-                    for (var col = 0u; col < TNX; col++) {
-                        acc[i][col] = fma(d, xv[col], acc[i][col]);
-                    }
+        let xb = n * p.c_in * hw;
+        var xv: array<f32, TNX>;
+        for (var col = 0u; col < TNX; col++) {
+            let iy = u32(i32(oy * ST + cky[col]) - i32(p.pad));
+            let ix = u32(i32(ox * ST + col % KS) - i32(p.pad));
+            let ok = cok[col] && iy < p.h && ix < p.w;
+            xv[col] = select(0.0, a[select(0u, xb + xch[col] + iy * p.w + ix, ok)], ok);
+        }
+        for (var i = 0u; i < WM; i++) {
+            if (i < TM) {
+                let d = subgroupShuffle(dl[i / 8u], i % 8u);
+                for (var col = 0u; col < TNX; col++) {
+                    acc[i][col] = fma(d, xv[col], acc[i][col]);
                 }
             }
         }
