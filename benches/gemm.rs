@@ -19,7 +19,7 @@ use std::time::Instant;
 use counterfeit::gpu::Kernel;
 use counterfeit::ops::conv::{self, ConvGeom};
 use counterfeit::ops::gemm::gemm;
-use counterfeit::ops::peak::{flop, fma_peak};
+use counterfeit::ops::peak::{flop, fma_peak, PeakShape};
 use counterfeit::{Gpu, Tensor};
 
 /// The median seconds of one of `reps` dispatches of `kernel` in one submission, after two
@@ -44,15 +44,15 @@ fn median_seconds(
     Ok(times[times.len() / 2])
 }
 
-/// GFLOP/s of FMAs alone in the GEMM's register tile: 64k invocations, enough rounds for
+/// GFLOP/s of FMAs alone in a kernel's register tile: 64k invocations, enough rounds for
 /// about half a second at 40 GFLOP/s.
-fn ceiling(gpu: &Gpu) -> counterfeit::Result<f64> {
+fn ceiling(gpu: &Gpu, shape: PeakShape) -> counterfeit::Result<f64> {
     let invocations = 1 << 16;
-    let iters = 1200;
+    let iters = 153_600 / shape.floats();
     let out = Tensor::zeros(gpu, &[invocations], "peak")?;
-    let kernel = fma_peak(gpu, iters, (0.5, 1e-3), &out)?;
+    let kernel = fma_peak(gpu, shape, iters, (0.5, 1e-3), &out)?;
     let secs = median_seconds(gpu, &kernel, 1, 5)?;
-    Ok(flop(invocations, iters) / secs / 1e9)
+    Ok(flop(shape, invocations, iters) / secs / 1e9)
 }
 
 /// (name, m, n, k, trans_a, trans_b): Linear forward is x·Wᵀ, input-grad dY·W, weight-grad dYᵀ·X.
@@ -152,7 +152,7 @@ fn main() -> counterfeit::Result<()> {
         gpu.describe(),
         gpu.info().device_type
     );
-    let peak = ceiling(&gpu)?;
+    let peak = ceiling(&gpu, PeakShape::Gemm)?;
     println!("FMA-only ceiling in the GEMM's register tile: {peak:.1} GFLOP/s");
     // The plain kernels, timed beside the subgroup variants where those run.
     let plain = gpu.subgroup_kernels().then(|| gpu.with_subgroups(false));
@@ -200,14 +200,31 @@ fn main() -> counterfeit::Result<()> {
         .into_iter()
         .filter(|c| picked(&format!("conv {}", c.0)))
         .collect();
-    if !convs.is_empty() {
-        println!(
-            "{:<24} {:>24} {:>24} {:>24}",
-            "conv, batch 64", "forward GFLOP/s", "input-grad", "weight-grad"
-        );
+    if convs.is_empty() {
+        return Ok(());
     }
+    let conv_peak = ceiling(&gpu, PeakShape::Conv)?;
+    println!(
+        "FMA-only ceiling in the convolutions' register tile: {conv_peak:.1} GFLOP/s \
+         ({:.0} % of the GEMM's)",
+        100.0 * conv_peak / peak
+    );
+    println!(
+        "{:<24} {:>24} {:>24} {:>24}",
+        "conv, batch 64", "forward GFLOP/s", "input-grad", "weight-grad"
+    );
+    println!(
+        "{:<24} {:>24} {:>24} {:>24}",
+        "", "(% of GEMM's | conv's)", "", ""
+    );
     for (name, g) in convs {
-        let cell = |v: f64| format!("{v:.2} ({:.0} %)", 100.0 * v / peak);
+        let cell = |v: f64| {
+            format!(
+                "{v:.2} ({:.0} | {:.0} %)",
+                100.0 * v / peak,
+                100.0 * v / conv_peak
+            )
+        };
         let [f, dx, dw] = conv_gflops(&gpu, &g)?;
         println!(
             "{name:<24} {:>24} {:>24} {:>24}",

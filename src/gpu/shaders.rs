@@ -67,7 +67,7 @@ shaders! {
     Fade => "fade" ["fade_fwd", "fade_grad"],
     PixelNorm => "pixel_norm" ["pixel_norm_fwd", "pixel_norm_bwd"],
     Morphology => "morphology" ["morph"],
-    Peak => "peak" ["fma_peak"],
+    Peak => "peak" ["fma_peak", "fma_peak_conv"],
     InstanceNorm => "instance_norm" ["instance_norm_fwd", "instance_norm_bwd_x", "instance_norm_bwd_params"],
     Resample => "resample" ["upsample_fwd", "upsample_bwd", "avgpool_fwd", "avgpool_bwd"],
     Sort => "sort" ["radix_pass"],
