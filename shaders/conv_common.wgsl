@@ -99,6 +99,19 @@ fn fwd_rows(ci: u32, ky: u32) {
     }
 }
 
+// Tap q of the forward's one flat loop over (ci, ky, t) in order: prepares the kernel row's
+// offsets when its first column t = 0 comes, and returns t.
+fn fwd_tap(q: u32) -> u32 {
+    let taps = KS * KS;
+    let ci = q / taps;
+    let ky = (q - ci * taps) / KS;
+    let t = q - ci * taps - ky * KS;
+    if (t == 0u) {
+        fwd_rows(ci, ky);
+    }
+    return t;
+}
+
 // x at column kx of pixel j's current row; 0 on the padding (which reads x[0]).
 fn fwd_input(j: u32, kx: u32) -> f32 {
     let ix = u32(win_ix0[j] + i32(kx));

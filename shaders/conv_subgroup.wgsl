@@ -40,17 +40,9 @@ fn conv_fwd_sg(
     for (var s = 0u; s < FM / 8u; s++) {
         wrow[s] = min(co0 + lane + 8u * s, p.c_out - 1u) * p.c_in * KS * KS;
     }
-    // One flat loop over the taps (ci, ky, kx) in order: its trip count is not a constant,
-    // so the loop body stays one tap's FMAs. Unrolled over a channel's 16 taps (8,192 FMAs)
-    // it outgrew the instruction cache and ran 20-30 % slower on lavapipe.
-    let taps = KS * KS;
-    for (var q = 0u; q < p.c_in * taps; q++) {
-        let ci = q / taps;
-        let ky = (q - ci * taps) / KS;
-        let t = q - ci * taps - ky * KS;
-        if (t == 0u) {
-            fwd_rows(ci, ky);
-        }
+    // One flat loop over the taps (conv.wgsl's header says why).
+    for (var q = 0u; q < p.c_in * KS * KS; q++) {
+        let t = fwd_tap(q);
         let kx = select(t, KS - 1u - t, KX_DOWN);
         fwd_inputs(kx);
         let wk = q - t + kx;
@@ -164,8 +156,8 @@ fn conv_dw_sg(
         cok[col] = ky0 + r < KS && j < CPG;
     }
     var acc: array<array<f32, TNX>, WM>;
-    // One pixel per iteration, so the loop body stays one pixel's FMAs (a body of 8 pixels,
-    // each lane loading one pixel's dy values, outgrew the instruction cache on lavapipe).
+    // One pixel per iteration, so the loop body stays one pixel's FMAs: bodies of 8 pixels
+    // (each lane loading one pixel's dy values) or 2 ran slower on lavapipe.
     for (var q = 0u; q < npix; q++) {
         let n = q / plane;
         let r = q - n * plane;
