@@ -11,6 +11,7 @@
 //! ceiling for the GEMM kernel's shape is measured the same way (a loop of FMAs on the same
 //! register tile, no loads), and every case is also given as a share of it: on machines
 //! whose speed varies from one sitting to the next, the share is the figure that compares.
+//! The convolutions are given as shares of that ceiling and of the one for their own tile.
 //! Where the kernels have subgroup variants (CPU adapters with subgroups), each case is also
 //! timed with the plain kernels in the same run.
 
@@ -48,6 +49,7 @@ fn median_seconds(
 /// about half a second at 40 GFLOP/s.
 fn ceiling(gpu: &Gpu, shape: PeakShape) -> counterfeit::Result<f64> {
     let invocations = 1 << 16;
+    // The same FMAs per invocation for either tile: 1200 rounds of the GEMM's 128.
     let iters = 153_600 / shape.floats();
     let out = Tensor::zeros(gpu, &[invocations], "peak")?;
     let kernel = fma_peak(gpu, shape, iters, (0.5, 1e-3), &out)?;
