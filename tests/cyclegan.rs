@@ -54,6 +54,14 @@ fn mean_abs(a: &[f32], b: &[f32]) -> f64 {
         / a.len() as f64
 }
 
+/// The largest |a − b| over the two slices.
+fn max_abs(a: &[f32], b: &[f32]) -> f32 {
+    a.iter()
+        .zip(b)
+        .map(|(x, y)| (x - y).abs())
+        .fold(0.0, f32::max)
+}
+
 #[test]
 fn thin_and_thick_domains_share_no_digit() {
     let (some, _) = idx::bundled().unwrap().split(40).unwrap();
@@ -96,11 +104,7 @@ fn the_round_trip_is_what_the_generators_make() {
     let fake_a = gan.b_to_a(&b).unwrap();
     // Instance norm has no batch statistics: generate mode computes what training did.
     let close = |what: &str, got: &[f32], want: &[f32]| {
-        let worst = got
-            .iter()
-            .zip(want)
-            .map(|(x, y)| (x - y).abs())
-            .fold(0.0, f32::max);
+        let worst = max_abs(got, want);
         assert!(worst < 1e-5, "{what}: off by {worst}");
     };
     close("G_AB(a)", &read(&t.fake_b), &fake_b);
@@ -284,11 +288,7 @@ fn the_averages_follow_each_generator_and_translate() {
         ("G_BA", ba, &want[1], gan.g_ba()),
     ] {
         let (avg, g) = (params(avg), params(g));
-        let off = avg
-            .iter()
-            .zip(want)
-            .map(|(x, y)| (x - y).abs())
-            .fold(0.0, f32::max);
+        let off = max_abs(&avg, want);
         assert!(off < 1e-6, "{what}'s average off its recursion by {off}");
         assert!(
             mean_abs(&avg, &g) > 1e-4,
