@@ -11,7 +11,11 @@ struct Params {
     b_ks: u32,
     b_cs: u32,
     accumulate: u32,
+    // 1: bias per column; 2: bias per row (a lowered convolution's output channel).
     has_bias: u32,
+    // A lowered convolution's pixels per image, when the columns are its pixels over the
+    // batch and the rows its channels: C is then stored NCHW. 0 for a plain [m, n] C.
+    plane: u32,
 }
 
 @group(0) @binding(0) var<uniform> p: Params;
@@ -35,10 +39,16 @@ const NT_TM: u32 = 32u;
 
 fn store(r: u32, col: u32, value: f32) {
     var v = value;
-    if (p.has_bias != 0u) {
+    if (p.has_bias == 1u) {
         v = v + bias[col];
+    } else if (p.has_bias == 2u) {
+        v = v + bias[r];
     }
-    let o = r * p.n + col;
+    var o = r * p.n + col;
+    if (p.plane != 0u) {
+        let img = col / p.plane;
+        o = (img * p.m + r) * p.plane + col - img * p.plane;
+    }
     if (p.accumulate != 0u) {
         v = v + c[o];
     }

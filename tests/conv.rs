@@ -306,6 +306,36 @@ fn kernels_match_reference_on_awkward_geometries() {
 }
 
 #[test]
+fn lowered_forward_and_weight_grad_match_reference() {
+    let _gpu = serial();
+    // Geometries the subgroup path runs as im2col and the NT GEMM (conv::lowered): output
+    // channels a 32-row tile and a sliver, pixels ragged against the 64-column tile, batch 1,
+    // k = 3 and 4, strides 1 and 2, padding on every edge.
+    #[rustfmt::skip]
+    let geoms = [
+        conv_layer(1, 5, (9, 11), 67, 4, 2, 1),  // 30 pixels: the weight-grad stays direct
+        conv_layer(2, 8, (7, 9), 64, 3, 1, 1),   // k = 3, c_in·k² = 72
+        conv_layer(4, 16, (6, 6), 70, 3, 2, 1),  // 36 pixels: both lowered
+        conv_layer(4, 9, (10, 10), 65, 4, 2, 1), // 100 pixels: both lowered
+    ];
+    let gpu = gpu();
+    for (i, layer) in geoms.iter().enumerate() {
+        let g = &layer.g;
+        if gpu.subgroup_kernels() {
+            assert!(conv::lowered::forward_fits(gpu, g), "{g:?}");
+            let pixels = g.batch * g.out_h * g.out_w;
+            assert_eq!(
+                conv::lowered::weight_grad_fits(gpu, g),
+                pixels % 4 == 0,
+                "{g:?}"
+            );
+        }
+        check(layer, 500 + 10 * i as u64, 1.0, false, false);
+        check(layer, 505 + 10 * i as u64, 1.0, true, true);
+    }
+}
+
+#[test]
 fn gpu_layouts_split_long_weight_grad_sums() {
     let _gpu = serial();
     // Batch 9 of 20×20 images: 3,600 pixels summed into 54 weights, split over workgroups
@@ -387,16 +417,18 @@ fn reruns_are_bit_identical() {
 /// The subgroup variants of the forward and input-grad kernels only change how a weight
 /// reaches the lanes: their products and sums are the plain kernels', in the same order, so
 /// the results agree bit for bit (the weight-grad variant sums in another order and is held
-/// to the reference by `check`). On an adapter without the variants both runs are plain.
+/// to the reference by `check`, as is the lowered forward, which the subgroup path runs on
+/// wide layers). On an adapter without the variants both runs are plain.
 #[test]
 fn subgroup_variants_of_forward_and_input_grad_are_bit_identical_to_the_plain_ones() {
     let _gpu = serial();
     let layers = [
-        conv_layer(3, 64, (14, 14), 128, 4, 2, 1), // D conv 64 → 128 at batch 3
+        conv_layer(3, 64, (14, 14), 48, 4, 2, 1), // D conv 64 → 48 at batch 3: a tile and a half
         transposed_layer(1, 37, (7, 7), 19, 4, 2, 1, 0), // a transposed layer of odd widths
-        conv_layer(2, 5, (9, 11), 33, 3, 2, 1),    // k = 3: input-grad only has a variant
+        conv_layer(2, 5, (9, 11), 33, 3, 2, 1),   // k = 3: input-grad only has a variant
     ];
     for (i, Layer { g, r }) in layers.iter().enumerate() {
+        assert!(!conv::lowered::forward_fits(gpu(), g), "{g:?}");
         let inp = inputs(r, 40 + i as u64, 1.0);
         let outputs = both_variants().map(|gpu| {
             let t = |v: &[f32]| Tensor::from_slice(gpu, v, &[v.len()], "t").unwrap();

@@ -8,7 +8,7 @@
 mod checks;
 mod common;
 
-use checks::gemm::product;
+use checks::gemm::{product, product_as};
 use common::*;
 use counterfeit::ops::gemm;
 use counterfeit::reference::dense;
@@ -29,6 +29,16 @@ fn check(
 ) {
     let [with, plain] =
         both_variants().map(|gpu| block_on(product(gpu, m, n, k, ta, tb, bias, accumulate, scale)));
+    // Where the subgroup path transposes its operands first, it must equal the plain NT
+    // kernel on operands transposed by the CPU.
+    let plain = if gemm::packs(m, n, k, ta, tb) {
+        let [_, plain_gpu] = both_variants();
+        block_on(product_as(
+            plain_gpu, m, n, k, ta, tb, bias, accumulate, scale, true,
+        ))
+    } else {
+        plain
+    };
     let differ = with
         .iter()
         .zip(&plain)
@@ -68,6 +78,36 @@ fn all_transpose_cases_at_awkward_sizes() {
             }
         }
     }
+}
+
+#[test]
+fn products_that_transpose_their_operands_first() {
+    // (m, n, k, ta): Linear input-grad shapes (B transposed) and weight-grad shapes (A and B
+    // transposed) just past the thresholds, with rows, columns and k ragged against the NT
+    // kernel's 32-row and 64-column workgroups and its 4 k per step.
+    for (m, n, k, ta) in [
+        (97, 36, 68, false),
+        (96, 4, 4, false),
+        (100, 260, 44, true),
+        (132, 256, 12, true),
+    ] {
+        assert!(gemm::packs(m, n, k, ta, false), "m={m} n={n} k={k} ta={ta}");
+        check(m, n, k, ta, false, false, false, 1.0);
+        check(m, n, k, ta, false, true, true, 1.0);
+    }
+    // Too short a side to repay the transposes, or sizes it cannot take.
+    for (m, n, k, ta) in [
+        (95, 36, 68, false),
+        (100, 252, 44, true),
+        (97, 36, 66, false),
+        (98, 260, 44, true),
+    ] {
+        assert!(
+            !gemm::packs(m, n, k, ta, false),
+            "m={m} n={n} k={k} ta={ta}"
+        );
+    }
+    check(100, 252, 44, true, false, true, false, 1.0);
 }
 
 #[test]

@@ -113,6 +113,8 @@ mod tests {
             twin::<stabilise::FlipParams>(),
             twin::<stabilise::NoiseParams>(),
             twin::<stabilise::ReplayParams>(),
+            twin::<transpose::TransposeParams>(),
+            twin::<conv::lowered::Im2colParams>(),
         ]
     }
 

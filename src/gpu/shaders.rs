@@ -74,6 +74,8 @@ shaders! {
     Swd => "swd" ["abs_diff_rows"],
     Penalty => "penalty" ["interpolate", "norm_penalty"],
     Spectral => "spectral" ["sn_power", "sn_scale", "sn_backward"],
+    Transpose => "transpose" ["transpose4"],
+    Im2col => "im2col" ["im2col_rows", "im2col_cols", "to_channel_major"],
 }
 
 /// The shared helpers every shader is compiled with.

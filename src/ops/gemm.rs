@@ -1,7 +1,7 @@
 //! Dense matrix multiply: one kernel with transpose flags for Linear forward, input-grad and
 //! weight-grad, plus the bias-gradient reduction.
 
-use super::u;
+use super::{transpose, u};
 use crate::gpu::params::shader_params;
 use crate::gpu::shaders::Shader;
 use crate::gpu::KernelSpec;
@@ -35,6 +35,7 @@ shader_params! {
         b_cs: u32,
         accumulate: u32,
         has_bias: u32,
+        plane: u32,
     }
 }
 
@@ -131,6 +132,9 @@ pub fn gemm(
             ));
         }
     }
+    if let Some(kernel) = packed(gpu, a, trans_a, b, trans_b, (m, n, k), bias, c, accumulate)? {
+        return Ok(kernel);
+    }
     let params = GemmParams {
         m: u(m),
         n: u(n),
@@ -190,7 +194,18 @@ pub fn gemm(
     // Unused bindings still need a buffer; `a` serves (it is only read).
     let bias = bias.unwrap_or(a);
     if shader != Shader::Gemm {
-        let params: Gemm4Params = bytemuck::cast(params);
+        let params = Gemm4Params {
+            m: params.m,
+            n: params.n,
+            k: params.k,
+            a_rs: params.a_rs,
+            a_ks: params.a_ks,
+            b_ks: params.b_ks,
+            b_cs: params.b_cs,
+            accumulate: params.accumulate,
+            has_bias: params.has_bias,
+            plane: 0,
+        };
         gpu.kernel_3d(
             spec,
             &[
@@ -217,6 +232,104 @@ pub fn gemm(
         )
     }
 }
+
+/// `c = a · bᵀ (+ bias per row) [+ c]` on gemm_nt4 for a lowered convolution (see
+/// `conv::lowered`): a `[m, k]`, b `[n, k]` with k divisible by 4; with `plane` > 0 the columns
+/// are pixels of images of `plane` pixels and c is stored `[n / plane, m, plane]` (NCHW).
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn nt4_lowered(
+    gpu: &Gpu,
+    a: &Tensor,
+    b: &Tensor,
+    (m, n, k): (usize, usize, usize),
+    bias_rows: Option<&Tensor>,
+    plane: usize,
+    c: &Tensor,
+    accumulate: bool,
+) -> Result<Kernel> {
+    debug_assert!(k.is_multiple_of(4) && a.len() == m * k && b.len() == n * k && c.len() == m * n);
+    let params = Gemm4Params {
+        m: u(m),
+        n: u(n),
+        k: u(k),
+        a_rs: u(k),
+        a_ks: 1,
+        b_ks: 1,
+        b_cs: u(k),
+        accumulate: accumulate as u32,
+        has_bias: if bias_rows.is_some() { 2 } else { 0 },
+        plane: u(plane),
+    };
+    let wg = 8;
+    let (shader, entry) = if gpu.subgroup_kernels() {
+        (Shader::GemmSubgroup, "gemm_nt4_sg")
+    } else {
+        (Shader::GemmVec4, "gemm_nt4")
+    };
+    gpu.kernel_3d(
+        KernelSpec::new(shader, entry).constant("WG", wg as f64),
+        &[
+            Bind::params(&params),
+            Bind::Read(a),
+            Bind::Read(b),
+            Bind::Read(bias_rows.unwrap_or(a)),
+            Bind::Write(c),
+            Bind::Read(a),
+        ],
+        [n.div_ceil(wg * TC) as u32, m.div_ceil(NT_TM) as u32, 1],
+    )
+}
+
+/// The product through `gemm_nt4_sg` with the operands it cannot read transposed first (see
+/// [`packs`]); `None` where that does not pay.
+#[allow(clippy::too_many_arguments)]
+fn packed(
+    gpu: &Gpu,
+    a: &Tensor,
+    trans_a: bool,
+    b: &Tensor,
+    trans_b: bool,
+    (m, n, k): (usize, usize, usize),
+    bias: Option<&Tensor>,
+    c: &Tensor,
+    accumulate: bool,
+) -> Result<Option<Kernel>> {
+    if !gpu.subgroup_kernels() || !packs(m, n, k, trans_a, trans_b) {
+        return Ok(None);
+    }
+    let bt = Tensor::zeros(gpu, &[n, k], "gemm Bᵀ")?;
+    let to_bt = transpose::transpose4(gpu, b, k, n, &bt)?;
+    let kernel = if trans_a {
+        let at = Tensor::zeros(gpu, &[m, k], "gemm Aᵀ")?;
+        let to_at = transpose::transpose4(gpu, a, k, m, &at)?;
+        let product = gemm(gpu, &at, false, &bt, true, bias, c, accumulate)?;
+        to_at.then(to_bt.then(product))
+    } else {
+        let product = gemm(gpu, a, false, &bt, true, bias, c, accumulate)?;
+        to_bt.then(product)
+    };
+    Ok(Some(kernel))
+}
+
+/// Whether a product with B stored `[k, n]` (Linear's input-grad dY·W and weight-grad dYᵀ·X)
+/// transposes B, and A where A is stored `[k, m]`, into scratch tensors and runs on
+/// `gemm_nt4_sg`, on CPU adapters with subgroups. There the NT kernel, whose operands both
+/// load as vec4s along k, runs 1.4–1.8× as fast as `gemm_nn4_sg` on 1024³ and 2048³
+/// (docs/BENCHMARKS.md). A transpose reads and writes its operand once, which the product
+/// repays only when the other side is long enough: measured, B's transpose pays from m ≈ 100
+/// rows, A's (whose products also have a short k, a batch) from n ≈ 256 columns. The sums
+/// run in gemm_nt4's order (4 k per dot product), not gemm_nn4's; the plain kernels, for
+/// which transposing measured slower, keep gemm_nn4.
+pub fn packs(m: usize, n: usize, k: usize, trans_a: bool, trans_b: bool) -> bool {
+    !trans_b
+        && transpose::fits(k, n)
+        && m >= PACK_MIN_M
+        && (!trans_a || (transpose::fits(k, m) && n >= PACK_MIN_N))
+}
+
+/// The shortest sides of a product for which [`packs`] transposes B, and also A.
+const PACK_MIN_M: usize = 96;
+const PACK_MIN_N: usize = 256;
 
 /// Which kernel a product runs on.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -32,6 +32,7 @@ pub mod sort;
 pub mod spectral;
 pub mod stabilise;
 pub(crate) mod tiled;
+pub mod transpose;
 
 use crate::{Error, Result, Tensor};
 

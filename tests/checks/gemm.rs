@@ -23,6 +23,24 @@ pub async fn product(
     accumulate: bool,
     scale: f32,
 ) -> Vec<f32> {
+    product_as(gpu, m, n, k, ta, tb, bias, accumulate, scale, false).await
+}
+
+/// [`product`], with `as_nt` handing the kernel the same operands transposed on the CPU into
+/// A `[m, k]` and B `[n, k]`: the layout `gemm_nt4` reads.
+#[allow(clippy::too_many_arguments)]
+pub async fn product_as(
+    gpu: &Gpu,
+    m: usize,
+    n: usize,
+    k: usize,
+    ta: bool,
+    tb: bool,
+    bias: bool,
+    accumulate: bool,
+    scale: f32,
+    as_nt: bool,
+) -> Vec<f32> {
     let seed = (m * 1_000_003 + n * 1009 + k) as u64;
     let a = normal(m * k, seed, scale);
     let b = normal(k * n, seed + 1, scale);
@@ -30,16 +48,28 @@ pub async fn product(
     let c0 = normal(m * n, seed + 3, scale);
     let a_shape = if ta { [k, m] } else { [m, k] };
     let b_shape = if tb { [n, k] } else { [k, n] };
-    let at = Tensor::from_slice(gpu, &a, &a_shape, "a").unwrap();
-    let bt = Tensor::from_slice(gpu, &b, &b_shape, "b").unwrap();
+    let (at, bt) = if as_nt {
+        let a_mk = if ta { transposed(&a, k, m) } else { a.clone() };
+        let b_nk = if tb { b.clone() } else { transposed(&b, k, n) };
+        (
+            Tensor::from_slice(gpu, &a_mk, &[m, k], "a").unwrap(),
+            Tensor::from_slice(gpu, &b_nk, &[n, k], "b").unwrap(),
+        )
+    } else {
+        (
+            Tensor::from_slice(gpu, &a, &a_shape, "a").unwrap(),
+            Tensor::from_slice(gpu, &b, &b_shape, "b").unwrap(),
+        )
+    };
+    let (kta, ktb) = if as_nt { (false, true) } else { (ta, tb) };
     let biast = Tensor::from_slice(gpu, &bias_v, &[n], "bias").unwrap();
     let ct = Tensor::from_slice(gpu, &c0, &[m, n], "c").unwrap();
     let kernel = gemm::gemm(
         gpu,
         &at,
-        ta,
+        kta,
         &bt,
-        tb,
+        ktb,
         bias.then_some(&biast),
         &ct,
         accumulate,
@@ -71,4 +101,11 @@ pub async fn product(
         1e-5,
     );
     got
+}
+
+/// `x` read as `[rows, cols]`, transposed.
+pub fn transposed(x: &[f32], rows: usize, cols: usize) -> Vec<f32> {
+    (0..cols * rows)
+        .map(|i| x[(i % rows) * cols + i / rows])
+        .collect()
 }

@@ -35,6 +35,7 @@ use crate::gpu::{Bind, Kernel, KernelSpec};
 use crate::{Error, Gpu, Result, Tensor};
 
 mod geom;
+pub mod lowered;
 #[cfg(test)]
 pub(crate) use geom::ConvParams;
 pub use geom::{ConvGeom, MAX_KERNEL};
@@ -168,6 +169,9 @@ pub fn forward(
     if !gpu.cpu_layouts() {
         return tiled::conv(gpu, ConvKernel::Forward, g, x, w, bias, y, accumulate);
     }
+    if lowered::forward_fits(gpu, g) {
+        return lowered::forward(gpu, g, x, w, bias, y, accumulate);
+    }
     let layout = Layout::of(gpu);
     let (tm, blocks) = split_rows(g.c_out, layout.fwd_rows);
     let pixels = g.batch * g.out_h * g.out_w;
@@ -286,6 +290,9 @@ pub fn weight_grad(
     expect_len(op, "weight gradient", dw, g.weight_len(), g)?;
     if !gpu.cpu_layouts() {
         return tiled::conv(gpu, ConvKernel::WeightGrad, g, x, dy, None, dw, accumulate);
+    }
+    if lowered::weight_grad_fits(gpu, g) {
+        return lowered::weight_grad(gpu, g, x, dy, dw, accumulate);
     }
     let layout = Layout::of(gpu);
     // Columns per workgroup, at most 16 (the TNX constant): whole kernel rows, then whole
