@@ -3,6 +3,8 @@
 // with input and output swapped: its forward is the input-grad (conv_dx / conv_dxt), its
 // input-grad the forward (conv_fwd).
 //
+//   (Wide layers' forward and weight-grad run as im2col.wgsl and gemm_nt4 on CPU adapters
+//   with subgroups: ops::conv::lowered.)
 //   conv_fwd   y = conv(x, w) [+ bias] [+ y]. Implicit GEMM, no im2col buffer: M = c_out,
 //              N = batch·out_h·out_w pixels, K = c_in·KS². A workgroup owns TM ≤ FM output
 //              channels (weight addresses from workgroup_id only), a lane FP pixels spaced WG

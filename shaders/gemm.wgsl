@@ -1,5 +1,7 @@
 // C = op(A) · op(B) [+ bias] [+ C]: one kernel serves Linear forward (A·Wᵀ), input-grad
-// (dY·W) and weight-grad (dYᵀ·X) through element strides instead of transpose copies.
+// (dY·W) and weight-grad (dYᵀ·X) through element strides instead of transpose copies (on CPU
+// adapters with subgroups, large input- and weight-grads copy their operands transposed for
+// gemm_nt4 instead: ops::gemm::packs).
 //
 // This is the general version: any sizes, any strides. Each workgroup owns TM rows and each
 // invocation 4 column groups of 4, interleaved so neighbouring lanes read neighbouring columns

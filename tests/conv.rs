@@ -313,10 +313,10 @@ fn lowered_forward_and_weight_grad_match_reference() {
     // k = 3 and 4, strides 1 and 2, padding on every edge.
     #[rustfmt::skip]
     let geoms = [
-        conv_layer(1, 5, (9, 11), 67, 4, 2, 1),  // 30 pixels: the weight-grad stays direct
-        conv_layer(2, 8, (7, 9), 64, 3, 1, 1),   // k = 3, c_in·k² = 72
-        conv_layer(4, 16, (6, 6), 70, 3, 2, 1),  // 36 pixels: both lowered
-        conv_layer(4, 9, (10, 10), 65, 4, 2, 1), // 100 pixels: both lowered
+        conv_layer(1, 5, (9, 11), 259, 4, 2, 1),  // 30 pixels: the weight-grad stays direct
+        conv_layer(2, 8, (7, 9), 256, 3, 1, 1),   // k = 3, c_in·k² = 72
+        conv_layer(4, 16, (6, 6), 262, 3, 2, 1),  // 36 pixels: both lowered
+        conv_layer(4, 9, (10, 10), 257, 4, 2, 1), // 100 pixels: both lowered
     ];
     let gpu = gpu();
     for (i, layer) in geoms.iter().enumerate() {

@@ -77,13 +77,23 @@ impl Kernel {
     /// Records the dispatch into a compute pass; the first time, it waits for the pipeline's
     /// compilation, and errors if the device refused the pipeline.
     pub fn encode(&self, pass: &mut wgpu::ComputePass<'_>) -> Result<()> {
+        for part in self.parts() {
+            part.encode_alone(pass)?;
+        }
+        Ok(())
+    }
+
+    /// This dispatch without the ones chained after it.
+    pub(crate) fn encode_alone(&self, pass: &mut wgpu::ComputePass<'_>) -> Result<()> {
         pass.set_pipeline(self.pipeline.compiled()?);
         pass.set_bind_group(0, &self.bind_group, &[]);
         pass.dispatch_workgroups(self.groups[0], self.groups[1], self.groups[2]);
-        if let Some(next) = &self.then {
-            next.encode(pass)?;
-        }
         Ok(())
+    }
+
+    /// This dispatch and the ones chained after it, in order.
+    pub(crate) fn parts(&self) -> impl Iterator<Item = &Kernel> {
+        std::iter::successors(Some(self), |k| k.then.as_deref())
     }
 
     /// This dispatch followed by `next`, as one kernel: for work that takes two dispatches

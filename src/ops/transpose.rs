@@ -11,8 +11,10 @@ shader_params! {
     pub(crate) struct TransposeParams for Transpose::Params { r4: u32, c4: u32 }
 }
 
-/// Most block rows one dispatch covers (its second workgroup count).
-const MAX_BLOCK_ROWS: usize = 65_535;
+/// Most workgroups in one dimension of a dispatch (block rows, and block columns over WG).
+const MAX_GROUPS: usize = 65_535;
+/// Lanes per workgroup, each moving one block.
+const WG: usize = 8;
 
 /// Whether [`transpose4`] takes a `[rows, cols]` matrix.
 pub fn fits(rows: usize, cols: usize) -> bool {
@@ -20,7 +22,8 @@ pub fn fits(rows: usize, cols: usize) -> bool {
         && cols.is_multiple_of(4)
         && rows > 0
         && cols > 0
-        && rows / 4 <= MAX_BLOCK_ROWS
+        && rows / 4 <= MAX_GROUPS
+        && (cols / 4).div_ceil(WG) <= MAX_GROUPS
 }
 
 /// `dst = srcᵀ`: `src` read as `[rows, cols]`, `dst` as `[cols, rows]`; both sizes divisible by 4.
@@ -36,8 +39,9 @@ pub fn transpose4(
         return Err(Error::shape(
             op,
             format!(
-                "a {rows}x{cols} matrix needs both sizes divisible by 4 and at most {} rows",
-                4 * MAX_BLOCK_ROWS
+                "a {rows}x{cols} matrix needs both sizes divisible by 4, at most {} rows and {} columns",
+                4 * MAX_GROUPS,
+                4 * WG * MAX_GROUPS
             ),
         ));
     }
@@ -52,14 +56,13 @@ pub fn transpose4(
             ),
         ));
     }
-    let wg = 8;
     let params = TransposeParams {
         r4: u(rows / 4),
         c4: u(cols / 4),
     };
     gpu.kernel_3d(
-        KernelSpec::new(Shader::Transpose, "transpose4").constant("WG", wg as f64),
+        KernelSpec::new(Shader::Transpose, "transpose4").constant("WG", WG as f64),
         &[Bind::params(&params), Bind::Read(src), Bind::Write(dst)],
-        [(cols / 4).div_ceil(wg) as u32, (rows / 4) as u32, 1],
+        [(cols / 4).div_ceil(WG) as u32, (rows / 4) as u32, 1],
     )
 }

@@ -177,7 +177,13 @@ impl<M: Row> Replayer<M> {
         if !self.gpu.can_profile() {
             return Ok(None);
         }
-        let kernels = self.kernels().to_vec();
+        // Every dispatch on its own, a chained one (a lowered convolution's layout pass and
+        // product) under its own entry point.
+        let kernels: Vec<Kernel> = self
+            .kernels()
+            .iter()
+            .flat_map(|k| k.parts().cloned())
+            .collect();
         let device = self.gpu.device();
         let count = kernels.len() as u32 + 1;
         let set = device.create_query_set(&wgpu::QuerySetDescriptor {
@@ -196,7 +202,7 @@ impl<M: Row> Replayer<M> {
             let mut pass = encoder.begin_compute_pass(&Default::default());
             pass.write_timestamp(&set, 0);
             for (i, k) in kernels.iter().enumerate() {
-                k.encode(&mut pass)?;
+                k.encode_alone(&mut pass)?;
                 pass.write_timestamp(&set, i as u32 + 1);
             }
         }

@@ -1,16 +1,21 @@
 //! Convolutions lowered to the vec4 GEMM on CPU adapters with subgroups: the input laid out
 //! as a matrix (`shaders/im2col.wgsl`), then one `gemm_nt4_sg` product, whose operands both
-//! load as vec4s along the summed axis. On lavapipe that product runs at 1.5–2× the rate of
-//! the direct forward and 1.3–1.5× that of the direct weight-grad on DCGAN's layers
-//! (docs/BENCHMARKS.md); laying the input out reads it once and writes it k²/s² times, which
-//! the product repays many times over on layers with enough channels.
+//! load as vec4s along the summed axis and which runs at 60–75 % of the FMA ceiling on
+//! lavapipe where the direct kernels reach 30–55 %. Laying the input out costs a load and a
+//! store per value, about 1.3–1.9 ns each there (a storage access is a loop over the lanes),
+//! and each value then feeds c_out FMAs. Measured on the DCGAN layers at batch 64 against the
+//! direct kernels in one process: with c_out = 256 or 512 the forward ran 1.07–1.39× as fast
+//! and the weight-grad 1.12–1.34×, with c_out = 128 0.91–1.18× (docs/BENCHMARKS.md), so only
+//! layers of 256 output channels or more are lowered.
 //!
 //! - forward: `y[co, q] = Σ_kk w[co, kk] · xc[q, kk]` over kk = (ci, ky, kx), q = (n, oy, ox),
 //!   stored NCHW by the product's epilogue, with the bias per output channel.
 //! - weight-grad: `dw[co, kk] = Σ_q dy[co, q] · xc[kk, q]`, with dy's pixels made
 //!   contiguous per channel first.
 //!
-//! The sums run in gemm_nt4's order (4 terms per dot product), not the direct kernels'.
+//! The input-grad stays direct: lowered, its output would need a col2im pass as well, which
+//! would eat what the product gains. The sums run in gemm_nt4's order (4 terms per dot
+//! product), not the direct kernels'.
 
 use super::super::u;
 use super::ConvGeom;
@@ -38,8 +43,9 @@ const MAX_SCRATCH: usize = 1 << 24;
 /// Most workgroups the product's 64-column tiles may take in one dispatch dimension.
 const MAX_COLUMN_TILES: usize = 65_535;
 
-/// Fewest output channels, and summed terms per output, for which lowering pays.
-const MIN_CHANNELS: usize = 64;
+/// Fewest output channels (FMAs per laid-out value), and summed terms per output, for which
+/// lowering was measured to pay (see the module comment).
+const MIN_CHANNELS: usize = 256;
 const MIN_TERMS: usize = 64;
 
 /// Columns of the lowered input: c_in · k².
@@ -51,10 +57,16 @@ fn pixels(g: &ConvGeom) -> usize {
     g.batch * g.out_h * g.out_w
 }
 
+/// Whether the product's loop over `k / 4` stays inside the adapter's loop limit.
+fn within_loop_limit(gpu: &Gpu, k: usize) -> bool {
+    gpu.loop_limit().is_none_or(|limit| k / 4 + 16 < limit)
+}
+
 /// Whether [`forward`] runs this geometry on `gpu`.
 pub fn forward_fits(gpu: &Gpu, g: &ConvGeom) -> bool {
     let (kk, q) = (terms(g), pixels(g));
     gpu.subgroup_kernels()
+        && within_loop_limit(gpu, kk)
         && kk.is_multiple_of(4)
         && kk >= MIN_TERMS
         && g.c_out >= MIN_CHANNELS
@@ -66,6 +78,7 @@ pub fn forward_fits(gpu: &Gpu, g: &ConvGeom) -> bool {
 pub fn weight_grad_fits(gpu: &Gpu, g: &ConvGeom) -> bool {
     let (kk, q) = (terms(g), pixels(g));
     gpu.subgroup_kernels()
+        && within_loop_limit(gpu, q)
         && q.is_multiple_of(4)
         && kk >= MIN_TERMS
         && g.c_out >= MIN_CHANNELS

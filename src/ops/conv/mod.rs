@@ -20,7 +20,8 @@
 //! loop over the lanes there. The forward and input-grad variants are bit-identical to the
 //! plain kernels; the weight-grad variant lets the lanes split the weights instead of the sum
 //! (about 2× faster on the DCGAN layers) and so rounds differently. `Gpu::with_subgroups(false)`
-//! builds the plain kernels.
+//! builds the plain kernels. On layers of at least 256 output channels the subgroup path runs
+//! the forward and the weight-grad as im2col and the vec4 GEMM instead ([`lowered`]).
 //!
 //! In the GPU layouts (a GPU adapter, or `Layouts::Gpu`) the forward, the input-grad (but for
 //! the thin one), the weight-grad and the bias-grad are the workgroup-tiled products of
