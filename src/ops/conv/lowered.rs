@@ -57,33 +57,27 @@ fn pixels(g: &ConvGeom) -> usize {
     g.batch * g.out_h * g.out_w
 }
 
-/// Whether the product's loop over `k / 4` stays inside the adapter's loop limit.
-fn within_loop_limit(gpu: &Gpu, k: usize) -> bool {
-    gpu.loop_limit().is_none_or(|limit| k / 4 + 16 < limit)
+/// Whether a lowered product of `c_out` rows and `columns` columns, summed over `summed`
+/// values in vec4s, runs on `gpu`: within the adapter's loop limit (one turn per vec4) and
+/// the dispatch limits, with scratch of at most [`MAX_SCRATCH`], on a layer wide enough to pay.
+fn product_fits(gpu: &Gpu, g: &ConvGeom, summed: usize, columns: usize) -> bool {
+    gpu.subgroup_kernels()
+        && summed.is_multiple_of(4)
+        && gpu.loop_limit().is_none_or(|limit| summed / 4 + 16 < limit)
+        && columns.div_ceil(64) <= MAX_COLUMN_TILES
+        && terms(g) >= MIN_TERMS
+        && g.c_out >= MIN_CHANNELS
+        && terms(g) * pixels(g) <= MAX_SCRATCH
 }
 
 /// Whether [`forward`] runs this geometry on `gpu`.
 pub fn forward_fits(gpu: &Gpu, g: &ConvGeom) -> bool {
-    let (kk, q) = (terms(g), pixels(g));
-    gpu.subgroup_kernels()
-        && within_loop_limit(gpu, kk)
-        && kk.is_multiple_of(4)
-        && kk >= MIN_TERMS
-        && g.c_out >= MIN_CHANNELS
-        && kk * q <= MAX_SCRATCH
-        && q.div_ceil(64) <= MAX_COLUMN_TILES
+    product_fits(gpu, g, terms(g), pixels(g))
 }
 
 /// Whether [`weight_grad`] runs this geometry on `gpu`.
 pub fn weight_grad_fits(gpu: &Gpu, g: &ConvGeom) -> bool {
-    let (kk, q) = (terms(g), pixels(g));
-    gpu.subgroup_kernels()
-        && within_loop_limit(gpu, q)
-        && q.is_multiple_of(4)
-        && kk >= MIN_TERMS
-        && g.c_out >= MIN_CHANNELS
-        && kk * q <= MAX_SCRATCH
-        && kk.div_ceil(64) <= MAX_COLUMN_TILES
+    product_fits(gpu, g, pixels(g), terms(g))
 }
 
 /// One invocation per work item, 256 to a workgroup; the geometry's divisors are pipeline
