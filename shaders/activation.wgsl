@@ -14,6 +14,12 @@ struct Params {
 @group(0) @binding(3) var<storage, read> dy: array<f32>;
 // Curvature only: the tangent t; dst receives σ''(x)·t·dy, src holding y = σ(x).
 @group(0) @binding(4) var<storage, read> t: array<f32>;
+// The `4` entries: the same buffers as vec4s (lengths divisible by 4, p.n counting vec4s).
+// On CPU adapters a storage access is a loop over the lanes; a vec4 takes one turn for its
+// four values.
+@group(0) @binding(1) var<storage, read> src4: array<vec4<f32>>;
+@group(0) @binding(2) var<storage, read_write> dst4: array<vec4<f32>>;
+@group(0) @binding(3) var<storage, read> dy4: array<vec4<f32>>;
 
 // Overflow-safe forms: exp never sees a large positive argument.
 fn sigmoid(x: f32) -> f32 {
@@ -112,5 +118,39 @@ fn sigmoid_curv(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) 
     if (i < p.n) {
         let y = src[i];
         dst[i] = y * (1.0 - y) * (1.0 - 2.0 * y) * t[i] * dy[i];
+    }
+}
+
+@compute @workgroup_size(256)
+fn relu_fwd4(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+             @builtin(local_invocation_index) lid: u32) {
+    let i = linear_id(wid, nwg, lid, 256u);
+    if (i < p.n) { dst4[i] = max(src4[i], vec4<f32>(0.0)); }
+}
+
+@compute @workgroup_size(256)
+fn leaky_relu_fwd4(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+                   @builtin(local_invocation_index) lid: u32) {
+    let i = linear_id(wid, nwg, lid, 256u);
+    if (i < p.n) {
+        let x = src4[i];
+        dst4[i] = select(p.slope * x, x, x > vec4<f32>(0.0));
+    }
+}
+
+@compute @workgroup_size(256)
+fn relu_bwd4(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+             @builtin(local_invocation_index) lid: u32) {
+    let i = linear_id(wid, nwg, lid, 256u);
+    if (i < p.n) { dst4[i] = select(vec4<f32>(0.0), dy4[i], src4[i] > vec4<f32>(0.0)); }
+}
+
+@compute @workgroup_size(256)
+fn leaky_relu_bwd4(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+                   @builtin(local_invocation_index) lid: u32) {
+    let i = linear_id(wid, nwg, lid, 256u);
+    if (i < p.n) {
+        let g = dy4[i];
+        dst4[i] = select(p.slope * g, g, src4[i] > vec4<f32>(0.0));
     }
 }

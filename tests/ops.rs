@@ -17,7 +17,7 @@ use counterfeit::reference::dense::{self, Act};
 use counterfeit::reference::{optim, shuffle};
 use counterfeit::{Optimizer, Tensor};
 
-const SIZES: [usize; 5] = [1, 7, 33, 257, 1000];
+const SIZES: [usize; 6] = [1, 4, 7, 33, 257, 1000];
 
 fn t(data: &[f32]) -> Tensor {
     Tensor::from_slice(gpu(), data, &[data.len()], "t").unwrap()

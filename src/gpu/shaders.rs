@@ -41,7 +41,7 @@ shaders! {
     GemmVec4 => "gemm_vec4" ["gemm_nn4", "gemm_nt4"],
     GemmSubgroup => "gemm_subgroup" ["gemm_nn4_sg", "gemm_nt4_sg"],
     Reduce => "reduce" ["sum_rows", "sum_all"],
-    Activation => "activation" ["relu_fwd", "leaky_relu_fwd", "tanh_fwd", "sigmoid_fwd", "relu_bwd", "leaky_relu_bwd", "tanh_bwd", "sigmoid_bwd", "tanh_curv", "sigmoid_curv"],
+    Activation => "activation" ["relu_fwd", "leaky_relu_fwd", "tanh_fwd", "sigmoid_fwd", "relu_bwd", "leaky_relu_bwd", "tanh_bwd", "sigmoid_bwd", "tanh_curv", "sigmoid_curv", "relu_fwd4", "leaky_relu_fwd4", "relu_bwd4", "leaky_relu_bwd4"],
     Maxout => "maxout" ["maxout_fwd", "maxout_bwd"],
     Dropout => "dropout" ["dropout"],
     Elementwise => "elementwise" ["axpby", "fill"],

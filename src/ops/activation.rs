@@ -30,6 +30,24 @@ impl Activation {
         }
     }
 
+    /// The vec4 entries, for lengths divisible by 4 (the ReLUs: memory-bound, so a vec4 access
+    /// per four values pays most; measured in docs/BENCHMARKS.md).
+    fn names4(self) -> Option<(&'static str, &'static str)> {
+        match self {
+            Activation::Relu => Some(("relu_fwd4", "relu_bwd4")),
+            Activation::LeakyRelu(_) => Some(("leaky_relu_fwd4", "leaky_relu_bwd4")),
+            _ => None,
+        }
+    }
+
+    /// The forward and backward entries for `len` values and the work items they take.
+    fn entries(self, len: usize) -> ((&'static str, &'static str), usize) {
+        match self.names4() {
+            Some(names) if len.is_multiple_of(4) => (names, len / 4),
+            _ => (self.names(), len),
+        }
+    }
+
     fn slope(self) -> f32 {
         match self {
             Activation::LeakyRelu(s) => s,
@@ -52,14 +70,15 @@ impl Activation {
 /// `y = act(x)`.
 pub fn forward(gpu: &Gpu, act: Activation, x: &Tensor, y: &Tensor) -> Result<Kernel> {
     same_len("activation", x, y)?;
+    let ((entry, _), items) = act.entries(x.len());
     let params = ActParams {
-        n: u(x.len()),
+        n: u(items),
         slope: act.slope(),
     };
     gpu.kernel(
-        KernelSpec::new(Shader::Activation, act.names().0),
+        KernelSpec::new(Shader::Activation, entry),
         &[Bind::params(&params), Bind::Read(x), Bind::Write(y)],
-        groups_256(x.len()),
+        groups_256(items),
     )
 }
 
@@ -73,19 +92,20 @@ pub fn backward(
 ) -> Result<Kernel> {
     same_len("activation backward", saved, dy)?;
     same_len("activation backward", dy, dx)?;
+    let ((_, entry), items) = act.entries(dy.len());
     let params = ActParams {
-        n: u(dy.len()),
+        n: u(items),
         slope: act.slope(),
     };
     gpu.kernel(
-        KernelSpec::new(Shader::Activation, act.names().1),
+        KernelSpec::new(Shader::Activation, entry),
         &[
             Bind::params(&params),
             Bind::Read(saved),
             Bind::Write(dx),
             Bind::Read(dy),
         ],
-        groups_256(dy.len()),
+        groups_256(items),
     )
 }
 
