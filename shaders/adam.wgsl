@@ -24,6 +24,17 @@ struct AdamParams {
 
 @group(0) @binding(0) var<uniform> adam_p: AdamParams;
 
+// The update count and this update's rate.
+fn update_and_rate() -> vec2<f32> {
+    let update = state[0] * adam_p.t_mul + adam_p.t_add;
+    var rate = adam_p.lr;
+    if (update >= adam_p.decay_from) {
+        let left = f32(adam_p.decay_to - min(update, adam_p.decay_to));
+        rate = adam_p.lr * (left / f32(adam_p.decay_to - adam_p.decay_from));
+    }
+    return vec2<f32>(f32(update + 1u), rate);
+}
+
 // Adam (Kingma & Ba 2015) in PyTorch's form:
 // p -= lr/(1−β1^t) · m / (sqrt(v)/sqrt(1−β2^t) + ε)
 @compute @workgroup_size(256)
@@ -33,13 +44,9 @@ fn adam(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
     if (i >= adam_p.n) {
         return;
     }
-    let update = state[0] * adam_p.t_mul + adam_p.t_add;
-    let t = f32(update + 1u);
-    var rate = adam_p.lr;
-    if (update >= adam_p.decay_from) {
-        let left = f32(adam_p.decay_to - min(update, adam_p.decay_to));
-        rate = adam_p.lr * (left / f32(adam_p.decay_to - adam_p.decay_from));
-    }
+    let tr = update_and_rate();
+    let t = tr.x;
+    let rate = tr.y;
     let g = grad[i];
     let m = adam_p.beta1 * m1[i] + (1.0 - adam_p.beta1) * g;
     let v = adam_p.beta2 * m2[i] + (1.0 - adam_p.beta2) * g * g;
@@ -48,4 +55,32 @@ fn adam(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
     let bc1 = 1.0 - pow(adam_p.beta1, t);
     let bc2 = 1.0 - pow(adam_p.beta2, t);
     param[i] = param[i] - rate / bc1 * m / (sqrt(v) / sqrt(bc2) + adam_p.eps);
+}
+
+// The same buffers as vec4s, for a length divisible by 4 (adam_p.n counting vec4s): on CPU
+// adapters a storage access is a loop over the lanes, one turn per value or per vec4. The
+// same operations per value as `adam`, so the same bits.
+@group(0) @binding(2) var<storage, read_write> param4: array<vec4<f32>>;
+@group(0) @binding(3) var<storage, read> grad4: array<vec4<f32>>;
+@group(0) @binding(4) var<storage, read_write> m14: array<vec4<f32>>;
+@group(0) @binding(5) var<storage, read_write> m24: array<vec4<f32>>;
+
+@compute @workgroup_size(256)
+fn adam4(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+         @builtin(local_invocation_index) lid: u32) {
+    let i = linear_id(wid, nwg, lid, 256u);
+    if (i >= adam_p.n) {
+        return;
+    }
+    let tr = update_and_rate();
+    let t = tr.x;
+    let rate = tr.y;
+    let g = grad4[i];
+    let m = adam_p.beta1 * m14[i] + (1.0 - adam_p.beta1) * g;
+    let v = adam_p.beta2 * m24[i] + (1.0 - adam_p.beta2) * g * g;
+    m14[i] = m;
+    m24[i] = v;
+    let bc1 = 1.0 - pow(adam_p.beta1, t);
+    let bc2 = 1.0 - pow(adam_p.beta2, t);
+    param4[i] = param4[i] - rate / bc1 * m / (sqrt(v) / sqrt(bc2) + adam_p.eps);
 }

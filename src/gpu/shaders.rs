@@ -47,7 +47,7 @@ shaders! {
     Elementwise => "elementwise" ["axpby", "fill"],
     GanLoss => "gan_loss" ["gan_loss"],
     L1 => "l1" ["l1"],
-    Adam => "adam" ["adam"],
+    Adam => "adam" ["adam", "adam4"],
     Sgd => "sgd" ["sgd_momentum"],
     Rng => "rng" ["fill_bits", "fill_uniform", "fill_normal"],
     Data => "data" ["gather", "gather_resized", "gather_labels"],

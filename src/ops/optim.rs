@@ -232,7 +232,14 @@ impl Optimizer {
         same_len("optimizer", param, grad)?;
         same_len("optimizer", param, m1)?;
         same_len("optimizer", param, m2)?;
-        let n = u(param.len());
+        // A vec4 per invocation where the length allows (bit-identical, about twice as fast on
+        // CPU adapters, like the activations' vec4 entries).
+        let (entry, items) = if param.len().is_multiple_of(4) {
+            ("adam4", param.len() / 4)
+        } else {
+            ("adam", param.len())
+        };
+        let n = u(items);
         // Plain Adam's decay window starts at update 2³² − 1, past the end of any run.
         let adam = |lr, beta1, beta2, eps, decay_from, decay_to| {
             let params = AdamParams {
@@ -247,7 +254,7 @@ impl Optimizer {
                 decay_to,
             };
             gpu.kernel(
-                KernelSpec::new(Shader::Adam, "adam"),
+                KernelSpec::new(Shader::Adam, entry),
                 &[
                     Bind::params(&params),
                     Bind::Read(state),
@@ -256,7 +263,7 @@ impl Optimizer {
                     Bind::Write(m1),
                     Bind::Write(m2),
                 ],
-                groups_256(param.len()),
+                groups_256(items),
             )
         };
         match *self {
