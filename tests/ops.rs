@@ -175,8 +175,14 @@ fn adam_matches_reference_over_steps() {
 
 #[test]
 fn sgd_momentum_with_decay_and_ramp_matches_reference() {
+    // An odd length and one divisible by 4 (where Adam takes vec4s: SGD must not).
+    for n in [33, 36] {
+        sgd_steps(n);
+    }
+}
+
+fn sgd_steps(n: usize) {
     let gpu = gpu();
-    let n = 33;
     let p0 = normal(n, 5, 1.0);
     let (lr, decay, min_lr, mom0, mom1, start, end) =
         (0.1f32, 1.5f32, 0.01f32, 0.5f32, 0.7f32, 1u32, 4u32);
@@ -210,7 +216,13 @@ fn sgd_momentum_with_decay_and_ramp_matches_reference() {
         );
         optim::sgd(&mut rp, &f64s(&grad), &mut rv, rate, mom);
     }
-    assert_close("sgd", &p.read(gpu).unwrap(), &rp, 1e-6, 1e-5);
+    assert_close(
+        &format!("sgd n={n}"),
+        &p.read(gpu).unwrap(),
+        &rp,
+        1e-6,
+        1e-5,
+    );
 }
 
 /// A data-parallel rank draws elements `first..first + n` of the whole batch's draw.

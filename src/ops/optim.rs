@@ -239,11 +239,10 @@ impl Optimizer {
         } else {
             ("adam", param.len())
         };
-        let n = u(items);
         // Plain Adam's decay window starts at update 2³² − 1, past the end of any run.
         let adam = |lr, beta1, beta2, eps, decay_from, decay_to| {
             let params = AdamParams {
-                n,
+                n: u(items),
                 lr,
                 beta1,
                 beta2,
@@ -291,7 +290,7 @@ impl Optimizer {
                 ramp_end,
             } => {
                 let params = SgdParams {
-                    n,
+                    n: u(param.len()),
                     lr,
                     decay,
                     min_lr,
