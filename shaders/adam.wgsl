@@ -24,15 +24,19 @@ struct AdamParams {
 
 @group(0) @binding(0) var<uniform> adam_p: AdamParams;
 
-// The update count and this update's rate.
-fn update_and_rate() -> vec2<f32> {
+// This update's step factors, shared by `adam` and `adam4`: rate/(1−β1^t) and sqrt(1−β2^t),
+// with t the update count from the step counter and the rate after any decay.
+fn step_factors() -> vec2<f32> {
     let update = state[0] * adam_p.t_mul + adam_p.t_add;
+    let t = f32(update + 1u);
     var rate = adam_p.lr;
     if (update >= adam_p.decay_from) {
         let left = f32(adam_p.decay_to - min(update, adam_p.decay_to));
         rate = adam_p.lr * (left / f32(adam_p.decay_to - adam_p.decay_from));
     }
-    return vec2<f32>(f32(update + 1u), rate);
+    let bc1 = 1.0 - pow(adam_p.beta1, t);
+    let bc2 = 1.0 - pow(adam_p.beta2, t);
+    return vec2<f32>(rate / bc1, sqrt(bc2));
 }
 
 // Adam (Kingma & Ba 2015) in PyTorch's form:
@@ -44,17 +48,13 @@ fn adam(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
     if (i >= adam_p.n) {
         return;
     }
-    let tr = update_and_rate();
-    let t = tr.x;
-    let rate = tr.y;
+    let f = step_factors();
     let g = grad[i];
     let m = adam_p.beta1 * m1[i] + (1.0 - adam_p.beta1) * g;
     let v = adam_p.beta2 * m2[i] + (1.0 - adam_p.beta2) * g * g;
     m1[i] = m;
     m2[i] = v;
-    let bc1 = 1.0 - pow(adam_p.beta1, t);
-    let bc2 = 1.0 - pow(adam_p.beta2, t);
-    param[i] = param[i] - rate / bc1 * m / (sqrt(v) / sqrt(bc2) + adam_p.eps);
+    param[i] = param[i] - f.x * m / (sqrt(v) / f.y + adam_p.eps);
 }
 
 // The same buffers as vec4s, for a length divisible by 4 (adam_p.n counting vec4s): on CPU
@@ -72,15 +72,11 @@ fn adam4(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: ve
     if (i >= adam_p.n) {
         return;
     }
-    let tr = update_and_rate();
-    let t = tr.x;
-    let rate = tr.y;
+    let f = step_factors();
     let g = grad4[i];
     let m = adam_p.beta1 * m14[i] + (1.0 - adam_p.beta1) * g;
     let v = adam_p.beta2 * m24[i] + (1.0 - adam_p.beta2) * g * g;
     m14[i] = m;
     m24[i] = v;
-    let bc1 = 1.0 - pow(adam_p.beta1, t);
-    let bc2 = 1.0 - pow(adam_p.beta2, t);
-    param4[i] = param4[i] - rate / bc1 * m / (sqrt(v) / sqrt(bc2) + adam_p.eps);
+    param4[i] = param4[i] - f.x * m / (sqrt(v) / f.y + adam_p.eps);
 }
