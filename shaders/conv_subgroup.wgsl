@@ -15,6 +15,11 @@
 //                 was slower on lavapipe than these scalar shuffles.)
 //   conv_dx_sg    conv_dx with the TM ≤ 32 weights of a (co, tap) loaded 4 per lane.
 //                 Bit-identical to conv_dx.
+//   conv_dx_cl_sg conv_dx_sg on operands laid out with the output channels innermost (dy as
+//                 [n, out_h, out_w, c_out], w as [c_in, KS, KS, c_out]; c_out divisible by
+//                 4), so dy and the weights load as vec4s along the summed axis: a load per
+//                 4 channels, where a storage access costs a loop over the lanes. The same
+//                 sums in the same order, so bit-identical to conv_dx_sg.
 //   conv_dw_sg    dw with the lanes splitting the weight columns instead of the sum: lane l
 //                 owns column group 8·g + l (CPG input channels × KYG kernel rows × KS
 //                 columns) for the TM ≤ 32 output channels of the workgroup, and walks every
@@ -105,6 +110,79 @@ fn conv_dx_sg(
                     for (var i = 0u; i < DM; i++) {
                         if (i < TM) {
                             dx_fma(i, subgroupShuffle(wl[i / 8u], i % 8u));
+                        }
+                    }
+                }
+            }
+        }
+    }
+    dx_store(f, ci0, pix0);
+}
+
+// conv_dx_cl_sg's operands (ops/conv/channels_last.rs lays them out): vec4s of 4 consecutive
+// output channels of dy and of the weights.
+@group(0) @binding(1) var<storage, read> a4: array<vec4<f32>>;
+@group(0) @binding(2) var<storage, read> w4: array<vec4<f32>>;
+
+@compute @workgroup_size(WG, 1, 1)
+fn conv_dx_cl_sg(
+    @builtin(workgroup_id) wid: vec3<u32>,
+    @builtin(num_workgroups) nwg: vec3<u32>,
+    @builtin(local_invocation_id) lid: vec3<u32>,
+    @builtin(subgroup_invocation_id) lane: u32,
+) {
+    let ph = wid.z / p.blocks;
+    let ci0 = (wid.z - ph * p.blocks) * TM;
+    let f = phase(ph);
+    let first = (wid.x + wid.y * nwg.x) * WG * DP;
+    // Uniform across the workgroup, so the shuffles below still see every lane.
+    if (first >= f.count) {
+        return;
+    }
+    let pix0 = first + lid.x;
+    dx_pixels(f, pix0);
+    let kk = KS * KS;
+    let c4n = p.c_out / 4u;
+    // Weight row of the channels this lane loads (lane + 8·s), in vec4s.
+    var wrow: array<u32, DM / 8u>;
+    for (var s = 0u; s < DM / 8u; s++) {
+        wrow[s] = min(ci0 + lane + 8u * s, p.c_in - 1u) * kk * c4n;
+    }
+    let ntap = (KS + ST - 1u) / ST;
+    for (var ty = 0u; ty < ntap; ty++) {
+        let ky = f.ry + ty * ST;
+        for (var tx = 0u; tx < ntap; tx++) {
+            let kx = f.rx + tx * ST;
+            if (ky < KS && kx < KS) {
+                // Each lane pixel's dy vec4 offset, n·c_out·plane / 4 being n·plane·c4n.
+                var off: array<u32, DP>;
+                var ok: array<bool, DP>;
+                for (var j = 0u; j < DP; j++) {
+                    let oy = dx_oyb[j] - ty;
+                    let ox = dx_oxb[j] - tx;
+                    ok[j] = oy < p.out_h && ox < p.out_w;
+                    off[j] = select(0u, dx_dbase[j] / 4u + (oy * p.out_w + ox) * c4n, ok[j]);
+                }
+                let wk = (ky * KS + kx) * c4n;
+                for (var c4 = 0u; c4 < c4n; c4++) {
+                    var dv: array<vec4<f32>, DP>;
+                    for (var j = 0u; j < DP; j++) {
+                        dv[j] = select(vec4<f32>(0.0), a4[select(0u, off[j] + c4, ok[j])], ok[j]);
+                    }
+                    var wl: array<vec4<f32>, DM / 8u>;
+                    for (var s = 0u; s < DM / 8u; s++) {
+                        if (8u * s < TM) {
+                            wl[s] = w4[wrow[s] + wk + c4];
+                        }
+                    }
+                    // Channels 4·c4 … 4·c4 + 3 in order, as conv_dx_sg's loop over co.
+                    for (var i = 0u; i < DM; i++) {
+                        if (i < TM) {
+                            let wv = subgroupShuffle(wl[i / 8u], i % 8u);
+                            for (var j = 0u; j < DP; j++) {
+                                let d = dv[j];
+                                dx_acc[i][j] = fma(wv.w, d.w, fma(wv.z, d.z, fma(wv.y, d.y, fma(wv.x, d.x, dx_acc[i][j]))));
+                            }
                         }
                     }
                 }

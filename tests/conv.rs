@@ -336,6 +336,38 @@ fn lowered_forward_and_weight_grad_match_reference() {
 }
 
 #[test]
+fn channels_last_input_grad_matches_reference() {
+    let _gpu = serial();
+    // Geometries whose input-grad the subgroup path runs channels-last (conv_dx_cl_sg): output
+    // channels in whole vec4s, input channels below, at and past the 32-row tile, k = 3, 4
+    // and 5, strides 1 to 3, batch 1, ragged phases.
+    #[rustfmt::skip]
+    let geoms = [
+        conv_layer(1, 8, (5, 7), 12, 3, 1, 1),    // k = 3, stride 1, one vec4 of c_out × 3
+        conv_layer(2, 37, (9, 11), 36, 4, 2, 1),  // 37 input channels: a tile and a sliver
+        conv_layer(3, 5, (13, 13), 4, 4, 2, 1),   // one vec4 of output channels
+        conv_layer(1, 8, (14, 13), 4, 5, 3, 2),   // stride 3, ragged in both directions
+    ];
+    let gpu = gpu();
+    for (i, layer) in geoms.iter().enumerate() {
+        if gpu.subgroup_kernels() {
+            assert!(
+                conv::channels_last::input_grad_fits(gpu, &layer.g),
+                "{:?}",
+                layer.g
+            );
+        }
+        check(layer, 700 + 10 * i as u64, 1.0, false, false);
+        check(layer, 705 + 10 * i as u64, 1.0, true, true);
+    }
+    // Output channels not in whole vec4s stay on conv_dx_sg.
+    assert!(!conv::channels_last::input_grad_fits(
+        gpu,
+        &conv_layer(2, 5, (9, 11), 33, 3, 2, 1).g
+    ));
+}
+
+#[test]
 fn gpu_layouts_split_long_weight_grad_sums() {
     let _gpu = serial();
     // Batch 9 of 20×20 images: 3,600 pixels summed into 54 weights, split over workgroups
@@ -415,7 +447,7 @@ fn reruns_are_bit_identical() {
 }
 
 /// The subgroup variants of the forward and input-grad kernels only change how a weight
-/// reaches the lanes: their products and sums are the plain kernels', in the same order, so
+/// reaches the lanes (and, channels-last, how dy and the weights are laid out): their products and sums are the plain kernels', in the same order, so
 /// the results agree bit for bit (the weight-grad variant sums in another order and is held
 /// to the reference by `check`, as is the lowered forward, which the subgroup path runs on
 /// wide layers). On an adapter without the variants both runs are plain.
@@ -429,6 +461,14 @@ fn subgroup_variants_of_forward_and_input_grad_are_bit_identical_to_the_plain_on
     ];
     for (i, Layer { g, r }) in layers.iter().enumerate() {
         assert!(!conv::lowered::forward_fits(gpu(), g), "{g:?}");
+        // The first runs its input-grad channels-last (conv_dx_cl_sg), the others conv_dx_sg.
+        if gpu().subgroup_kernels() {
+            assert_eq!(
+                conv::channels_last::input_grad_fits(gpu(), g),
+                i == 0,
+                "{g:?}"
+            );
+        }
         let inp = inputs(r, 40 + i as u64, 1.0);
         let outputs = both_variants().map(|gpu| {
             let t = |v: &[f32]| Tensor::from_slice(gpu, v, &[v.len()], "t").unwrap();

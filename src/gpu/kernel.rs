@@ -96,10 +96,15 @@ impl Kernel {
         std::iter::successors(Some(self), |k| k.then.as_deref())
     }
 
-    /// This dispatch followed by `next`, as one kernel: for work that takes two dispatches
-    /// (wgpu orders them, the second reading what the first wrote).
+    /// This dispatch (and those chained after it) followed by `next`, as one kernel: for work
+    /// that takes several dispatches (wgpu orders them, each reading what the ones before
+    /// wrote).
     pub(crate) fn then(mut self, next: Kernel) -> Kernel {
-        self.then = Some(Box::new(next));
+        let mut tail = &mut self.then;
+        while let Some(k) = tail {
+            tail = &mut k.then;
+        }
+        *tail = Some(Box::new(next));
         self
     }
 

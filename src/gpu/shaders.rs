@@ -53,7 +53,7 @@ shaders! {
     Data => "data" ["gather", "gather_resized", "gather_labels"],
     Metrics => "metrics" ["record"],
     Conv => "conv" ["conv_fwd", "conv_fwd4", "conv_dx", "conv_dxt", "conv_dxt4", "conv_dw", "conv_db"],
-    ConvSubgroup => "conv_subgroup" ["conv_fwd_sg", "conv_dx_sg", "conv_dw_sg"],
+    ConvSubgroup => "conv_subgroup" ["conv_fwd_sg", "conv_dx_sg", "conv_dx_cl_sg", "conv_dw_sg"],
     BatchNorm => "batchnorm" ["bn_train_forward", "bn_eval_forward", "bn_backward", "bn_train_forward_cols", "bn_eval_forward_cols", "bn_backward_cols"],
     Concat => "concat" ["concat_channels", "take_channels"],
     MaxNorm => "max_norm" ["max_norm"],
@@ -75,7 +75,7 @@ shaders! {
     Penalty => "penalty" ["interpolate", "norm_penalty"],
     Spectral => "spectral" ["sn_power", "sn_scale", "sn_backward"],
     Transpose => "transpose" ["transpose4"],
-    Im2col => "im2col" ["im2col_rows", "im2col_cols", "to_channel_major"],
+    Im2col => "im2col" ["im2col_rows", "im2col_cols", "to_channel_major", "to_channels_last"],
 }
 
 /// The shared helpers every shader is compiled with.

@@ -17,7 +17,8 @@
 //! Where the device has subgroup operations (lavapipe does), the forward, the phase
 //! input-grad and the weight-grad run their variants in `shaders/conv_subgroup.wgsl`:
 //! a value all 8 lanes need is loaded once and shuffled to them, since a storage load costs a
-//! loop over the lanes there. The forward and input-grad variants are bit-identical to the
+//! loop over the lanes there; with output channels in whole vec4s the input-grad runs on
+//! channels-last copies of dy and w, loading 4 channels at a time ([`channels_last`]). The forward and input-grad variants are bit-identical to the
 //! plain kernels; the weight-grad variant lets the lanes split the weights instead of the sum
 //! (about 2× faster on the DCGAN layers) and so rounds differently. `Gpu::with_subgroups(false)`
 //! builds the plain kernels. On layers of at least 256 output channels the subgroup path runs
@@ -35,6 +36,7 @@ use crate::gpu::shaders::Shader;
 use crate::gpu::{Bind, Kernel, KernelSpec};
 use crate::{Error, Gpu, Result, Tensor};
 
+pub mod channels_last;
 mod geom;
 pub mod lowered;
 #[cfg(test)]
@@ -249,7 +251,9 @@ pub fn input_grad(
         ("conv_dx", tm, blocks, groups)
     };
     let params = g.params(accumulate, false, blocks);
+    let last = entry == "conv_dx" && layout.subgroups && channels_last::input_grad_fits(gpu, g);
     let (shader, entry) = match (entry, layout.subgroups) {
+        ("conv_dx", true) if last => (Shader::ConvSubgroup, "conv_dx_cl_sg"),
         ("conv_dx", true) => (Shader::ConvSubgroup, "conv_dx_sg"),
         _ => (Shader::Conv, entry),
     };
@@ -259,6 +263,17 @@ pub fn input_grad(
         .constant("ST", g.stride as f64)
         .constant("PH", (g.pad % g.stride) as f64)
         .constant("TM", tm as f64);
+    if last {
+        let (dyl, wt, lay_out) = channels_last::input_grad_operands(gpu, g, dy, w)?;
+        let binds = [
+            Bind::params(&params),
+            Bind::Read(&dyl),
+            Bind::Read(&wt),
+            Bind::Read(&wt),
+            Bind::Write(dx),
+        ];
+        return Ok(lay_out.then(gpu.kernel_3d(spec, &binds, groups)?));
+    }
     // The bias binding is unused; the weight serves.
     let mut binds = vec![
         Bind::params(&params),
