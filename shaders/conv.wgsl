@@ -4,7 +4,9 @@
 // input-grad the forward (conv_fwd).
 //
 //   (Wide layers' forward and weight-grad run as im2col.wgsl and gemm_nt4 on CPU adapters
-//   with subgroups: ops::conv::lowered.)
+//   with subgroups: ops::conv::lowered. There the phase input-grad of layers whose output
+//   channels come in whole vec4s runs conv_subgroup.wgsl's conv_dx_cl_sg on channels-last
+//   copies of dy and w: ops::conv::channels_last.)
 //   conv_fwd   y = conv(x, w) [+ bias] [+ y]. Implicit GEMM, no im2col buffer: M = c_out,
 //              N = batch·out_h·out_w pixels, K = c_in·KS². A workgroup owns TM ≤ FM output
 //              channels (weight addresses from workgroup_id only), a lane FP pixels spaced WG

@@ -6,10 +6,10 @@
 //! width, so this takes a quarter of `conv_dx_sg`'s load turns; it runs the same sums in the
 //! same order, bit-identical to `conv_dx_sg`. Laying out costs a read and a write per value,
 //! and each dy value then feeds c_in·k²/s² FMAs: on the DCGAN layers at batch 64 the input-grad
-//! ran 1.15–1.31× as fast (docs/BENCHMARKS.md).
+//! ran 1.0–1.2× as fast, dcgan28's D 64 → 128 0.91–1.28× (docs/BENCHMARKS.md).
 //!
-//! The forward laid out the same way (x as `[n, h, w, c_in]`) measured no faster than
-//! `conv_fwd_sg` (0.70–1.13×) and was left out.
+//! The forward and weight-grad laid out the same way (x as `[n, h, w, c_in]`) measured no
+//! faster than `conv_fwd_sg` and `conv_dw_sg`, nor the thin input-grad than `conv_dxt4`.
 
 use super::super::u;
 use super::lowered::Im2colParams;
