@@ -17,9 +17,10 @@
 //                 Bit-identical to conv_dx.
 //   conv_dx_cl_sg conv_dx_sg on operands laid out with the output channels innermost (dy as
 //                 [n, out_h, out_w, c_out], w as [c_in, KS, KS, c_out]; c_out divisible by
-//                 4), so dy and the weights load as vec4s along the summed axis: a load per
-//                 4 channels, where a storage access costs a loop over the lanes. The same
-//                 sums in the same order, so bit-identical to conv_dx_sg.
+//                 4) in rgba32float texels, so dy and the weights load as vec4s along the
+//                 summed axis by texel fetches: a fetch per 4 channels, where a storage
+//                 access costs a loop over the lanes. The same sums in the same order, so
+//                 bit-identical to conv_dx_sg.
 //   conv_dw_sg    dw with the lanes splitting the weight columns instead of the sum: lane l
 //                 owns column group 8·g + l (CPG input channels × KYG kernel rows × KS
 //                 columns) for the TM ≤ 32 output channels of the workgroup, and walks every
@@ -119,10 +120,20 @@ fn conv_dx_sg(
     dx_store(f, ci0, pix0);
 }
 
-// conv_dx_cl_sg's operands (ops/conv/channels_last.rs lays them out): vec4s of 4 consecutive
-// output channels of dy and of the weights.
-@group(0) @binding(1) var<storage, read> a4: array<vec4<f32>>;
-@group(0) @binding(2) var<storage, read> w4: array<vec4<f32>>;
+// conv_dx_clt_sg: dy channels-last in texels (gpu/texels.rs), vec4 i at
+// (i mod TEXEL_ROW, i / TEXEL_ROW).
+const TEXEL_ROW: u32 = 4096u;
+@group(0) @binding(1) var dy_texels: texture_2d<f32>;
+
+@group(0) @binding(2) var w_texels: texture_2d<f32>;
+
+fn dy_texel(i: u32) -> vec4<f32> {
+    return textureLoad(dy_texels, vec2<u32>(i % TEXEL_ROW, i / TEXEL_ROW), 0);
+}
+
+fn w_texel(i: u32) -> vec4<f32> {
+    return textureLoad(w_texels, vec2<u32>(i % TEXEL_ROW, i / TEXEL_ROW), 0);
+}
 
 @compute @workgroup_size(WG, 1, 1)
 fn conv_dx_cl_sg(
@@ -167,12 +178,12 @@ fn conv_dx_cl_sg(
                 for (var c4 = 0u; c4 < c4n; c4++) {
                     var dv: array<vec4<f32>, DP>;
                     for (var j = 0u; j < DP; j++) {
-                        dv[j] = select(vec4<f32>(0.0), a4[select(0u, off[j] + c4, ok[j])], ok[j]);
+                        dv[j] = select(vec4<f32>(0.0), dy_texel(select(0u, off[j] + c4, ok[j])), ok[j]);
                     }
                     var wl: array<vec4<f32>, DM / 8u>;
                     for (var s = 0u; s < DM / 8u; s++) {
                         if (8u * s < TM) {
-                            wl[s] = w4[wrow[s] + wk + c4];
+                            wl[s] = w_texel(wrow[s] + wk + c4);
                         }
                     }
                     // Channels 4·c4 … 4·c4 + 3 in order, as conv_dx_sg's loop over co.

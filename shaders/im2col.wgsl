@@ -10,9 +10,9 @@
 //                       divisible by 4). The weight-grad's B operand.
 //  to_channel_major     dst[c, n·plane + r] = src[n, c, r]: the output gradient with its
 //                       pixels contiguous per channel, the weight-grad's A operand.
-//  to_channels_last     dst[n, r, c] = src[n, c, r] for r < PLANE, c < CHANNELS, one vec4 of 4
-//                       consecutive channels per invocation (CHANNELS divisible by 4): the
-//                       output gradient of conv_dx_cl_sg (ops/conv/channels_last.rs).
+//  to_channels_last     dst[n, r, c] = src[n, c, r] for r < PLANE, c < CHANNELS into texels,
+//                       one vec4 of 4 consecutive channels per invocation (CHANNELS divisible
+//                       by 4): conv_dx_cl_sg's operands (ops/conv/channels_last.rs).
 
 // Every size a division needs is a pipeline constant, so the divisions compile to multiplies
 // (a division by a runtime value costs a scalar loop over the lanes on CPU adapters).
@@ -102,19 +102,23 @@ fn to_channel_major(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgrou
     dst[(c * p.batch + n) * PLANE + r] = src[i];
 }
 
+// to_channels_last's texels (gpu/texels.rs): vec4 o at (o mod TEXEL_ROW, o / TEXEL_ROW).
+const TEXEL_ROW: u32 = 4096u;
+@group(0) @binding(2) var dst_texels: texture_storage_2d<rgba32float, write>;
+
 @compute @workgroup_size(256)
 fn to_channels_last(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
-                    @builtin(local_invocation_index) lid: u32) {
+                           @builtin(local_invocation_index) lid: u32) {
     let i = linear_id(wid, nwg, lid, 256u);
     if (i >= p.count) {
         return;
     }
-    // i = (n·C4 + c4)·plane + r, so neighbouring lanes read neighbouring pixels.
     let c4n = CHANNELS / 4u;
     let nc = i / PLANE;
     let r = i - nc * PLANE;
     let n = nc / c4n;
     let c4 = nc - n * c4n;
     let s = (n * CHANNELS + 4u * c4) * PLANE + r;
-    dst4[(n * PLANE + r) * c4n + c4] = vec4<f32>(src[s], src[s + PLANE], src[s + 2u * PLANE], src[s + 3u * PLANE]);
+    let o = (n * PLANE + r) * c4n + c4;
+    textureStore(dst_texels, vec2<u32>(o % TEXEL_ROW, o / TEXEL_ROW), vec4<f32>(src[s], src[s + PLANE], src[s + 2u * PLANE], src[s + 3u * PLANE]));
 }

@@ -9,6 +9,7 @@ use wgpu::util::DeviceExt;
 use crate::gpu::params::ShaderParams;
 use crate::gpu::pipelines::{Access, Pipeline};
 use crate::gpu::shaders::Shader;
+use crate::gpu::texels::Texels;
 use crate::gpu::Gpu;
 use crate::tensor::Tensor;
 use crate::{Error, Result};
@@ -48,6 +49,9 @@ pub(crate) enum Bind<'a> {
     },
     Read(&'a Tensor),
     Write(&'a Tensor),
+    /// Texels read (`texture_2d<f32>`) or written (`texture_storage_2d<rgba32float, write>`).
+    ReadTexels(&'a Texels),
+    WriteTexels(&'a Texels),
 }
 
 impl<'a> Bind<'a> {
@@ -188,6 +192,8 @@ impl Gpu {
                 Bind::Params { .. } => Access::Uniform,
                 Bind::Read(_) => Access::Read,
                 Bind::Write(_) => Access::ReadWrite,
+                Bind::ReadTexels(_) => Access::Texels,
+                Bind::WriteTexels(_) => Access::TexelsWrite,
             })
             .collect();
         self.scoped(spec.entry, || {
@@ -228,6 +234,9 @@ impl Gpu {
                             u.as_ref().expect("uniform made above").as_entire_binding()
                         }
                         Bind::Read(t) | Bind::Write(t) => t.binding(),
+                        Bind::ReadTexels(t) | Bind::WriteTexels(t) => {
+                            wgpu::BindingResource::TextureView(t.view())
+                        }
                     },
                 })
                 .collect();

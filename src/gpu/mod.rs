@@ -8,6 +8,7 @@ pub(crate) mod params;
 pub(crate) mod pipelines;
 #[doc(hidden)] // for the shader validation tests
 pub mod shaders;
+pub(crate) mod texels;
 
 pub(crate) use block::block_on;
 pub use context::{Gpu, Layouts, ADAPTER_ENV, CPU_LOOP_LIMIT, LAYOUTS_ENV, SUBGROUPS_ENV};

@@ -19,6 +19,10 @@ pub enum Access {
     Read,
     /// A storage buffer the kernel writes.
     ReadWrite,
+    /// Texels the kernel reads (`texture_2d<f32>`, see `gpu::texels`).
+    Texels,
+    /// Texels the kernel writes (`texture_storage_2d<rgba32float, write>`).
+    TexelsWrite,
 }
 
 #[derive(Clone, PartialEq, Eq, Hash)]
@@ -114,15 +118,7 @@ impl PipelineCache {
             .map(|(i, a)| wgpu::BindGroupLayoutEntry {
                 binding: i as u32,
                 visibility: wgpu::ShaderStages::COMPUTE,
-                ty: wgpu::BindingType::Buffer {
-                    ty: match a {
-                        Access::Uniform => wgpu::BufferBindingType::Uniform,
-                        Access::Read => wgpu::BufferBindingType::Storage { read_only: true },
-                        Access::ReadWrite => wgpu::BufferBindingType::Storage { read_only: false },
-                    },
-                    has_dynamic_offset: false,
-                    min_binding_size: None,
-                },
+                ty: binding_type(*a),
                 count: None,
             })
             .collect();
@@ -297,5 +293,29 @@ mod tests {
         let err = bad.compiled().expect_err("refused").to_string();
         assert!(err.contains("compiling kernel adam"), "{err}");
         assert_eq!(cache.len(), 2);
+    }
+}
+
+/// The layout entry of a binding seen as `access`.
+fn binding_type(access: Access) -> wgpu::BindingType {
+    let buffer = |ty| wgpu::BindingType::Buffer {
+        ty,
+        has_dynamic_offset: false,
+        min_binding_size: None,
+    };
+    match access {
+        Access::Uniform => buffer(wgpu::BufferBindingType::Uniform),
+        Access::Read => buffer(wgpu::BufferBindingType::Storage { read_only: true }),
+        Access::ReadWrite => buffer(wgpu::BufferBindingType::Storage { read_only: false }),
+        Access::Texels => wgpu::BindingType::Texture {
+            sample_type: wgpu::TextureSampleType::Float { filterable: false },
+            view_dimension: wgpu::TextureViewDimension::D2,
+            multisampled: false,
+        },
+        Access::TexelsWrite => wgpu::BindingType::StorageTexture {
+            access: wgpu::StorageTextureAccess::WriteOnly,
+            format: wgpu::TextureFormat::Rgba32Float,
+            view_dimension: wgpu::TextureViewDimension::D2,
+        },
     }
 }

@@ -18,7 +18,8 @@
 //! input-grad and the weight-grad run their variants in `shaders/conv_subgroup.wgsl`:
 //! a value all 8 lanes need is loaded once and shuffled to them, since a storage load costs a
 //! loop over the lanes there; with output channels in whole vec4s the input-grad runs on
-//! channels-last copies of dy and w, loading 4 channels at a time ([`channels_last`]). The forward and input-grad variants are bit-identical to the
+//! channels-last copies of dy and w in texels, fetching 4 channels at a time
+//! ([`channels_last`]). The forward and input-grad variants are bit-identical to the
 //! plain kernels; the weight-grad variant lets the lanes split the weights instead of the sum
 //! (about 2× faster on the DCGAN layers) and so rounds differently. `Gpu::with_subgroups(false)`
 //! builds the plain kernels. On layers of at least 256 output channels the subgroup path runs
@@ -264,12 +265,13 @@ pub fn input_grad(
         .constant("PH", (g.pad % g.stride) as f64)
         .constant("TM", tm as f64);
     if last {
-        let (dyl, wt, lay_out) = channels_last::input_grad_operands(gpu, g, dy, w)?;
+        let (dyl, wl, lay_out) = channels_last::input_grad_operands(gpu, g, dy, w)?;
+        // The bias binding is unused; the weight serves.
         let binds = [
             Bind::params(&params),
-            Bind::Read(&dyl),
-            Bind::Read(&wt),
-            Bind::Read(&wt),
+            Bind::ReadTexels(&dyl),
+            Bind::ReadTexels(&wl),
+            Bind::Read(w),
             Bind::Write(dx),
         ];
         return Ok(lay_out.then(gpu.kernel_3d(spec, &binds, groups)?));
