@@ -360,6 +360,14 @@ fn channels_last_input_grad_matches_reference() {
         check(layer, 700 + 10 * i as u64, 1.0, false, false);
         check(layer, 705 + 10 * i as u64, 1.0, true, true);
     }
+    // The two copies and the kernel, chained in that order into one kernel.
+    if gpu.subgroup_kernels() {
+        let g = &geoms[1].g;
+        let t = |n: usize| Tensor::zeros(gpu, &[n], "t").unwrap();
+        let (dy, w, dx) = (t(g.output_len()), t(g.weight_len()), t(g.input_len()));
+        let kernel = conv::input_grad(gpu, g, &dy, &w, &dx, false).unwrap();
+        assert_eq!(kernel.dispatches(), 3);
+    }
     // Output channels not in whole vec4s stay on conv_dx_sg.
     assert!(!conv::channels_last::input_grad_fits(
         gpu,
