@@ -115,16 +115,15 @@ fn conv_dx(
     @builtin(num_workgroups) nwg: vec3<u32>,
     @builtin(local_invocation_id) lid: vec3<u32>,
 ) {
-    let ph = wid.z / p.blocks;
-    let ci0 = (wid.z - ph * p.blocks) * TM;
-    let f = phase(ph);
-    let first = (wid.x + wid.y * nwg.x) * WG * DP;
+    let grp = dx_group(wid, nwg);
+    let f = grp.f;
+    let ci0 = grp.ci0;
     // Phases differ in size (odd sizes); workgroups past this one's end have nothing to do.
     // The condition is uniform across the workgroup: no lane leaves on its own.
-    if (first >= f.count) {
+    if (grp.first >= f.count) {
         return;
     }
-    let pix0 = first + lid.x;
+    let pix0 = grp.first + lid.x;
     dx_pixels(f, pix0);
     let kk = KS * KS;
     var wcol: array<u32, DM>;

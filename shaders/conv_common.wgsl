@@ -201,6 +201,23 @@ fn phase(index: u32) -> Phase {
     return f;
 }
 
+// conv_dx's workgroup: phase wid.z / blocks, TM input channels from ci0, and the first of
+// its WG·DP pixels of the phase (at or past the phase's count when it has none).
+struct DxGroup {
+    f: Phase,
+    ci0: u32,
+    first: u32,
+}
+
+fn dx_group(wid: vec3<u32>, nwg: vec3<u32>) -> DxGroup {
+    let ph = wid.z / p.blocks;
+    var d: DxGroup;
+    d.f = phase(ph);
+    d.ci0 = (wid.z - ph * p.blocks) * TM;
+    d.first = (wid.x + wid.y * nwg.x) * WG * DP;
+    return d;
+}
+
 // conv_dx's lane pixels: for pixel j (pix0 + j·WG of the phase, clamped), n · c_out · plane
 // and the output row/column reached by the phase's first tap, oy = (iy + pad − ry) / ST
 // (tap ty reaches oy − ty).

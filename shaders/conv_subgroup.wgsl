@@ -74,15 +74,14 @@ fn conv_dx_sg(
     @builtin(local_invocation_id) lid: vec3<u32>,
     @builtin(subgroup_invocation_id) lane: u32,
 ) {
-    let ph = wid.z / p.blocks;
-    let ci0 = (wid.z - ph * p.blocks) * TM;
-    let f = phase(ph);
-    let first = (wid.x + wid.y * nwg.x) * WG * DP;
+    let grp = dx_group(wid, nwg);
+    let f = grp.f;
+    let ci0 = grp.ci0;
     // Uniform across the workgroup, so the shuffles below still see every lane.
-    if (first >= f.count) {
+    if (grp.first >= f.count) {
         return;
     }
-    let pix0 = first + lid.x;
+    let pix0 = grp.first + lid.x;
     dx_pixels(f, pix0);
     let kk = KS * KS;
     // Weight column of the channels this lane loads: lane + 8·s.
@@ -127,12 +126,8 @@ const TEXEL_ROW: u32 = 4096u;
 
 @group(0) @binding(2) var w_texels: texture_2d<f32>;
 
-fn dy_texel(i: u32) -> vec4<f32> {
-    return textureLoad(dy_texels, vec2<u32>(i % TEXEL_ROW, i / TEXEL_ROW), 0);
-}
-
-fn w_texel(i: u32) -> vec4<f32> {
-    return textureLoad(w_texels, vec2<u32>(i % TEXEL_ROW, i / TEXEL_ROW), 0);
+fn fetch(t: texture_2d<f32>, i: u32) -> vec4<f32> {
+    return textureLoad(t, vec2<u32>(i % TEXEL_ROW, i / TEXEL_ROW), 0);
 }
 
 @compute @workgroup_size(WG, 1, 1)
@@ -142,15 +137,14 @@ fn conv_dx_cl_sg(
     @builtin(local_invocation_id) lid: vec3<u32>,
     @builtin(subgroup_invocation_id) lane: u32,
 ) {
-    let ph = wid.z / p.blocks;
-    let ci0 = (wid.z - ph * p.blocks) * TM;
-    let f = phase(ph);
-    let first = (wid.x + wid.y * nwg.x) * WG * DP;
+    let grp = dx_group(wid, nwg);
+    let f = grp.f;
+    let ci0 = grp.ci0;
     // Uniform across the workgroup, so the shuffles below still see every lane.
-    if (first >= f.count) {
+    if (grp.first >= f.count) {
         return;
     }
-    let pix0 = first + lid.x;
+    let pix0 = grp.first + lid.x;
     dx_pixels(f, pix0);
     let kk = KS * KS;
     let c4n = p.c_out / 4u;
@@ -178,12 +172,12 @@ fn conv_dx_cl_sg(
                 for (var c4 = 0u; c4 < c4n; c4++) {
                     var dv: array<vec4<f32>, DP>;
                     for (var j = 0u; j < DP; j++) {
-                        dv[j] = select(vec4<f32>(0.0), dy_texel(select(0u, off[j] + c4, ok[j])), ok[j]);
+                        dv[j] = select(vec4<f32>(0.0), fetch(dy_texels, select(0u, off[j] + c4, ok[j])), ok[j]);
                     }
                     var wl: array<vec4<f32>, DM / 8u>;
                     for (var s = 0u; s < DM / 8u; s++) {
                         if (8u * s < TM) {
-                            wl[s] = w_texel(wrow[s] + wk + c4);
+                            wl[s] = fetch(w_texels, wrow[s] + wk + c4);
                         }
                     }
                     // Channels 4·c4 … 4·c4 + 3 in order, as conv_dx_sg's loop over co.
