@@ -8,9 +8,10 @@
 //! bit-identical to `conv_dx_sg`. Laying out costs a read and a write per value, and each dy
 //! value then feeds c_in·k²/s² FMAs (docs/BENCHMARKS.md has the measurements).
 //!
-//! The forward and weight-grad laid out the same way (x as `[n, h, w, c_in]` in a storage
-//! buffer) measured no faster than `conv_fwd_sg` and `conv_dw_sg`, nor the thin input-grad
-//! than `conv_dxt4`.
+//! The forward laid out the same way (x as `[n, h, w, c_in]`, from a storage buffer or texels)
+//! measured no faster than `conv_fwd_sg` beyond the machine's swings and would sum in another
+//! order; the weight-grad and the thin input-grad laid out so were no faster than `conv_dw_sg`
+//! and `conv_dxt4`.
 
 use super::super::u;
 use super::lowered::Im2colParams;
